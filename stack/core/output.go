@@ -1,0 +1,71 @@
+package core
+
+import (
+	"fmt"
+	"net/netip"
+	"unsafe"
+
+	"github.com/mtcp-go/mtcp/stack/wire"
+)
+
+// PayloadBuffer returns the part of the transmit buffer where the payload of the next
+// unfragmented datagram goes (MTU - 20 bytes). A transport that builds its segment there and
+// passes it to SendIPv4 is sent without a copy. The buffer is reused by the next send.
+func (c *Core) PayloadBuffer() []byte { return c.tx[payloadOffset:] }
+
+// SendIPv4 sends payload to dst as one datagram of protocol proto, with DF clear, a fresh
+// identification (RFC 6864) and the configured TTL; a payload larger than the MTU allows is
+// sent in fragments. A datagram whose next hop is not yet resolved waits for ARP; if
+// resolution fails, the transport that owns proto is told through HandleError.
+func (c *Core) SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte) error {
+	nextHop, err := c.cfg.Interface.NextHop(dst)
+	if err != nil {
+		c.stats.IPv4.NoRoute++
+		return err
+	}
+	if len(payload) > 0xffff-wire.IPv4MinHeaderLen {
+		c.stats.IPv4.TooBig++
+		return fmt.Errorf("ipv4: payload of %d bytes exceeds 65515", len(payload))
+	}
+	ip := wire.IPv4Fields{
+		ID: c.ids.Next(dst, uint8(proto)), TTL: c.cfg.TTL, Protocol: proto,
+		Source: c.cfg.Interface.Addr.Addr(), Destination: dst,
+	}
+	maxData := c.cfg.MTU - wire.IPv4MinHeaderLen
+	if len(payload) <= maxData {
+		return c.emit(nextHop, &ip, payload)
+	}
+	// RFC 791 2.3: every fragment but the last carries a multiple of 8 data bytes.
+	step := maxData &^ 7
+	for off := 0; off < len(payload); off += step {
+		end := min(off+step, len(payload))
+		ip.FragmentOffset, ip.Flags = off, 0
+		if end < len(payload) {
+			ip.Flags = wire.IPv4MoreFragments
+		}
+		c.stats.IPv4.FragmentsOut++
+		if err := c.emit(nextHop, &ip, payload[off:end]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit frames one datagram (or fragment) and hands it to ARP, or straight to the link for a
+// broadcast destination.
+func (c *Core) emit(nextHop netip.Addr, ip *wire.IPv4Fields, data []byte) error {
+	frame := c.tx[:payloadOffset+len(data)]
+	if len(data) > 0 && unsafe.SliceData(data) != &frame[payloadOffset] {
+		copy(frame[payloadOffset:], data)
+	}
+	ip.Encode(frame[ipOffset:], len(data))
+	eth := wire.EthernetFields{Source: c.cfg.MAC, EtherType: wire.EtherTypeIPv4}
+	c.stats.IPv4.PacketsOut++
+	if c.cfg.Interface.IsBroadcast(ip.Destination) {
+		eth.Destination = wire.BroadcastMAC
+		eth.Encode(frame)
+		return c.WriteFrame(frame)
+	}
+	eth.Encode(frame)
+	return c.arp.Send(c.now, nextHop, frame)
+}

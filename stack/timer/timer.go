@@ -1,0 +1,140 @@
+// Package timer is the core's timer heap: timers ordered by deadline and, for equal deadlines,
+// by the order they were armed, so that a run is reproducible.
+//
+// The heap never reads a clock and never starts a goroutine: the owner asks for the next
+// deadline and calls Fire with the current time. Timers are values embedded in the structures
+// that own them; arming, re-arming and stopping them does not allocate.
+package timer
+
+import "time"
+
+// Timer is one timer. Its zero value is unarmed; set its function with Init before arming it.
+type Timer struct {
+	deadline time.Time
+	seq      uint64
+	index    int // position in the heap + 1; 0 when not armed
+	fn       func(now time.Time)
+}
+
+// Init sets the function the timer calls when it fires. now is the deadline being fired.
+func (t *Timer) Init(fn func(now time.Time)) { t.fn = fn }
+
+// Armed reports whether the timer is waiting to fire.
+func (t *Timer) Armed() bool { return t.index != 0 }
+
+// Deadline returns when an armed timer fires.
+func (t *Timer) Deadline() time.Time { return t.deadline }
+
+// Heap holds armed timers.
+type Heap struct {
+	timers []*Timer
+	seq    uint64
+}
+
+// Len returns the number of armed timers.
+func (h *Heap) Len() int { return len(h.timers) }
+
+// Arm schedules t to fire at deadline, re-arming it if it was armed already. A re-armed timer
+// orders after timers armed earlier for the same deadline.
+func (h *Heap) Arm(t *Timer, deadline time.Time) {
+	h.seq++
+	t.deadline, t.seq = deadline, h.seq
+	if t.index == 0 {
+		h.timers = append(h.timers, t)
+		t.index = len(h.timers)
+		h.up(t.index - 1)
+		return
+	}
+	i := t.index - 1
+	if !h.down(i) {
+		h.up(i)
+	}
+}
+
+// Stop disarms t; it reports whether t was armed.
+func (h *Heap) Stop(t *Timer) bool {
+	if t.index == 0 {
+		return false
+	}
+	i, last := t.index-1, len(h.timers)-1
+	if i != last {
+		h.swap(i, last)
+	}
+	h.timers[last] = nil
+	h.timers = h.timers[:last]
+	t.index = 0
+	if i != last {
+		if !h.down(i) {
+			h.up(i)
+		}
+	}
+	return true
+}
+
+// Next returns the earliest deadline, if any timer is armed.
+func (h *Heap) Next() (time.Time, bool) {
+	if len(h.timers) == 0 {
+		return time.Time{}, false
+	}
+	return h.timers[0].deadline, true
+}
+
+// Fire runs, in order, every timer whose deadline is not after now, including timers armed by
+// the functions it runs, and returns how many ran. Each function gets its own deadline as now.
+func (h *Heap) Fire(now time.Time) int {
+	n := 0
+	for len(h.timers) > 0 && !h.timers[0].deadline.After(now) {
+		t := h.timers[0]
+		h.Stop(t)
+		n++
+		if t.fn != nil {
+			t.fn(t.deadline)
+		}
+	}
+	return n
+}
+
+func (h *Heap) less(i, j int) bool {
+	a, b := h.timers[i], h.timers[j]
+	if !a.deadline.Equal(b.deadline) {
+		return a.deadline.Before(b.deadline)
+	}
+	return a.seq < b.seq
+}
+
+func (h *Heap) swap(i, j int) {
+	h.timers[i], h.timers[j] = h.timers[j], h.timers[i]
+	h.timers[i].index = i + 1
+	h.timers[j].index = j + 1
+}
+
+func (h *Heap) up(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !h.less(j, i) {
+			return
+		}
+		h.swap(i, j)
+		j = i
+	}
+}
+
+func (h *Heap) down(i int) bool {
+	start, n := i, len(h.timers)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		j := l
+		if r := l + 1; r < n && h.less(r, l) {
+			j = r
+		}
+		if !h.less(j, i) {
+			break
+		}
+		h.swap(i, j)
+		i = j
+	}
+	return i > start
+}
