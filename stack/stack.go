@@ -1,0 +1,228 @@
+// Package stack is mtcp's runtime: it puts the deterministic protocol core (package core) on a
+// real link with a real clock.
+//
+// A Stack owns one core and one driver goroutine. Frames the link receives are copied into a
+// bounded queue and handed to the core by the driver, which also wakes the core at its next
+// timer deadline. Every call into the core happens under one mutex, so the core itself stays
+// single-threaded. Stacks share nothing: several can run in one process, each with its own
+// link, addresses, tables and counters.
+//
+// The core is what the tests drive in virtual time; this package is only the glue to
+// wall-clock time and goroutines, and is kept small for that reason.
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/mtcp-go/mtcp/stack/arp"
+	"github.com/mtcp-go/mtcp/stack/core"
+	"github.com/mtcp-go/mtcp/stack/ipv4"
+	"github.com/mtcp-go/mtcp/stack/link"
+	"github.com/mtcp-go/mtcp/stack/wire"
+)
+
+// Config describes a stack. Link and Addr are required; zero values elsewhere take defaults.
+type Config struct {
+	// Link carries the stack's Ethernet frames. The stack attaches to it and closes it on Close.
+	Link link.Endpoint
+	// Addr is the stack's IPv4 address and prefix, e.g. 198.18.0.2/24.
+	Addr netip.Prefix
+	// Gateway, if set, is where datagrams to destinations off the prefix go.
+	Gateway netip.Addr
+	// MAC is the stack's Ethernet address. Default: 02:00 followed by the four bytes of Addr
+	// (locally administered, unique per address).
+	MAC net.HardwareAddr
+	// MTU is the largest IP datagram sent. Default: the link's MTU.
+	MTU int
+	// ARP bounds and times the ARP cache (see package arp for the defaults).
+	ARP arp.Config
+	// Reassembly bounds IPv4 fragment reassembly (see package ipv4 for the defaults).
+	Reassembly ipv4.ReassemblyConfig
+	// RxQueue is how many received frames may wait for the driver (default 512); more are
+	// dropped and counted in Stats.RxQueueDrops.
+	RxQueue int
+}
+
+// DefaultRxQueue is the default for Config.RxQueue.
+const DefaultRxQueue = 512
+
+// Stats are the core's counters plus the runtime's own.
+type Stats struct {
+	core.Stats
+	RxQueueDrops uint64 // received frames dropped because the driver's queue was full
+	RxOversize   uint64 // received frames longer than the link's MTU + 14, dropped
+}
+
+// Stack is a running instance. Its methods are safe for concurrent use.
+type Stack struct {
+	link link.Endpoint
+	mac  wire.MAC
+
+	mu   sync.Mutex // guards core
+	core *core.Core
+
+	rxMu    sync.Mutex // guards the receive ring and its counters
+	rx      [][]byte
+	rxHead  int // next slot to process
+	rxLen   int // frames waiting
+	rxStats Stats
+
+	kick      chan struct{}
+	done      chan struct{}
+	driverEnd chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates cfg, attaches to cfg.Link and starts the driver.
+func New(cfg Config) (*Stack, error) {
+	if cfg.Link == nil {
+		return nil, errors.New("stack: Config.Link is required")
+	}
+	if !cfg.Addr.IsValid() {
+		return nil, errors.New("stack: Config.Addr is required (an IPv4 prefix such as 198.18.0.2/24)")
+	}
+	if !cfg.Addr.Addr().Is4() {
+		return nil, fmt.Errorf("stack: Config.Addr %v is not IPv4", cfg.Addr)
+	}
+	if cfg.MAC == nil {
+		a := cfg.Addr.Addr().As4()
+		cfg.MAC = net.HardwareAddr{0x02, 0x00, a[0], a[1], a[2], a[3]}
+	}
+	mac, ok := wire.MACFrom(cfg.MAC)
+	if !ok {
+		return nil, fmt.Errorf("stack: Config.MAC %v is not a 6-byte Ethernet address", cfg.MAC)
+	}
+	if cfg.RxQueue == 0 {
+		cfg.RxQueue = DefaultRxQueue
+	}
+	if cfg.RxQueue < 1 {
+		return nil, fmt.Errorf("stack: Config.RxQueue %d < 1", cfg.RxQueue)
+	}
+	c, err := core.New(core.Config{
+		MAC: mac, Interface: ipv4.Interface{Addr: cfg.Addr, Gateway: cfg.Gateway},
+		MTU: cfg.MTU, ARP: cfg.ARP, Reassembly: cfg.Reassembly,
+	}, cfg.Link)
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	s := &Stack{
+		link: cfg.Link, mac: mac, core: c,
+		rx:        make([][]byte, cfg.RxQueue),
+		kick:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		driverEnd: make(chan struct{}),
+	}
+	frameLen := cfg.Link.MTU() + link.EthernetHeaderLen
+	for i := range s.rx {
+		s.rx[i] = make([]byte, 0, frameLen)
+	}
+	s.mu.Lock()
+	c.Advance(time.Now())
+	s.mu.Unlock()
+	go s.drive()
+	cfg.Link.Attach(s)
+	return s, nil
+}
+
+// Addr returns the stack's address and prefix.
+func (s *Stack) Addr() netip.Prefix { return s.core.Config().Interface.Addr }
+
+// MAC returns the stack's Ethernet address.
+func (s *Stack) MAC() net.HardwareAddr { return s.mac.HardwareAddr() }
+
+// Stats returns a snapshot of every counter.
+func (s *Stack) Stats() Stats {
+	s.mu.Lock()
+	cs := s.core.Stats()
+	s.mu.Unlock()
+	s.rxMu.Lock()
+	st := s.rxStats
+	s.rxMu.Unlock()
+	st.Stats = cs
+	return st
+}
+
+// DeliverFrame queues a frame received by the link for the driver. It copies the frame and
+// never blocks on the core, so a link may call it from any goroutine, even while the core is
+// sending on that link.
+func (s *Stack) DeliverFrame(frame []byte) {
+	s.rxMu.Lock()
+	switch {
+	case len(frame) > cap(s.rx[0]):
+		s.rxStats.RxOversize++
+	case s.rxLen == len(s.rx):
+		s.rxStats.RxQueueDrops++
+	default:
+		i := (s.rxHead + s.rxLen) % len(s.rx)
+		s.rx[i] = append(s.rx[i][:0], frame...)
+		s.rxLen++
+	}
+	s.rxMu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// drive is the driver goroutine: it hands queued frames to the core and wakes the core at its
+// deadlines, until Close.
+func (s *Stack) drive() {
+	defer close(s.driverEnd)
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.kick:
+		case <-wake.C:
+		}
+		s.mu.Lock()
+		for s.handleQueued() {
+		}
+		now := time.Now()
+		s.core.Advance(now)
+		next, ok := s.core.NextDeadline()
+		s.mu.Unlock()
+		d := time.Hour
+		if ok {
+			d = max(next.Sub(now), 0)
+		}
+		wake.Reset(d)
+	}
+}
+
+// handleQueued passes the oldest queued frame to the core; s.mu is held. The slot stays owned
+// by the driver until it is released, so the link never overwrites a frame being processed.
+func (s *Stack) handleQueued() bool {
+	s.rxMu.Lock()
+	if s.rxLen == 0 {
+		s.rxMu.Unlock()
+		return false
+	}
+	f := s.rx[s.rxHead]
+	s.rxMu.Unlock()
+	s.core.HandleFrame(time.Now(), f)
+	s.rxMu.Lock()
+	s.rxHead = (s.rxHead + 1) % len(s.rx)
+	s.rxLen--
+	s.rxMu.Unlock()
+	return true
+}
+
+// Close stops the driver and closes the link. It is safe to call more than once.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		<-s.driverEnd
+		s.link.Attach(link.ReceiverFunc(func([]byte) {}))
+		s.closeErr = s.link.Close()
+	})
+	return s.closeErr
+}
