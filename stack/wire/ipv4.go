@@ -157,8 +157,11 @@ type IPv4Fields struct {
 	Options        []byte // padded with zeros (end of option list) to a multiple of 4, at most 40 bytes
 }
 
-// HeaderLen returns the length of the encoded header: 20 plus the options padded to 4 bytes.
-func (f *IPv4Fields) HeaderLen() int { return IPv4MinHeaderLen + (len(f.Options)+3)&^3 }
+// HeaderLen returns the length of the encoded header: 20 plus the options padded to 4 bytes, at
+// most 60 (Encode cuts options to 40 bytes).
+func (f *IPv4Fields) HeaderLen() int {
+	return min(IPv4MinHeaderLen+(len(f.Options)+3)&^3, IPv4MaxHeaderLen)
+}
 
 // Encode writes the header into b[:f.HeaderLen()] for a payload of payloadLen bytes, with its
 // checksum. b must be at least HeaderLen bytes; options longer than 40 bytes are cut to 40.
