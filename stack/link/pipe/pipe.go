@@ -1,0 +1,158 @@
+// Package pipe is an in-process link with two ends: a frame written on one end is delivered to
+// the other end's receiver before WriteFrame returns. Tests and benches use it to connect a
+// stack to a peer (another stack, or a harness) without sockets, devices or goroutines.
+//
+// Delivery is synchronous and never recursive: a frame that reaches an end while that end is
+// already inside DeliverFrame (the receiver answered from inside the callback, or another
+// goroutine wrote at the same time) is copied into a FIFO and delivered, in order, as soon as
+// the current delivery returns. So one end's receiver is never called concurrently or
+// re-entrantly.
+//
+// This package must not start goroutines, read a clock, or parse frames.
+package pipe
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mtcp-go/mtcp/stack/link"
+)
+
+// MinMTU is the smallest MTU New accepts: every IPv4 link must carry 68-byte datagrams
+// (RFC 791).
+const MinMTU = 68
+
+// End is one end of a pipe. It is safe for concurrent use.
+type End struct {
+	mtu    int
+	peer   *End
+	closed *atomic.Bool // shared by both ends
+
+	mu         sync.Mutex
+	receiver   link.Receiver
+	delivering bool
+	backlog    [][]byte // frames that arrived during a delivery, oldest first
+
+	delivered atomic.Uint64
+	dropped   atomic.Uint64
+}
+
+var _ link.Endpoint = (*End)(nil)
+
+// Stats counts the frames that arrived at one end.
+type Stats struct {
+	// Delivered counts frames handed to this end's receiver.
+	Delivered uint64
+	// Dropped counts frames that arrived while no receiver was attached.
+	Dropped uint64
+}
+
+// New returns the two ends of a pipe carrying IP datagrams of up to mtu bytes (frames of up to
+// mtu+14 bytes). It panics if mtu < MinMTU.
+func New(mtu int) (a, b *End) {
+	if mtu < MinMTU {
+		panic(fmt.Sprintf("pipe: MTU %d < %d", mtu, MinMTU))
+	}
+	closed := new(atomic.Bool)
+	a = &End{mtu: mtu, closed: closed}
+	b = &End{mtu: mtu, closed: closed}
+	a.peer, b.peer = b, a
+	return a, b
+}
+
+// MTU returns the MTU given to New.
+func (e *End) MTU() int { return e.mtu }
+
+// WriteFrame delivers frame to the other end's receiver. It returns link.ErrClosed once either
+// end is closed and an error wrapping link.ErrFrameSize for a frame that does not fit the MTU.
+// A frame that arrives while the other end has no receiver is dropped and counted there, and
+// WriteFrame returns nil: a wire does not report a missing listener.
+func (e *End) WriteFrame(frame []byte) error {
+	if e.closed.Load() {
+		return link.ErrClosed
+	}
+	if err := link.CheckFrameSize(len(frame), e.mtu); err != nil {
+		return err
+	}
+	e.peer.deliver(frame)
+	return nil
+}
+
+// Attach sets the receiver of the frames written on the other end; nil detaches it.
+func (e *End) Attach(r link.Receiver) {
+	e.mu.Lock()
+	e.receiver = r
+	e.mu.Unlock()
+}
+
+// Close closes both ends of the pipe: writes on either end return link.ErrClosed afterwards.
+// Frames already queued behind a running delivery are still delivered. Close is idempotent and
+// returns nil.
+func (e *End) Close() error {
+	e.closed.Store(true)
+	return nil
+}
+
+// Stats returns the counters of the frames that arrived at this end.
+func (e *End) Stats() Stats {
+	return Stats{Delivered: e.delivered.Load(), Dropped: e.dropped.Load()}
+}
+
+// deliver hands frame to the receiver, or queues a copy if a delivery is already running.
+func (e *End) deliver(frame []byte) {
+	e.mu.Lock()
+	if e.delivering {
+		e.backlog = append(e.backlog, append([]byte(nil), frame...))
+		e.mu.Unlock()
+		return
+	}
+	r := e.receiver
+	if r == nil {
+		e.mu.Unlock()
+		e.dropped.Add(1)
+		return
+	}
+	e.delivering = true
+	e.mu.Unlock()
+
+	finished := false
+	defer func() {
+		if !finished { // the receiver panicked: do not leave the end stuck in delivering
+			e.mu.Lock()
+			e.delivering = false
+			e.backlog = e.backlog[:0]
+			e.mu.Unlock()
+		}
+	}()
+
+	r.DeliverFrame(frame)
+	e.delivered.Add(1)
+	e.drainBacklog()
+	finished = true
+}
+
+// drainBacklog delivers the queued frames in order, including those queued while it runs, and
+// clears delivering when the queue is empty.
+func (e *End) drainBacklog() {
+	for next := 0; ; next++ {
+		e.mu.Lock()
+		if next == len(e.backlog) {
+			clear(e.backlog)
+			e.backlog = e.backlog[:0]
+			e.delivering = false
+			e.mu.Unlock()
+			return
+		}
+		frame := e.backlog[next]
+		r := e.receiver
+		e.mu.Unlock()
+
+		if r == nil {
+			e.dropped.Add(1)
+			continue
+		}
+		r.DeliverFrame(frame)
+		e.delivered.Add(1)
+	}
+}
