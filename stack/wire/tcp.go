@@ -292,14 +292,25 @@ type TCPFields struct {
 	RawOptions []byte
 }
 
-// HeaderLen returns the length of the encoded header (at most 60: options beyond 40 bytes are
-// not written).
+// HeaderLen returns the length of the encoded header, at most 60: when Options need more than
+// 40 bytes, SACK blocks are left out from the last until they fit (RFC 2018 3: a sender sends
+// as many blocks as fit); RawOptions beyond 40 bytes are cut.
 func (f *TCPFields) HeaderLen() int {
-	n := f.Options.EncodedLen()
 	if f.RawOptions != nil {
-		n = (len(f.RawOptions) + 3) &^ 3
+		return min(TCPMinHeaderLen+(len(f.RawOptions)+3)&^3, TCPMaxHeaderLen)
 	}
-	return min(TCPMinHeaderLen+n, TCPMaxHeaderLen)
+	o := f.fittedOptions()
+	return TCPMinHeaderLen + o.EncodedLen()
+}
+
+// fittedOptions returns Options with as many SACK blocks as fit in 40 bytes.
+func (f *TCPFields) fittedOptions() TCPOptions {
+	o := f.Options
+	o.NumSACKBlocks = min(o.NumSACKBlocks, len(o.SACKBlocks))
+	for o.EncodedLen() > TCPMaxHeaderLen-TCPMinHeaderLen && o.NumSACKBlocks > 0 {
+		o.NumSACKBlocks--
+	}
+	return o
 }
 
 // Encode writes the header into b[:f.HeaderLen()] and the checksum over the pseudo-header
@@ -321,8 +332,8 @@ func (f *TCPFields) Encode(b []byte, src, dst netip.Addr) {
 	n := 0
 	if f.RawOptions != nil {
 		n = copy(opts, f.RawOptions)
-	} else if f.Options.EncodedLen() <= len(opts) {
-		n = f.Options.Encode(opts)
+	} else if o := f.fittedOptions(); o.EncodedLen() <= len(opts) {
+		n = o.Encode(opts)
 	}
 	clear(opts[n:])
 	binary.BigEndian.PutUint16(b[16:], Fold(Sum(b, PseudoHeaderSum(src, dst, ProtocolTCP, len(b)))))
