@@ -57,8 +57,8 @@ func (c Config) Validate(linkMTU int) error {
 	if err := c.Interface.Validate(); err != nil {
 		return err
 	}
-	if c.MTU < 68 || c.MTU > linkMTU {
-		return fmt.Errorf("MTU %d out of range 68..%d (RFC 791 minimum .. the link's MTU)", c.MTU, linkMTU)
+	if c.MTU < link.MinMTU || c.MTU > linkMTU {
+		return fmt.Errorf("MTU %d out of range %d..%d (RFC 791 minimum .. the link's MTU)", c.MTU, link.MinMTU, linkMTU)
 	}
 	if err := c.ARP.Validate(); err != nil {
 		return err

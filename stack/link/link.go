@@ -20,6 +20,13 @@ const EthernetHeaderLen = 14
 // DefaultMTU is the MTU of an Ethernet link.
 const DefaultMTU = 1500
 
+// MinMTU is the smallest MTU a link may have: every IPv4 link must carry 68-byte datagrams
+// unfragmented (RFC 791 3.2).
+const MinMTU = 68
+
+// MaxMTU is the largest MTU a link may have: the largest IPv4 datagram.
+const MaxMTU = 65535
+
 // Endpoint carries Ethernet frames between one stack and a network.
 type Endpoint interface {
 	// MTU returns the largest IP datagram the link carries; frames are at most MTU()+14 bytes.

@@ -16,12 +16,11 @@ import (
 	"github.com/mtcp-go/mtcp/stack/link"
 )
 
-// MinMTU is the smallest MTU New accepts: every IPv4 link must carry 68-byte datagrams
-// (RFC 791).
-const MinMTU = 68
+// MinMTU is the smallest MTU New accepts (link.MinMTU).
+const MinMTU = link.MinMTU
 
-// MaxMTU is the largest MTU New accepts: the largest IPv4 datagram.
-const MaxMTU = 65535
+// MaxMTU is the largest MTU New accepts (link.MaxMTU).
+const MaxMTU = link.MaxMTU
 
 // ErrNoReceiver is returned by Inject when no receiver is attached; the frame is dropped and
 // counted.

@@ -19,9 +19,8 @@ import (
 	"github.com/mtcp-go/mtcp/stack/link"
 )
 
-// MinMTU is the smallest MTU New accepts: every IPv4 link must carry 68-byte datagrams
-// (RFC 791).
-const MinMTU = 68
+// MinMTU is the smallest MTU New accepts (link.MinMTU).
+const MinMTU = link.MinMTU
 
 // End is one end of a pipe. It is safe for concurrent use.
 type End struct {

@@ -65,8 +65,8 @@ func (cfg *Config) validate() error {
 	if cfg.MTU == 0 {
 		cfg.MTU = link.DefaultMTU
 	}
-	if cfg.MTU < 68 || cfg.MTU > 65535 {
-		return fmt.Errorf("tap: MTU %d outside 68..65535", cfg.MTU)
+	if cfg.MTU < link.MinMTU || cfg.MTU > link.MaxMTU {
+		return fmt.Errorf("tap: MTU %d outside %d..%d", cfg.MTU, link.MinMTU, link.MaxMTU)
 	}
 	if cfg.HostAddr.IsValid() {
 		addr := cfg.HostAddr.Addr()
