@@ -15,13 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mtcp-go/mtcp/stack/clock"
 	"github.com/mtcp-go/mtcp/stack/link"
@@ -60,18 +55,13 @@ type Recorder struct {
 	closed atomic.Bool
 
 	mu          sync.Mutex // guards the fields below and serialises writes
-	w           *pcapgo.NgWriter
+	w           *Writer
 	recorded    uint64
 	writeErrors uint64
 	err         error
 }
 
 var _ link.Endpoint = (*Recorder)(nil)
-
-var (
-	inboundFlags  = pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionInbound}
-	outboundFlags = pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionOutbound}
-)
 
 // New returns a Recorder that wraps inner and writes a pcapng capture with one Ethernet
 // interface to w. The section and interface headers are written (buffered) at once. The
@@ -89,20 +79,9 @@ func New(inner link.Endpoint, w io.Writer, opts Options) (*Recorder, error) {
 	if opts.InterfaceName == "" {
 		opts.InterfaceName = DefaultInterfaceName
 	}
-	intf := pcapgo.NgInterface{
-		Name:     opts.InterfaceName,
-		OS:       runtime.GOOS,
-		LinkType: layers.LinkTypeEthernet,
-	}
-	section := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-		Hardware:    runtime.GOARCH,
-		OS:          runtime.GOOS,
-		Application: "mtcp",
-		Comment:     opts.SectionComment,
-	}}
-	nw, err := pcapgo.NewNgWriterInterface(w, intf, section)
+	nw, err := NewWriter(w, opts.InterfaceName, opts.SectionComment)
 	if err != nil {
-		return nil, fmt.Errorf("pcapng: writing capture header: %w", err)
+		return nil, err
 	}
 	return &Recorder{inner: inner, clock: opts.Clock, w: nw}, nil
 }
@@ -121,7 +100,7 @@ func (r *Recorder) WriteFrame(frame []byte) error {
 	if err := link.CheckFrameSize(len(frame), r.inner.MTU()); err != nil {
 		return err
 	}
-	r.record(frame, &outboundFlags)
+	r.record(frame, Outbound)
 	return r.inner.WriteFrame(frame)
 }
 
@@ -174,19 +153,13 @@ func (r *Recorder) Stats() Stats {
 }
 
 // record writes one frame to the capture, stamped now. Failures are counted, never returned.
-func (r *Recorder) record(frame []byte, flags *pcapgo.NgEpbFlags) {
+func (r *Recorder) record(frame []byte, dir Direction) {
 	if r.closed.Load() {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ci := gopacket.CaptureInfo{
-		Timestamp:     r.clock.Now(),
-		CaptureLength: len(frame),
-		Length:        len(frame),
-	}
-	err := r.w.WritePacketWithOptions(ci, frame, pcapgo.NgPacketOptions{Flags: flags})
-	if err != nil {
+	if err := r.w.WriteFrame(Frame{Time: r.clock.Now(), Direction: dir, Data: frame}); err != nil {
 		r.failedLocked(err)
 		return
 	}
@@ -215,6 +188,6 @@ type inbound struct {
 }
 
 func (in *inbound) DeliverFrame(frame []byte) {
-	in.rec.record(frame, &inboundFlags)
+	in.rec.record(frame, Inbound)
 	in.next.DeliverFrame(frame)
 }
