@@ -1,0 +1,277 @@
+// Package harness is mtcp's conformance bench: it drives a device under test (mtcp's core, or
+// any target behind the DUT interface) in virtual time through an in-process link, builds the
+// frames it injects and judges the frames it gets back with gopacket — never with the stack's
+// own wire package — and records everything for a pcapng capture with a comment on each frame.
+//
+// A spec makes a Bench, injects frames built by the bench's Peer, and judges what comes back
+// with the Gomega matchers in this package:
+//
+//	b := harness.New(GinkgoT())
+//	b.Inject(b.Peer().ARPRequest(b.StackIP()))
+//	Expect(b.Next()).To(harness.BeARPReply(harness.SenderIP(b.StackIP())))
+//	b.ExpectNothingFor(3 * time.Second) // virtual: returns at once
+//
+// Nothing here reads the real clock or sleeps.
+package harness
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/mtcp-go/mtcp/stack/clock"
+	"github.com/mtcp-go/mtcp/stack/link/pcapng"
+)
+
+// T is what the bench needs of a test: testing.TB and Ginkgo's GinkgoT() both provide it.
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// Option changes how New sets a bench up.
+type Option func(*config)
+
+type config struct {
+	dut       DUT
+	answerARP bool
+	peerMAC   net.HardwareAddr
+	peerIP    netip.Addr
+	start     time.Time
+}
+
+// WithDUT runs the bench against d instead of a fresh mtcp core.
+func WithDUT(d DUT) Option { return func(c *config) { c.dut = d } }
+
+// WithoutARPAnswers stops the bench from answering the stack's ARP requests for the peer, so a
+// spec can see and answer them itself.
+func WithoutARPAnswers() Option { return func(c *config) { c.answerARP = false } }
+
+// Bench owns a device under test, the link to it and the virtual clock.
+type Bench struct {
+	t         T
+	dut       DUT
+	peer      *Peer
+	start     time.Time
+	now       time.Time
+	answerARP bool
+	frames    []*Frame // every frame, in order: the capture
+	pending   []*Frame // frames from the stack not yet taken by Next
+	fresh     []*Frame // frames from the stack not yet looked at by the bench itself
+}
+
+// New makes a bench with a fresh mtcp core (DefaultMTCPConfig) unless WithDUT says otherwise.
+// The peer is DefaultPeerIP / DefaultPeerMAC, and the bench answers the stack's ARP requests
+// for it unless WithoutARPAnswers.
+func New(t T, opts ...Option) *Bench {
+	t.Helper()
+	c := config{answerARP: true, peerMAC: DefaultPeerMAC, peerIP: DefaultPeerIP, start: clock.Epoch}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.dut == nil {
+		m, err := NewMTCP(DefaultMTCPConfig())
+		if err != nil {
+			t.Fatalf("harness: %v", err)
+		}
+		c.dut = m
+	}
+	b := &Bench{t: t, dut: c.dut, start: c.start, now: c.start, answerARP: c.answerARP}
+	b.peer = &Peer{MAC: c.peerMAC, IP: c.peerIP, stackMAC: c.dut.MAC(), stackIP: c.dut.Addr().Addr()}
+	c.dut.SetOutput(b.collect)
+	c.dut.Advance(b.now)
+	return b
+}
+
+// DUT returns the device under test.
+func (b *Bench) DUT() DUT { return b.dut }
+
+// Peer returns the host on the other end of the link.
+func (b *Bench) Peer() *Peer { return b.peer }
+
+// StackIP returns the stack's address.
+func (b *Bench) StackIP() netip.Addr { return b.dut.Addr().Addr() }
+
+// StackMAC returns the stack's Ethernet address.
+func (b *Bench) StackMAC() net.HardwareAddr { return b.dut.MAC() }
+
+// Now returns the virtual time.
+func (b *Bench) Now() time.Time { return b.now }
+
+// Elapsed returns the virtual time since the bench started.
+func (b *Bench) Elapsed() time.Duration { return b.now.Sub(b.start) }
+
+// Frames returns every frame so far, both directions, in order.
+func (b *Bench) Frames() []*Frame { return b.frames }
+
+func (b *Bench) collect(data []byte) {
+	f := newFrame(len(b.frames)+1, b.now, b.Elapsed(), pcapng.Outbound, data)
+	b.frames = append(b.frames, f)
+	b.fresh = append(b.fresh, f)
+}
+
+// settle looks at the frames the stack just sent: the oracle checks their checksums, ARP
+// requests for the peer are answered (unless turned off), the rest wait for Next.
+func (b *Bench) settle() {
+	b.t.Helper()
+	for len(b.fresh) > 0 {
+		f := b.fresh[0]
+		b.fresh = b.fresh[1:]
+		if errs := f.ChecksumErrors(); len(errs) > 0 {
+			f.Note("oracle: %s", strings.Join(errs, "; "))
+			b.t.Fatalf("the stack sent a frame with a bad checksum (%s):\n%s", strings.Join(errs, "; "), f.Describe())
+		}
+		if a := f.ARP(); b.answerARP && a != nil && a.Operation == layers.ARPRequest &&
+			net.IP(a.DstProtAddress).Equal(b.peer.IP.AsSlice()) {
+			f.Note("ARP request for the peer: answered by the bench")
+			b.inject(b.peer.ARPReply(), "the bench answers the stack's ARP request")
+			continue
+		}
+		b.pending = append(b.pending, f)
+	}
+}
+
+// Inject hands a frame to the stack at the current virtual time and records it.
+func (b *Bench) Inject(p Injectable) {
+	b.t.Helper()
+	b.inject(p, "injected: "+p.String())
+	b.settle()
+}
+
+func (b *Bench) inject(p Injectable, note string) {
+	f := newFrame(len(b.frames)+1, b.now, b.Elapsed(), pcapng.Inbound, p.Bytes())
+	f.Note("%s", note)
+	b.frames = append(b.frames, f)
+	b.dut.Deliver(b.now, f.Data)
+}
+
+// InjectAll injects several frames in order.
+func (b *Bench) InjectAll(ps ...Injectable) {
+	b.t.Helper()
+	for _, p := range ps {
+		b.Inject(p)
+	}
+}
+
+// Advance moves virtual time forward by d, waking the stack at each of its deadlines on the
+// way, so timers fire at their exact times.
+func (b *Bench) Advance(d time.Duration) {
+	b.t.Helper()
+	b.RunUntil(b.now.Add(d))
+}
+
+// RunUntil moves virtual time to t (never backwards), waking the stack at its deadlines.
+func (b *Bench) RunUntil(t time.Time) {
+	b.t.Helper()
+	b.runUntil(t, false)
+}
+
+// runUntil advances to t; with stopAtFrame it stops at the first deadline that makes the stack
+// send something the spec should see.
+func (b *Bench) runUntil(t time.Time, stopAtFrame bool) {
+	b.t.Helper()
+	for {
+		next, ok := b.dut.NextDeadline()
+		if !ok || next.After(t) {
+			break
+		}
+		if next.After(b.now) {
+			b.now = next
+		}
+		b.dut.Advance(b.now)
+		b.settle()
+		if stopAtFrame && len(b.pending) > 0 {
+			return
+		}
+	}
+	if t.After(b.now) {
+		b.now = t
+	}
+	b.dut.Advance(b.now)
+	b.settle()
+}
+
+// Next returns the oldest frame the stack has sent that no Next returned yet. It fails the
+// spec if there is none: use NextWithin for frames that come later.
+func (b *Bench) Next() *Frame {
+	b.t.Helper()
+	return b.NextWithin(0)
+}
+
+// NextWithin returns the next frame from the stack, advancing virtual time up to d to wait
+// for it (time stops at the moment it was sent). It fails the spec if none comes.
+func (b *Bench) NextWithin(d time.Duration) *Frame {
+	b.t.Helper()
+	if len(b.pending) == 0 {
+		b.runUntil(b.now.Add(d), true)
+	}
+	if len(b.pending) == 0 {
+		if d == 0 {
+			b.t.Fatalf("at +%s: expected a frame from the stack, it sent nothing", fmtOffset(b.Elapsed()))
+		}
+		b.t.Fatalf("at +%s: expected a frame from the stack within %v, it sent nothing", fmtOffset(b.Elapsed()), d)
+		return nil
+	}
+	f := b.pending[0]
+	b.pending = b.pending[1:]
+	return f
+}
+
+// ExpectNothing fails the spec if the stack has sent a frame that no Next took.
+func (b *Bench) ExpectNothing() {
+	b.t.Helper()
+	if len(b.pending) > 0 {
+		f := b.pending[0]
+		f.Note("unexpected: the spec expected nothing from the stack here")
+		b.t.Fatalf("at +%s: expected nothing from the stack, it sent %d frame(s); the first:\n%s",
+			fmtOffset(b.Elapsed()), len(b.pending), f.Describe())
+	}
+}
+
+// ExpectNothingFor advances d of virtual time and fails the spec if the stack sends anything.
+func (b *Bench) ExpectNothingFor(d time.Duration) {
+	b.t.Helper()
+	b.ExpectNothing()
+	b.Advance(d)
+	if len(b.pending) > 0 {
+		f := b.pending[0]
+		f.Note("unexpected: the spec expected nothing for %v", d)
+		b.t.Fatalf("expected nothing from the stack for %v, at +%s it sent:\n%s", d, fmtOffset(f.Offset), f.Describe())
+	}
+}
+
+// WriteCapture writes every frame, with its comments, to a pcapng file at path (creating its
+// folder), with sectionComment naming the spec and its verdict.
+func (b *Bench) WriteCapture(path, sectionComment string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w, err := pcapng.NewWriter(f, "bench0", sectionComment)
+	if err == nil {
+		for _, fr := range b.frames {
+			if err = w.WriteFrame(pcapng.Frame{Time: fr.Time, Direction: fr.Direction, Data: fr.Data, Comments: fr.comments}); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("harness: writing capture %s: %w", path, err)
+	}
+	return nil
+}
