@@ -1,0 +1,20 @@
+// Command mtcp-test runs mtcp's conformance suite: every case of the conformance catalog as a
+// spec, in virtual time, each recorded to its own pcapng capture with a comment on every frame.
+//
+//	mtcp-test                          run everything; captures in ./mtcp-out
+//	mtcp-test -o out --junit junit.xml for CI
+//	mtcp-test --label-filter arp       a subset, by label
+//	mtcp-test list                     the catalog, without running
+//
+// Exit status: 0 when every spec passed, 1 when one failed, 2 for bad usage.
+package main
+
+import (
+	"os"
+
+	"github.com/mtcp-go/mtcp/harness/conformance"
+)
+
+func main() {
+	os.Exit(conformance.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

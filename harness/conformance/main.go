@@ -1,0 +1,216 @@
+package conformance
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/tabwriter"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
+)
+
+// Counts are the outcome of a run, one spec counted once.
+type Counts struct{ Passed, Failed, Skipped int }
+
+func (c Counts) String() string {
+	return fmt.Sprintf("%d passed, %d failed, %d skipped", c.Passed, c.Failed, c.Skipped)
+}
+
+// CountSpecs tallies the It specs of a report.
+func CountSpecs(r Report) (c Counts, failed []SpecReport) {
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		switch {
+		case s.State.Is(types.SpecStatePassed):
+			c.Passed++
+		case s.State.Is(types.SpecStateSkipped | types.SpecStatePending):
+			c.Skipped++
+		default:
+			c.Failed++
+			failed = append(failed, s)
+		}
+	}
+	return c, failed
+}
+
+const usage = `mtcp-test runs mtcp's conformance suite in virtual time and records one pcapng capture per spec.
+
+Usage:
+  mtcp-test [flags]         run the suite (all specs, or those the filters select)
+  mtcp-test list            print the catalog of specs: ID, RFC, area, title
+
+Flags:
+  -o, --out DIR             write the captures to DIR (default mtcp-out)
+  --junit FILE              write a JUnit XML report to FILE
+  --label-filter EXPR       run the specs whose labels match EXPR, e.g. 'arp || icmp', 'rfc1122 && !ipv4'
+  --focus REGEXP            run the specs whose text matches REGEXP, e.g. '^A[1-3] '
+  -v                        print every spec as it runs
+Ginkgo's own --ginkgo.* flags work too (--ginkgo.parallel.*, --ginkgo.json-report, ...), so
+'ginkgo -p' can drive a build of this command. Exit status: 0 all passed, 1 a spec failed,
+2 bad usage. The last line of the output is "N passed, N failed, N skipped".
+`
+
+// Main is mtcp-test: it parses args (without the program name) on the process's flag set,
+// where Ginkgo and testing have registered theirs, runs the suite, and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "list" {
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "mtcp-test list: unexpected argument %q\n", args[1])
+			return 2
+		}
+		printCatalog(stdout)
+		return 0
+	}
+	testing.Init() // --test.* flags, which 'ginkgo -p' passes to the processes it starts
+	fs := flag.CommandLine
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	out := "mtcp-out"
+	var junit, labelFilter, focus string
+	var verbose bool
+	fs.StringVar(&out, "o", out, "capture folder")
+	fs.StringVar(&out, "out", out, "capture folder")
+	fs.StringVar(&junit, "junit", "", "JUnit report file")
+	fs.StringVar(&labelFilter, "label-filter", "", "label filter")
+	fs.StringVar(&focus, "focus", "", "focus regexp")
+	fs.BoolVar(&verbose, "v", false, "verbose")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mtcp-test: unexpected argument %q (see mtcp-test --help)\n", fs.Arg(0))
+		return 2
+	}
+
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	if labelFilter != "" {
+		suiteConfig.LabelFilter = labelFilter
+	}
+	if focus != "" {
+		suiteConfig.FocusStrings = append(suiteConfig.FocusStrings, focus)
+	}
+	if verbose {
+		reporterConfig.Verbose = true
+	}
+	if fi, err := os.Stdout.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
+		reporterConfig.NoColor = true // a log file or a CI console: no escape codes
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "mtcp-test: %v\n", err)
+		return 2
+	}
+	OutDir = out
+
+	var counts *Counts
+	var failed []SpecReport
+	var byArea string
+	var junitErr error
+	ReportAfterSuite("mtcp-test summary", func(r Report) {
+		c, f := CountSpecs(r)
+		counts, failed, byArea = &c, f, areaSummary(r)
+		if junit != "" {
+			// One testcase per spec (no suite-level nodes), with the timeline (report entries,
+			// so the capture path) kept for the specs that failed.
+			junitErr = reporters.GenerateJUnitReportWithConfig(r, junit, reporters.JunitReportConfig{
+				OmitSuiteSetupNodes:       true,
+				OmitTimelinesForSpecState: types.SpecStatePassed | types.SpecStateSkipped | types.SpecStatePending,
+			})
+		}
+	})
+	RegisterFailHandler(Fail)
+	t := &suiteT{}
+	passed := RunSpecs(t, "mtcp conformance", suiteConfig, reporterConfig)
+	if counts != nil { // nil on the secondary processes of a parallel run: process 1 reports
+		fmt.Fprintln(stdout)
+		for _, s := range failed {
+			fmt.Fprintf(stdout, "FAILED %s\n", s.LeafNodeText)
+			for _, e := range s.ReportEntries {
+				if e.Name == "capture" {
+					fmt.Fprintf(stdout, "       capture: %s\n", e.StringRepresentation())
+				}
+			}
+		}
+		fmt.Fprintf(stdout, "by area: %s\n", byArea)
+		fmt.Fprintf(stdout, "captures: %s\n", absPath(out))
+		if junit != "" {
+			if junitErr != nil {
+				fmt.Fprintf(stderr, "mtcp-test: writing the JUnit report: %v\n", junitErr)
+				return 1
+			}
+			fmt.Fprintf(stdout, "junit: %s\n", absPath(junit))
+		}
+		fmt.Fprintln(stdout, counts.String())
+	}
+	if !passed || t.failed {
+		return 1
+	}
+	return 0
+}
+
+// areaSummary says, per area in catalog order, how many specs that ran passed:
+// "arp 8/8, ipv4 10/10, icmp 4/4".
+func areaSummary(r Report) string {
+	type tally struct{ passed, ran int }
+	tallies := map[string]*tally{}
+	var order []string
+	for _, c := range Catalog {
+		if tallies[c.Area] == nil {
+			tallies[c.Area] = &tally{}
+			order = append(order, c.Area)
+		}
+	}
+	for _, s := range r.SpecReports {
+		c, ok := Lookup(IDOf(s.LeafNodeText))
+		if s.LeafNodeType != types.NodeTypeIt || !ok || s.State.Is(types.SpecStateSkipped|types.SpecStatePending) {
+			continue
+		}
+		tallies[c.Area].ran++
+		if s.State.Is(types.SpecStatePassed) {
+			tallies[c.Area].passed++
+		}
+	}
+	var parts []string
+	for _, a := range order {
+		if t := tallies[a]; t.ran > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d/%d", a, t.passed, t.ran))
+		}
+	}
+	if len(parts) == 0 {
+		return "no spec ran"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// suiteT is the GinkgoTestingT of a run outside go test.
+type suiteT struct{ failed bool }
+
+func (t *suiteT) Fail() { t.failed = true }
+
+func printCatalog(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRFC\tAREA\tTITLE\tLABELS")
+	for _, c := range Catalog {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.RFC, c.Area, c.Title, strings.Join(c.Labels(), ","))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d specs\n", len(Catalog))
+}
