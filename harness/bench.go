@@ -86,6 +86,7 @@ func New(t T, opts ...Option) *Bench {
 	b.peer = &Peer{MAC: c.peerMAC, IP: c.peerIP, stackMAC: c.dut.MAC(), stackIP: c.dut.Addr().Addr()}
 	c.dut.SetOutput(b.collect)
 	c.dut.Advance(b.now)
+	b.settle()
 	return b
 }
 
@@ -275,3 +276,7 @@ func (b *Bench) WriteCapture(path, sectionComment string) error {
 	}
 	return nil
 }
+
+// DefaultStart is where every bench's virtual clock starts: a fixed instant, so captures are
+// reproducible.
+func DefaultStart() time.Time { return clock.Epoch }

@@ -114,8 +114,10 @@ func (m *FrameMatcher) NegatedFailureMessage(actual any) string {
 	return fmt.Sprintf("Expected anything but %s\nThe frame:\n%s", m.Description(), f.Describe())
 }
 
+// article puts "a" or "an" before a kind; every kind starting with a vowel letter (ARP, ICMP,
+// IPv4) is read with a vowel sound.
 func article(s string) string {
-	if strings.ContainsAny(s[:1], "AEIOU") && !strings.HasPrefix(s, "ARP") || strings.HasPrefix(s, "ICMP") || strings.HasPrefix(s, "IPv4") {
+	if s != "" && strings.ContainsRune("AEIOUaeiou", rune(s[0])) {
 		return "an " + s
 	}
 	return "a " + s

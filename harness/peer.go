@@ -78,6 +78,12 @@ type Peer struct {
 	stackIP  netip.Addr
 }
 
+// NewPeer returns a host with address ip and MAC mac that sends to a stack at stackIP and
+// stackMAC. A Bench makes its own; this is for building frames elsewhere.
+func NewPeer(mac net.HardwareAddr, ip netip.Addr, stackMAC net.HardwareAddr, stackIP netip.Addr) *Peer {
+	return &Peer{MAC: mac, IP: ip, stackMAC: stackMAC, stackIP: stackIP}
+}
+
 // Packet is a frame being built by a Peer. Its modifiers return the packet so they chain; the
 // bytes are made by Bytes.
 type Packet struct {

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"encoding/xml"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/mtcp-go/mtcp/harness/conformance"
+	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
+)
+
+// build compiles mtcp-test once per test binary.
+func build(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mtcp-test")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// run runs the binary in dir and returns its output and exit status.
+func run(t *testing.T, bin, dir string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &exit):
+		return string(out), exit.ExitCode()
+	}
+	t.Fatalf("%s %v: %v", bin, args, err)
+	return "", -1
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestMTCPTest(t *testing.T) {
+	bin := build(t)
+	n := len(conformance.Catalog)
+
+	t.Run("runs everything, writes JUnit and one capture per spec", func(t *testing.T) {
+		dir := t.TempDir()
+		out, code := run(t, bin, dir, "-o", "caps", "--junit", "junit.xml")
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if want := strconv.Itoa(n) + " passed, 0 failed, 0 skipped"; lastLine(out) != want {
+			t.Fatalf("last line %q, want %q", lastLine(out), want)
+		}
+		if strings.Contains(out, "\x1b[") {
+			t.Error("colour escape codes in output that is not a terminal")
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var suites struct {
+			Tests int `xml:"tests,attr"`
+			Cases []struct {
+				Name string `xml:"name,attr"`
+			} `xml:"testsuite>testcase"`
+		}
+		if err := xml.Unmarshal(raw, &suites); err != nil {
+			t.Fatalf("JUnit is not well-formed XML: %v", err)
+		}
+		if len(suites.Cases) != n || suites.Tests != n {
+			t.Fatalf("JUnit has %d testcases (tests=%d), the suite has %d specs", len(suites.Cases), suites.Tests, n)
+		}
+		caps, _ := filepath.Glob(filepath.Join(dir, "caps", "*.pcapng"))
+		if len(caps) != n {
+			t.Fatalf("%d captures, want %d", len(caps), n)
+		}
+		for _, c := range conformance.Catalog {
+			path := filepath.Join(dir, "caps", conformance.FileName(c.Text())+".pcapng")
+			checkCapture(t, path, c.Text())
+		}
+		checkWithTshark(t, caps)
+	})
+
+	t.Run("list names every case without running", func(t *testing.T) {
+		dir := t.TempDir()
+		out, code := run(t, bin, dir, "list")
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		for _, c := range conformance.Catalog {
+			if !strings.Contains(out, c.ID+" ") || !strings.Contains(out, c.RFC) || !strings.Contains(out, c.Title) {
+				t.Errorf("list lacks %s %s %q", c.ID, c.RFC, c.Title)
+			}
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Error("list wrote files")
+		}
+	})
+
+	t.Run("label filter runs a subset", func(t *testing.T) {
+		dir := t.TempDir()
+		out, code := run(t, bin, dir, "--label-filter", "arp", "-o", "caps")
+		arp := 0
+		for _, c := range conformance.Catalog {
+			if c.Area == "arp" {
+				arp++
+			}
+		}
+		if code != 0 || lastLine(out) != strconv.Itoa(arp)+" passed, 0 failed, "+strconv.Itoa(n-arp)+" skipped" {
+			t.Fatalf("exit %d, last line %q", code, lastLine(out))
+		}
+		if caps, _ := filepath.Glob(filepath.Join(dir, "caps", "A*.pcapng")); len(caps) != arp {
+			t.Fatalf("%d ARP captures, want %d", len(caps), arp)
+		}
+	})
+
+	t.Run("exit status", func(t *testing.T) {
+		dir := t.TempDir()
+		for _, c := range []struct {
+			args []string
+			want int
+		}{
+			{[]string{"--no-such-flag"}, 2},
+			{[]string{"unexpected"}, 2},
+			{[]string{"list", "extra"}, 2},
+			{[]string{"--help"}, 0},
+			{[]string{"--label-filter", "no-such-label", "--ginkgo.fail-on-empty"}, 1},
+		} {
+			if out, code := run(t, bin, dir, c.args...); code != c.want {
+				t.Errorf("mtcp-test %v: exit %d, want %d\n%s", c.args, code, c.want, out)
+			}
+		}
+	})
+}
+
+// checkCapture reads a capture back with pcapgo: its section names the spec and says it
+// passed, every frame has a direction, and the stack's frames carry the expectation they met.
+func checkCapture(t *testing.T, path, spec string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if c := r.SectionInfo().Comment; !strings.HasPrefix(c, spec) || !strings.Contains(c, "verdict: passed") {
+		t.Errorf("%s: section comment %q", filepath.Base(path), c)
+	}
+	frames := 0
+	for {
+		_, _, opts, err := r.ReadPacketDataWithOptions()
+		if err != nil {
+			break
+		}
+		frames++
+		if opts.Flags == nil || opts.Flags.Direction == pcapgo.NgEpbFlagDirectionUnknown {
+			t.Errorf("%s: frame %d has no direction", filepath.Base(path), frames)
+		}
+		if opts.Flags != nil && opts.Flags.Direction == pcapgo.NgEpbFlagDirectionInbound && len(opts.Comments) == 0 {
+			t.Errorf("%s: injected frame %d has no comment", filepath.Base(path), frames)
+		}
+	}
+	if frames == 0 {
+		t.Errorf("%s: no frames", filepath.Base(path))
+	}
+}
+
+// checkWithTshark opens every capture with Wireshark's tools: tshark shows the comments and
+// capinfos reports no error. Under CI=true the tools must be there.
+func checkWithTshark(t *testing.T, caps []string) {
+	tshark, capinfos := netnstest.Tool(t, "tshark"), netnstest.Tool(t, "capinfos")
+	for _, c := range caps {
+		out, err := exec.Command(tshark, "-r", c, "-T", "fields", "-e", "frame.comment").Output()
+		if err != nil || !strings.Contains(string(out), "injected:") {
+			t.Errorf("tshark -r %s: %v, comments %q", filepath.Base(c), err, out)
+		}
+		if out, err := exec.Command(capinfos, c).CombinedOutput(); err != nil {
+			t.Errorf("capinfos %s: %v\n%s", filepath.Base(c), err, out)
+		}
+	}
+}
+
+// BenchmarkSuite runs the whole suite as a user does: process start, 22 specs in virtual time,
+// 22 captures written.
+func BenchmarkSuite(b *testing.B) {
+	bin := build(b)
+	dir := b.TempDir()
+	for b.Loop() {
+		cmd := exec.Command(bin, "-o", "caps")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}
