@@ -124,6 +124,13 @@ func TestMTCPTest(t *testing.T) {
 		}
 	})
 
+	t.Run("focus selects by spec text", func(t *testing.T) {
+		out, code := run(t, bin, t.TempDir(), "--focus", "I[78] ")
+		if code != 0 || lastLine(out) != "2 passed, 0 failed, "+strconv.Itoa(n-2)+" skipped" {
+			t.Fatalf("exit %d, last line %q", code, lastLine(out))
+		}
+	})
+
 	t.Run("exit status", func(t *testing.T) {
 		dir := t.TempDir()
 		for _, c := range []struct {

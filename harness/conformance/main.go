@@ -52,7 +52,7 @@ Flags:
   -o, --out DIR             write the captures to DIR (default mtcp-out)
   --junit FILE              write a JUnit XML report to FILE
   --label-filter EXPR       run the specs whose labels match EXPR, e.g. 'arp || icmp', 'rfc1122 && !ipv4'
-  --focus REGEXP            run the specs whose text matches REGEXP, e.g. '^A[1-3] '
+  --focus REGEXP            run the specs whose full text (container, then ID and title) matches, e.g. 'A[1-3] '
   -v                        print every spec as it runs
 Ginkgo's own --ginkgo.* flags work too (--ginkgo.parallel.*, --ginkgo.json-report, ...), so
 'ginkgo -p' can drive a build of this command. Exit status: 0 all passed, 1 a spec failed,
