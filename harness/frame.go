@@ -189,8 +189,12 @@ func (f *Frame) Describe() string {
 	}
 	if ip := f.IPv4(); ip != nil {
 		fmt.Fprintf(&b, "  Internet Protocol Version %d, Src: %v, Dst: %v\n", ip.Version, ip.SrcIP, ip.DstIP)
-		fmt.Fprintf(&b, "    header length %d, TOS 0x%02x, total length %d, id 0x%04x, flags %v, fragment offset %d, TTL %d, protocol %v, checksum 0x%04x\n",
-			int(ip.IHL)*4, ip.TOS, ip.Length, ip.Id, ip.Flags, int(ip.FragOffset)*8, ip.TTL, ip.Protocol, ip.Checksum)
+		flags := ip.Flags.String()
+		if ip.Flags == 0 {
+			flags = "none"
+		}
+		fmt.Fprintf(&b, "    header length %d, TOS 0x%02x, total length %d, id 0x%04x, flags %s, fragment offset %d, TTL %d, protocol %v, checksum 0x%04x\n",
+			int(ip.IHL)*4, ip.TOS, ip.Length, ip.Id, flags, int(ip.FragOffset)*8, ip.TTL, ip.Protocol, ip.Checksum)
 		if len(ip.Options) > 0 {
 			fmt.Fprintf(&b, "    options %d\n", len(ip.Options))
 		}

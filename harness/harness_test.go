@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	. "github.com/onsi/gomega"
 
@@ -73,40 +75,18 @@ func (s *scripted) NextDeadline() (time.Time, bool) {
 	return s.schedule[0].at, true
 }
 
-// echoReplyBytes is a well-formed echo reply from the stack to the peer.
+// echoReplyBytes is a well-formed echo reply from the stack to the peer, built by gopacket.
 func echoReplyBytes() []byte {
-	// Built as if the stack were the peer of a host at the peer's address, then turned into a reply.
-	p := NewPeer(DefaultStackMAC, DefaultStackAddr.Addr(), DefaultPeerMAC, DefaultPeerIP).Echo(7, 9, []byte("data"))
-	b := p.Bytes()
-	b[34] = 0 // echo reply
-	fixChecksums(b)
-	return b
-}
-
-func fixChecksums(b []byte) {
-	ip := b[14:34]
-	ip[10], ip[11] = 0, 0
-	c := ^sum(ip)
-	ip[10], ip[11] = byte(c>>8), byte(c)
-	icmp := b[34:]
-	icmp[2], icmp[3] = 0, 0
-	c = ^sum(icmp)
-	icmp[2], icmp[3] = byte(c>>8), byte(c)
-}
-
-func sum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i < len(b); i += 2 {
-		w := uint32(b[i]) << 8
-		if i+1 < len(b) {
-			w |= uint32(b[i+1])
-		}
-		s += w
+	buf := gopacket.NewSerializeBuffer()
+	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		&layers.Ethernet{SrcMAC: DefaultStackMAC, DstMAC: DefaultPeerMAC, EthernetType: layers.EthernetTypeIPv4},
+		&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: DefaultStackAddr.Addr().AsSlice(), DstIP: DefaultPeerIP.AsSlice()},
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoReply, 0), Id: 7, Seq: 9},
+		gopacket.Payload("data"))
+	if err != nil {
+		panic(err)
 	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
+	return buf.Bytes()
 }
 
 func TestAWrongExpectationFailsWithTheDecodedFrame(t *testing.T) {
