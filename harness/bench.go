@@ -27,6 +27,7 @@ import (
 
 	"github.com/mtcp-go/mtcp/stack/clock"
 	"github.com/mtcp-go/mtcp/stack/link/pcapng"
+	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // T is what the bench needs of a test: testing.TB and Ginkgo's GinkgoT() both provide it.
@@ -88,6 +89,25 @@ func New(t T, opts ...Option) *Bench {
 	c.dut.Advance(b.now)
 	b.settle()
 	return b
+}
+
+// TCP returns the TCP layer of the mtcp core under test, for the socket calls specs make
+// (Listen, Dial, and the Conn's Read, Write, Close). Specs against another target fail here.
+func (b *Bench) TCP() *tcp.Layer {
+	b.t.Helper()
+	m, ok := b.dut.(*MTCP)
+	if !ok {
+		b.t.Fatalf("harness: %s offers no TCP socket API yet", b.dut.Name())
+		return nil
+	}
+	return m.Core().TCP()
+}
+
+// Do runs a socket call (or anything that may make the stack send) and collects what it sent.
+func (b *Bench) Do(f func()) {
+	b.t.Helper()
+	f()
+	b.settle()
 }
 
 // DUT returns the device under test.
@@ -209,6 +229,7 @@ func (b *Bench) Next() *Frame {
 // for it (time stops at the moment it was sent). It fails the spec if none comes.
 func (b *Bench) NextWithin(d time.Duration) *Frame {
 	b.t.Helper()
+	b.settle()
 	if len(b.pending) == 0 {
 		b.runUntil(b.now.Add(d), true)
 	}
@@ -227,6 +248,7 @@ func (b *Bench) NextWithin(d time.Duration) *Frame {
 // ExpectNothing fails the spec if the stack has sent a frame that no Next took.
 func (b *Bench) ExpectNothing() {
 	b.t.Helper()
+	b.settle()
 	if len(b.pending) > 0 {
 		f := b.pending[0]
 		f.Note("unexpected: the spec expected nothing from the stack here")

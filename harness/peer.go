@@ -279,3 +279,41 @@ func (pk *Packet) Fragments(id uint16, sizes ...int) []Injectable {
 	}
 	return out
 }
+
+// Segment describes a TCP segment for Peer.TCP. Ports default to 40000 (peer) and 80 (stack).
+type Segment struct {
+	SrcPort, DstPort uint16
+	Flags            TCPFlags
+	Seq, Ack         uint32
+	Win              uint16
+	MSS              uint16             // 0: no MSS option
+	WScale           int                // > 0: a window scale option with this shift
+	Options          []layers.TCPOption // more options, after MSS and window scale
+	Urgent           uint16
+	Data             []byte
+}
+
+// TCP sends a TCP segment to the stack.
+func (p *Peer) TCP(s Segment) *Packet {
+	if s.SrcPort == 0 {
+		s.SrcPort = 40000
+	}
+	if s.DstPort == 0 {
+		s.DstPort = 80
+	}
+	t := &layers.TCP{SrcPort: layers.TCPPort(s.SrcPort), DstPort: layers.TCPPort(s.DstPort), Seq: s.Seq, Ack: s.Ack,
+		Window: s.Win, Urgent: s.Urgent,
+		FIN: s.Flags&FIN != 0, SYN: s.Flags&SYN != 0, RST: s.Flags&RST != 0, PSH: s.Flags&PSH != 0,
+		ACK: s.Flags&ACK != 0, URG: s.Flags&URG != 0, ECE: s.Flags&ECE != 0, CWR: s.Flags&CWR != 0}
+	if s.MSS != 0 {
+		t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{byte(s.MSS >> 8), byte(s.MSS)}})
+	}
+	if s.WScale > 0 {
+		t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindNop},
+			layers.TCPOption{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{byte(s.WScale)}})
+	}
+	t.Options = append(t.Options, s.Options...)
+	pk := p.IPv4(layers.IPProtocolTCP, t, gopacket.Payload(s.Data))
+	pk.desc = []string{fmt.Sprintf("TCP %d → %d [%v] Seq=%d Ack=%d Win=%d Len=%d", s.SrcPort, s.DstPort, s.Flags, s.Seq, s.Ack, s.Win, len(s.Data))}
+	return pk
+}

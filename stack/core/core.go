@@ -13,12 +13,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack/arp"
 	"github.com/mtcp-go/mtcp/stack/icmp"
 	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/link"
+	"github.com/mtcp-go/mtcp/stack/tcp"
 	"github.com/mtcp-go/mtcp/stack/timer"
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
@@ -31,6 +33,7 @@ type Config struct {
 	TTL        uint8                 // TTL of sent datagrams (default 64)
 	ARP        arp.Config            // ARP cache bounds and timings
 	Reassembly ipv4.ReassemblyConfig // fragment reassembly bounds
+	TCP        tcp.Config            // TCP bounds and timers
 	// Secret keys the IP identification generator (and, later, TCP initial sequence numbers).
 	// Zero: a random secret from crypto/rand. Tests set it for reproducible captures.
 	Secret [16]byte
@@ -46,6 +49,7 @@ func (c Config) WithDefaults(linkMTU int) Config {
 	}
 	c.ARP = c.ARP.WithDefaults()
 	c.Reassembly = c.Reassembly.WithDefaults()
+	c.TCP = c.TCP.WithDefaults()
 	return c
 }
 
@@ -61,6 +65,9 @@ func (c Config) Validate(linkMTU int) error {
 		return fmt.Errorf("MTU %d out of range %d..%d (RFC 791 minimum .. the link's MTU)", c.MTU, link.MinMTU, linkMTU)
 	}
 	if err := c.ARP.Validate(); err != nil {
+		return err
+	}
+	if err := c.TCP.Validate(); err != nil {
 		return err
 	}
 	return c.Reassembly.Validate()
@@ -86,6 +93,7 @@ type Core struct {
 	reasm      *ipv4.Reassembler
 	ids        *ipv4.IDs
 	transports [256]Transport
+	tcp        *tcp.Layer
 	stats      Stats
 	tx         []byte // the frame being built: Ethernet + IPv4 header + payload
 }
@@ -115,6 +123,8 @@ func New(cfg Config, l link.Endpoint) (*Core, error) {
 	c.arp = arp.New(cfg.ARP, cfg.MAC, cfg.Interface.Addr.Addr(), c, &c.timers, c.unreachable)
 	c.reasm = ipv4.NewReassembler(cfg.Reassembly, &c.timers, c.reassemblyTimeout)
 	c.ids = ipv4.NewIDs(cfg.Secret)
+	c.tcp = tcp.New(cfg.TCP, c, cfg.Secret)
+	c.transports[wire.ProtocolTCP] = c.tcp
 	return c, nil
 }
 
@@ -131,6 +141,15 @@ func (c *Core) RegisterTransport(p wire.IPProtocol, t Transport) {
 	}
 }
 
+// TCP returns the TCP layer: its Listen and Dial are the core's socket API.
+func (c *Core) TCP() *tcp.Layer { return c.tcp }
+
+// LocalAddr returns the stack's IPv4 address.
+func (c *Core) LocalAddr() netip.Addr { return c.cfg.Interface.Addr.Addr() }
+
+// MTU returns the largest IP datagram the stack sends.
+func (c *Core) MTU() int { return c.cfg.MTU }
+
 // Timers returns the core's timer heap, for transports to arm their timers in.
 func (c *Core) Timers() *timer.Heap { return &c.timers }
 
@@ -142,6 +161,7 @@ func (c *Core) Stats() Stats {
 	s := c.stats
 	s.ARP = c.arp.Stats()
 	s.Reassembly = c.reasm.Stats()
+	s.TCP = c.tcp.Stats()
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"github.com/mtcp-go/mtcp/stack/arp"
 	"github.com/mtcp-go/mtcp/stack/icmp"
 	"github.com/mtcp-go/mtcp/stack/ipv4"
+	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // Stats holds every counter of a core: what came in, what went out, and every reason a frame
@@ -14,6 +15,7 @@ type Stats struct {
 	IPv4       IPv4Stats
 	Reassembly ipv4.ReassemblyStats
 	ICMP       icmp.Stats
+	TCP        tcp.Stats
 }
 
 // LinkStats counts Ethernet frames.

@@ -1,0 +1,76 @@
+// Package tcp is mtcp's TCP (RFC 9293) in the deterministic core: connection state, segment
+// processing, output, timers, passive and active open. Like the rest of the core it never reads
+// a clock, sleeps or starts a goroutine: segments and the time come in from the core, segments go
+// out through it, and timers live in the core's heap.
+//
+// Its socket API (Listener, Conn) is non-blocking: Read and Write return ErrWouldBlock instead
+// of waiting, and a Conn says when something changed through its notify function. The runtime
+// (package stack) builds blocking net.Conn semantics on top; the harness drives it in virtual
+// time.
+//
+// Policy, where the RFCs leave a choice, and cited again at each decision:
+//   - RFC 5961 challenge ACKs for in-window RSTs, SYNs in synchronized states and out-of-range
+//     ACKs, rate-limited per layer.
+//   - RFC 1337: RSTs are ignored in TIME-WAIT.
+//   - RFC 6528 initial sequence numbers: a keyed hash of the four-tuple plus a 4 µs clock.
+//   - RFC 6298 retransmission: initial RTO 1 s, minimum 1 s (configurable), Karn's rule,
+//     exponential backoff capped at 60 s, a bounded number of retries.
+//   - RFC 5681 slow start and congestion avoidance, fast retransmit, NewReno recovery (RFC 6582).
+//   - Delayed ACK at most 200 ms and on every second full segment; immediate ACK for
+//     out-of-order data; Nagle on unless disabled.
+//   - No timestamps, no SACK yet: never offered, a peer's options ignored.
+//   - A full half-open table or accept queue drops new SYNs silently (the peer retries).
+//   - Urgent data is delivered in line (RFC 6093).
+package tcp
+
+import (
+	"errors"
+	"fmt"
+)
+
+// State is a connection state (RFC 9293 3.3.2).
+type State uint8
+
+// The eleven states.
+const (
+	Closed State = iota
+	Listen
+	SynSent
+	SynReceived
+	Established
+	FinWait1
+	FinWait2
+	CloseWait
+	Closing
+	LastAck
+	TimeWait
+)
+
+var stateNames = [...]string{"CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED",
+	"FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// synchronized reports whether the state is past the handshake (RFC 9293 3.5.2).
+func (s State) synchronized() bool { return s >= Established }
+
+// Errors of the socket API. The runtime wraps them in *net.OpError.
+var (
+	ErrWouldBlock     = errors.New("tcp: operation would block")
+	ErrConnRefused    = errors.New("tcp: connection refused")
+	ErrConnReset      = errors.New("tcp: connection reset by peer")
+	ErrConnAborted    = errors.New("tcp: connection aborted")
+	ErrTimeout        = errors.New("tcp: connection timed out")
+	ErrHostUnreach    = errors.New("tcp: no route to host")
+	ErrClosed         = errors.New("tcp: use of closed connection")
+	ErrWriteClosed    = errors.New("tcp: write after CloseWrite")
+	ErrAddrInUse      = errors.New("tcp: address already in use")
+	ErrNoPorts        = errors.New("tcp: no free ephemeral port")
+	ErrTooManyConns   = errors.New("tcp: connection table full")
+	ErrInvalidAddress = errors.New("tcp: invalid address")
+)
