@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	os.Exit(demo.Main("ping", os.Args[1:], os.Stdout, os.Stderr, nil, func(up *demo.Up) (string, error) {
-		return "try: ping " + up.Stack.Addr().Addr().String(), nil
+	os.Exit(demo.Main("ping", os.Args[1:], os.Stdout, os.Stderr, nil, func(up *demo.Up) (string, func(), error) {
+		return "try: ping " + up.Stack.Addr().Addr().String(), nil, nil
 	}))
 }

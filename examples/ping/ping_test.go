@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/mtcp-go/mtcp/examples/internal/demotest"
 	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
 )
 
@@ -25,40 +21,11 @@ import (
 func TestLivePingAndARPing(t *testing.T) {
 	ns := netnstest.New(t)
 	ping, arping, tshark := netnstest.Tool(t, "ping"), netnstest.Tool(t, "arping"), netnstest.Tool(t, "tshark")
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ping-demo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	pcap := filepath.Join(dir, "demo.pcapng")
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	demo := ns.Exec(ctx, bin, "--tap", "mtcp0", "--addr", "198.18.0.2/24", "--host-addr", "198.18.0.1/24",
+	bin := demotest.Build(t)
+	pcap := filepath.Join(t.TempDir(), "demo.pcapng")
+	demo := demotest.Start(t, ns, bin, "--tap", "mtcp0", "--addr", "198.18.0.2/24", "--host-addr", "198.18.0.1/24",
 		"--pcap", pcap, "--netns", ns.Name())
-	stdout, err := demo.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	demo.Stderr = &stderr
-	if err := demo.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		ready <- line
-	}()
-	select {
-	case line := <-ready:
-		if !strings.Contains(line, "ready") {
-			t.Fatalf("demo printed %q, stderr %q", line, stderr.String())
-		}
-		t.Logf("demo: %s", strings.TrimSpace(line))
-	case <-time.After(30 * time.Second):
-		t.Fatalf("demo not ready; stderr %q", stderr.String())
-	}
+	t.Logf("demo: %s", demo.Ready)
 
 	out, err := ns.Run(ping, "-c", "3", "-i", "0.2", "-W", "2", "198.18.0.2")
 	if err != nil || !strings.Contains(out, "3 received") {
@@ -72,20 +39,7 @@ func TestLivePingAndARPing(t *testing.T) {
 	if !strings.Contains(out, "02:00:c6:12:00:02") {
 		t.Fatalf("arping answered by another MAC:\n%s", out)
 	}
-
-	if err := demo.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := demo.Wait(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("demo exited with %v after SIGTERM; stderr %q", err, stderr.String())
-		}
-		t.Fatal(err)
-	}
-	if !strings.Contains(stderr.String(), "stopped") {
-		t.Fatalf("no shutdown summary on stderr: %q", stderr.String())
-	}
+	t.Logf("shutdown: %s", demo.Stop())
 
 	// The capture: tshark reads it without complaint, and every frame has a direction.
 	tsOut, err := exec.Command(tshark, "-r", pcap).Output()

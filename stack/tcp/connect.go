@@ -47,7 +47,7 @@ func (c *Conn) synSentArrives(now time.Time, s *segment) {
 	if s.has(wire.RST) {
 		c.layer.stats.ResetsIn++
 		if ackOK { // H7: the peer refused
-			c.abort(ErrConnRefused, false)
+			c.abort(ErrConnRefused)
 		}
 		return // a RST without an ACK is dropped
 	}

@@ -27,6 +27,15 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 		}
 	}
 
+	// TIME-WAIT and the peer's FIN again (its ACK of ours was lost, or our ACK of its FIN was):
+	// acknowledge it and restart the 2·MSL timer (RFC 9293 3.10.7.4, eighth step; T4). The
+	// FIN lies before RCV.NXT, so the acceptability test below would only ACK it.
+	if c.state == TimeWait && s.has(wire.FIN) && !s.has(wire.RST|wire.SYN) && s.seq.Add(s.seqLen()) == c.rcvNxt {
+		c.sendAck()
+		c.timers().Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
+		return
+	}
+
 	// First, check the sequence number.
 	if !c.acceptable(s) {
 		c.layer.stats.Unacceptable++
@@ -49,13 +58,11 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 		}
 		switch c.state {
 		case SynReceived:
-			if c.listener != nil { // passive: back to LISTEN, which here means the TCB goes (H9)
-				c.abort(ErrConnRefused, false)
-			} else {
-				c.abort(ErrConnRefused, false) // active (simultaneous open): refused
-			}
+			// H9: passive, back to LISTEN (the listener stays, this TCB goes); active
+			// (simultaneous open), the connection is refused. Either way the TCB is deleted.
+			c.abort(ErrConnRefused)
 		case Established, FinWait1, FinWait2, CloseWait:
-			c.abort(ErrConnReset, false) // S1
+			c.abort(ErrConnReset) // S1
 		default: // CLOSING, LAST-ACK
 			c.closeNormally()
 		}
@@ -118,9 +125,6 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	// Eighth, the FIN bit: taken only in order, after all the data before it.
 	if s.has(wire.FIN) && s.seq.Add(uint32(len(s.data))) == c.rcvNxt && !c.finRcvd {
 		c.receiveFin(now)
-	} else if s.has(wire.FIN) && c.state == TimeWait {
-		c.ackNow = true // T4: a FIN again in TIME-WAIT is acknowledged and restarts 2·MSL
-		c.timers().Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
 	}
 	c.output(now)
 }

@@ -57,15 +57,11 @@ func (c *Conn) output(now time.Time) {
 			c.ackNow = false
 		}
 		return
-	case TimeWait, CloseWait, Closing, LastAck:
-		if !c.finQueued || c.state == TimeWait {
-			if c.ackNow {
-				c.sendAck()
-			}
-			if c.state == TimeWait {
-				return
-			}
+	case TimeWait:
+		if c.ackNow {
+			c.sendAck()
 		}
+		return
 	}
 	sent := false
 	for {

@@ -232,7 +232,7 @@ func (c *Conn) CloseWrite() error {
 	case CloseWait:
 		c.setState(LastAck)
 	case SynSent:
-		c.abort(ErrClosed, false)
+		c.abort(ErrClosed)
 		return nil
 	}
 	c.output(c.layer.now())
@@ -275,7 +275,7 @@ func (c *Conn) Abort() {
 		c.layer.stats.ResetsOut++
 		c.layer.send(c.tuple, &f, nil)
 	}
-	c.abort(ErrConnAborted, false)
+	c.abort(ErrConnAborted)
 }
 
 // SetNoDelay turns Nagle's algorithm off (true) or on (false, the default).
@@ -303,8 +303,9 @@ func (c *Conn) SetKeepAlivePeriod(d time.Duration) {
 	}
 }
 
-// abort ends the connection with err (nil: a normal end) and frees everything.
-func (c *Conn) abort(err error, _ bool) {
+// abort ends the connection with err (nil: a normal end) and frees everything but the data
+// received and not yet read.
+func (c *Conn) abort(err error) {
 	if c.err == nil {
 		c.err = err
 	}
@@ -323,11 +324,8 @@ func (c *Conn) abort(err error, _ bool) {
 	c.wake()
 }
 
-// closeNormally ends a connection whose close handshake completed.
-func (c *Conn) closeNormally() {
-	c.abort(nil, false)
-	c.err = nil
-}
+// closeNormally ends a connection whose close handshake completed (or whose TIME-WAIT ended).
+func (c *Conn) closeNormally() { c.abort(nil) }
 
 // Info is a snapshot of a connection's control block, like Linux's TCP_INFO.
 type Info struct {

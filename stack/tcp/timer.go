@@ -41,7 +41,7 @@ func (c *Conn) rtxFired(now time.Time) {
 	switch c.state {
 	case SynSent:
 		if c.backoffs > l.cfg.SynRetries { // H11: bounded
-			c.abort(ErrTimeout, false)
+			c.abort(ErrTimeout)
 			return
 		}
 		l.stats.Retransmits++
@@ -50,7 +50,7 @@ func (c *Conn) rtxFired(now time.Time) {
 		return
 	case SynReceived:
 		if c.backoffs > l.cfg.SynAckRetries { // U10: the half-open connection is freed
-			c.abort(ErrTimeout, false)
+			c.abort(ErrTimeout)
 			return
 		}
 		l.stats.Retransmits++
@@ -62,7 +62,7 @@ func (c *Conn) rtxFired(now time.Time) {
 		return
 	}
 	if c.backoffs > l.cfg.Retries {
-		c.abort(ErrTimeout, false)
+		c.abort(ErrTimeout)
 		return
 	}
 	// RFC 5681 3.1 (equation 4) and the loss window; go back to SND.UNA (R1, R6).
@@ -110,7 +110,7 @@ func (c *Conn) armKeepAlive(now time.Time) {
 // keepFired sends a keepalive probe (RFC 1122 4.2.3.6): SEG.SEQ = SND.NXT-1, no data.
 func (c *Conn) keepFired(now time.Time) {
 	if c.keepProbes >= c.layer.cfg.KeepAliveProbes {
-		c.abort(ErrTimeout, false)
+		c.abort(ErrTimeout)
 		return
 	}
 	c.keepProbes++
@@ -138,11 +138,11 @@ func (c *Conn) icmpError(now time.Time, e icmp.Error, seq wire.Seq) {
 	}
 	// Hard errors abort a connection still opening (C5); everything else is soft (C7).
 	if c.state == SynSent && err == ErrConnRefused {
-		c.abort(err, false)
+		c.abort(err)
 		return
 	}
 	if c.state == SynSent && e.Local {
-		c.abort(ErrHostUnreach, false)
+		c.abort(ErrHostUnreach)
 		return
 	}
 	c.softErr = err

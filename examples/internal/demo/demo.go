@@ -140,8 +140,8 @@ func (up *Up) Close() error {
 // Summary describes what the stack did, for the line printed at shutdown.
 func (up *Up) Summary() string {
 	s := up.Stack.Stats()
-	sum := fmt.Sprintf("%d frames in, %d out; %d ARP replies, %d echo replies",
-		s.Link.FramesIn, s.Link.FramesOut, s.ARP.RepliesOut, s.ICMP.EchoRepliesOut)
+	sum := fmt.Sprintf("%d frames in, %d out; %d ARP replies, %d echo replies; %d TCP connections",
+		s.Link.FramesIn, s.Link.FramesOut, s.ARP.RepliesOut, s.ICMP.EchoRepliesOut, s.TCP.PassiveOpens+s.TCP.ActiveOpens)
 	if up.recorder != nil {
 		r := up.recorder.Stats()
 		sum += fmt.Sprintf("; %d frames recorded", r.Recorded)
@@ -152,10 +152,11 @@ func (up *Up) Summary() string {
 	return sum
 }
 
-// Main runs an example: parse flags, start, print ready (with hint), call serve (which may
-// start servers on the stack and return at once), wait for SIGINT/SIGTERM, shut down. It
-// returns the exit status: 0, 1 on failure, 2 for bad flags.
-func Main(name string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet), serve func(*Up) (hint string, err error)) int {
+// Main runs an example: parse flags, start, call serve (which starts its servers on the stack
+// and returns at once, with a hint for the ready line and a function that stops them), print
+// the ready line, wait for SIGINT/SIGTERM, stop the servers, shut down. It returns the exit
+// status: 0, 1 on failure, 2 for bad flags.
+func Main(name string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet), serve func(*Up) (hint string, stop func(), err error)) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f Flags
@@ -185,7 +186,7 @@ func Main(name string, args []string, stdout, stderr io.Writer, extra func(*flag
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	hint, err := serve(up)
+	hint, stop, err := serve(up)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		up.Close()
@@ -194,6 +195,9 @@ func Main(name string, args []string, stdout, stderr io.Writer, extra func(*flag
 	fmt.Fprintf(stdout, "%s: mtcp %v (%v) on %s, host side %s: ready; %s\n",
 		name, up.Stack.Addr(), up.Stack.MAC(), f.TAP, f.HostAddr, hint)
 	s := <-sig
+	if stop != nil {
+		stop()
+	}
 	summary := up.Summary()
 	if err := up.Close(); err != nil {
 		fmt.Fprintf(stderr, "%s: %v: shutting down: %v\n", name, s, err)
