@@ -227,9 +227,9 @@ func TestTransferThroughFaults(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			w := newWire2(t, &fault.Config{Seed: seed, Drop: 0.05, Duplicate: 0.01, Reorder: 0.05, Corrupt: 0.005}, tcp.Config{})
-			d := transfer(t, w, 8<<20, 30*time.Minute)
+			d := transfer(t, w, 64<<20, 3*time.Hour)
 			s0, s1 := w.cores[0].Stats().TCP, w.cores[1].Stats().TCP
-			t.Logf("8 MiB in %v of virtual time; sender: %d retransmits (%d fast), %d timeouts; receiver: %d out of order, %d bad checksums",
+			t.Logf("64 MiB in %v of virtual time; sender: %d retransmits (%d fast), %d timeouts; receiver: %d out of order, %d bad checksums",
 				d, s0.Retransmits, s0.FastRetransmits, s0.Timeouts, s1.OutOfOrder, s1.BadChecksum+w.cores[1].Stats().IPv4.BadChecksum)
 		})
 	}

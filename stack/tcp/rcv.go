@@ -245,6 +245,7 @@ func (c *Conn) finSeq() wire.Seq { return c.sndBufSeq.Add(uint32(c.sndBuf.Len())
 // newAck handles an ACK of acked new bytes.
 func (c *Conn) newAck(now time.Time, s *segment, acked uint32) {
 	flight := int(c.sndMax.Sub(c.sndUna))
+	c.lastAdvance = int(acked)
 	c.sndUna = s.ack
 	if c.sndNxt.LessThan(c.sndUna) {
 		c.sndNxt = c.sndUna
@@ -286,22 +287,44 @@ func (c *Conn) newAck(now time.Time, s *segment, acked uint32) {
 	c.dupAcks = 0
 }
 
-// dupAck counts duplicate ACKs: the third starts fast retransmit and NewReno recovery
-// (RFC 5681 3.2, RFC 6582), later ones inflate the window.
+// dupAck counts duplicate ACKs. The third (fewer with RFC 5827 early retransmit, when fewer
+// than four segments are out and no new data can go) starts fast retransmit and NewReno
+// recovery (RFC 5681 3.2, RFC 6582); the first two may send new data (RFC 3042 limited
+// transmit, in output); later ones inflate the window.
 func (c *Conn) dupAck(now time.Time) {
 	c.dupAcks++
-	switch {
-	case c.inRecovery:
+	if c.inRecovery {
 		c.cwnd += c.sndMSS
-	case c.dupAcks == 3 && c.sndUna.GreaterThanEq(c.recover): // RFC 6582 3.2 step 2: not already recovering
-		flight := int(c.sndMax.Sub(c.sndUna))
-		c.ssthresh = max(flight/2, 2*c.sndMSS) // R5
-		c.recover = c.sndMax
-		c.inRecovery = true
-		c.layer.stats.FastRetransmits++
-		c.retransmitFirst(now)
-		c.cwnd = c.ssthresh + 3*c.sndMSS
+		return
 	}
+	if c.dupAcks != c.dupThreshold() {
+		return
+	}
+	if !c.sndUna.GreaterThanEq(c.recover) &&
+		// RFC 6582 3.2 step 2's heuristic: below recover (after a timeout), duplicate ACKs
+		// still mean a loss when the cumulative ACK last advanced by at most 4·SMSS.
+		!(c.cwnd > c.sndMSS && c.lastAdvance <= 4*c.sndMSS) {
+		return
+	}
+	flight := int(c.sndMax.Sub(c.sndUna))
+	c.ssthresh = max(flight/2, 2*c.sndMSS) // R5
+	c.recover = c.sndMax
+	c.inRecovery = true
+	c.layer.stats.FastRetransmits++
+	c.retransmitFirst(now)
+	c.cwnd = c.ssthresh + 3*c.sndMSS
+}
+
+// dupThreshold is 3 (RFC 5681), or for 2 or 3 segments in flight with no new data to send,
+// one less than the segments in flight (RFC 5827 early retransmit).
+func (c *Conn) dupThreshold() int {
+	flight := int(c.sndMax.Sub(c.sndUna))
+	segs := (flight + c.sndMSS - 1) / c.sndMSS
+	unsent := c.sndBuf.Len() - int(c.sndMax.Sub(c.sndBufSeq))
+	if unsent <= 0 && segs >= 2 && segs < 4 {
+		return segs - 1
+	}
+	return 3
 }
 
 // receiveData takes in-window data (already trimmed): in order into the receive buffer, out of

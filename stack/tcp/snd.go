@@ -70,7 +70,11 @@ func (c *Conn) output(now time.Time) {
 		if unsent < 0 { // the FIN is already out
 			break
 		}
-		wnd := min(int(c.sndWnd), c.cwnd)
+		cwnd := c.cwnd
+		if !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 {
+			cwnd += c.dupAcks * c.sndMSS // RFC 3042 limited transmit: new data on dup ACKs 1 and 2
+		}
+		wnd := min(int(c.sndWnd), cwnd)
 		usable := wnd - int(c.sndNxt.Sub(c.sndUna))
 		n := max(min(unsent, c.sndMSS, usable), 0)
 		fin := c.finQueued && n == unsent

@@ -147,3 +147,4 @@ func (c *Conn) icmpError(now time.Time, e icmp.Error, seq wire.Seq) {
 	}
 	c.softErr = err
 }
+
