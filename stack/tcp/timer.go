@@ -147,4 +147,3 @@ func (c *Conn) icmpError(now time.Time, e icmp.Error, seq wire.Seq) {
 	}
 	c.softErr = err
 }
-
