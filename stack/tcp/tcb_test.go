@@ -1,0 +1,160 @@
+package tcp
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/mtcp-go/mtcp/stack/timer"
+	"github.com/mtcp-go/mtcp/stack/wire"
+)
+
+// fakeHost is a Host that records what TCP sends.
+type fakeHost struct {
+	now    time.Time
+	timers timer.Heap
+	buf    [1500]byte
+	sent   [][]byte
+}
+
+func (h *fakeHost) Now() time.Time        { return h.now }
+func (h *fakeHost) Timers() *timer.Heap   { return &h.timers }
+func (h *fakeHost) LocalAddr() netip.Addr { return netip.MustParseAddr("198.18.0.2") }
+func (h *fakeHost) MTU() int              { return 1500 }
+func (h *fakeHost) PayloadBuffer() []byte { return h.buf[20:] }
+func (h *fakeHost) SendIPv4(_ netip.Addr, _ wire.IPProtocol, p []byte) error {
+	h.sent = append(h.sent, append([]byte(nil), p...))
+	return nil
+}
+
+// established returns a connection in ESTABLISHED with RCV.NXT = irs+1 and a window of wnd.
+func established(t *testing.T, wnd int) (*Conn, *fakeHost) {
+	h := &fakeHost{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	cfg := Config{ReceiveBuffer: max(wnd, 1024)}.WithDefaults()
+	l := New(cfg, h, [16]byte{1})
+	c := l.newConn(fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40000")}, Established)
+	c.irs, c.rcvNxt = 1000, 1001
+	c.rcvAdv = c.rcvNxt.Add(uint32(wnd))
+	c.sndMSS = 1460
+	return c, h
+}
+
+func TestOutOfOrderSegmentsReassembleExactly(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := range 200 {
+		c, _ := established(t, 1<<16)
+		stream := make([]byte, 4000+r.IntN(8000))
+		for i := range stream {
+			stream[i] = byte(r.Uint32())
+		}
+		// Random overlapping pieces covering the stream, delivered in random order, some twice.
+		var pieces [][2]int
+		for off := 0; off < len(stream); {
+			n := 1 + r.IntN(900)
+			start := max(off-r.IntN(300), 0)
+			end := min(off+n, len(stream))
+			pieces = append(pieces, [2]int{start, end})
+			off = end
+		}
+		for range len(pieces) / 3 {
+			pieces = append(pieces, pieces[r.IntN(len(pieces))])
+		}
+		r.Shuffle(len(pieces), func(i, j int) { pieces[i], pieces[j] = pieces[j], pieces[i] })
+		for _, p := range pieces {
+			s := &segment{seq: wire.Seq(1001 + p[0]), flags: wire.ACK, data: stream[p[0]:p[1]]}
+			if !c.acceptable(s) {
+				continue // wholly old: the real path ACKs and drops it
+			}
+			c.trim(s)
+			if len(s.data) > 0 {
+				c.receiveData(c.layer.now(), s)
+			}
+		}
+		if got := c.rcvBuf.Bytes(); !bytes.Equal(got, stream) {
+			t.Fatalf("round %d: reassembled %d bytes, want %d; first difference at %d", round, len(got), len(stream), firstDiff(got, stream))
+		}
+		if c.oooBytes != 0 || len(c.ooo) != 0 {
+			t.Fatalf("round %d: %d bytes left out of order", round, c.oooBytes)
+		}
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+func TestAcceptabilityTable(t *testing.T) {
+	// RFC 9293 3.10.7.4: the four cases of segment length and receive window.
+	cases := []struct {
+		name     string
+		wnd      int
+		seq      uint32
+		dataLen  int
+		accepted bool
+	}{
+		{"empty, zero window, at RCV.NXT", 0, 1001, 0, true},
+		{"empty, zero window, elsewhere", 0, 1002, 0, false},
+		{"empty, in window", 100, 1050, 0, true},
+		{"empty, at the right edge", 100, 1101, 0, false},
+		{"data, zero window", 0, 1001, 10, false},
+		{"data starting in window", 100, 1095, 10, true},
+		{"data ending in window", 100, 995, 10, true},
+		{"data wholly before", 100, 900, 10, false},
+		{"data wholly past", 100, 1101, 10, false},
+		{"data across the 2^32 wrap", 100, 0xfffffffa, 0, false},
+	}
+	for _, k := range cases {
+		c, _ := established(t, k.wnd)
+		s := &segment{seq: wire.Seq(k.seq), flags: wire.ACK, data: make([]byte, k.dataLen)}
+		if got := c.acceptable(s); got != k.accepted {
+			t.Errorf("%s: acceptable = %v, want %v", k.name, got, k.accepted)
+		}
+	}
+	c, _ := established(t, 100)
+	c.rcvNxt = 0xfffffff0
+	c.rcvAdv = c.rcvNxt.Add(100) // the window spans the wrap
+	if !c.acceptable(&segment{seq: 5, data: make([]byte, 10)}) || c.acceptable(&segment{seq: 0x60, data: make([]byte, 10)}) {
+		t.Error("acceptability is not wrap-safe")
+	}
+}
+
+func TestTrimKeepsOnlyTheWindow(t *testing.T) {
+	c, _ := established(t, 100)
+	data := []byte("0123456789abcdefghij")
+	s := &segment{seq: 991, flags: wire.ACK | wire.FIN, data: data} // 10 old bytes, 10 new
+	c.trim(s)
+	if s.seq != 1001 || string(s.data) != "abcdefghij" || s.flags&wire.FIN == 0 {
+		t.Fatalf("left trim: seq %d data %q flags %v", s.seq, s.data, s.flags)
+	}
+	s = &segment{seq: 1091, flags: wire.ACK | wire.FIN, data: data} // straddles the right edge
+	c.trim(s)
+	if string(s.data) != "0123456789" || s.flags&wire.FIN != 0 {
+		t.Fatalf("right trim: data %q flags %v; want 10 bytes and the FIN dropped", s.data, s.flags)
+	}
+}
+
+func TestISNsDifferPerTupleAndMoveWithTime(t *testing.T) {
+	c, h := established(t, 100)
+	l := c.layer
+	a := fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40001")}
+	b := fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40002")}
+	ia, ib := l.isn(a), l.isn(b)
+	if d := ib.Sub(ia); d > -1<<20 && d < 1<<20 {
+		t.Errorf("ISNs of neighbouring tuples %d and %d are close (%d apart)", ia, ib, d)
+	}
+	h.now = h.now.Add(time.Second)
+	if d := l.isn(a).Sub(ia); d != 250000 { // RFC 6528: the 4 µs clock
+		t.Errorf("one second moved the ISN by %d, want 250000", d)
+	}
+	other := New(l.cfg, h, [16]byte{2})
+	if other.isn(a) == l.isn(a) {
+		t.Error("two secrets gave the same ISN")
+	}
+}
