@@ -7,6 +7,12 @@
 // single-threaded. Stacks share nothing: several can run in one process, each with its own
 // link, addresses, tables and counters.
 //
+// On top of the core's non-blocking TCP sockets the package offers blocking ones with the
+// standard library's shapes: Listen returns a *Listener (a net.Listener), DialContext a *Conn
+// (a net.Conn), with deadlines, context cancellation and *net.OpError errors. Blocked calls do
+// not need a goroutine per connection: they sleep on a channel that the TCP core's notify hook,
+// a deadline or Stack.Close closes.
+//
 // The core is what the tests drive in virtual time; this package is only the glue to
 // wall-clock time and goroutines, and is kept small for that reason.
 package stack
@@ -23,6 +29,7 @@ import (
 	"github.com/mtcp-go/mtcp/stack/core"
 	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/link"
+	"github.com/mtcp-go/mtcp/stack/tcp"
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
@@ -43,6 +50,8 @@ type Config struct {
 	ARP arp.Config
 	// Reassembly bounds IPv4 fragment reassembly (see package ipv4 for the defaults).
 	Reassembly ipv4.ReassemblyConfig
+	// TCP bounds and times TCP: table sizes, buffers, timers (see package tcp for the defaults).
+	TCP tcp.Config
 	// RxQueue is how many received frames may wait for the driver (default 512); more are
 	// dropped and counted in Stats.RxQueueDrops.
 	RxQueue int
@@ -63,8 +72,16 @@ type Stack struct {
 	link link.Endpoint
 	mac  wire.MAC
 
-	mu   sync.Mutex // guards core
+	mu   sync.Mutex // guards core and everything below it up to rxMu
 	core *core.Core
+
+	closed     bool                   // Close has begun: every socket call fails
+	wakeAt     time.Time              // when the driver will next run the core by itself
+	conns      map[*Conn]struct{}     // connections whose TCP side is not closed yet
+	listeners  map[*Listener]struct{} // open listeners
+	shutReads  []*Conn                // connections after CloseRead with data to discard
+	scratch    []byte                 // where discarded data is read to
+	sendBuffer int                    // tcp.Config.SendBuffer in force
 
 	rxMu    sync.Mutex // guards the receive ring and its counters
 	rx      [][]byte
@@ -106,24 +123,29 @@ func New(cfg Config) (*Stack, error) {
 	}
 	c, err := core.New(core.Config{
 		MAC: mac, Interface: ipv4.Interface{Addr: cfg.Addr, Gateway: cfg.Gateway},
-		MTU: cfg.MTU, ARP: cfg.ARP, Reassembly: cfg.Reassembly,
+		MTU: cfg.MTU, ARP: cfg.ARP, Reassembly: cfg.Reassembly, TCP: cfg.TCP,
 	}, cfg.Link)
 	if err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
 	s := &Stack{
 		link: cfg.Link, mac: mac, core: c,
-		rx:        make([][]byte, cfg.RxQueue),
-		kick:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
-		driverEnd: make(chan struct{}),
+		rx:         make([][]byte, cfg.RxQueue),
+		kick:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		driverEnd:  make(chan struct{}),
+		conns:      make(map[*Conn]struct{}),
+		listeners:  make(map[*Listener]struct{}),
+		sendBuffer: c.TCP().Config().SendBuffer,
 	}
 	frameLen := cfg.Link.MTU() + link.EthernetHeaderLen
 	for i := range s.rx {
 		s.rx[i] = make([]byte, 0, frameLen)
 	}
 	s.mu.Lock()
-	c.Advance(time.Now())
+	now := time.Now()
+	c.Advance(now)
+	s.wakeAt = now.Add(time.Hour)
 	s.mu.Unlock()
 	go s.drive()
 	cfg.Link.Attach(s)
@@ -188,13 +210,14 @@ func (s *Stack) drive() {
 		}
 		now := time.Now()
 		s.core.Advance(now)
+		s.drainShutReads()
 		next, ok := s.core.NextDeadline()
-		s.mu.Unlock()
-		d := time.Hour
-		if ok {
-			d = max(next.Sub(now), 0)
+		if !ok {
+			next = now.Add(time.Hour)
 		}
-		wake.Reset(d)
+		s.wakeAt = next
+		s.mu.Unlock()
+		wake.Reset(max(next.Sub(now), 0))
 	}
 }
 
@@ -216,9 +239,74 @@ func (s *Stack) handleQueued() bool {
 	return true
 }
 
-// Close stops the driver and closes the link. It is safe to call more than once.
+// lockCore takes s.mu and brings the core's clock to now, as every socket call must before it
+// calls into the core: the TCP core times its timers from the core's clock. It returns false,
+// with s.mu released, if the stack is closed.
+func (s *Stack) lockCore() bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	s.core.Advance(time.Now())
+	return true
+}
+
+// unlockCore ends a section that called into the core: it discards data for connections whose
+// reading side is shut, releases s.mu and, if the call armed a timer that is due before the
+// driver's next run, wakes the driver to reschedule.
+func (s *Stack) unlockCore() {
+	s.drainShutReads()
+	next, ok := s.core.NextDeadline()
+	kick := ok && next.Before(s.wakeAt)
+	s.mu.Unlock()
+	if kick {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// drainShutReads reads and drops what arrived on connections after CloseRead, so that their
+// receive window stays open and the stack goes on acknowledging; s.mu is held. It runs after a
+// core call returns, never from inside the TCP core's notify hook.
+func (s *Stack) drainShutReads() {
+	for len(s.shutReads) > 0 {
+		c := s.shutReads[len(s.shutReads)-1]
+		s.shutReads = s.shutReads[:len(s.shutReads)-1]
+		c.drainQueued = false
+		if s.scratch == nil {
+			s.scratch = make([]byte, 16<<10)
+		}
+		for {
+			if _, err := c.tc.Read(s.scratch); err != nil {
+				break
+			}
+		}
+	}
+}
+
+// Close closes every listener, aborts every connection (with a RST where the peer has a
+// connection to reset), wakes every blocked call (they return errors wrapping net.ErrClosed),
+// stops the driver and closes the link. It is safe to call more than once.
 func (s *Stack) Close() error {
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.core.Advance(time.Now())
+		for ln := range s.listeners {
+			ln.tl.Close()
+			ln.wakeAll()
+		}
+		clear(s.listeners)
+		for c := range s.conns {
+			c.tc.Abort()
+			c.wakeAll()
+		}
+		clear(s.conns)
+		s.shutReads = nil
+		s.closed = true
+		s.mu.Unlock()
 		close(s.done)
 		<-s.driverEnd
 		s.link.Attach(link.ReceiverFunc(func([]byte) {}))

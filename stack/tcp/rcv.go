@@ -227,14 +227,12 @@ func (c *Conn) processAck(now time.Time, s *segment) bool {
 		if finAcked {
 			c.enterTimeWait(now)
 		}
-		return false
 	case LastAck:
 		if finAcked {
 			c.closeNormally()
+			return false
 		}
-		return false
-	case TimeWait:
-		return true
+		// Not yet: data or the FIN the window held back still has to go (output, below).
 	}
 	return true
 }

@@ -61,16 +61,24 @@ func (s State) synchronized() bool { return s >= Established }
 
 // Errors of the socket API. The runtime wraps them in *net.OpError.
 var (
-	ErrWouldBlock     = errors.New("tcp: operation would block")
-	ErrConnRefused    = errors.New("tcp: connection refused")
-	ErrConnReset      = errors.New("tcp: connection reset by peer")
-	ErrConnAborted    = errors.New("tcp: connection aborted")
-	ErrTimeout        = errors.New("tcp: connection timed out")
-	ErrHostUnreach    = errors.New("tcp: no route to host")
-	ErrClosed         = errors.New("tcp: use of closed connection")
-	ErrWriteClosed    = errors.New("tcp: write after CloseWrite")
-	ErrAddrInUse      = errors.New("tcp: address already in use")
-	ErrNoPorts        = errors.New("tcp: no free ephemeral port")
-	ErrTooManyConns   = errors.New("tcp: connection table full")
-	ErrInvalidAddress = errors.New("tcp: invalid address")
+	ErrWouldBlock           = errors.New("tcp: operation would block")
+	ErrConnRefused          = errors.New("tcp: connection refused")
+	ErrConnReset            = errors.New("tcp: connection reset by peer")
+	ErrConnAborted          = errors.New("tcp: connection aborted")
+	ErrTimeout        error = timeoutError{}
+	ErrHostUnreach          = errors.New("tcp: no route to host")
+	ErrClosed               = errors.New("tcp: use of closed connection")
+	ErrWriteClosed          = errors.New("tcp: write after CloseWrite")
+	ErrAddrInUse            = errors.New("tcp: address already in use")
+	ErrNoPorts              = errors.New("tcp: no free ephemeral port")
+	ErrTooManyConns         = errors.New("tcp: connection table full")
+	ErrInvalidAddress       = errors.New("tcp: invalid address")
 )
+
+// timeoutError is ErrTimeout: it says Timeout() like the net package's timeouts, so callers
+// that test net.Error.Timeout() see a retransmission timeout as one.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "tcp: connection timed out" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return false }

@@ -1,0 +1,431 @@
+package stack
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mtcp-go/mtcp/stack/tcp"
+)
+
+// Conn is a TCP connection of a Stack, with blocking net.Conn semantics over the TCP core's
+// non-blocking socket. It is safe for concurrent use: one goroutine may read while another
+// writes, and calls of the same kind are serialized, so concurrent Writes never interleave.
+type Conn struct {
+	s  *Stack
+	tc *tcp.Conn
+
+	readMu, writeMu sync.Mutex // serialize Reads, and Writes
+	rd, wr          deadline
+
+	// Guarded by s.mu.
+	rdWait      chan struct{} // closed when a blocked Read may proceed; nil when nobody waits
+	wrWait      chan struct{} // closed when a blocked Write or dial may proceed; nil when nobody waits
+	closed      bool          // Close was called
+	readShut    bool          // CloseRead was called: Read returns io.EOF, arriving data is dropped
+	drainQueued bool          // in s.shutReads
+}
+
+var _ net.Conn = (*Conn)(nil)
+
+// adopt wraps tc, hooks it to the TCP core's notifications and registers it with the stack;
+// s.mu is held.
+func (s *Stack) adopt(tc *tcp.Conn) *Conn {
+	c := &Conn{s: s, tc: tc}
+	tc.SetNotify(c.notified)
+	s.conns[c] = struct{}{}
+	c.notified() // the connection may have changed before it had a hook
+	return c
+}
+
+// notified is the TCP core's notify hook: it runs under s.mu, whenever the connection may have
+// become readable, writable, connected or closed, and wakes the calls that can now proceed.
+// It must not call back into the TCP core.
+func (c *Conn) notified() {
+	tc := c.tc
+	if tc.State() == tcp.Closed {
+		delete(c.s.conns, c)
+		c.wakeAll()
+	}
+	if c.rdWait != nil && tc.Readable() {
+		close(c.rdWait)
+		c.rdWait = nil
+	}
+	if c.wrWait != nil && c.writeReady() {
+		close(c.wrWait)
+		c.wrWait = nil
+	}
+	if c.readShut && !c.drainQueued && tc.Readable() {
+		c.drainQueued = true
+		c.s.shutReads = append(c.s.shutReads, c)
+	}
+}
+
+// writeReady reports whether a blocked Write (or dial) should try again: the connection is
+// connected with a quarter of the send buffer free, or it can no longer take data at all. Waking
+// a writer for every few freed bytes would cost a wake-up per ACK for little progress (Linux
+// waits for a third of the buffer, sk_stream_write_space).
+func (c *Conn) writeReady() bool {
+	tc := c.tc
+	if !tc.Writable() {
+		return false
+	}
+	switch tc.State() {
+	case tcp.Established, tcp.CloseWait:
+		return tc.Err() != nil || c.s.sendBuffer-tc.Buffered() >= c.s.sendBuffer/4
+	}
+	return true
+}
+
+// wakeAll wakes every call blocked on the connection; s.mu is held.
+func (c *Conn) wakeAll() {
+	if c.rdWait != nil {
+		close(c.rdWait)
+		c.rdWait = nil
+	}
+	if c.wrWait != nil {
+		close(c.wrWait)
+		c.wrWait = nil
+	}
+}
+
+// readWait returns the channel a blocked Read sleeps on; s.mu is held.
+func (c *Conn) readWait() <-chan struct{} {
+	if c.rdWait == nil {
+		c.rdWait = make(chan struct{})
+	}
+	return c.rdWait
+}
+
+// writeWait returns the channel a blocked Write or dial sleeps on; s.mu is held.
+func (c *Conn) writeWait() <-chan struct{} {
+	if c.wrWait == nil {
+		c.wrWait = make(chan struct{})
+	}
+	return c.wrWait
+}
+
+func (c *Conn) opError(op string, err error) error {
+	return opError(op, c.tc.LocalAddr(), c.tc.RemoteAddr(), err)
+}
+
+// closedError is the error of a call on a closed connection or stack; s.mu is held.
+func (c *Conn) closedError(op string) error {
+	if c.s.closed {
+		return c.opError(op, ErrStackClosed)
+	}
+	return c.opError(op, net.ErrClosed)
+}
+
+// Read reads received data into b. It blocks until some data is there, the peer has closed its
+// side (io.EOF, bare, after the data before the FIN), the connection failed (ErrConnReset, ...),
+// the read deadline passes (os.ErrDeadlineExceeded), or the connection or stack is closed
+// (net.ErrClosed). Errors other than io.EOF are *net.OpError.
+func (c *Conn) Read(b []byte) (int, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	for {
+		timeout, passed := c.rd.wait()
+		if passed {
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		}
+		s := c.s
+		s.mu.Lock()
+		if s.closed || c.closed {
+			err := c.closedError("read")
+			s.mu.Unlock()
+			return 0, err
+		}
+		if c.readShut {
+			s.mu.Unlock()
+			return 0, io.EOF
+		}
+		s.core.Advance(time.Now())
+		n, err := c.tc.Read(b)
+		if err == tcp.ErrWouldBlock {
+			ready := c.readWait()
+			s.unlockCore()
+			select {
+			case <-ready:
+			case <-timeout:
+			case <-s.done:
+			}
+			continue
+		}
+		s.unlockCore()
+		switch err {
+		case nil, io.EOF:
+			return n, err
+		}
+		return n, c.opError("read", mapErr(err))
+	}
+}
+
+// Write queues all of b for sending. The send buffer is bounded (tcp.Config.SendBuffer), so a
+// large b is queued piece by piece as the peer acknowledges; Write blocks until the last piece
+// is queued, the connection fails, the write deadline passes (os.ErrDeadlineExceeded), or the
+// connection or stack is closed. It returns how many bytes were queued, and a *net.OpError
+// when that is less than len(b).
+func (c *Conn) Write(b []byte) (int, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	total := 0
+	for {
+		timeout, passed := c.wr.wait()
+		if passed {
+			return total, c.opError("write", os.ErrDeadlineExceeded)
+		}
+		s := c.s
+		s.mu.Lock()
+		if s.closed || c.closed {
+			err := c.closedError("write")
+			s.mu.Unlock()
+			return total, err
+		}
+		s.core.Advance(time.Now())
+		n, err := c.tc.Write(b[total:])
+		total += n
+		if err == nil && total == len(b) {
+			s.unlockCore()
+			return total, nil
+		}
+		if err == nil || err == tcp.ErrWouldBlock {
+			ready := c.writeWait()
+			s.unlockCore()
+			select {
+			case <-ready:
+			case <-timeout:
+			case <-s.done:
+			}
+			continue
+		}
+		s.unlockCore()
+		return total, c.opError("write", mapErr(err))
+	}
+}
+
+// Close closes the connection. Data written is still sent, followed by a FIN, and the
+// connection finishes in the background; but if received data was left unread, or after
+// SetLinger(0), the connection is aborted with a RST (RFC 1122 4.2.2.13). Blocked calls
+// return net.ErrClosed. A second Close returns an error wrapping net.ErrClosed.
+func (c *Conn) Close() error {
+	s := c.s
+	s.mu.Lock()
+	if c.closed {
+		s.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	c.closed = true
+	c.wakeAll()
+	if s.closed {
+		s.mu.Unlock()
+	} else {
+		s.core.Advance(time.Now())
+		_ = c.tc.Close() // errors here are the connection's earlier failure, already reported
+		s.unlockCore()
+	}
+	c.rd.stop()
+	c.wr.stop()
+	return nil
+}
+
+// CloseWrite shuts the sending side: a FIN follows the data already written (half-close,
+// RFC 9293 3.6). Reading goes on until the peer closes its side.
+func (c *Conn) CloseWrite() error {
+	s := c.s
+	s.mu.Lock()
+	if s.closed || c.closed {
+		err := c.closedError("close")
+		s.mu.Unlock()
+		return err
+	}
+	s.core.Advance(time.Now())
+	err := c.tc.CloseWrite()
+	if c.wrWait != nil { // a blocked Write now fails
+		close(c.wrWait)
+		c.wrWait = nil
+	}
+	s.unlockCore()
+	if err != nil {
+		return c.opError("close", mapErr(err))
+	}
+	return nil
+}
+
+// CloseRead shuts the receiving side for the application: Read returns io.EOF from now on.
+// TCP has no way to tell the peer, so the stack goes on accepting and acknowledging what
+// arrives, and drops it.
+func (c *Conn) CloseRead() error {
+	s := c.s
+	if !s.lockCore() {
+		return c.opError("close", ErrStackClosed)
+	}
+	if c.closed {
+		s.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	c.readShut = true
+	if c.rdWait != nil {
+		close(c.rdWait)
+		c.rdWait = nil
+	}
+	if !c.drainQueued {
+		c.drainQueued = true
+		s.shutReads = append(s.shutReads, c)
+	}
+	s.unlockCore()
+	return nil
+}
+
+// set runs a socket option call on the TCP core.
+func (c *Conn) set(f func(tc *tcp.Conn)) error {
+	s := c.s
+	if !s.lockCore() {
+		return c.opError("set", ErrStackClosed)
+	}
+	if c.closed {
+		s.mu.Unlock()
+		return c.opError("set", net.ErrClosed)
+	}
+	f(c.tc)
+	s.unlockCore()
+	return nil
+}
+
+// SetNoDelay turns Nagle's algorithm (RFC 896) off when noDelay is true, so that small writes
+// go out at once; it is on by default.
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	return c.set(func(tc *tcp.Conn) { tc.SetNoDelay(noDelay) })
+}
+
+// SetKeepAlive turns keepalive probes (RFC 1122 4.2.3.6) on or off; they are off by default.
+func (c *Conn) SetKeepAlive(on bool) error {
+	return c.set(func(tc *tcp.Conn) { tc.SetKeepAlive(on) })
+}
+
+// SetKeepAlivePeriod sets the idle time before the first keepalive probe and between probes;
+// d <= 0 leaves it unchanged.
+func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	return c.set(func(tc *tcp.Conn) { tc.SetKeepAlivePeriod(d) })
+}
+
+// SetLinger(0) makes Close abort the connection with a RST, dropping unsent data; any other
+// value restores the default graceful close (data sent, then a FIN, in the background).
+func (c *Conn) SetLinger(sec int) error {
+	return c.set(func(tc *tcp.Conn) { tc.SetLinger(sec) })
+}
+
+// Info returns a snapshot of the connection's control block (state, sequence numbers,
+// windows, RTT, queues).
+func (c *Conn) Info() tcp.Info {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.tc.Info()
+}
+
+// LocalAddr returns the stack's address and port, a *net.TCPAddr.
+func (c *Conn) LocalAddr() net.Addr { return net.TCPAddrFromAddrPort(c.tc.LocalAddr()) }
+
+// RemoteAddr returns the peer's address and port, a *net.TCPAddr.
+func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.tc.RemoteAddr()) }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.rd.set(t)
+	c.wr.set(t)
+	return nil
+}
+
+// SetReadDeadline sets when blocked and future Reads fail with os.ErrDeadlineExceeded; a time
+// in the past fails them at once, the zero time clears the deadline. It may be called while a
+// Read is blocked, to make it return sooner or later.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rd.set(t)
+	return nil
+}
+
+// SetWriteDeadline is SetReadDeadline for Write. A Write that times out may have queued part
+// of its data; it returns how much.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wr.set(t)
+	return nil
+}
+
+// deadline is one direction's deadline: a channel, closed when the deadline passes, that
+// blocked calls select on. Moving the deadline keeps the channel (so a blocked call sleeps on
+// until the new time) unless it was already closed.
+type deadline struct {
+	mu     sync.Mutex
+	at     time.Time
+	ch     chan struct{} // nil until a deadline is first set
+	passed bool          // ch is closed
+	timer  *time.Timer
+}
+
+// set moves the deadline to t; the zero t clears it.
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.at = t
+	if d.passed {
+		d.ch, d.passed = nil, false
+	}
+	if t.IsZero() {
+		if d.timer != nil {
+			d.timer.Stop()
+		}
+		return
+	}
+	if d.ch == nil {
+		d.ch = make(chan struct{})
+	}
+	wait := time.Until(t)
+	if wait <= 0 {
+		if d.timer != nil {
+			d.timer.Stop()
+		}
+		close(d.ch)
+		d.passed = true
+		return
+	}
+	if d.timer == nil {
+		d.timer = time.AfterFunc(wait, d.fire)
+	} else {
+		d.timer.Reset(wait)
+	}
+}
+
+// fire runs on the timer's goroutine. A timer that went off for an earlier setting, racing with
+// set, finds the deadline not yet passed and re-arms instead.
+func (d *deadline) fire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.passed || d.at.IsZero() {
+		return
+	}
+	if wait := time.Until(d.at); wait > 0 {
+		d.timer.Reset(wait)
+		return
+	}
+	close(d.ch)
+	d.passed = true
+}
+
+// wait returns the channel to sleep on (nil, never ready, when there is no deadline) and
+// whether the deadline has passed.
+func (d *deadline) wait() (<-chan struct{}, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch, d.passed
+}
+
+// stop releases the timer.
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+}

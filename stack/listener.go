@@ -1,0 +1,174 @@
+package stack
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/mtcp-go/mtcp/stack/tcp"
+)
+
+// Listener accepts TCP connections on one port of a Stack. It is a net.Listener and safe for
+// concurrent use.
+type Listener struct {
+	s    *Stack
+	tl   *tcp.Listener
+	addr netip.AddrPort
+
+	// Guarded by s.mu.
+	wait   chan struct{} // closed when a connection is ready or the listener closes; nil when nobody waits
+	closed bool
+}
+
+var _ net.Listener = (*Listener)(nil)
+
+// Listen opens a listener on port of the stack's address. Up to tcp.Config.Backlog
+// established connections wait for Accept; further SYNs are dropped (the peer retries). A port
+// that already has a listener fails with ErrAddrInUse.
+func (s *Stack) Listen(port uint16) (*Listener, error) {
+	addr := netip.AddrPortFrom(s.Addr().Addr(), port)
+	if !s.lockCore() {
+		return nil, opError("listen", netip.AddrPort{}, addr, ErrStackClosed)
+	}
+	tl, err := s.core.TCP().Listen(port, 0)
+	if err != nil {
+		s.unlockCore()
+		return nil, opError("listen", netip.AddrPort{}, addr, err)
+	}
+	ln := &Listener{s: s, tl: tl, addr: addr}
+	tl.SetNotify(ln.wakeAll)
+	s.listeners[ln] = struct{}{}
+	s.unlockCore()
+	return ln, nil
+}
+
+// wakeAll wakes the blocked Accepts; s.mu is held. It is also the TCP core's notify hook.
+func (ln *Listener) wakeAll() {
+	if ln.wait != nil {
+		close(ln.wait)
+		ln.wait = nil
+	}
+}
+
+// Accept waits for the next established connection and returns it as a net.Conn (a *Conn).
+func (ln *Listener) Accept() (net.Conn, error) {
+	c, err := ln.AcceptTCP()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AcceptTCP waits for the next established connection. After Close, or the stack's Close, it
+// fails with an error wrapping net.ErrClosed.
+func (ln *Listener) AcceptTCP() (*Conn, error) {
+	s := ln.s
+	for {
+		s.mu.Lock()
+		switch {
+		case s.closed:
+			s.mu.Unlock()
+			return nil, opError("accept", netip.AddrPort{}, ln.addr, ErrStackClosed)
+		case ln.closed:
+			s.mu.Unlock()
+			return nil, opError("accept", netip.AddrPort{}, ln.addr, net.ErrClosed)
+		}
+		s.core.Advance(time.Now())
+		tc, err := ln.tl.Accept()
+		if err == nil {
+			c := s.adopt(tc)
+			s.unlockCore()
+			return c, nil
+		}
+		if err != tcp.ErrWouldBlock {
+			s.unlockCore()
+			return nil, opError("accept", netip.AddrPort{}, ln.addr, mapErr(err))
+		}
+		if ln.wait == nil {
+			ln.wait = make(chan struct{})
+		}
+		ready := ln.wait
+		s.unlockCore()
+		select {
+		case <-ready:
+		case <-s.done:
+		}
+	}
+}
+
+// Close stops listening. Connections not yet accepted are reset; accepted ones are not
+// affected. Blocked Accepts return an error wrapping net.ErrClosed.
+func (ln *Listener) Close() error {
+	s := ln.s
+	s.mu.Lock()
+	if ln.closed || s.closed {
+		s.mu.Unlock()
+		return opError("close", netip.AddrPort{}, ln.addr, net.ErrClosed)
+	}
+	ln.closed = true
+	s.core.Advance(time.Now())
+	ln.tl.Close()
+	ln.wakeAll()
+	delete(s.listeners, ln)
+	s.unlockCore()
+	return nil
+}
+
+// Addr returns the address listened on, a *net.TCPAddr.
+func (ln *Listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(ln.addr) }
+
+// DialContext opens a connection to addr and waits until the handshake completes. A peer that
+// refuses fails it with ErrConnRefused; one that never answers, with ErrTimeout once the SYN
+// retries (tcp.Config.SynRetries) are spent. When ctx is done first, the half-open connection
+// is aborted (a RST tells the peer) and the error wraps ctx.Err(). Errors are *net.OpError.
+func (s *Stack) DialContext(ctx context.Context, addr netip.AddrPort) (*Conn, error) {
+	fail := func(c *Conn, err error) (*Conn, error) {
+		var local netip.AddrPort
+		if c != nil {
+			local = c.tc.LocalAddr()
+		}
+		return nil, opError("dial", local, addr, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(nil, err)
+	}
+	if !s.lockCore() {
+		return fail(nil, ErrStackClosed)
+	}
+	tc, err := s.core.TCP().Dial(addr)
+	if err != nil {
+		s.unlockCore()
+		return fail(nil, err)
+	}
+	c := s.adopt(tc)
+	for {
+		switch {
+		case tc.Connected():
+			s.unlockCore()
+			return c, nil
+		case tc.Err() != nil:
+			err := tc.Err()
+			s.unlockCore()
+			return fail(c, err)
+		case tc.State() == tcp.Closed:
+			s.unlockCore()
+			return fail(c, ErrConnAborted)
+		}
+		ready := c.writeWait()
+		s.unlockCore()
+		select {
+		case <-ready:
+		case <-s.done:
+		case <-ctx.Done():
+		}
+		if !s.lockCore() {
+			return fail(c, ErrStackClosed)
+		}
+		if err := ctx.Err(); err != nil && !tc.Connected() {
+			tc.Abort() // U5: the peer may hold a half-open connection; the RST frees it
+			s.unlockCore()
+			return fail(c, err)
+		}
+	}
+}
