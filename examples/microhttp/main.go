@@ -1,0 +1,111 @@
+// Command microhttp serves a page and static files over HTTP with Go's net/http on mtcp. It
+// brings the stack up on a TAP device, inside a network namespace:
+//
+//	ip netns add mtcp && ip netns exec mtcp go run ./examples/microhttp --dir ./www
+//	ip netns exec mtcp curl http://198.18.0.2/
+//
+// Flags: --tap NAME, --addr 198.18.0.2/24, --host-addr 198.18.0.1/24, --pcap FILE, --port N
+// (default 80), --dir DIR (files to serve; without it a built-in page), --netns NAME, --mac
+// ADDR. SIGINT or SIGTERM stops it cleanly: requests in progress finish first.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mtcp-go/mtcp/examples/internal/demo"
+)
+
+const page = `<!doctype html>
+<title>mtcp</title>
+<h1>mtcp</h1>
+<p>This page came over mtcp, a userspace TCP/IP stack in Go.</p>
+`
+
+func main() {
+	var port uint
+	var dir string
+	os.Exit(demo.Main("microhttp", os.Args[1:], os.Stdout, os.Stderr,
+		func(fs *flag.FlagSet) {
+			fs.UintVar(&port, "port", 80, "TCP `port` to serve on")
+			fs.StringVar(&dir, "dir", "", "serve the files in `DIR` (default: a built-in page)")
+		},
+		func(up *demo.Up) (string, func(), error) {
+			if port == 0 || port > 65535 {
+				return "", nil, fmt.Errorf("--port %d: want 1..65535", port)
+			}
+			if dir != "" {
+				if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+					return "", nil, fmt.Errorf("--dir %q is not a directory", dir)
+				}
+			}
+			ln, err := up.Stack.Listen(uint16(port))
+			if err != nil {
+				return "", nil, err
+			}
+			srv := &http.Server{Handler: handler(dir), ReadHeaderTimeout: 10 * time.Second}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Printf("microhttp: %v", err)
+				}
+			}()
+			stop := func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+				<-done
+			}
+			return fmt.Sprintf("serving http://%v:%d/", up.Stack.Addr().Addr(), port), stop, nil
+		}))
+}
+
+// handler serves the built-in page, or the files under dir: a directory's index.html, else the
+// file itself. Unlike http.FileServer it does not redirect /index.html to /.
+func handler(dir string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if dir == "" {
+			if r.URL.Path != "/" && r.URL.Path != "/index.html" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			http.ServeContent(w, r, "index.html", time.Time{}, strings.NewReader(page))
+			return
+		}
+		name := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+r.URL.Path)))
+		f, err := os.Open(name)
+		if err == nil {
+			if fi, serr := f.Stat(); serr == nil && fi.IsDir() {
+				f.Close()
+				name = filepath.Join(name, "index.html")
+				f, err = os.Open(name)
+			}
+		}
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil || fi.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
+	})
+}
