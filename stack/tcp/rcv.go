@@ -36,6 +36,13 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 		return
 	}
 
+	// Simultaneous open (RFC 9293 3.5, figure 7, line 6): the peer's SYN,ACK carries SEG.SEQ =
+	// IRS, one below RCV.NXT; its SYN is the one already received, its ACK completes ours.
+	if c.state == SynReceived && c.listener == nil && s.has(wire.SYN|wire.ACK) && s.flags&(wire.SYN|wire.ACK) == wire.SYN|wire.ACK && s.seq == c.irs {
+		s.flags &^= wire.SYN
+		s.seq = s.seq.Add(1)
+	}
+
 	// First, check the sequence number.
 	if !c.acceptable(s) {
 		c.layer.stats.Unacceptable++
@@ -261,8 +268,8 @@ func (c *Conn) newAck(now time.Time, s *segment, acked uint32) {
 			c.rttSample(now.Sub(c.rttStart))
 		}
 	}
+	// Karn (RFC 6298 5.5, RFC 9293 3.8.1): a backed-off RTO stays until a new sample replaces it.
 	c.backoffs = 0
-	c.rto = c.computeRTO()
 	if c.sndUna == c.sndMax {
 		c.timers().Stop(&c.rtxTimer)
 	} else {

@@ -17,18 +17,28 @@ func (c *Conn) swsThreshold() int {
 	return min(c.layer.cfg.ReceiveBuffer/2, c.layer.mss())
 }
 
+// maxWindow is the largest window the window field can say: 0xffff << scale.
+func (c *Conn) maxWindow() uint32 { return uint32(0xffff) << c.rcvWScale }
+
+// rightEdge is where the receive window could end now: the buffer's free space past RCV.NXT,
+// as far as the window field can say.
+func (c *Conn) rightEdge() wire.Seq {
+	return c.rcvNxt.Add(min(uint32(c.rcvSpace()), c.maxWindow()))
+}
+
 // windowField returns the window to advertise, scaled, moving the advertised right edge
-// forward only in steps of swsThreshold and never backward (RFC 9293 3.8.6.2.2).
+// forward only in steps of swsThreshold and never backward (RFC 9293 3.8.6.2.2), and never
+// past what the field can say (0xffff << scale): the segments accepted are the ones the peer
+// was told it may send.
 func (c *Conn) windowField() uint16 {
-	right := c.rcvNxt.Add(uint32(c.rcvSpace()))
-	if right.Sub(c.rcvAdv) >= int32(c.swsThreshold()) || c.rcvAdv.LessThan(c.rcvNxt) {
+	if right := c.rightEdge(); right.Sub(c.rcvAdv) >= int32(c.swsThreshold()) || c.rcvAdv.LessThan(c.rcvNxt) {
 		c.rcvAdv = right
 	}
-	if c.rcvAdv.LessThan(c.rcvNxt) {
-		c.rcvAdv = c.rcvNxt
-	}
-	wnd := uint32(c.rcvAdv.Sub(c.rcvNxt)) >> c.rcvWScale
-	return uint16(min(wnd, 0xffff))
+	// The field rounds the window down to the scale's unit; the edge itself stays put, so the
+	// window never shrinks by rounding (at most 2^scale - 1 bytes past what the peer computes
+	// are still taken).
+	wnd := min(uint32(max(c.rcvAdv.Sub(c.rcvNxt), 0)), c.maxWindow()) >> c.rcvWScale
+	return uint16(wnd)
 }
 
 // sendSegment sends one segment of the connection with ACK set, the current window, and data.

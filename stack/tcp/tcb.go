@@ -179,8 +179,7 @@ func (c *Conn) windowOpened() {
 	if !c.state.synchronized() || c.finRcvd {
 		return
 	}
-	right := c.rcvNxt.Add(uint32(c.rcvSpace()))
-	grow := int(right.Sub(c.rcvAdv))
+	grow := int(c.rightEdge().Sub(c.rcvAdv))
 	if grow < c.swsThreshold() {
 		return
 	}
