@@ -245,6 +245,23 @@ func (b *Bench) NextWithin(d time.Duration) *Frame {
 	return f
 }
 
+// TryNextWithin is NextWithin for frames that may or may not come: it returns nil, with virtual
+// time advanced by d, when the stack sends nothing within d. TryNextWithin(0) takes a frame the
+// stack has already sent, if any, without moving time.
+func (b *Bench) TryNextWithin(d time.Duration) *Frame {
+	b.t.Helper()
+	b.settle()
+	if len(b.pending) == 0 {
+		b.runUntil(b.now.Add(d), true)
+	}
+	if len(b.pending) == 0 {
+		return nil
+	}
+	f := b.pending[0]
+	b.pending = b.pending[1:]
+	return f
+}
+
 // ExpectNothing fails the spec if the stack has sent a frame that no Next took.
 func (b *Bench) ExpectNothing() {
 	b.t.Helper()

@@ -195,3 +195,26 @@ func TestTheCaptureHasDirectionsCommentsAndVirtualTimestamps(t *testing.T) {
 	g.Expect(comments[1]).To(ContainSubstring("answered by the bench"))
 	g.Expect(comments[3]).To(HavePrefix("met: ICMP echo reply"))
 }
+
+func TestTCPFieldsMutateTCPAndTryNextWithin(t *testing.T) {
+	g := NewWithT(t)
+	b := New(t)
+	// Reserved bits set after serialization, the checksum recomputed: a valid segment.
+	b.Inject(b.Peer().TCP(Segment{DstPort: 81, Flags: SYN, Seq: 1, Win: 100, MSS: 1460, WScale: 7, Data: []byte("abc")}).
+		MutateTCP("reserved bits 0101", func(seg []byte) { seg[12] |= 0x05 }))
+	in := b.Frames()[0]
+	g.Expect(in.ChecksumErrors()).To(BeEmpty())
+	g.Expect(in).To(BeTCP(Flags(SYN), HasMSS(1460), HasWScale(7), PayloadLen(3), ReservedBits(5),
+		WithoutOption(layers.TCPOptionKindTimestamps)))
+	g.Expect(in).To(BeTCP(Flags(BeElementOf(SYN, SYN|ACK))))
+	m := BeTCP(WithoutOption(layers.TCPOptionKindWindowScale), PayloadLen(BeNumerically("<", 3)))
+	ok, _ := m.Match(in)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(m.FailureMessage(in)).To(And(ContainSubstring("WindowScale option: want absent, got present"),
+		ContainSubstring("payload length: want < 3, got 3")))
+	// A frame already sent is taken without moving time; then nothing comes for 3 s.
+	g.Expect(b.TryNextWithin(0)).To(BeTCP(Flags(RST|ACK), Ack(5)))
+	start := b.Elapsed()
+	g.Expect(b.TryNextWithin(3 * time.Second)).To(BeNil())
+	g.Expect(b.Elapsed() - start).To(Equal(3 * time.Second))
+}

@@ -41,6 +41,8 @@ func describeMatcher(m types.GomegaMatcher) string {
 		return fmt.Sprintf("%s %v", m.Comparator, m.CompareTo[0])
 	case *matchers.EqualMatcher:
 		return fmt.Sprint(m.Expected)
+	case *matchers.BeElementOfMatcher:
+		return fmt.Sprintf("one of %v", m.Elements)
 	}
 	return strings.TrimPrefix(fmt.Sprintf("%T%+v", m, m), "*matchers.")
 }
@@ -322,8 +324,9 @@ func DstPort(want any) Field {
 	return field("destination port", want, func(f *Frame) (any, bool) { return tcpField(f, func(t *layers.TCP) any { return uint16(t.DstPort) }) })
 }
 
-// Flags expects exactly these TCP control bits.
-func Flags(want TCPFlags) Field {
+// Flags expects exactly these TCP control bits: a TCPFlags, or a Gomega matcher of one where
+// the RFCs allow a choice, e.g. Flags(BeElementOf(RST, RST|ACK)).
+func Flags(want any) Field {
 	return field("flags", want, func(f *Frame) (any, bool) { return tcpField(f, func(t *layers.TCP) any { return flagsOf(t) }) })
 }
 
@@ -363,4 +366,52 @@ func Payload(want []byte) Field {
 	fd := field("payload", gomega.Equal(want), func(f *Frame) (any, bool) { return tcpField(f, func(t *layers.TCP) any { return []byte(t.Payload) }) })
 	fd.wantStr = fmt.Sprintf("%d bytes %q", len(want), abbreviate(want))
 	return fd
+}
+
+// PayloadLen expects the number of TCP payload bytes (a value, or a matcher such as
+// BeNumerically("<=", 536)).
+func PayloadLen(want any) Field {
+	return field("payload length", want, func(f *Frame) (any, bool) { return tcpField(f, func(t *layers.TCP) any { return len(t.Payload) }) })
+}
+
+// HasWScale expects a window scale option (RFC 7323 2.2) with this shift count.
+func HasWScale(want any) Field {
+	return field("window scale option", want, func(f *Frame) (any, bool) {
+		if o, ok := tcpOption(f, layers.TCPOptionKindWindowScale); ok && len(o.OptionData) == 1 {
+			return o.OptionData[0], true
+		}
+		return nil, false
+	})
+}
+
+// WithoutOption expects the segment to carry no TCP option of this kind.
+func WithoutOption(kind layers.TCPOptionKind) Field {
+	return field(kind.String()+" option", "absent", func(f *Frame) (any, bool) {
+		if f.TCP() == nil {
+			return nil, false
+		}
+		if _, ok := tcpOption(f, kind); ok {
+			return "present", true
+		}
+		return "absent", true
+	})
+}
+
+// ReservedBits expects the four reserved bits of the TCP header (RFC 9293 3.1: zero when sent);
+// gopacket reads the lowest of them as the historic NS flag.
+func ReservedBits(want any) Field {
+	return field("reserved bits", want, func(f *Frame) (any, bool) {
+		return tcpField(f, func(t *layers.TCP) any { return t.Contents[12] & 0x0f })
+	})
+}
+
+func tcpOption(f *Frame, kind layers.TCPOptionKind) (layers.TCPOption, bool) {
+	if t := f.TCP(); t != nil {
+		for _, o := range t.Options {
+			if o.OptionType == kind {
+				return o, true
+			}
+		}
+	}
+	return layers.TCPOption{}, false
 }

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -210,6 +211,26 @@ func (pk *Packet) Pad(n int) *Packet {
 func (pk *Packet) Mutate(desc string, f func(frame []byte)) *Packet {
 	pk.mutate = append(pk.mutate, f)
 	return pk.note("%s", desc)
+}
+
+// MutateTCP changes the serialized TCP segment (header and data, offsets from the start of the
+// TCP header) and then recomputes its checksum, for segments that are malformed in one field
+// but would otherwise be accepted: reserved bits, the data offset, an option's length.
+func (pk *Packet) MutateTCP(desc string, f func(segment []byte)) *Packet {
+	pk.mutate = append(pk.mutate, func(frame []byte) {
+		ip := frame[14:]
+		hl := int(ip[0]&0x0f) * 4
+		end := min(int(binary.BigEndian.Uint16(ip[2:])), len(ip))
+		seg := ip[hl:end]
+		f(seg)
+		seg[16], seg[17] = 0, 0
+		var ph [12]byte
+		copy(ph[0:8], ip[12:20])
+		ph[9] = byte(layers.IPProtocolTCP)
+		binary.BigEndian.PutUint16(ph[10:], uint16(len(seg)))
+		binary.BigEndian.PutUint16(seg[16:], ^onesSum(seg, uint32(onesSum(ph[:], 0))))
+	})
+	return pk.note("%s (TCP checksum fixed)", desc)
 }
 
 // Truncate cuts the frame to n bytes.

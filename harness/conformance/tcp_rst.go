@@ -1,0 +1,195 @@
+package conformance
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/stack/tcp"
+)
+
+// challengeACK is RFC 5961's answer to a suspicious segment: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+func (k *tcpConn) challengeACK() *FrameMatcher {
+	return k.is(Flags(ACK), Seq(k.ack), Ack(k.nxt), PayloadLen(0))
+}
+
+// at returns seg(flags, nil) with sequence number seq.
+func (k *tcpConn) at(flags TCPFlags, seq uint32) Segment {
+	s := k.seg(flags, nil)
+	s.Seq = seq
+	return s
+}
+
+// stillUp checks that the connection still carries data from the peer.
+func (k *tcpConn) stillUp() {
+	GinkgoHelper()
+	Expect(k.c.State()).To(Equal(tcp.Established))
+	k.send(ACK|PSH, []byte("still up"))
+	k.nextWithin(time.Second, Flags(ACK), Ack(k.nxt))
+	Expect(k.read()).To(Equal([]byte("still up")))
+}
+
+var _ = Describe("TCP RST handling and blind-attack defences (RFC 5961, RFC 9293 3.10.7.4)", Label("tcp"), func() {
+	Spec("S1", func() {
+		b := NewBench()
+		ln := listen(b)
+		port := uint16(40001)
+		open := func() *tcpConn {
+			GinkgoHelper()
+			port++
+			return accept(b, ln, fromPort(port))
+		}
+		// reset sends a RST at RCV.NXT: the connection is gone at once, nothing is sent back.
+		reset := func(k *tcpConn, flags TCPFlags, state tcp.State, err error) {
+			GinkgoHelper()
+			Expect(k.c.State()).To(Equal(state))
+			k.inject(k.seg(flags, nil))
+			b.ExpectNothing()
+			Expect(k.c.State()).To(Equal(tcp.Closed), "after a RST in %v", state)
+			if err != nil {
+				Expect(k.c.Err()).To(MatchError(err), "after a RST in %v", state)
+			}
+			k.expectGone()
+		}
+		k := open()
+		reset(k, RST, tcp.Established, tcp.ErrConnReset)
+
+		k = open() // FIN-WAIT-1: our FIN not acknowledged
+		k.close()
+		k.next(Flags(FIN | ACK))
+		reset(k, RST|ACK, tcp.FinWait1, tcp.ErrConnReset)
+
+		k = open() // FIN-WAIT-2
+		k.close()
+		k.next(Flags(FIN | ACK))
+		k.send(ACK, nil)
+		reset(k, RST, tcp.FinWait2, tcp.ErrConnReset)
+
+		k = open() // CLOSE-WAIT
+		k.send(FIN|ACK, nil)
+		k.next(Flags(ACK), Ack(k.nxt))
+		reset(k, RST, tcp.CloseWait, tcp.ErrConnReset)
+
+		k = open() // CLOSING: FINs crossed
+		k.close()
+		k.next(Flags(FIN | ACK))
+		s := k.seg(FIN|ACK, nil)
+		s.Ack = k.iss + 1
+		k.inject(s)
+		k.nxt++
+		k.next(Flags(ACK), Ack(k.nxt))
+		reset(k, RST, tcp.Closing, nil) // RFC 9293: CLOSED, no error to report
+
+		k = open() // LAST-ACK
+		k.send(FIN|ACK, nil)
+		k.next(Flags(ACK), Ack(k.nxt))
+		k.close()
+		k.next(Flags(FIN | ACK))
+		reset(k, RST, tcp.LastAck, nil)
+
+		b.ExpectNothingFor(time.Minute) // no retransmission of any of the FINs
+	})
+
+	Spec("S2", func() {
+		b := NewBench()
+		k := accept(b, listen(b))
+		k.send(ACK|PSH, []byte("x"))
+		k.nextWithin(time.Second, Flags(ACK), Ack(k.nxt))
+		Expect(k.read()).To(Equal([]byte("x")))
+		// In the window, but not at RCV.NXT: a challenge ACK, and the connection stays.
+		for _, s := range []Segment{k.at(RST, k.nxt+1), k.at(RST|ACK, k.nxt+100), k.at(RST, k.edge-1)} {
+			k.inject(s)
+			Expect(b.Next()).To(k.challengeACK())
+			Expect(k.c.State()).To(Equal(tcp.Established))
+		}
+		k.stillUp()
+		// The RST a real peer would send after the challenge, at RCV.NXT, resets.
+		k.inject(k.seg(RST, nil))
+		Expect(k.c.Err()).To(MatchError(tcp.ErrConnReset))
+	})
+
+	Spec("S3", func() {
+		b := NewBench()
+		k := accept(b, listen(b))
+		// Left of the window, and far from it.
+		for _, seq := range []uint32{k.nxt - 1, k.nxt - 70000, k.nxt + 1<<31} {
+			k.inject(k.at(RST, seq))
+			k.inject(k.at(RST|ACK, seq))
+		}
+		b.ExpectNothing()
+		// Just past the right edge of the window the stack advertised last, and further on.
+		k.send(ACK|PSH, []byte("x"))
+		k.nextWithin(time.Second, Flags(ACK), Ack(k.nxt))
+		Expect(k.read()).To(Equal([]byte("x")))
+		for _, seq := range []uint32{k.edge, k.edge + 1000, k.edge + 200000} {
+			k.inject(k.at(RST, seq))
+		}
+		b.ExpectNothing()
+		k.stillUp()
+	})
+
+	Spec("S4", func() {
+		b := NewBench()
+		k := accept(b, listen(b))
+		// A SYN at RCV.NXT, inside the window, past it; with or without ACK: whatever its
+		// sequence number, a challenge ACK, and no reset.
+		for _, s := range []Segment{k.at(SYN, k.nxt), k.at(SYN, k.nxt+10), k.at(SYN, k.nxt+1<<30), k.at(SYN|ACK, k.nxt+5), k.at(SYN, k.irs)} {
+			s.MSS = 1460
+			k.inject(s)
+			Expect(b.Next()).To(k.challengeACK())
+		}
+		b.ExpectNothing()
+		k.stillUp()
+	})
+
+	Spec("S5", func() {
+		b := NewBench()
+		k := accept(b, listen(b))
+		k.write([]byte("hello")) // SND.UNA = ISS+1, SND.NXT = ISS+6
+		k.next(Payload([]byte("hello")))
+		// SEG.ACK > SND.NXT, and SEG.ACK < SND.UNA − MAX.SND.WND (65535): dropped, data and all,
+		// and answered with an ACK.
+		for _, ack := range []uint32{k.ack + 1, k.ack + 1<<20, k.iss + 1 - 65536, k.iss + 1 - 1<<20} {
+			s := k.seg(ACK|PSH, []byte("bad"))
+			s.Ack = ack
+			k.inject(s)
+			k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
+		}
+		Expect(k.read()).To(BeEmpty())
+		// An old ACK within the range is only a duplicate: the segment's data is taken.
+		s := k.seg(ACK|PSH, []byte("good"))
+		s.Ack = k.iss + 1 - 1000
+		k.inject(s)
+		k.nxt += 4
+		k.nextWithin(500*time.Millisecond, Flags(ACK), Ack(k.nxt))
+		Expect(k.read()).To(Equal([]byte("good")))
+		k.send(ACK, nil) // "hello" acknowledged
+		b.ExpectNothingFor(5 * time.Second)
+	})
+
+	Spec("S6", func() {
+		b := NewBench()
+		k := accept(b, listen(b))
+		// 150 RSTs and 50 SYNs that each deserve a challenge ACK, all in one instant.
+		for i := range uint32(150) {
+			k.inject(k.at(RST, k.nxt+1+i))
+		}
+		for i := range uint32(50) {
+			k.inject(k.at(SYN, k.nxt+1+i))
+		}
+		acks := 0
+		for f := b.TryNextWithin(0); f != nil; f = b.TryNextWithin(0) {
+			Expect(f).To(k.challengeACK())
+			acks++
+		}
+		Expect(acks).To(Equal(100), "challenge ACKs in one second (our limit: tcp.DefaultChallengeACKs)")
+		Expect(k.c.State()).To(Equal(tcp.Established))
+		// The next second allows more.
+		b.ExpectNothingFor(time.Second)
+		k.inject(k.at(RST, k.nxt+1))
+		Expect(b.Next()).To(k.challengeACK())
+		k.stillUp()
+	})
+})
