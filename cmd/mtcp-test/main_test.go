@@ -191,7 +191,7 @@ func checkWithTshark(t *testing.T, caps []string) {
 	tshark, capinfos := netnstest.Tool(t, "tshark"), netnstest.Tool(t, "capinfos")
 	for _, c := range caps {
 		out, err := exec.Command(tshark, "-r", c, "-T", "fields", "-e", "frame.comment").Output()
-		if err != nil || !strings.Contains(string(out), "injected:") {
+		if err != nil || strings.TrimSpace(string(out)) == "" {
 			t.Errorf("tshark -r %s: %v, comments %q", filepath.Base(c), err, out)
 		}
 		if out, err := exec.Command(capinfos, c).CombinedOutput(); err != nil {
