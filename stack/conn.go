@@ -21,11 +21,15 @@ type Conn struct {
 	rd, wr          deadline
 
 	// Guarded by s.mu.
-	rdWait      chan struct{} // closed when a blocked Read may proceed; nil when nobody waits
-	wrWait      chan struct{} // closed when a blocked Write or dial may proceed; nil when nobody waits
-	closed      bool          // Close was called
-	readShut    bool          // CloseRead was called: Read returns io.EOF, arriving data is dropped
-	drainQueued bool          // in s.shutReads
+	// A blocked Read (Write, dial) sleeps on rdSig (wrSig) and is woken by a token sent there.
+	// Reads and Writes are each serialized, so each channel has one sleeper at most; the
+	// channels are made on the first wait and reused, so a steady stream allocates nothing. A
+	// token left over from an earlier wake-up only makes the next wait re-check at once.
+	rdSig, wrSig         chan struct{}
+	rdWaiting, wrWaiting bool
+	closed               bool // Close was called
+	readShut             bool // CloseRead was called: Read returns io.EOF, arriving data is dropped
+	drainQueued          bool // in s.shutReads
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -49,13 +53,11 @@ func (c *Conn) notified() {
 		delete(c.s.conns, c)
 		c.wakeAll()
 	}
-	if c.rdWait != nil && tc.Readable() {
-		close(c.rdWait)
-		c.rdWait = nil
+	if c.rdWaiting && tc.Readable() {
+		c.wakeRead()
 	}
-	if c.wrWait != nil && c.writeReady() {
-		close(c.wrWait)
-		c.wrWait = nil
+	if c.wrWaiting && c.writeReady() {
+		c.wakeWrite()
 	}
 	if c.readShut && !c.drainQueued && tc.Readable() {
 		c.drainQueued = true
@@ -81,30 +83,49 @@ func (c *Conn) writeReady() bool {
 
 // wakeAll wakes every call blocked on the connection; s.mu is held.
 func (c *Conn) wakeAll() {
-	if c.rdWait != nil {
-		close(c.rdWait)
-		c.rdWait = nil
+	c.wakeRead()
+	c.wakeWrite()
+}
+
+// wakeRead wakes a blocked Read, if there is one; s.mu is held.
+func (c *Conn) wakeRead() {
+	if c.rdWaiting {
+		c.rdWaiting = false
+		signal(c.rdSig)
 	}
-	if c.wrWait != nil {
-		close(c.wrWait)
-		c.wrWait = nil
+}
+
+// wakeWrite wakes a blocked Write or dial, if there is one; s.mu is held.
+func (c *Conn) wakeWrite() {
+	if c.wrWaiting {
+		c.wrWaiting = false
+		signal(c.wrSig)
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default: // a token is already there
 	}
 }
 
 // readWait returns the channel a blocked Read sleeps on; s.mu is held.
 func (c *Conn) readWait() <-chan struct{} {
-	if c.rdWait == nil {
-		c.rdWait = make(chan struct{})
+	if c.rdSig == nil {
+		c.rdSig = make(chan struct{}, 1)
 	}
-	return c.rdWait
+	c.rdWaiting = true
+	return c.rdSig
 }
 
 // writeWait returns the channel a blocked Write or dial sleeps on; s.mu is held.
 func (c *Conn) writeWait() <-chan struct{} {
-	if c.wrWait == nil {
-		c.wrWait = make(chan struct{})
+	if c.wrSig == nil {
+		c.wrSig = make(chan struct{}, 1)
 	}
-	return c.wrWait
+	c.wrWaiting = true
+	return c.wrSig
 }
 
 func (c *Conn) opError(op string, err error) error {
@@ -243,10 +264,7 @@ func (c *Conn) CloseWrite() error {
 	}
 	s.core.Advance(time.Now())
 	err := c.tc.CloseWrite()
-	if c.wrWait != nil { // a blocked Write now fails
-		close(c.wrWait)
-		c.wrWait = nil
-	}
+	c.wakeWrite() // a blocked Write now fails
 	s.unlockCore()
 	if err != nil {
 		return c.opError("close", mapErr(err))
@@ -267,10 +285,7 @@ func (c *Conn) CloseRead() error {
 		return c.opError("close", net.ErrClosed)
 	}
 	c.readShut = true
-	if c.rdWait != nil {
-		close(c.rdWait)
-		c.rdWait = nil
-	}
+	c.wakeRead()
 	if !c.drainQueued {
 		c.drainQueued = true
 		s.shutReads = append(s.shutReads, c)
