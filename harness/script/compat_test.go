@@ -1,0 +1,75 @@
+package script
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestCompatScripts parses, unmodified, scripts written in the style of
+// FreeBSD's tcp-testsuite and packetdrill's gtests.
+func TestCompatScripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "compat", "*.pkt"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("want at least 10 compat scripts, found %d (%v)", len(files), err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Parse(f, src, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Events) < 8 {
+				t.Errorf("only %d events", len(s.Events))
+			}
+			if len(s.Warnings) != 0 {
+				t.Errorf("warnings: %v", s.Warnings)
+			}
+			kinds := map[EventKind]int{}
+			for _, e := range s.Events {
+				kinds[e.Kind]++
+				if s.SourceLine(e.Line) == "" {
+					t.Errorf("event at %d:%d has no source line", e.Line, e.Col)
+				}
+			}
+			if kinds[EventPacket] == 0 || kinds[EventSyscall] == 0 {
+				t.Errorf("event kinds %v", kinds)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "compat", "*.pkt"))
+	for _, name := range files {
+		if src, err := os.ReadFile(name); err == nil {
+			f.Add(src)
+		}
+	}
+	for _, s := range []string{
+		"+0 < arp request who-has 198.18.0.2 tell 198.18.0.1",
+		"+0 > arp reply 198.18.0.2 is-at *",
+		"+0 < raw \"02 00 00 00 00 01 02 00 00 00 00 02 08 00\"",
+		"+0 < P. 1:9(8) ack 1 win 100 bad_checksum ttl 1 ip_options 0x01010100 fragment offset 16 more",
+		"+3 > nothing",
+		"#ifdef STANDARD\n0 close(3) = 0\n#else\n#endif\n",
+		"0 setsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0",
+		"0 ...0.5 accept(3, ..., ...) = 4",
+		"/* x */ --a=b\n0.1~0.2 > S 0",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s, err := Parse("fuzz.pkt", src, nil)
+		if (s == nil) == (err == nil) {
+			t.Fatalf("script %v and error %v", s, err)
+		}
+		if err != nil {
+			_ = err.Error()
+		}
+	})
+}
