@@ -168,7 +168,7 @@ func icmpSummary(ic *layers.ICMPv4) string {
 }
 
 func tcpSummary(t *layers.TCP) string {
-	return fmt.Sprintf("%d → %d [%s] Seq=%d Ack=%d Win=%d Len=%d", t.SrcPort, t.DstPort, flagsOf(t), t.Seq, t.Ack, t.Window, len(t.Payload))
+	return fmt.Sprintf("%d → %d [%s] Seq=%d Ack=%d Win=%d Len=%d", t.SrcPort, t.DstPort, FlagsOf(t), t.Seq, t.Ack, t.Window, len(t.Payload))
 }
 
 // Describe decodes the frame field by field, as tshark -V would, one layer to a paragraph,
@@ -205,7 +205,7 @@ func (f *Frame) Describe() string {
 	}
 	if t := f.TCP(); t != nil {
 		fmt.Fprintf(&b, "  Transmission Control Protocol, Src Port: %d, Dst Port: %d, Seq: %d, Ack: %d, Len: %d\n", t.SrcPort, t.DstPort, t.Seq, t.Ack, len(t.Payload))
-		fmt.Fprintf(&b, "    header length %d, flags [%s], window %d, checksum 0x%04x, urgent %d\n", int(t.DataOffset)*4, flagsOf(t), t.Window, t.Checksum, t.Urgent)
+		fmt.Fprintf(&b, "    header length %d, flags [%s], window %d, checksum 0x%04x, urgent %d\n", int(t.DataOffset)*4, FlagsOf(t), t.Window, t.Checksum, t.Urgent)
 		for _, o := range t.Options {
 			fmt.Fprintf(&b, "    option %v\n", o)
 		}

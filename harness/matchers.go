@@ -327,7 +327,7 @@ func DstPort(want any) Field {
 // Flags expects exactly these TCP control bits: a TCPFlags, or a Gomega matcher of one where
 // the RFCs allow a choice, e.g. Flags(BeElementOf(RST, RST|ACK)).
 func Flags(want any) Field {
-	return field("flags", want, func(f *Frame) (any, bool) { return tcpField(f, func(t *layers.TCP) any { return flagsOf(t) }) })
+	return field("flags", want, func(f *Frame) (any, bool) { return tcpField(f, func(t *layers.TCP) any { return FlagsOf(t) }) })
 }
 
 // Seq expects the TCP sequence number.

@@ -40,7 +40,8 @@ func (f TCPFlags) String() string {
 	return strings.Join(out, "|")
 }
 
-func flagsOf(t *layers.TCP) TCPFlags {
+// FlagsOf returns the control bits of a decoded TCP header.
+func FlagsOf(t *layers.TCP) TCPFlags {
 	var f TCPFlags
 	for _, b := range []struct {
 		set  bool

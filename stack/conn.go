@@ -168,11 +168,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if err == tcp.ErrWouldBlock {
 			ready := c.readWait()
 			s.unlockCore()
-			select {
-			case <-ready:
-			case <-timeout:
-			case <-s.done:
-			}
+			s.sleep(ready, timeout)
 			continue
 		}
 		s.unlockCore()
@@ -215,11 +211,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		if err == nil || err == tcp.ErrWouldBlock {
 			ready := c.writeWait()
 			s.unlockCore()
-			select {
-			case <-ready:
-			case <-timeout:
-			case <-s.done:
-			}
+			s.sleep(ready, timeout)
 			continue
 		}
 		s.unlockCore()

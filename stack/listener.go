@@ -90,10 +90,7 @@ func (ln *Listener) AcceptTCP() (*Conn, error) {
 		}
 		ready := ln.wait
 		s.unlockCore()
-		select {
-		case <-ready:
-		case <-s.done:
-		}
+		s.sleep(ready, nil)
 	}
 }
 
@@ -157,11 +154,7 @@ func (s *Stack) DialContext(ctx context.Context, addr netip.AddrPort) (*Conn, er
 		}
 		ready := c.writeWait()
 		s.unlockCore()
-		select {
-		case <-ready:
-		case <-s.done:
-		case <-ctx.Done():
-		}
+		s.sleep(ready, ctx.Done())
 		if !s.lockCore() {
 			return fail(c, ErrStackClosed)
 		}

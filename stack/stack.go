@@ -314,3 +314,14 @@ func (s *Stack) Close() error {
 	})
 	return s.closeErr
 }
+
+// sleep blocks a socket call until it is woken (ready), its deadline or context ends (cancel;
+// nil for none), or the stack closes. The caller has released the core's lock and re-checks
+// everything when sleep returns.
+func (s *Stack) sleep(ready, cancel <-chan struct{}) {
+	select {
+	case <-ready:
+	case <-cancel:
+	case <-s.done:
+	}
+}

@@ -71,16 +71,7 @@ func (r *recorder) sawTCP(flags harness.TCPFlags) bool {
 	for _, f := range r.frames {
 		p := gopacket.NewPacket(f.Data, layers.LayerTypeEthernet, gopacket.NoCopy)
 		if t, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
-			got := harness.TCPFlags(0)
-			for _, b := range []struct {
-				on bool
-				f  harness.TCPFlags
-			}{{t.FIN, harness.FIN}, {t.SYN, harness.SYN}, {t.RST, harness.RST}, {t.ACK, harness.ACK}} {
-				if b.on {
-					got |= b.f
-				}
-			}
-			if got&flags == flags {
+			if harness.FlagsOf(t)&flags == flags {
 				return true
 			}
 		}

@@ -55,7 +55,7 @@ func (c *Conn) synSentArrives(now time.Time, s *segment) {
 		return
 	}
 	c.irs, c.rcvNxt = s.seq, s.seq.Add(1)
-	c.peerOptions(s, false)
+	c.peerOptions(s)
 	if ackOK {
 		c.sndUna = s.ack
 		c.ackedSyn(now)

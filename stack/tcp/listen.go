@@ -115,7 +115,7 @@ func (ln *Listener) segmentArrives(now time.Time, s *segment) {
 	l.halfOpen++
 	l.stats.PassiveOpens++
 	c.irs, c.rcvNxt = s.seq, s.seq.Add(1)
-	c.peerOptions(s, true)
+	c.peerOptions(s)
 	c.sndWnd = uint32(s.wnd) // a SYN's window is never scaled (RFC 7323 2.2)
 	c.sndWl1, c.sndWl2 = s.seq, s.ack
 	c.maxSndWnd = c.sndWnd
@@ -125,7 +125,7 @@ func (ln *Listener) segmentArrives(now time.Time, s *segment) {
 
 // peerOptions takes the options of the peer's SYN: MSS (536 without it, RFC 9293 3.7.1) and
 // window scale (used only when both SYNs carry it, RFC 7323 2.2).
-func (c *Conn) peerOptions(s *segment, passive bool) {
+func (c *Conn) peerOptions(s *segment) {
 	o := s.tcp.DecodeOptions()
 	mss := 536
 	if o.MSS != 0 {

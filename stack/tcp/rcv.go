@@ -210,7 +210,7 @@ func (c *Conn) processAck(now time.Time, s *segment) bool {
 	acked := s.ack.Sub(c.sndUna)
 	if acked > 0 {
 		c.newAck(now, s, uint32(acked))
-	} else if acked == 0 && len(s.data) == 0 && !s.has(wire.FIN) && c.sndNxt != c.sndUna &&
+	} else if acked == 0 && len(s.data) == 0 && !s.has(wire.FIN) && c.sndMax != c.sndUna &&
 		uint32(s.wnd)<<c.sndWScale == c.sndWnd {
 		c.dupAck(now) // RFC 5681 2: a duplicate ACK
 	}

@@ -184,7 +184,7 @@ func (c *Conn) windowOpened() {
 		return
 	}
 	remaining := max(int(c.rcvAdv.Sub(c.rcvNxt)), 0)
-	if remaining < c.swsThreshold() || (!c.delackTimer.Armed() && remaining+grow >= 2*remaining) {
+	if remaining < c.swsThreshold() || (!c.delackTimer.Armed() && grow >= remaining) {
 		c.ackNow = true
 		c.output(c.layer.now())
 	}

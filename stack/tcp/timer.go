@@ -123,18 +123,14 @@ func (c *Conn) waitFired(time.Time) { c.closeNormally() }
 
 // icmpError takes an ICMP error quoting one of our segments (RFC 1122 4.2.3.9, RFC 5927).
 func (c *Conn) icmpError(now time.Time, e icmp.Error, seq wire.Seq) {
-	// RFC 5927 4.1: only errors quoting a sequence number in flight are believed (C6).
-	if !e.Local && !(c.sndUna.LessThanEq(seq) && seq.LessThan(c.sndNxt)) {
+	// RFC 5927 4.1: only errors quoting a sequence number in flight (SND.UNA up to the highest
+	// sent, even when a timeout rewound SND.NXT) are believed (C6).
+	if !e.Local && !(c.sndUna.LessThanEq(seq) && seq.LessThan(c.sndMax)) {
 		return
 	}
-	var err error
-	switch {
-	case e.Type == wire.ICMPv4DestUnreach && (e.Code == wire.ICMPv4ProtocolUnreachable || e.Code == wire.ICMPv4PortUnreachable):
+	err := ErrHostUnreach
+	if e.Type == wire.ICMPv4DestUnreach && (e.Code == wire.ICMPv4ProtocolUnreachable || e.Code == wire.ICMPv4PortUnreachable) {
 		err = ErrConnRefused
-	case e.Type == wire.ICMPv4DestUnreach:
-		err = ErrHostUnreach
-	default:
-		err = ErrHostUnreach
 	}
 	// Hard errors abort a connection still opening (C5); everything else is soft (C7).
 	if c.state == SynSent && err == ErrConnRefused {
