@@ -48,9 +48,13 @@ type MTCP struct {
 	core *core.Core
 	near *pipe.End // the bench's end
 	now  time.Time
+	fds  map[int]*socket // the socket API's descriptors
 }
 
-var _ DUT = (*MTCP)(nil)
+var (
+	_ DUT     = (*MTCP)(nil)
+	_ Sockets = (*MTCP)(nil)
+)
 
 // DefaultMTCPConfig is the core configuration the bench uses unless told otherwise: the
 // default addresses, the default gateway, and a fixed secret so that captures are reproducible.

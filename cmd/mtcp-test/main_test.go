@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,7 +51,11 @@ func lastLine(s string) string {
 
 func TestMTCPTest(t *testing.T) {
 	bin := build(t)
-	n := len(conformance.Catalog)
+	corpus, err := conformance.Corpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(conformance.Catalog) + len(corpus) // the Go specs and the scenario scripts
 
 	t.Run("runs everything, writes JUnit and one capture per spec", func(t *testing.T) {
 		dir := t.TempDir()
@@ -110,16 +115,22 @@ func TestMTCPTest(t *testing.T) {
 	t.Run("label filter runs a subset", func(t *testing.T) {
 		dir := t.TempDir()
 		out, code := run(t, bin, dir, "--label-filter", "arp", "-o", "caps")
-		arp := 0
+		arp, arpScripts := 0, 0
 		for _, c := range conformance.Catalog {
 			if c.Area == "arp" {
 				arp++
 			}
 		}
+		for _, sc := range corpus {
+			if slices.Contains(sc.Labels(), "arp") {
+				arpScripts++
+			}
+		}
+		arp += arpScripts
 		if code != 0 || lastLine(out) != strconv.Itoa(arp)+" passed, 0 failed, "+strconv.Itoa(n-arp)+" skipped" {
 			t.Fatalf("exit %d, last line %q", code, lastLine(out))
 		}
-		if caps, _ := filepath.Glob(filepath.Join(dir, "caps", "A*.pcapng")); len(caps) != arp {
+		if caps, _ := filepath.Glob(filepath.Join(dir, "caps", "*.pcapng")); len(caps) != arp {
 			t.Fatalf("%d ARP captures, want %d", len(caps), arp)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -45,8 +46,10 @@ func CountSpecs(r Report) (c Counts, failed []SpecReport) {
 const usage = `mtcp-test runs mtcp's conformance suite in virtual time and records one pcapng capture per spec.
 
 Usage:
-  mtcp-test [flags]         run the suite (all specs, or those the filters select)
-  mtcp-test list            print the catalog of specs: ID, RFC, area, title
+  mtcp-test [flags]              run the suite: the Go specs and the scenarios/ scripts built in
+  mtcp-test run [flags] PATH...  run the given scenario scripts (files of any name; folders
+                                 recursively, their .pkt files) instead of the built-in suite
+  mtcp-test list                 print the catalog of specs: ID, RFC, area, title
 
 Flags:
   -o, --out DIR             write the captures to DIR (default mtcp-out)
@@ -54,9 +57,13 @@ Flags:
   --label-filter EXPR       run the specs whose labels match EXPR, e.g. 'arp || icmp', 'rfc1122 && !ipv4'
   --focus REGEXP            run the specs whose full text (container, then ID and title) matches, e.g. 'A[1-3] '
   -v                        print every spec as it runs
+  --strict                  scripts: fail on any packet the stack sends that no '>' line expects
+  --lenient                 scripts: ignore window, option values and order of the stack's packets,
+                            and the buffer sizes getsockopt reports (other stacks' defaults)
+  -D NAME                   scripts: define NAME for #ifdef (STANDARD is always defined)
 Ginkgo's own --ginkgo.* flags work too (--ginkgo.parallel.*, --ginkgo.json-report, ...), so
 'ginkgo -p' can drive a build of this command. Exit status: 0 all passed, 1 a spec failed,
-2 bad usage. The last line of the output is "N passed, N failed, N skipped".
+2 bad usage or a malformed script (reported as file:line:col before anything runs). The last line of the output is "N passed, N failed, N skipped".
 `
 
 // Main is mtcp-test: it parses args (without the program name) on the process's flag set,
@@ -69,6 +76,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		printCatalog(stdout)
 		return 0
+	}
+	runMode := len(args) > 0 && args[0] == "run"
+	if runMode {
+		args = args[1:]
 	}
 	testing.Init() // --test.* flags, which 'ginkgo -p' passes to the processes it starts
 	fs := flag.CommandLine
@@ -83,19 +94,50 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&labelFilter, "label-filter", "", "label filter")
 	fs.StringVar(&focus, "focus", "", "focus regexp")
 	fs.BoolVar(&verbose, "v", false, "verbose")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
+	fs.BoolVar(&ScriptConfig.Strict, "strict", false, "strict scripts")
+	fs.BoolVar(&ScriptConfig.Lenient, "lenient", false, "lenient scripts")
+	defines := defineFlag{"STANDARD": true}
+	fs.Var(defines, "D", "#ifdef name")
+	// Flags and paths may come in any order: "run scenarios -o out" as well as "run -o out scenarios".
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return 0
+			}
+			return 2
 		}
+		if fs.NArg() == 0 {
+			break
+		}
+		paths = append(paths, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch {
+	case !runMode && len(paths) > 0:
+		fmt.Fprintf(stderr, "mtcp-test: unexpected argument %q (to run scripts: mtcp-test run %s)\n", paths[0], paths[0])
+		return 2
+	case runMode && len(paths) == 0:
+		fmt.Fprintln(stderr, "mtcp-test run: no script given (mtcp-test run FILE|DIR...)")
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "mtcp-test: unexpected argument %q (see mtcp-test --help)\n", fs.Arg(0))
-		return 2
+	if runMode {
+		scripts, err := LoadPaths(paths, defines)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			fmt.Fprintln(stderr, "mtcp-test run: nothing was run")
+			return 2
+		}
+		Register(scripts, "given")
 	}
 
 	suiteConfig, reporterConfig := GinkgoConfiguration()
-	if labelFilter != "" {
+	switch {
+	case runMode && labelFilter != "":
+		suiteConfig.LabelFilter = "given && (" + labelFilter + ")"
+	case runMode:
+		suiteConfig.LabelFilter = "given"
+	case labelFilter != "":
 		suiteConfig.LabelFilter = labelFilter
 	}
 	if focus != "" {
@@ -118,6 +160,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var byArea string
 	var junitErr error
 	ReportAfterSuite("mtcp-test summary", func(r Report) {
+		if runMode { // the built-in specs did not run: leave them out of the counts and the JUnit
+			r.SpecReports = slices.DeleteFunc(slices.Clone(r.SpecReports), func(s SpecReport) bool {
+				return s.LeafNodeType == types.NodeTypeIt && !slices.Contains(s.Labels(), "given")
+			})
+		}
 		c, f := CountSpecs(r)
 		counts, failed, byArea = &c, f, areaSummary(r)
 		if junit != "" {
@@ -171,7 +218,15 @@ func areaSummary(r Report) string {
 			order = append(order, c.Area)
 		}
 	}
+	var scripts tally
 	for _, s := range r.SpecReports {
+		if s.LeafNodeType == types.NodeTypeIt && slices.Contains(s.Labels(), "script") && !s.State.Is(types.SpecStateSkipped|types.SpecStatePending) {
+			scripts.ran++
+			if s.State.Is(types.SpecStatePassed) {
+				scripts.passed++
+			}
+			continue
+		}
 		c, ok := Lookup(IDOf(s.LeafNodeText))
 		if s.LeafNodeType != types.NodeTypeIt || !ok || s.State.Is(types.SpecStateSkipped|types.SpecStatePending) {
 			continue
@@ -187,6 +242,9 @@ func areaSummary(r Report) string {
 			parts = append(parts, fmt.Sprintf("%s %d/%d", a, t.passed, t.ran))
 		}
 	}
+	if scripts.ran > 0 {
+		parts = append(parts, fmt.Sprintf("scripts %d/%d", scripts.passed, scripts.ran))
+	}
 	if len(parts) == 0 {
 		return "no spec ran"
 	}
@@ -198,6 +256,18 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// defineFlag collects -D NAME.
+type defineFlag map[string]bool
+
+func (d defineFlag) String() string { return "" }
+func (d defineFlag) Set(v string) error {
+	if v == "" {
+		return fmt.Errorf("empty name")
+	}
+	d[v] = true
+	return nil
 }
 
 // suiteT is the GinkgoTestingT of a run outside go test.

@@ -306,6 +306,9 @@ type TCPOption struct {
 	SACK   []SACKBlock
 	TSVal  uint32
 	TSEcr  uint32
+
+	raw     []byte // data of an option of another kind, seen on the wire
+	unknown bool
 }
 
 // SACKBlock is one "L:R" block of a sack option.

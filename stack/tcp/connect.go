@@ -12,6 +12,12 @@ import (
 // becomes Connected when the handshake completes, or fails with ErrConnRefused, ErrTimeout or
 // ErrHostUnreach.
 func (l *Layer) Dial(remote netip.AddrPort) (*Conn, error) {
+	return l.DialBuffers(remote, BufferSizes{})
+}
+
+// DialBuffers is Dial with the connection's buffer sizes, which fix the window of its SYN and
+// its window scale.
+func (l *Layer) DialBuffers(remote netip.AddrPort, bufs BufferSizes) (*Conn, error) {
 	if !remote.Addr().Is4() || remote.Port() == 0 || remote.Addr().IsUnspecified() || remote.Addr().IsMulticast() {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidAddress, remote)
 	}
@@ -24,7 +30,7 @@ func (l *Layer) Dial(remote netip.AddrPort) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := l.newConn(fourTuple{netip.AddrPortFrom(local, port), remote}, SynSent)
+	c := l.newConn(fourTuple{netip.AddrPortFrom(local, port), remote}, SynSent, bufs.clamp())
 	l.stats.ActiveOpens++
 	c.cwnd, c.ssthresh = initialWindow(c.sndMSS), 1<<30
 	c.sendSyn(l.now())

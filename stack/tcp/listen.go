@@ -15,7 +15,12 @@ type Listener struct {
 	queue   []*Conn // established, not yet accepted
 	closed  bool
 	notify  func()
+	bufs    BufferSizes
 }
+
+// SetBuffers sets the buffer sizes of the connections the listener opens from now on
+// (SO_SNDBUF and SO_RCVBUF set on a listening socket); zero keeps the Config's.
+func (ln *Listener) SetBuffers(b BufferSizes) { ln.bufs = b.clamp() }
 
 // Listen opens a listener on port. backlog <= 0 takes Config.Backlog.
 func (l *Layer) Listen(port uint16, backlog int) (*Listener, error) {
@@ -110,7 +115,7 @@ func (ln *Listener) segmentArrives(now time.Time, s *segment) {
 		l.stats.TableFull++
 		return
 	}
-	c := l.newConn(s.tuple, SynReceived)
+	c := l.newConn(s.tuple, SynReceived, ln.bufs)
 	c.listener = ln
 	l.halfOpen++
 	l.stats.PassiveOpens++
@@ -158,7 +163,7 @@ func (c *Conn) sendSyn(now time.Time) {
 	f := wire.TCPFields{
 		SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(),
 		SeqNum: c.iss, Flags: wire.SYN,
-		WindowSize: uint16(min(c.layer.cfg.ReceiveBuffer, 0xffff)), // never scaled in a SYN
+		WindowSize: uint16(min(c.rcvBufSize, 0xffff)), // never scaled in a SYN
 		Options:    wire.TCPOptions{MSS: uint16(c.layer.mss())},
 	}
 	if c.state == SynReceived {

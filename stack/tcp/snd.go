@@ -8,13 +8,13 @@ import (
 
 // rcvSpace is the room left in the receive buffer.
 func (c *Conn) rcvSpace() int {
-	return max(c.layer.cfg.ReceiveBuffer-c.rcvBuf.Len(), 0)
+	return max(c.rcvBufSize-c.rcvBuf.Len(), 0)
 }
 
 // swsThreshold is how far the window's right edge must move before it is advertised
 // (RFC 1122 4.2.3.3: min(half the buffer, one MSS)).
 func (c *Conn) swsThreshold() int {
-	return min(c.layer.cfg.ReceiveBuffer/2, c.layer.mss())
+	return min(c.rcvBufSize/2, c.layer.mss())
 }
 
 // maxWindow is the largest window the window field can say: 0xffff << scale.

@@ -57,6 +57,8 @@ type Conn struct {
 	persistBackoff                                            int
 	keepProbes                                                int
 
+	sndBufSize, rcvBufSize int // bytes; from Config or BufferSizes
+
 	noDelay, keepAlive, lingerZero bool
 	keepIdle                       time.Duration
 	appClosed                      bool // Close was called: the application reads no more
@@ -70,8 +72,15 @@ type oooSegment struct {
 	data []byte
 }
 
-func (l *Layer) newConn(t fourTuple, state State) *Conn {
+func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
 	c := &Conn{layer: l, tuple: t, state: state, rto: l.cfg.RTOInitial, sndMSS: 536, keepIdle: l.cfg.KeepAliveIdle}
+	c.sndBufSize, c.rcvBufSize = l.cfg.SendBuffer, l.cfg.ReceiveBuffer
+	if bufs.Send > 0 {
+		c.sndBufSize = bufs.Send
+	}
+	if bufs.Receive > 0 {
+		c.rcvBufSize = bufs.Receive
+	}
 	c.rtxTimer.Init(c.rtxFired)
 	c.delackTimer.Init(c.delackFired)
 	c.persistTimer.Init(c.persistFired)
@@ -80,7 +89,7 @@ func (l *Layer) newConn(t fourTuple, state State) *Conn {
 	c.iss = l.isn(t)
 	c.sndUna, c.sndNxt, c.sndMax, c.recover = c.iss, c.iss, c.iss, c.iss
 	c.sndBufSeq = c.iss.Add(1)
-	for (l.cfg.ReceiveBuffer >> c.rcvWScale) > 0xffff {
+	for (c.rcvBufSize >> c.rcvWScale) > 0xffff {
 		c.rcvWScale++
 	}
 	l.conns[t] = c
@@ -139,7 +148,7 @@ func (c *Conn) Readable() bool {
 
 // Writable reports whether Write would not return ErrWouldBlock.
 func (c *Conn) Writable() bool {
-	return c.err != nil || c.finQueued || c.state == Closed || (c.state.synchronized() && c.sndBuf.Len() < c.layer.cfg.SendBuffer)
+	return c.err != nil || c.finQueued || c.state == Closed || (c.state.synchronized() && c.sndBuf.Len() < c.sndBufSize)
 }
 
 // Buffered returns the bytes written but not yet acknowledged.
@@ -205,7 +214,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	case !c.state.synchronized():
 		return 0, ErrWouldBlock
 	}
-	n := min(len(p), c.layer.cfg.SendBuffer-c.sndBuf.Len())
+	n := min(len(p), c.sndBufSize-c.sndBuf.Len())
 	if n == 0 {
 		if len(p) == 0 {
 			return 0, nil
@@ -284,6 +293,41 @@ func (c *Conn) SetNoDelay(on bool) {
 	if on {
 		c.output(c.layer.now())
 	}
+}
+
+// BufferSizes are a connection's send and receive buffer sizes in bytes; zero keeps the
+// Config's. Sizes below MinBuffer count as MinBuffer.
+type BufferSizes struct{ Send, Receive int }
+
+// MinBuffer is the smallest buffer a connection takes.
+const MinBuffer = 1024
+
+func (b BufferSizes) clamp() BufferSizes {
+	if b.Send > 0 {
+		b.Send = max(b.Send, MinBuffer)
+	}
+	if b.Receive > 0 {
+		b.Receive = min(max(b.Receive, MinBuffer), 1<<30)
+	}
+	return b
+}
+
+// Buffers returns the connection's buffer sizes.
+func (c *Conn) Buffers() BufferSizes { return BufferSizes{Send: c.sndBufSize, Receive: c.rcvBufSize} }
+
+// SetBuffers changes the buffer sizes of an open connection (zero keeps a size). A smaller
+// receive buffer never takes back window already advertised (RFC 9293 3.8.6.2.2); the window
+// scale stays the one the handshake chose, so a larger buffer is advertised only as far as
+// that scale allows.
+func (c *Conn) SetBuffers(b BufferSizes) {
+	b = b.clamp()
+	if b.Send > 0 {
+		c.sndBufSize = b.Send
+	}
+	if b.Receive > 0 {
+		c.rcvBufSize = b.Receive
+	}
+	c.wake()
 }
 
 // SetLinger(0) makes Close an abort with RST; any other value restores the graceful close.

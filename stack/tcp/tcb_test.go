@@ -34,7 +34,7 @@ func established(t *testing.T, wnd int) (*Conn, *fakeHost) {
 	h := &fakeHost{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg := Config{ReceiveBuffer: max(wnd, 1024)}.WithDefaults()
 	l := New(cfg, h, [16]byte{1})
-	c := l.newConn(fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40000")}, Established)
+	c := l.newConn(fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40000")}, Established, BufferSizes{})
 	c.irs, c.rcvNxt = 1000, 1001
 	c.rcvAdv = c.rcvNxt.Add(uint32(wnd))
 	c.sndMSS = 1460

@@ -1,0 +1,590 @@
+package script
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/mtcp-go/mtcp/harness"
+)
+
+// Config says how Run runs a script.
+type Config struct {
+	// Strict fails the script as soon as the stack sends a packet that no outbound line
+	// expects. By default, as in packetdrill, such a packet fails only when it is compared
+	// with the next outbound line.
+	Strict bool
+	// Lenient ignores the window, option values and option order of outbound packets, and the
+	// buffer sizes getsockopt reports, so that scripts written against another stack's
+	// defaults test the protocol rather than the defaults.
+	Lenient bool
+	// NewDUT makes the target; nil runs a fresh mtcp core (harness.DefaultMTCPConfig).
+	NewDUT func() (harness.DUT, error)
+	// MaxWait bounds how long an outbound line with time '*', or a blocking call with no end
+	// time, waits in virtual time (default 10 minutes).
+	MaxWait time.Duration
+}
+
+// Ports the runner uses when a line names none (packetdrill's defaults for bind and connect).
+const (
+	DefaultLocalPort  = 8080  // bind(..., ..., ...) binds this port of the stack
+	DefaultRemotePort = 8080  // connect(..., ..., ...) connects to this port of the peer
+	DefaultPeerPort   = 40000 // the peer's port for connections the peer opens
+)
+
+// packetdrill's default addresses, which scripts sometimes spell out in a sockaddr; they stand
+// for the stack and the peer.
+var (
+	packetdrillLocalIP  = netip.MustParseAddr("192.168.0.1")
+	packetdrillRemoteIP = netip.MustParseAddr("192.0.2.1")
+)
+
+// Result is the outcome of a run.
+type Result struct {
+	Script *Script
+	// Failure is the first mismatch, nil when the script passed.
+	Failure *Failure
+	// Skipped are the shell and code lines, which are reported, never run.
+	Skipped []Skip
+	// Elapsed is the virtual time the script took.
+	Elapsed time.Duration
+	bench   *harness.Bench
+	target  string
+}
+
+// Passed reports whether the script ran to its end without a mismatch.
+func (r *Result) Passed() bool { return r.Failure == nil }
+
+// Frames returns the frames that crossed the link, in order.
+func (r *Result) Frames() []*harness.Frame {
+	if r.bench == nil {
+		return nil
+	}
+	return r.bench.Frames()
+}
+
+// Verdict is "passed" or "FAILED: ..." with the failure.
+func (r *Result) Verdict() string {
+	if r.Failure == nil {
+		return "passed"
+	}
+	return "FAILED: " + r.Failure.Error()
+}
+
+// WriteCapture writes the run's frames to a pcapng file at path, the section comment naming
+// the script, the target, the verdict and the lines skipped; each frame carries the script
+// line it belongs to.
+func (r *Result) WriteCapture(path string) error {
+	if r.bench == nil {
+		return errors.New("script: no frames: the run did not start")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\ntarget: %s\nverdict: %s", r.Script.File, r.target, r.Verdict())
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "\n%s", s)
+	}
+	return r.bench.WriteCapture(path, b.String())
+}
+
+// Skip is a line that was not run.
+type Skip struct {
+	Line int
+	What string // "shell" or "code"
+	Text string
+}
+
+func (s Skip) String() string {
+	return fmt.Sprintf("line %d: %s line not run: %s", s.Line, s.What, s.Text)
+}
+
+// Failure is the first mismatch of a run, in packetdrill's terms.
+type Failure struct {
+	File string
+	Line int
+	// Source is the script line as written.
+	Source string
+	// At is the virtual time of the mismatch, since the script started.
+	At  time.Duration
+	Msg string
+	// Expected and Actual are packets (or results) in packetdrill notation; either may be "".
+	Expected, Actual string
+}
+
+// Error renders the failure:
+//
+//	f.pkt:12: at 1.200000 s: the stack's packet differs: win 5840, want 65535
+//	  script:   +0 > S. 0:0(0) ack 1 win 65535 <mss 1460>
+//	  expected: 1.200000 > S. 0:0(0) ack 1 win 65535 <mss 1460>
+//	  actual:   1.200000 > S. 0:0(0) ack 1 win 5840 <mss 1460,nop,wscale 2>
+func (f *Failure) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d: at %s s: %s", f.File, f.Line, secs(f.At), f.Msg)
+	if f.Source != "" {
+		fmt.Fprintf(&b, "\n  script:   %s", strings.TrimSpace(f.Source))
+	}
+	if f.Expected != "" {
+		fmt.Fprintf(&b, "\n  expected: %s", f.Expected)
+	}
+	if f.Actual != "" {
+		fmt.Fprintf(&b, "\n  actual:   %s", f.Actual)
+	}
+	return b.String()
+}
+
+// secs prints a virtual time as packetdrill does: seconds with microseconds.
+func secs(d time.Duration) string { return fmt.Sprintf("%.6f", d.Seconds()) }
+
+// Run runs a parsed script against a fresh target in virtual time. It returns an error only
+// when the script cannot run at all (a construct the runner does not support, or a target
+// that cannot be made); every mismatch is a Result.Failure. Run never runs a script half-way
+// because of an unsupported construct: Check runs first.
+func Run(s *Script, cfg Config) (*Result, error) {
+	if err := Check(s); err != nil {
+		return nil, err
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 10 * time.Minute
+	}
+	var dut harness.DUT
+	if cfg.NewDUT != nil {
+		d, err := cfg.NewDUT()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.File, err)
+		}
+		dut = d
+	} else {
+		m, err := harness.NewMTCP(harness.DefaultMTCPConfig())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.File, err)
+		}
+		dut = m
+	}
+	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name()}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}}
+	r.run(dut)
+	return r.res, nil
+}
+
+// runner runs one script.
+type runner struct {
+	s     *Script
+	cfg   Config
+	res   *Result
+	b     *harness.Bench
+	socks harness.Sockets
+	fb    frameBuilder
+	ev    *Event        // the event being run
+	last  time.Duration // script time of the previous event, for relative times
+	flows map[[2]uint16]*flow
+	cur   *flow // the connection lines without ports refer to
+	// fds maps the script's descriptor numbers to the target's.
+	fds      map[int64]int
+	nonblock map[int]bool
+	blocked  *call // a blocking call still running
+	echoSeq  uint16
+	lastEcho []byte // the last echo request injected: its id, seq and data
+}
+
+// abort carries a failure out of the event loop by panic; run recovers it.
+type abort struct{ f *Failure }
+
+// fail stops the run with a failure at the current event.
+func (r *runner) fail(format string, args ...any) {
+	r.failWith("", "", format, args...)
+}
+
+func (r *runner) failWith(expected, actual, format string, args ...any) {
+	f := &Failure{File: r.s.File, Msg: fmt.Sprintf(format, args...), Expected: expected, Actual: actual}
+	if r.b != nil {
+		f.At = r.b.Elapsed()
+	}
+	if r.ev != nil {
+		f.Line, f.Source = r.ev.Line, r.s.SourceLine(r.ev.Line)
+	}
+	panic(abort{f})
+}
+
+// benchT is the harness.T of the runner's bench: a bench failure (a bad checksum from the
+// stack) becomes the script's failure.
+type benchT struct{ r *runner }
+
+func (t benchT) Helper() {}
+func (t benchT) Fatalf(format string, args ...any) {
+	t.r.fail(format, args...)
+}
+
+func (r *runner) run(dut harness.DUT) {
+	defer func() {
+		if r.b != nil {
+			r.res.Elapsed = r.b.Elapsed()
+		}
+		if v := recover(); v != nil {
+			a, ok := v.(abort)
+			if !ok {
+				panic(v)
+			}
+			r.res.Failure = a.f
+		}
+	}()
+	opts := []harness.Option{harness.WithDUT(dut)}
+	if r.speaksARP() {
+		opts = append(opts, harness.WithoutARPAnswers())
+	}
+	r.b = harness.New(benchT{r}, opts...)
+	r.res.bench = r.b
+	r.socks = r.b.SocketsOf()
+	r.fb = frameBuilder{peerMAC: r.b.Peer().MAC, stackMAC: r.b.StackMAC(), peerIP: r.b.Peer().IP, stackIP: r.b.StackIP()}
+	r.nonblock = map[int]bool{}
+	r.cur = r.flow(DefaultLocalPort, DefaultPeerPort)
+	for i := range r.s.Events {
+		r.ev = &r.s.Events[i]
+		r.event(r.ev)
+	}
+	r.ev = nil
+	r.finish()
+}
+
+func (r *runner) speaksARP() bool {
+	for _, e := range r.s.Events {
+		if e.Kind == EventPacket && e.Packet.Proto == ProtoARP {
+			return true
+		}
+	}
+	return false
+}
+
+// flow returns the connection with these ports, making it if new.
+func (r *runner) flow(local, remote uint16) *flow {
+	k := [2]uint16{local, remote}
+	if f := r.flows[k]; f != nil {
+		return f
+	}
+	f := &flow{local: local, remote: remote}
+	if local != 0 {
+		r.flows[k] = f
+	}
+	return f
+}
+
+// when returns the script time of an event (for '*', the current time).
+func (r *runner) when(e *Event) time.Duration {
+	switch e.Time.Kind {
+	case TimeAbsolute:
+		return e.Time.Start
+	case TimeRelative:
+		return r.last + e.Time.Start
+	}
+	return r.b.Elapsed()
+}
+
+func (r *runner) event(e *Event) {
+	switch e.Kind {
+	case EventShell:
+		r.res.Skipped = append(r.res.Skipped, Skip{Line: e.Line, What: "shell", Text: "`" + e.Command + "`"})
+		return
+	case EventCode:
+		r.res.Skipped = append(r.res.Skipped, Skip{Line: e.Line, What: "code", Text: "%{" + strings.TrimSpace(e.Code) + "}%"})
+		return
+	}
+	at := r.when(e)
+	switch {
+	case e.Kind == EventPacket && e.Packet.Direction == Outbound:
+		r.expect(e, at)
+		return
+	case e.Kind == EventNothing:
+		r.nothingUntil(at)
+		r.last = at
+		return
+	}
+	r.runTo(at)
+	r.last = at
+	switch e.Kind {
+	case EventPacket:
+		r.inject(e.Packet)
+	case EventSyscall:
+		r.syscall(e, at)
+	}
+	r.poll()
+}
+
+// runTo moves virtual time to script time t, waking the stack at each of its deadlines on
+// the way and giving a blocked call its chance after each.
+func (r *runner) runTo(t time.Duration) {
+	target := harness.DefaultStart().Add(t)
+	for {
+		next, ok := r.b.DUT().NextDeadline()
+		if !ok || next.After(target) {
+			break
+		}
+		r.b.RunUntil(next)
+		r.poll()
+	}
+	r.b.RunUntil(target)
+	r.poll()
+}
+
+// poll retries a blocked call and, in strict mode, fails on a packet no line expects.
+func (r *runner) poll() {
+	r.retryBlocked()
+	if r.cfg.Strict {
+		if f := r.b.TryNextWithin(0); f != nil {
+			note := describeFrame(f, r.cur)
+			f.Note("FAILED (strict): no outbound line expects this packet")
+			r.failWith("", fmt.Sprintf("%s %s", secs(f.Offset), note), "the stack sent a packet no line expects (--strict)")
+		}
+	}
+}
+
+// nextFrame waits until script time hi for the stack's next frame; nil if none comes.
+func (r *runner) nextFrame(hi time.Duration) *harness.Frame {
+	target := harness.DefaultStart().Add(hi)
+	for {
+		r.retryBlocked()
+		if f := r.b.TryNextWithin(0); f != nil {
+			return f
+		}
+		next, ok := r.b.DUT().NextDeadline()
+		if !ok || next.After(target) {
+			break
+		}
+		r.b.RunUntil(next)
+	}
+	r.b.RunUntil(target)
+	r.retryBlocked()
+	return r.b.TryNextWithin(0)
+}
+
+// expect matches the stack's next frame with an outbound line due at script time at.
+func (r *runner) expect(e *Event, at time.Duration) {
+	tol := r.s.Tolerance
+	lo, hi := at-tol, at+tol
+	switch {
+	case e.Time.Kind == TimeAny:
+		lo, hi = r.b.Elapsed(), r.b.Elapsed()+r.cfg.MaxWait
+	case e.Time.Range:
+		end := e.Time.End
+		if e.Time.Kind == TimeRelative {
+			end += r.last
+		}
+		hi = end + tol
+	}
+	want := r.renderExpected(e.Packet, at)
+	f := r.nextFrame(hi)
+	if f == nil {
+		r.failWith(want, "(nothing)", "expected a packet by %s s; the stack sent nothing", secs(hi))
+	}
+	fl := r.flowOf(e.Packet, f)
+	got := fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, fl))
+	if f.Offset < lo {
+		f.Note("line %d: FAILED: sent %s too early; expected %s", e.Line, lo-f.Offset, want)
+		r.failWith(want, got, "the stack sent a packet %s too early (tolerance %s)", lo-f.Offset, tol)
+	}
+	if d := r.matches(e.Packet, f, fl); len(d) > 0 {
+		f.Note("line %d: FAILED: %s; expected %s", e.Line, strings.Join(d, "; "), want)
+		r.failWith(want, got, "the stack's packet differs: %s", strings.Join(d, "; "))
+	}
+	f.Note("line %d: %s", e.Line, strings.TrimSpace(r.s.SourceLine(e.Line)))
+	if e.Time.Kind == TimeAny || e.Time.Range {
+		r.last = f.Offset // packetdrill: later relative times count from when it was sent
+	} else {
+		r.last = at
+	}
+}
+
+// renderExpected is an outbound line in packetdrill notation at its time.
+func (r *runner) renderExpected(p *Packet, at time.Duration) string {
+	src := strings.TrimSpace(r.s.SourceLine(r.ev.Line))
+	if p.Proto == ProtoTCP {
+		s := segOfLine(p)
+		return fmt.Sprintf("%s > %s", secs(at), s)
+	}
+	if i := strings.Index(src, ">"); i >= 0 {
+		src = strings.TrimSpace(src[i:])
+	}
+	return fmt.Sprintf("%s %s", secs(at), src)
+}
+
+// flowOf finds the connection an outbound TCP line and frame belong to, learning the stack's
+// port and ISN from its SYN or SYN-ACK.
+func (r *runner) flowOf(p *Packet, fr *harness.Frame) *flow {
+	if p.Proto != ProtoTCP || fr.TCP() == nil {
+		return r.cur
+	}
+	t := fr.TCP()
+	fl := r.cur
+	if p.Ports {
+		fl = r.flow(p.SrcPort, p.DstPort)
+	} else if fl.local == 0 && t.SYN && uint16(t.DstPort) == fl.remote {
+		fl.local = uint16(t.SrcPort) // the ephemeral port of an active open
+		r.flows[[2]uint16{fl.local, fl.remote}] = fl
+	}
+	if t.SYN && p.TCP.Flags&SYN != 0 && uint16(t.SrcPort) == fl.local && uint16(t.DstPort) == fl.remote {
+		fl.isnKnown, fl.scriptISN, fl.liveISN = true, p.TCP.Seq, t.Seq
+	}
+	return fl
+}
+
+// matches lists how a frame differs from an outbound line.
+func (r *runner) matches(p *Packet, fr *harness.Frame, fl *flow) []string {
+	switch p.Proto {
+	case ProtoTCP:
+		t, ip := fr.TCP(), fr.IPv4()
+		if t == nil || ip == nil {
+			return []string{"not a TCP segment"}
+		}
+		want, got := segOfLine(p), segOfWire(ip, t, fl)
+		d := want.diff(got, r.cfg.Lenient)
+		if !p.Ports && (got.srcPort != fl.local || got.dstPort != fl.remote) {
+			d = append(d, fmt.Sprintf("ports %d>%d, want %d>%d", got.srcPort, got.dstPort, fl.local, fl.remote))
+		}
+		return append(d, ipDiff(p.IP, ip)...)
+	case ProtoICMP:
+		return r.icmpDiff(p, fr)
+	case ProtoARP:
+		return arpDiff(p.ARP, fr.ARP())
+	}
+	return []string{"raw frames can only be injected"}
+}
+
+func ipDiff(want IPFields, ip *layers.IPv4) []string {
+	var d []string
+	if want.HasTOS && ip.TOS&^3 != want.TOS&^3 {
+		d = append(d, fmt.Sprintf("tos 0x%02x, want 0x%02x", ip.TOS, want.TOS))
+	}
+	if want.HasTTL && ip.TTL != want.TTL {
+		d = append(d, fmt.Sprintf("ttl %d, want %d", ip.TTL, want.TTL))
+	}
+	return d
+}
+
+func (r *runner) icmpDiff(p *Packet, fr *harness.Frame) []string {
+	m := fr.ICMPv4()
+	if m == nil {
+		return []string{"not an ICMP message"}
+	}
+	ic := p.ICMP
+	var d []string
+	if m.TypeCode.Type() != ic.Type || m.TypeCode.Code() != ic.Code {
+		return []string{fmt.Sprintf("icmp %s, want %s", icmpName(m.TypeCode.Type(), m.TypeCode.Code()), icmpName(ic.Type, ic.Code))}
+	}
+	if ic.Type == layers.ICMPv4TypeEchoReply && r.lastEcho != nil {
+		// The reply must carry the request's id, sequence number and data (RFC 792).
+		if want := r.lastEcho; string(m.Contents[4:8]) != string(want[4:8]) || string(m.Payload) != string(want[8:]) {
+			d = append(d, fmt.Sprintf("id %d seq %d and %d data bytes do not echo the request's", m.Id, m.Seq, len(m.Payload)))
+		}
+	}
+	if ic.ID != 0 && m.Id != ic.ID {
+		d = append(d, fmt.Sprintf("id %d, want %d", m.Id, ic.ID))
+	}
+	if ic.HasMTU && m.Seq != ic.MTU {
+		d = append(d, fmt.Sprintf("mtu %d, want %d", m.Seq, ic.MTU))
+	}
+	if e := ic.Echoed; e != nil && ic.Type != layers.ICMPv4TypeEchoReply && ic.Type != layers.ICMPv4TypeEchoRequest {
+		want := "[raw"
+		switch e.Proto {
+		case "tcp":
+			want = fmt.Sprintf("[%d:%d(%d)]", e.Seq, e.End, e.Len)
+		case "udp":
+			want = fmt.Sprintf("[udp (%d)]", e.Len)
+		}
+		if got := quotedOf(m.Payload); !strings.HasPrefix(got, want) {
+			d = append(d, fmt.Sprintf("quotes %s, want %s", got, want))
+		}
+	}
+	return d
+}
+
+func arpDiff(want *ARP, got *layers.ARP) []string {
+	if got == nil {
+		return []string{"not an ARP packet"}
+	}
+	var d []string
+	if got.Operation != uint16(want.Op) {
+		return []string{fmt.Sprintf("ARP operation %d, want %d", got.Operation, want.Op)}
+	}
+	sender, _ := netip.AddrFromSlice(got.SourceProtAddress)
+	if sender != want.SenderIP {
+		d = append(d, fmt.Sprintf("sender %v, want %v", sender, want.SenderIP))
+	}
+	if want.Op == ARPRequest {
+		if target, _ := netip.AddrFromSlice(got.DstProtAddress); target != want.TargetIP {
+			d = append(d, fmt.Sprintf("who-has %v, want %v", target, want.TargetIP))
+		}
+	} else if !want.AnyMAC && net.HardwareAddr(got.SourceHwAddress).String() != want.MAC.String() {
+		d = append(d, fmt.Sprintf("is-at %v, want %v", net.HardwareAddr(got.SourceHwAddress), want.MAC))
+	}
+	return d
+}
+
+// nothingUntil checks that the stack sends nothing from now until script time t.
+func (r *runner) nothingUntil(t time.Duration) {
+	if f := r.b.TryNextWithin(0); f != nil {
+		f.Note("line %d: FAILED: expected nothing until %s", r.ev.Line, secs(t))
+		r.failWith(fmt.Sprintf("nothing until %s s", secs(t)), fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.cur)), "the stack sent a packet")
+	}
+	if f := r.nextFrame(t); f != nil {
+		f.Note("line %d: FAILED: expected nothing until %s", r.ev.Line, secs(t))
+		r.failWith(fmt.Sprintf("nothing until %s s", secs(t)), fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.cur)), "the stack sent a packet")
+	}
+	r.b.RunUntil(harness.DefaultStart().Add(t))
+}
+
+// inject builds and injects an inbound line.
+func (r *runner) inject(p *Packet) {
+	var data []byte
+	var err error
+	fl := r.cur
+	switch p.Proto {
+	case ProtoTCP:
+		if p.Ports {
+			fl = r.flow(p.DstPort, p.SrcPort)
+		} else if fl.local == 0 {
+			r.fail("the stack's port is not known yet: inject after its SYN, or name the ports (1234>8080)")
+		}
+		if !p.Ports || fl == r.cur || p.TCP.Flags&SYN != 0 {
+			r.cur = fl
+		}
+		data, err = r.fb.tcp(p, fl)
+	case ProtoICMP:
+		if p.ICMP.Type == layers.ICMPv4TypeEchoRequest {
+			r.echoSeq++
+		}
+		data, err = r.fb.icmp(p, fl, r.echoSeq)
+		if err == nil && p.ICMP.Type == layers.ICMPv4TypeEchoRequest {
+			hl, total := 20+len(p.IP.Options), int(binary.BigEndian.Uint16(data[16:]))
+			r.lastEcho = append([]byte(nil), data[14+hl:14+total]...) // not the Ethernet padding
+		}
+	case ProtoARP:
+		data, err = r.fb.arp(p.ARP)
+	case ProtoRaw:
+		data = p.Raw
+	}
+	if err != nil {
+		r.fail("building the packet: %v", err)
+	}
+	r.b.Inject(harness.Raw{Data: data, Desc: fmt.Sprintf("line %d: %s", r.ev.Line, strings.TrimSpace(r.s.SourceLine(r.ev.Line)))})
+}
+
+// finish ends the run: a call still blocked fails it; in strict mode so does a packet no line
+// expected, within the tolerance after the last event.
+func (r *runner) finish() {
+	if c := r.blocked; c != nil {
+		r.ev = c.ev
+		r.fail("%s() was still blocked when the script ended", c.ev.Syscall.Name)
+	}
+	if r.cfg.Strict {
+		r.runTo(r.b.Elapsed() + r.s.Tolerance)
+	}
+	for {
+		f := r.b.TryNextWithin(0)
+		if f == nil {
+			break
+		}
+		f.Note("sent after the last line; no line expects it")
+	}
+}

@@ -1,0 +1,580 @@
+package script
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The system calls the runner maps onto the target's socket API, with their argument counts.
+var syscallArgs = map[string]int{
+	"socket": 3, "bind": 3, "listen": 2, "accept": 3, "connect": 3,
+	"write": 3, "read": 3, "send": 4, "recv": 4, "shutdown": 2, "close": 1,
+	"setsockopt": 5, "getsockopt": 5, "fcntl": -1,
+}
+
+// symbols are the names scripts use for constants, with Linux's values.
+var symbols = map[string]int64{
+	"AF_INET": unix.AF_INET, "PF_INET": unix.AF_INET, "SOCK_STREAM": unix.SOCK_STREAM,
+	"SOCK_NONBLOCK": unix.SOCK_NONBLOCK, "IPPROTO_TCP": unix.IPPROTO_TCP, "IPPROTO_IP": unix.IPPROTO_IP,
+	"SOL_SOCKET": unix.SOL_SOCKET, "SOL_TCP": unix.SOL_TCP,
+	"SO_REUSEADDR": unix.SO_REUSEADDR, "SO_REUSEPORT": unix.SO_REUSEPORT, "SO_KEEPALIVE": unix.SO_KEEPALIVE,
+	"SO_SNDBUF": unix.SO_SNDBUF, "SO_RCVBUF": unix.SO_RCVBUF, "SO_ERROR": unix.SO_ERROR, "SO_LINGER": unix.SO_LINGER,
+	"TCP_NODELAY": unix.TCP_NODELAY, "TCP_KEEPIDLE": unix.TCP_KEEPIDLE, "TCP_MAXSEG": unix.TCP_MAXSEG,
+	"O_RDONLY": unix.O_RDONLY, "O_WRONLY": unix.O_WRONLY, "O_RDWR": unix.O_RDWR, "O_NONBLOCK": unix.O_NONBLOCK,
+	"F_GETFL": unix.F_GETFL, "F_SETFL": unix.F_SETFL,
+	"SHUT_RD": unix.SHUT_RD, "SHUT_WR": unix.SHUT_WR, "SHUT_RDWR": unix.SHUT_RDWR,
+	"MSG_DONTWAIT": unix.MSG_DONTWAIT,
+}
+
+// errnoValue returns the errno named name ("ECONNREFUSED"), or 0.
+func errnoValue(name string) unix.Errno {
+	for e := unix.Errno(1); e < 256; e++ {
+		if unix.ErrnoName(e) == name {
+			return e
+		}
+	}
+	return 0
+}
+
+// checkFailure is a construct Check rejects.
+type checkFailure struct{ err *Error }
+
+// Check reports the first construct of s the runner does not support — a system call it does
+// not know, a constant it cannot resolve, a flag it cannot honour — so that no script runs
+// half-way. Its errors are *Error, located at the offending text.
+func Check(s *Script) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c, ok := v.(checkFailure)
+			if !ok {
+				panic(v)
+			}
+			err = c.err
+		}
+	}()
+	for i := range s.Events {
+		e := &s.Events[i]
+		switch {
+		case e.Kind == EventSyscall:
+			checkSyscall(s, e)
+		case e.Kind == EventPacket && e.Packet.Proto == ProtoRaw && e.Packet.Direction == Outbound:
+			s.failAt(e.Line, e.Col, "unsupported: raw frames can only be injected (<), not expected")
+		}
+	}
+	return nil
+}
+
+func (s *Script) failAt(line, col int, format string, args ...any) {
+	panic(checkFailure{&Error{File: s.File, Line: line, Col: col, Msg: fmt.Sprintf(format, args...), Text: s.SourceLine(line)}})
+}
+
+func checkSyscall(s *Script, e *Event) {
+	sc := e.Syscall
+	want, ok := syscallArgs[sc.Name]
+	if !ok {
+		s.failAt(e.Line, nameCol(s, e), "unsupported: system call %s (the runner maps socket, setsockopt, getsockopt, fcntl, bind, listen, accept, connect, write, read, send, recv, shutdown and close)", sc.Name)
+	}
+	if want >= 0 && len(sc.Args) != want {
+		s.failAt(e.Line, nameCol(s, e), "%s takes %d arguments, found %d", sc.Name, want, len(sc.Args))
+	}
+	if sc.Name == "fcntl" && (len(sc.Args) < 2 || len(sc.Args) > 3) {
+		s.failAt(e.Line, nameCol(s, e), "fcntl takes 2 or 3 arguments, found %d", len(sc.Args))
+	}
+	for _, a := range sc.Args {
+		checkExpr(s, a)
+	}
+	if sc.Result.Kind != ExprInt && sc.Result.Kind != ExprEllipsis {
+		s.failAt(sc.Result.Line, sc.Result.Col, "the result of %s must be an integer", sc.Name)
+	}
+	if sc.Errno != "" && errnoValue(sc.Errno) == 0 {
+		s.failAt(e.Line, nameCol(s, e), "unknown errno %s", sc.Errno)
+	}
+	a := sc.Args
+	switch sc.Name {
+	case "socket":
+		if t, ok := evalOK(a[1]); ok && t&^unix.SOCK_NONBLOCK != unix.SOCK_STREAM {
+			s.failAt(a[1].Line, a[1].Col, "unsupported: only SOCK_STREAM (TCP) sockets")
+		}
+	case "send", "recv":
+		if f, ok := evalOK(a[3]); ok && f&^unix.MSG_DONTWAIT != 0 {
+			s.failAt(a[3].Line, a[3].Col, "unsupported: %s flags other than MSG_DONTWAIT", sc.Name)
+		}
+	case "setsockopt", "getsockopt":
+		lvl, ok1 := evalOK(a[1])
+		name, ok2 := evalOK(a[2])
+		if !ok1 || !ok2 || !knownOption(lvl, name) {
+			s.failAt(a[2].Line, a[2].Col, "unsupported: socket option %s", exprText(a[2]))
+		}
+	case "fcntl":
+		if c, ok := evalOK(a[1]); !ok || (c != unix.F_GETFL && c != unix.F_SETFL) {
+			s.failAt(a[1].Line, a[1].Col, "unsupported: fcntl command %s (F_GETFL and F_SETFL only)", exprText(a[1]))
+		}
+	}
+}
+
+func knownOption(level, name int64) bool {
+	switch level {
+	case unix.SOL_SOCKET:
+		switch name {
+		case unix.SO_REUSEADDR, unix.SO_REUSEPORT, unix.SO_KEEPALIVE, unix.SO_SNDBUF, unix.SO_RCVBUF, unix.SO_ERROR, unix.SO_LINGER:
+			return true
+		}
+	case unix.IPPROTO_TCP:
+		switch name {
+		case unix.TCP_NODELAY, unix.TCP_KEEPIDLE, unix.TCP_MAXSEG:
+			return true
+		}
+	}
+	return false
+}
+
+// nameCol is the column of the system call's name on its line.
+func nameCol(s *Script, e *Event) int {
+	if i := strings.Index(s.SourceLine(e.Line), e.Syscall.Name+"("); i >= 0 {
+		return i + 1
+	}
+	return e.Col
+}
+
+// checkExpr fails on a word that is neither a known constant nor an errno name.
+func checkExpr(s *Script, x Expr) {
+	switch x.Kind {
+	case ExprWord:
+		if _, ok := symbols[x.Text]; !ok && errnoValue(x.Text) == 0 {
+			s.failAt(x.Line, x.Col, "unsupported: unknown constant %s", x.Text)
+		}
+	case ExprCall:
+		if x.Text != "htons" && x.Text != "inet_addr" {
+			s.failAt(x.Line, x.Col, "unsupported: function %s", x.Text)
+		}
+	case ExprAssign:
+		for _, e := range x.Elems {
+			if e.Kind != ExprWord {
+				checkExpr(s, e)
+			}
+		}
+		return
+	}
+	for _, e := range x.Elems {
+		checkExpr(s, e)
+	}
+}
+
+func exprText(x Expr) string {
+	switch x.Kind {
+	case ExprWord, ExprCall, ExprAssign:
+		return x.Text
+	case ExprInt:
+		return fmt.Sprint(x.Int)
+	}
+	return "this argument"
+}
+
+// evalOK evaluates an integer expression: a number, a constant, A|B, [N] or htons(N).
+func evalOK(x Expr) (int64, bool) {
+	switch x.Kind {
+	case ExprInt:
+		return x.Int, true
+	case ExprWord:
+		if v, ok := symbols[x.Text]; ok {
+			return v, true
+		}
+		if e := errnoValue(x.Text); e != 0 {
+			return int64(e), true
+		}
+	case ExprOr:
+		var v int64
+		for _, e := range x.Elems {
+			ev, ok := evalOK(e)
+			if !ok {
+				return 0, false
+			}
+			v |= ev
+		}
+		return v, true
+	case ExprArray:
+		if len(x.Elems) == 1 {
+			return evalOK(x.Elems[0])
+		}
+	case ExprCall:
+		if x.Text == "htons" && len(x.Elems) == 1 {
+			return evalOK(x.Elems[0])
+		}
+	case ExprAssign:
+		if len(x.Elems) == 1 {
+			return evalOK(x.Elems[0])
+		}
+	}
+	return 0, false
+}
+
+// call is a system call in progress: attempt makes one non-blocking try.
+type call struct {
+	ev      *Event
+	start   time.Duration
+	end     time.Duration // when HasEndTime: the time it must return
+	attempt func() (res int64, errno unix.Errno, done bool)
+}
+
+func (r *runner) syscall(e *Event, at time.Duration) {
+	if c := r.blocked; c != nil {
+		r.fail("%s() of line %d is still blocked (a script has one thread for system calls)", c.ev.Syscall.Name, c.ev.Line)
+	}
+	sc := e.Syscall
+	c := &call{ev: e, start: at, attempt: r.compile(sc)}
+	if sc.HasEndTime {
+		c.end = sc.EndTime
+		if e.Time.Kind == TimeRelative {
+			c.end += at // packetdrill: "+0...0.3" ends 0.3 s after it starts
+		}
+	}
+	res, errno, done := c.attempt()
+	if !done {
+		r.blocked = c
+		return
+	}
+	r.returned(c, res, errno)
+}
+
+// retryBlocked gives a blocked call another try.
+func (r *runner) retryBlocked() {
+	c := r.blocked
+	if c == nil {
+		return
+	}
+	res, errno, done := c.attempt()
+	if !done {
+		return
+	}
+	r.blocked = nil
+	saved := r.ev
+	r.ev = c.ev
+	r.returned(c, res, errno)
+	r.ev = saved
+}
+
+// returned checks a call's result, errno and return time against its line.
+func (r *runner) returned(c *call, res int64, errno unix.Errno) {
+	sc := c.ev.Syscall
+	now := r.b.Elapsed()
+	tol := r.s.Tolerance
+	got := fmt.Sprintf("%s = %d", sc.Name, res)
+	if res < 0 && errno != 0 {
+		got += fmt.Sprintf(" %s (%s)", unix.ErrnoName(errno), errno.Error())
+	}
+	want := fmt.Sprintf("%s = %s", sc.Name, exprResult(sc))
+	if sc.HasEndTime && (now < c.end-tol || now > c.end+tol) {
+		r.failWith(fmt.Sprintf("%s returns at %s s", sc.Name, secs(c.end)), fmt.Sprintf("%s returned at %s s", sc.Name, secs(now)),
+			"%s() returned at %s s, expected at %s s (tolerance %s)", sc.Name, secs(now), secs(c.end), tol)
+	}
+	if sc.Result.Kind == ExprInt {
+		switch {
+		case res != sc.Result.Int:
+			r.failWith(want, got, "%s() returned %d, expected %d", sc.Name, res, sc.Result.Int)
+		case sc.Errno != "" && unix.ErrnoName(errno) != sc.Errno:
+			r.failWith(want, got, "%s() failed with %s, expected %s", sc.Name, unix.ErrnoName(errno), sc.Errno)
+		}
+	}
+	switch sc.Name {
+	case "socket", "accept":
+		if sc.Result.Kind == ExprInt && res >= 0 {
+			r.fds[sc.Result.Int] = int(res)
+		}
+	}
+}
+
+func exprResult(sc *Syscall) string {
+	s := "..."
+	if sc.Result.Kind == ExprInt {
+		s = fmt.Sprint(sc.Result.Int)
+	}
+	if sc.Errno != "" {
+		s += " " + sc.Errno
+	}
+	return s
+}
+
+// fd maps a script descriptor to the target's.
+func (r *runner) fd(x Expr) int {
+	v, _ := evalOK(x)
+	if live, ok := r.fds[v]; ok {
+		return live
+	}
+	return int(v)
+}
+
+// errnoResult turns an error from the socket API into a system call's -1 and errno.
+func errnoResult(err error) (int64, unix.Errno) {
+	if err == nil {
+		return 0, 0
+	}
+	if e, ok := err.(unix.Errno); ok {
+		return -1, e
+	}
+	return -1, unix.EIO
+}
+
+func wouldBlock(e unix.Errno) bool {
+	return e == unix.EAGAIN || e == unix.EINPROGRESS || e == unix.EALREADY
+}
+
+// compile turns a system call line into its attempt function.
+func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
+	a := sc.Args
+	so := r.socks
+	if so == nil {
+		return func() (int64, unix.Errno, bool) {
+			r.fail("the target %s offers no socket API", r.b.DUT().Name())
+			return 0, 0, true
+		}
+	}
+	once := func(f func() (int64, unix.Errno)) func() (int64, unix.Errno, bool) {
+		return func() (int64, unix.Errno, bool) { res, e := f(); return res, e, true }
+	}
+	switch sc.Name {
+	case "socket":
+		return once(func() (int64, unix.Errno) {
+			fd, err := so.Socket()
+			if err != nil {
+				return errnoResult(err)
+			}
+			if t, _ := evalOK(a[1]); t&unix.SOCK_NONBLOCK != 0 {
+				r.nonblock[fd] = true
+			}
+			return int64(fd), 0
+		})
+	case "bind":
+		return once(func() (int64, unix.Errno) {
+			port, _ := r.sockaddr(a[1], DefaultLocalPort, true)
+			if port != 0 {
+				r.cur = r.flow(port, DefaultPeerPort)
+			}
+			return errnoResult(so.Bind(r.fd(a[0]), port))
+		})
+	case "listen":
+		return once(func() (int64, unix.Errno) {
+			n, _ := evalOK(a[1])
+			return errnoResult(so.Listen(r.fd(a[0]), int(n)))
+		})
+	case "accept":
+		return r.blocking(a[0], func() (int64, unix.Errno) {
+			fd, err := so.Accept(r.fd(a[0]))
+			if err != nil {
+				return errnoResult(err)
+			}
+			return int64(fd), 0
+		})
+	case "connect":
+		started := false
+		return func() (int64, unix.Errno, bool) {
+			fd := r.fd(a[0])
+			port, addr := r.sockaddr(a[1], DefaultRemotePort, false)
+			if !started {
+				started = true
+				r.cur = &flow{remote: port}
+			}
+			res, e := errnoResult(so.Connect(fd, netip.AddrPortFrom(addr, port)))
+			if !r.nonblock[fd] && wouldBlock(e) {
+				return 0, 0, false
+			}
+			return res, e, true
+		}
+	case "write", "send":
+		written := int64(0)
+		dontwait := len(a) == 4 && flagSet(a[3], unix.MSG_DONTWAIT)
+		return func() (int64, unix.Errno, bool) {
+			fd := r.fd(a[0])
+			n, _ := evalOK(a[2])
+			for written < n {
+				k, err := so.Write(fd, make([]byte, n-written))
+				if err != nil {
+					res, e := errnoResult(err)
+					switch {
+					case written > 0 && (wouldBlock(e) && (r.nonblock[fd] || dontwait) || !wouldBlock(e)):
+						return written, 0, true
+					case wouldBlock(e) && !r.nonblock[fd] && !dontwait:
+						return 0, 0, false
+					}
+					return res, e, true
+				}
+				written += int64(k)
+				if r.nonblock[fd] || dontwait {
+					break
+				}
+			}
+			return written, 0, true
+		}
+	case "read", "recv":
+		dontwait := len(a) == 4 && flagSet(a[3], unix.MSG_DONTWAIT)
+		return func() (int64, unix.Errno, bool) {
+			fd := r.fd(a[0])
+			n, _ := evalOK(a[2])
+			k, err := so.Read(fd, make([]byte, n))
+			if err != nil {
+				res, e := errnoResult(err)
+				if wouldBlock(e) && !r.nonblock[fd] && !dontwait {
+					return 0, 0, false
+				}
+				return res, e, true
+			}
+			return int64(k), 0, true
+		}
+	case "shutdown":
+		return once(func() (int64, unix.Errno) {
+			how, _ := evalOK(a[1])
+			return errnoResult(so.Shutdown(r.fd(a[0]), int(how)))
+		})
+	case "close":
+		return once(func() (int64, unix.Errno) {
+			fd := r.fd(a[0])
+			delete(r.nonblock, fd)
+			return errnoResult(so.Close(fd))
+		})
+	case "setsockopt":
+		return once(func() (int64, unix.Errno) {
+			lvl, _ := evalOK(a[1])
+			name, _ := evalOK(a[2])
+			return errnoResult(so.SetSockOpt(r.fd(a[0]), int(lvl), int(name), optionValue(a[3])))
+		})
+	case "getsockopt":
+		return once(func() (int64, unix.Errno) {
+			lvl, _ := evalOK(a[1])
+			name, _ := evalOK(a[2])
+			v, err := so.GetSockOpt(r.fd(a[0]), int(lvl), int(name))
+			if err != nil {
+				return errnoResult(err)
+			}
+			if lvl == unix.SOL_SOCKET && (name == unix.SO_RCVBUF || name == unix.SO_SNDBUF) && r.cfg.Lenient {
+				return 0, 0
+			}
+			if want, ok := evalOK(a[3]); ok && want != int64(v) {
+				r.failWith(fmt.Sprintf("getsockopt value %s", exprText(valueOf(a[3]))), fmt.Sprintf("getsockopt value %s", optionValueName(name, v)),
+					"getsockopt(%s) gave %s, expected %s", exprText(a[2]), optionValueName(name, v), exprText(valueOf(a[3])))
+			}
+			return 0, 0
+		})
+	case "fcntl":
+		return once(func() (int64, unix.Errno) {
+			fd := r.fd(a[0])
+			if _, err := so.GetSockOpt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR); err == unix.EBADF {
+				return -1, unix.EBADF
+			}
+			cmd, _ := evalOK(a[1])
+			if cmd == unix.F_GETFL {
+				fl := int64(unix.O_RDWR)
+				if r.nonblock[fd] {
+					fl |= unix.O_NONBLOCK
+				}
+				return fl, 0
+			}
+			if len(a) < 3 {
+				return -1, unix.EINVAL
+			}
+			v, _ := evalOK(a[2])
+			r.nonblock[fd] = v&unix.O_NONBLOCK != 0
+			return 0, 0
+		})
+	}
+	return func() (int64, unix.Errno, bool) {
+		r.fail("unsupported: system call %s", sc.Name)
+		return 0, 0, true
+	}
+}
+
+// blocking wraps a call that waits on a blocking socket (EAGAIN) until it can complete.
+func (r *runner) blocking(fdArg Expr, f func() (int64, unix.Errno)) func() (int64, unix.Errno, bool) {
+	return func() (int64, unix.Errno, bool) {
+		res, e := f()
+		if wouldBlock(e) && !r.nonblock[r.fd(fdArg)] {
+			return 0, 0, false
+		}
+		return res, e, true
+	}
+}
+
+func flagSet(x Expr, flag int64) bool {
+	v, _ := evalOK(x)
+	return v&flag != 0
+}
+
+// sockaddr reads a sockaddr argument: "..." is the default port of the side (the stack's own
+// for bind, the peer's for connect), {sin_port=htons(N), sin_addr=inet_addr("A")} sets them.
+// packetdrill's default addresses stand for the stack and the peer.
+func (r *runner) sockaddr(x Expr, defPort uint16, local bool) (uint16, netip.Addr) {
+	port, addr := defPort, r.fb.peerIP
+	if local {
+		addr = r.fb.stackIP
+	}
+	if x.Kind != ExprStruct {
+		return port, addr
+	}
+	for _, e := range x.Elems {
+		if e.Kind != ExprAssign || len(e.Elems) != 1 {
+			continue
+		}
+		v := e.Elems[0]
+		switch e.Text {
+		case "sin_port":
+			if p, ok := evalOK(v); ok {
+				port = uint16(p)
+			}
+		case "sin_addr":
+			if v.Kind == ExprCall && v.Text == "inet_addr" && len(v.Elems) == 1 {
+				if a, err := netip.ParseAddr(v.Elems[0].Text); err == nil {
+					switch a {
+					case packetdrillRemoteIP:
+						a = r.fb.peerIP
+					case packetdrillLocalIP:
+						a = r.fb.stackIP
+					}
+					addr = a
+				}
+			}
+		}
+	}
+	return port, addr
+}
+
+// valueOf is the value inside [N].
+func valueOf(x Expr) Expr {
+	if x.Kind == ExprArray && len(x.Elems) == 1 {
+		return x.Elems[0]
+	}
+	return x
+}
+
+// optionValue reads setsockopt's value: [N], N, or a linger struct {l_onoff=1, l_linger=N}
+// ({onoff=..., linger=...} too), which becomes N when on and -1 when off.
+func optionValue(x Expr) int {
+	if x.Kind == ExprStruct {
+		on, linger := int64(0), int64(0)
+		for i, e := range x.Elems {
+			v, _ := evalOK(e)
+			name := strings.TrimPrefix(e.Text, "l_")
+			switch {
+			case e.Kind == ExprAssign && name == "onoff", e.Kind != ExprAssign && i == 0:
+				on = v
+			case e.Kind == ExprAssign && name == "linger", e.Kind != ExprAssign && i == 1:
+				linger = v
+			}
+		}
+		if on == 0 {
+			return -1
+		}
+		return int(linger)
+	}
+	v, _ := evalOK(x)
+	return int(v)
+}
+
+// optionValueName prints an option's value: SO_ERROR as an errno name.
+func optionValueName(name int64, v int) string {
+	if name == unix.SO_ERROR && v != 0 {
+		return unix.ErrnoName(unix.Errno(v))
+	}
+	return fmt.Sprint(v)
+}

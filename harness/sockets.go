@@ -1,0 +1,412 @@
+package harness
+
+import (
+	"errors"
+	"io"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mtcp-go/mtcp/stack/tcp"
+)
+
+// Sockets is the BSD socket API a target offers to scenario scripts, on small-integer file
+// descriptors numbered as a process's are (the lowest free one, from 3). No call blocks: a call
+// that would block fails with EAGAIN (connect: EINPROGRESS, then EALREADY), and the script
+// runner emulates blocking sockets by calling again as virtual time passes. Errors are
+// unix.Errno values; options use Linux's level and name numbers from golang.org/x/sys/unix.
+type Sockets interface {
+	// Socket makes a TCP socket.
+	Socket() (int, error)
+	// Bind binds the socket to a local port of the target's address.
+	Bind(fd int, port uint16) error
+	// Listen makes a bound socket listen.
+	Listen(fd, backlog int) error
+	// Accept takes an established connection from a listening socket.
+	Accept(fd int) (int, error)
+	// Connect starts an active open (EINPROGRESS); called again, it reports EALREADY while the
+	// handshake runs, then 0 once, then EISCONN; or the error the connection failed with.
+	Connect(fd int, remote netip.AddrPort) error
+	// Read returns received bytes; 0 at end of stream.
+	Read(fd int, p []byte) (int, error)
+	// Write queues bytes to send; it may take fewer than len(p).
+	Write(fd int, p []byte) (int, error)
+	// Shutdown shuts down reading (unix.SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR).
+	Shutdown(fd, how int) error
+	// Close closes the descriptor.
+	Close(fd int) error
+	// SetSockOpt and GetSockOpt set and read an integer option.
+	SetSockOpt(fd, level, name, value int) error
+	GetSockOpt(fd, level, name int) (int, error)
+}
+
+// SocketsOf returns the socket API of the bench's target, or nil if it offers none.
+func (b *Bench) SocketsOf() Sockets {
+	s, _ := b.dut.(Sockets)
+	return s
+}
+
+// socket is one descriptor of the MTCP target.
+type socket struct {
+	port       uint16 // bound port; 0 until Bind (or the ephemeral port once connected)
+	listener   *tcp.Listener
+	conn       *tcp.Conn
+	connecting bool // Connect returned EINPROGRESS and has not yet reported the outcome
+	reported   bool // the connection's error was returned once (by connect, read or SO_ERROR)
+	bufs       tcp.BufferSizes
+	opts       map[[2]int]int // options kept as set (SO_REUSEADDR, ...)
+	readShut   bool
+}
+
+func (m *MTCP) sock(fd int) (*socket, error) {
+	if s := m.fds[fd]; s != nil {
+		return s, nil
+	}
+	return nil, unix.EBADF
+}
+
+// Socket makes a TCP socket on the lowest free descriptor from 3.
+func (m *MTCP) Socket() (int, error) {
+	if m.fds == nil {
+		m.fds = map[int]*socket{}
+	}
+	fd := 3
+	for m.fds[fd] != nil {
+		fd++
+	}
+	m.fds[fd] = &socket{opts: map[[2]int]int{}}
+	return fd, nil
+}
+
+// Bind records the port; the listener or connection takes it when it opens.
+func (m *MTCP) Bind(fd int, port uint16) error {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return err
+	case s.port != 0 || s.listener != nil || s.conn != nil:
+		return unix.EINVAL
+	}
+	for _, o := range m.fds {
+		if o.port == port && o.listener != nil {
+			return unix.EADDRINUSE
+		}
+	}
+	s.port = port
+	return nil
+}
+
+// Listen opens a listener on the bound port.
+func (m *MTCP) Listen(fd, backlog int) error {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return err
+	case s.conn != nil:
+		return unix.EISCONN
+	case s.listener != nil:
+		return nil
+	case s.port == 0:
+		return unix.EDESTADDRREQ // mtcp does not pick a port for an unbound listener
+	}
+	ln, lerr := m.core.TCP().Listen(s.port, max(backlog, 1))
+	if lerr != nil {
+		return errnoOf(lerr)
+	}
+	ln.SetBuffers(s.bufs)
+	s.listener = ln
+	return nil
+}
+
+// Accept takes the oldest established connection.
+func (m *MTCP) Accept(fd int) (int, error) {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return -1, err
+	case s.listener == nil:
+		return -1, unix.EINVAL
+	}
+	c, aerr := s.listener.Accept()
+	if aerr != nil {
+		return -1, errnoOf(aerr)
+	}
+	nfd, _ := m.Socket()
+	m.fds[nfd].conn = c
+	m.fds[nfd].port = c.LocalAddr().Port()
+	m.fds[nfd].bufs = c.Buffers()
+	return nfd, nil
+}
+
+// Connect starts or follows an active open.
+func (m *MTCP) Connect(fd int, remote netip.AddrPort) error {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return err
+	case s.listener != nil:
+		return unix.EISCONN
+	case s.conn != nil && s.connecting:
+		c := s.conn
+		switch {
+		case c.Err() != nil:
+			s.connecting, s.reported = false, true
+			return errnoOf(c.Err())
+		case c.Connected():
+			s.connecting = false
+			return nil
+		}
+		return unix.EALREADY
+	case s.conn != nil:
+		return unix.EISCONN
+	case s.port != 0:
+		return unix.EOPNOTSUPP // mtcp dials from an ephemeral port only
+	}
+	c, derr := m.core.TCP().DialBuffers(remote, s.bufs)
+	if derr != nil {
+		return errnoOf(derr)
+	}
+	s.conn, s.connecting, s.port = c, true, c.LocalAddr().Port()
+	if c.Err() != nil { // failed at once (no route)
+		s.connecting = false
+		return errnoOf(c.Err())
+	}
+	return unix.EINPROGRESS
+}
+
+// Read reads from a connected socket.
+func (m *MTCP) Read(fd int, p []byte) (int, error) {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return -1, err
+	case s.conn == nil:
+		return -1, unix.ENOTCONN
+	case s.readShut:
+		return 0, nil
+	}
+	n, rerr := s.conn.Read(p)
+	switch {
+	case rerr == io.EOF:
+		return 0, nil
+	case rerr != nil && n == 0:
+		s.reported = true // reported now, not again by SO_ERROR
+		return -1, errnoOf(rerr)
+	}
+	return n, nil
+}
+
+// Write writes to a connected socket.
+func (m *MTCP) Write(fd int, p []byte) (int, error) {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return -1, err
+	case s.conn == nil:
+		return -1, unix.ENOTCONN
+	case !s.conn.Connected() && s.conn.Err() == nil:
+		return -1, unix.EAGAIN
+	}
+	n, werr := s.conn.Write(p)
+	if werr != nil && n == 0 {
+		if errors.Is(werr, tcp.ErrWriteClosed) || errors.Is(werr, tcp.ErrClosed) {
+			return -1, unix.EPIPE
+		}
+		return -1, errnoOf(werr)
+	}
+	return n, nil
+}
+
+// Shutdown half-closes a connection.
+func (m *MTCP) Shutdown(fd, how int) error {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return err
+	case s.conn == nil:
+		return unix.ENOTCONN
+	case how != unix.SHUT_RD && how != unix.SHUT_WR && how != unix.SHUT_RDWR:
+		return unix.EINVAL
+	}
+	if how != unix.SHUT_WR {
+		s.readShut = true
+	}
+	if how != unix.SHUT_RD {
+		if err := s.conn.CloseWrite(); err != nil {
+			return errnoOf(err)
+		}
+	}
+	return nil
+}
+
+// Close closes a listener (resetting connections not yet accepted) or a connection (a FIN,
+// or a RST when data is unread or SO_LINGER is 0).
+func (m *MTCP) Close(fd int) error {
+	s, err := m.sock(fd)
+	if err != nil {
+		return err
+	}
+	delete(m.fds, fd)
+	switch {
+	case s.listener != nil:
+		s.listener.Close()
+	case s.conn != nil:
+		_ = s.conn.Close()
+	}
+	return nil
+}
+
+// Socket options the MTCP target knows; others fail with ENOPROTOOPT.
+var (
+	optReuseAddr = [2]int{unix.SOL_SOCKET, unix.SO_REUSEADDR}
+	optKeepAlive = [2]int{unix.SOL_SOCKET, unix.SO_KEEPALIVE}
+	optSndBuf    = [2]int{unix.SOL_SOCKET, unix.SO_SNDBUF}
+	optRcvBuf    = [2]int{unix.SOL_SOCKET, unix.SO_RCVBUF}
+	optError     = [2]int{unix.SOL_SOCKET, unix.SO_ERROR}
+	optLinger    = [2]int{unix.SOL_SOCKET, unix.SO_LINGER}
+	optNoDelay   = [2]int{unix.IPPROTO_TCP, unix.TCP_NODELAY}
+	optKeepIdle  = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE}
+	optMaxSeg    = [2]int{unix.IPPROTO_TCP, unix.TCP_MAXSEG}
+)
+
+// SetSockOpt sets an option. SO_SNDBUF and SO_RCVBUF take the size as given (FreeBSD's
+// behaviour; Linux doubles it), at least tcp.MinBuffer; set before listen or connect, they
+// fix the window of the SYN and the window scale. SO_LINGER takes the l_linger seconds with
+// l_onoff set (a linger of 0 makes close send RST).
+func (m *MTCP) SetSockOpt(fd, level, name, value int) error {
+	s, err := m.sock(fd)
+	if err != nil {
+		return err
+	}
+	key := [2]int{level, name}
+	switch key {
+	case optReuseAddr:
+	case optSndBuf, optRcvBuf:
+		if value <= 0 {
+			return unix.EINVAL
+		}
+		b := tcp.BufferSizes{}
+		if key == optSndBuf {
+			b.Send = max(value, tcp.MinBuffer)
+			s.bufs.Send = b.Send
+		} else {
+			b.Receive = min(max(value, tcp.MinBuffer), 1<<30)
+			s.bufs.Receive = b.Receive
+		}
+		if s.listener != nil {
+			s.listener.SetBuffers(s.bufs)
+		}
+		if s.conn != nil {
+			s.conn.SetBuffers(b)
+		}
+	case optNoDelay:
+		if s.conn != nil {
+			s.conn.SetNoDelay(value != 0)
+		}
+	case optKeepAlive:
+		if s.conn != nil {
+			s.conn.SetKeepAlive(value != 0)
+		}
+	case optKeepIdle:
+		if value <= 0 {
+			return unix.EINVAL
+		}
+		if s.conn != nil {
+			s.conn.SetKeepAlivePeriod(secondsToDuration(value))
+		}
+	case optLinger:
+		if s.conn != nil {
+			s.conn.SetLinger(value)
+		}
+	default:
+		return unix.ENOPROTOOPT
+	}
+	s.opts[key] = value
+	return nil
+}
+
+// GetSockOpt reads an option: SO_ERROR reports (and clears) the error a connection failed
+// with; the buffer sizes are the ones in force; TCP_MAXSEG is the MSS the connection sends.
+func (m *MTCP) GetSockOpt(fd, level, name int) (int, error) {
+	s, err := m.sock(fd)
+	if err != nil {
+		return -1, err
+	}
+	key := [2]int{level, name}
+	switch key {
+	case optError:
+		if s.conn == nil || s.conn.Err() == nil || s.reported {
+			return 0, nil
+		}
+		s.connecting, s.reported = false, true
+		return int(errnoOf(s.conn.Err())), nil
+	case optSndBuf, optRcvBuf:
+		b := s.bufs
+		if s.conn != nil {
+			b = s.conn.Buffers()
+		}
+		cfg := m.core.TCP().Config()
+		if key == optSndBuf {
+			return cmp(b.Send, cfg.SendBuffer), nil
+		}
+		return cmp(b.Receive, cfg.ReceiveBuffer), nil
+	case optMaxSeg:
+		if s.conn != nil {
+			return s.conn.Info().SndMSS, nil
+		}
+		return m.near.MTU() - 40, nil // what the SYN will announce
+	}
+	if v, ok := s.opts[key]; ok {
+		return v, nil
+	}
+	switch key {
+	case optReuseAddr, optKeepAlive, optNoDelay, optLinger:
+		return 0, nil
+	}
+	return -1, unix.ENOPROTOOPT
+}
+
+func secondsToDuration(s int) time.Duration { return time.Duration(s) * time.Second }
+
+// cmp returns v, or def when v is 0.
+func cmp(v, def int) int {
+	if v != 0 {
+		return v
+	}
+	return def
+}
+
+// errnoOf maps the TCP layer's errors to the errno a BSD socket reports.
+func errnoOf(err error) unix.Errno {
+	var e unix.Errno
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, tcp.ErrWouldBlock):
+		return unix.EAGAIN
+	case errors.Is(err, tcp.ErrConnRefused):
+		return unix.ECONNREFUSED
+	case errors.Is(err, tcp.ErrConnReset):
+		return unix.ECONNRESET
+	case errors.Is(err, tcp.ErrConnAborted):
+		return unix.ECONNABORTED
+	case errors.Is(err, tcp.ErrTimeout):
+		return unix.ETIMEDOUT
+	case errors.Is(err, tcp.ErrHostUnreach):
+		return unix.EHOSTUNREACH
+	case errors.Is(err, tcp.ErrClosed):
+		return unix.EBADF
+	case errors.Is(err, tcp.ErrWriteClosed):
+		return unix.EPIPE
+	case errors.Is(err, tcp.ErrAddrInUse):
+		return unix.EADDRINUSE
+	case errors.Is(err, tcp.ErrNoPorts):
+		return unix.EADDRNOTAVAIL
+	case errors.Is(err, tcp.ErrTooManyConns):
+		return unix.ENOBUFS
+	case errors.Is(err, tcp.ErrInvalidAddress):
+		return unix.EINVAL
+	}
+	return unix.EIO
+}
