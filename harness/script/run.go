@@ -309,7 +309,8 @@ func (r *runner) event(e *Event) {
 	case EventSyscall:
 		r.syscall(e, at)
 	}
-	r.poll()
+	r.retryBlocked() // what this line did may let a blocked call return; what it made the
+	// stack send waits for the lines after it (strict mode checks before the next line runs)
 }
 
 // runTo moves virtual time to script time t, waking the stack at each of its deadlines on
