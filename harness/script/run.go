@@ -185,6 +185,7 @@ type runner struct {
 	// fds maps the script's descriptor numbers to the target's.
 	fds      map[int64]int
 	nonblock map[int]bool
+	fdFlows  map[int]*flow // the connection each connecting socket opened
 	blocked  *call // a blocking call still running
 	echoSeq  uint16
 	lastEcho []byte // the last echo request injected: its id, seq and data
@@ -239,7 +240,7 @@ func (r *runner) run(dut harness.DUT) {
 	r.res.bench = r.b
 	r.socks = r.b.SocketsOf()
 	r.fb = frameBuilder{peerMAC: r.b.Peer().MAC, stackMAC: r.b.StackMAC(), peerIP: r.b.Peer().IP, stackIP: r.b.StackIP()}
-	r.nonblock = map[int]bool{}
+	r.nonblock, r.fdFlows = map[int]bool{}, map[int]*flow{}
 	r.cur = r.flow(DefaultLocalPort, DefaultPeerPort)
 	for i := range r.s.Events {
 		r.ev = &r.s.Events[i]
@@ -374,7 +375,14 @@ func (r *runner) expect(e *Event, at time.Duration) {
 		}
 		hi = end + tol
 	}
-	want := r.renderExpected(e.Packet, at)
+	when := secs(at)
+	switch {
+	case e.Time.Kind == TimeAny:
+		when = "*"
+	case e.Time.Range:
+		when = secs(at) + "~" + secs(hi-tol)
+	}
+	want := r.renderExpected(e.Packet, when)
 	f := r.nextFrame(hi)
 	if f == nil {
 		r.failWith(want, "(nothing)", "expected a packet by %s s; the stack sent nothing", secs(hi))
@@ -398,16 +406,16 @@ func (r *runner) expect(e *Event, at time.Duration) {
 }
 
 // renderExpected is an outbound line in packetdrill notation at its time.
-func (r *runner) renderExpected(p *Packet, at time.Duration) string {
+func (r *runner) renderExpected(p *Packet, at string) string {
 	src := strings.TrimSpace(r.s.SourceLine(r.ev.Line))
 	if p.Proto == ProtoTCP {
 		s := segOfLine(p)
-		return fmt.Sprintf("%s > %s", secs(at), s)
+		return fmt.Sprintf("%s > %s", at, s)
 	}
 	if i := strings.Index(src, ">"); i >= 0 {
 		src = strings.TrimSpace(src[i:])
 	}
-	return fmt.Sprintf("%s %s", secs(at), src)
+	return fmt.Sprintf("%s %s", at, src)
 }
 
 // flowOf finds the connection an outbound TCP line and frame belong to, learning the stack's

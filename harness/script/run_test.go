@@ -1,7 +1,13 @@
 package script
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // runSrc parses and runs a script given as text.
@@ -18,6 +24,36 @@ func runSrc(t *testing.T, src string, cfg Config) *Result {
 	return res
 }
 
+func mustPass(t *testing.T, src string, cfg Config) *Result {
+	t.Helper()
+	res := runSrc(t, src, cfg)
+	if !res.Passed() {
+		t.Fatalf("the script failed:\n%v", res.Failure)
+	}
+	return res
+}
+
+// mustFail runs src and checks that it fails at line with a message containing every part.
+func mustFail(t *testing.T, src string, cfg Config, line int, parts ...string) *Failure {
+	t.Helper()
+	res := runSrc(t, src, cfg)
+	if res.Passed() {
+		t.Fatalf("the script passed; want a failure at line %d", line)
+	}
+	f := res.Failure
+	if f.Line != line {
+		t.Errorf("failure at line %d, want %d:\n%v", f.Line, line, f)
+	}
+	for _, p := range parts {
+		if !strings.Contains(f.Error(), p) {
+			t.Errorf("failure lacks %q:\n%v", p, f)
+		}
+	}
+	return f
+}
+
+// A passive open, a write, an active close: the stack's ISN is learned from its SYN-ACK,
+// so the script's numbers are relative.
 const passiveOpen = `
 0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0  setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
@@ -33,12 +69,257 @@ const passiveOpen = `
 +0  close(4) = 0
 +0  > F. 101:101(0) ack 1 win 65535
 +.1 < F. 1:1(0) ack 102 win 65535
+// The FIN takes a sequence number; the window's right edge stays put.
 +0  > . 102:102(0) ack 2 win 65534
 `
 
 func TestRunPassiveOpen(t *testing.T) {
-	res := runSrc(t, passiveOpen, Config{})
-	if !res.Passed() {
-		t.Fatalf("%v", res.Failure)
+	mustPass(t, passiveOpen, Config{Strict: true})
+	res := mustPass(t, passiveOpen, Config{})
+	if got := res.Elapsed; got != 300*time.Millisecond {
+		t.Errorf("virtual time %v, want 300ms", got)
 	}
+	// Every frame of the capture is commented: TCP ones with their script line, the ARP
+	// exchange by the bench that answered it.
+	for _, f := range res.Frames() {
+		c := strings.Join(f.Comments(), " ")
+		if f.TCP() != nil && !strings.Contains(c, "line ") || c == "" {
+			t.Errorf("frame %d has no script line comment: %v", f.Number, f.Comments())
+		}
+	}
+}
+
+func TestRunWrongExpectation(t *testing.T) {
+	src := strings.Replace(passiveOpen, "> P. 1:101(100) ack 1 win 65535", "> P. 1:101(100) ack 1 win 5840", 1)
+	f := mustFail(t, src, Config{}, 11, "the stack's packet differs: win 65535, want 5840",
+		"script:   +0  > P. 1:101(100) ack 1 win 5840",
+		"expected: 0.100000 > P. 1:101(100) ack 1 win 5840",
+		"actual:   0.100000 > P. 1:101(100) ack 1 win 65535",
+		"test.pkt:11: at 0.100000 s")
+	if f.At != 100*time.Millisecond {
+		t.Errorf("failure at %v, want 100ms", f.At)
+	}
+	// The capture carries the same on the offending frame.
+	res := runSrc(t, src, Config{})
+	path := filepath.Join(t.TempDir(), "c.pcapng")
+	if err := res.WriteCapture(path); err != nil {
+		t.Fatal(err)
+	}
+	comments := captureComments(t, path)
+	if !strings.Contains(comments, "line 11: FAILED: win 65535, want 5840; expected 0.100000 > P. 1:101(100) ack 1 win 5840") {
+		t.Errorf("capture comments lack the failure:\n%s", comments)
+	}
+}
+
+// captureComments reads every packet comment of a pcapng file back with pcapgo.
+func captureComments(t *testing.T, path string) string {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	r, err := pcapgo.NewNgReader(fh, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for {
+		_, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		for _, o := range ci.AncillaryData {
+			if s, ok := o.(string); ok {
+				all = append(all, s)
+			}
+		}
+	}
+	if len(all) == 0 {
+		// pcapgo keeps packet comments in the CaptureInfo's ancillary data only in some
+		// versions; fall back on the raw bytes, which hold the comment text.
+		raw, _ := os.ReadFile(path)
+		return string(raw)
+	}
+	return strings.Join(all, "\n")
+}
+
+// The SYN is retransmitted at exactly 1 s: a line at 0.990 passes within a 10 ms tolerance,
+// at 0.9 it is late by 96 ms past its window... each way, the tolerance decides.
+func TestRunTolerance(t *testing.T) {
+	script := func(at, tol string) string {
+		return "--tolerance_usecs=" + tol + `
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0    > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
+` + at + `  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
+`
+	}
+	mustPass(t, script("1", "4000"), Config{})
+	mustPass(t, script("0.990", "10000"), Config{}) // the line says 10 ms early: within 10 ms
+	mustPass(t, script("1.010", "10000"), Config{}) // 10 ms late: within 10 ms
+	// The line expects it later than it comes: the stack is early.
+	mustFail(t, script("1.020", "10000"), Config{}, 6, "the stack sent a packet 10ms too early (tolerance 10ms)",
+		"actual:   1.000000 > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>")
+	// The line expects it earlier than it comes: by the end of the window nothing was sent.
+	mustFail(t, script("0.980", "10000"), Config{}, 6, "expected a packet by 0.990000 s; the stack sent nothing",
+		"actual:   (nothing)")
+	// A window and '*'.
+	mustPass(t, script("0.5~1.5", "0"), Config{})
+	mustPass(t, script("*", "0"), Config{})
+	mustFail(t, script("1.1~1.5", "0"), Config{}, 6, "100ms too early")
+}
+
+func TestRunStrict(t *testing.T) {
+	// The stack ACKs the data after the delayed-ACK timer; the script does not say so.
+	src := `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1460>
++0  > S. 0:0(0) ack 1 win 65535 <mss 1460>
++0  < . 1:1(0) ack 1 win 65535
++0  < P. 1:11(10) ack 1 win 65535
++1  < . 11:11(0) ack 1 win 65535
+`
+	mustPass(t, src, Config{}) // as packetdrill: nothing compares the ACK with a line
+	// Strict: the ACK fails the script before the next line runs.
+	mustFail(t, src, Config{Strict: true}, 9, "no line expects (--strict)", "actual:   0.200000 > . 1:1(0) ack 11 win 65525")
+	// By default an unexpected packet fails when the next outbound line sees it.
+	mustFail(t, src+"+0 > nothing\n", Config{}, 10, "expected: nothing until 1.000000 s", "actual:   0.200000 > . 1:1(0) ack 11 win 65525")
+	// Within the script, with the ACK listed, strict passes.
+	mustPass(t, strings.Replace(src, "+1  <", "+.2 > . 1:1(0) ack 11 win 65525\n+.8 <", 1), Config{Strict: true})
+}
+
+func TestRunNothing(t *testing.T) {
+	src := `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1460>
++0  > S. 0:0(0) ack 1 win 65535 <mss 1460>
++.9 > nothing
++.1 > S. 0:0(0) ack 1 win 65535 <mss 1460>
++1  > nothing
+`
+	mustPass(t, src, Config{})
+	// The SYN-ACK is retransmitted at 1 s (RTO): "nothing until 1.5 s" fails there.
+	mustFail(t, strings.Replace(src, "+.9 > nothing", "+1.5 > nothing", 1), Config{}, 7,
+		"the stack sent a packet", "expected: nothing until 1.500000 s", "actual:   1.000000 > S. 0:0(0) ack 1 win 65535 <mss 1460>")
+}
+
+func TestRunLenient(t *testing.T) {
+	// Written against another stack: FreeBSD's window, options in Linux's order.
+	src := `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  setsockopt(3, SOL_SOCKET, SO_RCVBUF, [65536], 4) = 0
++0  getsockopt(3, SOL_SOCKET, SO_RCVBUF, [131072], [4]) = 0
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1000,nop,wscale 7>
++0  > S. 0:0(0) ack 1 win 29200 <mss 1460,nop,wscale 7>
+`
+	mustFail(t, src, Config{}, 4, "getsockopt(SO_RCVBUF) gave 65536, expected 131072")
+	noBuf := strings.Replace(src, "[131072]", "[65536]", 1)
+	mustFail(t, noBuf, Config{}, 8, "win 65535, want 29200", "options <mss 1460,nop,wscale 1>, want <mss 1460,nop,wscale 7>")
+	mustPass(t, src, Config{Lenient: true})
+	// Option order does not matter either.
+	mustPass(t, strings.Replace(src, "<mss 1460,nop,wscale 7>", "<nop,wscale 7,mss 536>", 1), Config{Lenient: true})
+	// Lenient still checks which options are there.
+	mustFail(t, strings.Replace(src, "<mss 1460,nop,wscale 7>", "<mss 1460,nop,wscale 7,sackOK>", 1), Config{Lenient: true}, 8,
+		"options <mss 1460,nop,wscale 1>, want the kinds of <mss 1460,nop,wscale 7,sackOK>")
+}
+
+func TestRunBlockingCalls(t *testing.T) {
+	src := `
+0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0   setsockopt(3, SOL_SOCKET, SO_SNDBUF, [2000], 4) = 0
++0   connect(3, ..., ...) = 0
++0   > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++.1  < S. 0:0(0) ack 1 win 1000 <mss 1000>
++0   > . 1:1(0) ack 1 win 65535
+// 3000 bytes do not fit a 2000-byte send buffer: write blocks until the peer ACKs 1000.
++0...0.2 write(3, ..., 3000) = 3000
++0   > . 1:1001(1000) ack 1 win 65535
++.2  < . 1:1(0) ack 1001 win 1000
++0   > P. 1001:2001(1000) ack 1 win 65535
+// A blocking read returns when data comes.
++0...0.5 read(3, ..., 100) = 7
++.5  < P. 1:8(7) ack 2001 win 1000
++0   > P. 2001:3001(1000) ack 8 win 65528
+`
+	mustPass(t, src, Config{Strict: true})
+	// The write returns at 0.3 s, not 0.2 s after it started.
+	mustFail(t, strings.Replace(src, "+0...0.2 write", "+0...0.1 write", 1), Config{}, 9,
+		"write() returned at 0.300000 s, expected at 0.200000 s")
+	// A system call while another blocks.
+	mustFail(t, strings.Replace(src, "+.2  < . 1:1(0) ack 1001", "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n+.2  < . 1:1(0) ack 1001", 1),
+		Config{}, 11, "write() of line 9 is still blocked")
+	// A call still blocked at the end.
+	mustFail(t, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 accept(3, ..., ...) = 4\n",
+		Config{}, 4, "accept() was still blocked when the script ended")
+}
+
+func TestRunSyscallResults(t *testing.T) {
+	src := `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)
++0  fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0  fcntl(3, F_GETFL) = 0x802 (flags O_RDWR|O_NONBLOCK)
++0  connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++0  connect(3, ..., ...) = -1 EALREADY (Operation already in progress)
++0  < R. 0:0(0) ack 1 win 0
++0  getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0
++0  getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
++0  close(3) = 0
++0  close(3) = -1 EBADF (Bad file descriptor)
+`
+	mustPass(t, src, Config{Strict: true})
+	mustFail(t, strings.Replace(src, "[ECONNREFUSED]", "[ECONNRESET]", 1), Config{}, 10,
+		"getsockopt(SO_ERROR) gave ECONNREFUSED, expected ECONNRESET")
+	mustFail(t, strings.Replace(src, "= -1 EBADF", "= 0", 1), Config{}, 13,
+		"close() returned -1, expected 0", "actual:   close = -1 EBADF (bad file descriptor)")
+	mustFail(t, strings.Replace(src, "-1 EALREADY", "-1 EISCONN", 1), Config{}, 8, "connect() failed with EALREADY, expected EISCONN")
+}
+
+func TestRunShellLinesSkipped(t *testing.T) {
+	res := mustPass(t, "0 `sysctl -w net.inet.tcp.rfc1323=1`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n`echo done`\n", Config{})
+	if len(res.Skipped) != 2 || !strings.Contains(res.Skipped[0].String(), "line 1: shell line not run: `sysctl -w net.inet.tcp.rfc1323=1`") {
+		t.Fatalf("skipped: %v", res.Skipped)
+	}
+}
+
+func TestRunUnsupported(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n", "test.pkt:1:15: unsupported: only SOCK_STREAM (TCP) sockets"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {}, 0) = 0\n", "test.pkt:2:4: unsupported: system call sendmsg"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, SOL_TCP, TCP_INFO, {}, 4) = 0\n", "test.pkt:2:27: unsupported: unknown constant TCP_INFO"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 recv(3, ..., 10, MSG_PEEK) = 0\n", "test.pkt:2:21: unsupported: unknown constant MSG_PEEK"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_BROADCAST, [1], 4) = 0\n", "test.pkt:2:30: unsupported: unknown constant SO_BROADCAST"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, TCP_NODELAY, [1], 4) = 0\n", "test.pkt:2:30: unsupported: socket option TCP_NODELAY"},
+		{"0 close(3, 4) = 0\n", "test.pkt:1:3: close takes 1 arguments, found 2"},
+	} {
+		s, err := Parse("test.pkt", []byte(c.src), nil)
+		if err != nil {
+			t.Fatalf("%q: parse: %v", c.src, err)
+		}
+		_, err = Run(s, Config{})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.src, err, c.want)
+		}
+	}
+}
+
+func TestRunARPAndICMP(t *testing.T) {
+	mustPass(t, `
+0   < arp request who-has 198.18.0.2 tell 198.18.0.1
++0  > arp reply 198.18.0.2 is-at *
++0  < icmp echo_request id 9 [raw (32)]
++0  > icmp echo_reply id 9 [raw (32)]
++0  < icmp echo_request id 9 [raw (32)] bad_checksum
++1  > nothing
+`, Config{Strict: true})
+	mustFail(t, "0 < icmp echo_request id 9 [raw (32)]\n+0 > icmp echo_reply id 10 [raw (32)]\n", Config{}, 2, "id 9, want 10")
 }

@@ -18,7 +18,8 @@ var syscallArgs = map[string]int{
 
 // symbols are the names scripts use for constants, with Linux's values.
 var symbols = map[string]int64{
-	"AF_INET": unix.AF_INET, "PF_INET": unix.AF_INET, "SOCK_STREAM": unix.SOCK_STREAM,
+	"AF_INET": unix.AF_INET, "PF_INET": unix.AF_INET, "SOCK_STREAM": unix.SOCK_STREAM, "SOCK_DGRAM": unix.SOCK_DGRAM,
+	"IPPROTO_UDP": unix.IPPROTO_UDP,
 	"SOCK_NONBLOCK": unix.SOCK_NONBLOCK, "IPPROTO_TCP": unix.IPPROTO_TCP, "IPPROTO_IP": unix.IPPROTO_IP,
 	"SOL_SOCKET": unix.SOL_SOCKET, "SOL_TCP": unix.SOL_TCP,
 	"SO_REUSEADDR": unix.SO_REUSEADDR, "SO_REUSEPORT": unix.SO_REUSEPORT, "SO_KEEPALIVE": unix.SO_KEEPALIVE,
@@ -61,8 +62,6 @@ func Check(s *Script) (err error) {
 		switch {
 		case e.Kind == EventSyscall:
 			checkSyscall(s, e)
-		case e.Kind == EventPacket && e.Packet.Proto == ProtoRaw && e.Packet.Direction == Outbound:
-			s.failAt(e.Line, e.Col, "unsupported: raw frames can only be injected (<), not expected")
 		}
 	}
 	return nil
@@ -369,13 +368,16 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			return int64(fd), 0
 		})
 	case "connect":
-		started := false
 		return func() (int64, unix.Errno, bool) {
 			fd := r.fd(a[0])
 			port, addr := r.sockaddr(a[1], DefaultRemotePort, false)
-			if !started {
-				started = true
+			// The connection becomes the current one; a later connect on the same socket
+			// (EALREADY, EISCONN) keeps the flow whose port and ISN were learned.
+			if f := r.fdFlows[fd]; f != nil && f.remote == port {
+				r.cur = f
+			} else {
 				r.cur = &flow{remote: port}
+				r.fdFlows[fd] = r.cur
 			}
 			res, e := errnoResult(so.Connect(fd, netip.AddrPortFrom(addr, port)))
 			if !r.nonblock[fd] && wouldBlock(e) {
@@ -432,6 +434,7 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 		return once(func() (int64, unix.Errno) {
 			fd := r.fd(a[0])
 			delete(r.nonblock, fd)
+			delete(r.fdFlows, fd)
 			return errnoResult(so.Close(fd))
 		})
 	case "setsockopt":
