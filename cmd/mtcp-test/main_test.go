@@ -224,3 +224,144 @@ func BenchmarkSuite(b *testing.B) {
 		}
 	}
 }
+
+// writeScripts writes scripts (name → text) into dir.
+func writeScripts(t *testing.T, dir string, scripts map[string]string) {
+	t.Helper()
+	for name, src := range scripts {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const synToListen = `// Case: H1
+// RFC: RFC 9293 3.10.7.2
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1460>
++0  > S. 0:0(0) ack 1 win 65535 <mss 1460>
+`
+
+func TestMTCPTestRun(t *testing.T) {
+	bin := build(t)
+
+	t.Run("runs folders recursively and files of any name, with JUnit and captures", func(t *testing.T) {
+		dir := t.TempDir()
+		writeScripts(t, dir, map[string]string{
+			"s/a/one.pkt":   synToListen,
+			"s/b/two.pkt":   "0 `sysctl -w net.inet.tcp.rfc1323=1`\n" + synToListen,
+			"s/b/notes.txt": "not a script",
+			"three.script":  synToListen,
+		})
+		// Flags after the paths work too.
+		out, code := run(t, bin, dir, "run", "s", "three.script", "-o", "caps", "--junit", "j.xml")
+		if code != 0 || lastLine(out) != "3 passed, 0 failed, 0 skipped" {
+			t.Fatalf("exit %d, last line %q\n%s", code, lastLine(out), out)
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, "j.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(raw), "<testcase "); n != 3 {
+			t.Errorf("JUnit has %d testcases, want 3", n)
+		}
+		caps, _ := filepath.Glob(filepath.Join(dir, "caps", "*.pcapng"))
+		if len(caps) != 3 {
+			t.Fatalf("%d captures, want 3: %v", len(caps), caps)
+		}
+		for _, c := range caps {
+			f, err := os.Open(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			comment := r.SectionInfo().Comment
+			f.Close()
+			if !strings.Contains(comment, "verdict: passed") {
+				t.Errorf("%s: section comment %q", filepath.Base(c), comment)
+			}
+			if strings.Contains(c, "two") && !strings.Contains(comment, "line 1: shell line not run: `sysctl -w net.inet.tcp.rfc1323=1`") {
+				t.Errorf("%s: the skipped shell line is not in the section comment %q", filepath.Base(c), comment)
+			}
+		}
+		checkWithTshark(t, caps)
+	})
+
+	t.Run("a wrong expectation fails with the script line, expected and actual packets", func(t *testing.T) {
+		dir := t.TempDir()
+		writeScripts(t, dir, map[string]string{"bad.pkt": strings.Replace(synToListen, "ack 1 win 65535", "ack 1 win 100", 1)})
+		out, code := run(t, bin, dir, "run", "bad.pkt", "--junit", "j.xml")
+		if code != 1 || lastLine(out) != "0 passed, 1 failed, 0 skipped" {
+			t.Fatalf("exit %d, last line %q\n%s", code, lastLine(out), out)
+		}
+		for _, want := range []string{
+			"bad.pkt:7: at 0.000000 s: the stack's packet differs: win 65535, want 100",
+			"script:   +0  > S. 0:0(0) ack 1 win 100 <mss 1460>",
+			"expected: 0.000000 > S. 0:0(0) ack 1 win 100 <mss 1460>",
+			"actual:   0.000000 > S. 0:0(0) ack 1 win 65535 <mss 1460>",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		raw, _ := os.ReadFile(filepath.Join(dir, "j.xml"))
+		if !strings.Contains(string(raw), "win 65535, want 100") || !strings.Contains(string(raw), ".pcapng") {
+			t.Errorf("JUnit lacks the failure and the capture path:\n%s", raw)
+		}
+	})
+
+	t.Run("a malformed script exits 2 at file:line:col, and nothing runs", func(t *testing.T) {
+		dir := t.TempDir()
+		writeScripts(t, dir, map[string]string{
+			"ok.pkt":  synToListen,
+			"bad.pkt": "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 1000 <mss 1460\n",
+			"uns.pkt": "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {}, 0) = 0\n",
+		})
+		out, code := run(t, bin, dir, "run", ".", "-o", "caps")
+		if code != 2 {
+			t.Fatalf("exit %d, want 2\n%s", code, out)
+		}
+		for _, want := range []string{"bad.pkt:2:", "uns.pkt:2:4: unsupported: system call sendmsg", "nothing was run"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if caps, _ := filepath.Glob(filepath.Join(dir, "caps", "*")); len(caps) != 0 {
+			t.Errorf("captures written: %v", caps)
+		}
+	})
+
+	t.Run("strict, lenient and -D", func(t *testing.T) {
+		dir := t.TempDir()
+		extra := synToListen + "+0  < . 1:1(0) ack 1 win 65535\n+0  < P. 1:11(10) ack 1 win 65535\n+1  < . 11:11(0) ack 1 win 65535\n"
+		other := strings.Replace(synToListen, "ack 1 win 65535 <mss 1460>", "ack 1 win 5840 <mss 1400>", 1)
+		ifdef := strings.Replace(synToListen, "+0  > S.", "#ifdef MTCP_TEST\n+0  > S.", 1) + "#else\n+0 > R 0:0(0)\n#endif\n"
+		writeScripts(t, dir, map[string]string{"extra.pkt": extra, "other.pkt": other, "ifdef.pkt": ifdef})
+		for _, c := range []struct {
+			args []string
+			want int
+		}{
+			{[]string{"run", "extra.pkt"}, 0},
+			{[]string{"run", "--strict", "extra.pkt"}, 1},
+			{[]string{"run", "other.pkt"}, 1},
+			{[]string{"run", "--lenient", "other.pkt"}, 0},
+			{[]string{"run", "ifdef.pkt"}, 1},
+			{[]string{"run", "-D", "MTCP_TEST", "ifdef.pkt"}, 0},
+			{[]string{"run"}, 2},
+			{[]string{"run", "no-such-file.pkt"}, 2},
+		} {
+			if out, code := run(t, bin, dir, c.args...); code != c.want {
+				t.Errorf("mtcp-test %v: exit %d, want %d\n%s", c.args, code, c.want, out)
+			}
+		}
+	})
+}

@@ -22,6 +22,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad tolerance", "--tolerance_usecs=abc", 1, 1, "--tolerance_usecs needs a non-negative integer"},
 		{"ipv6 unsupported", "--ip_version=ipv6", 1, 1, "unsupported: --ip_version=ipv6"},
 		{"unknown ip version", "--ip_version=ipx", 1, 1, `unknown --ip_version "ipx"`},
+		{"options cut at end of file", "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 1000 <mss 1460\n", 2, 33, "expected '>' to close the TCP options, found end of line"},
+		{"options cut at end of line", "+0 < S 0:0(0) win 1000 <mss 1460\n+0 close(3) = 0", 1, 33, "expected '>' to close the TCP options, found end of line"},
 		{"missing time", "close(3) = 0", 1, 1, "expected a time at the start of an event"},
 		{"junk after event", "0 > . 1:1(0) junk", 1, 14, "unexpected \"junk\" after the end of the event"},
 		{"negative time", "-1 close(3) = 0", 1, 1, "negative time"},

@@ -91,7 +91,7 @@ func (p *parser) failAt(t token, format string, args ...any) {
 func (p *parser) expectPunct(s, what string) token {
 	t := p.next()
 	if !t.is(s) {
-		p.failAt(t, "expected '%s' %s, found %s", s, what, t.describe())
+		p.failMissing(t, fmt.Sprintf("expected '%s' %s", s, what))
 	}
 	return t
 }
@@ -99,9 +99,26 @@ func (p *parser) expectPunct(s, what string) token {
 func (p *parser) expectWord(w, what string) token {
 	t := p.next()
 	if !t.isWord(w) {
-		p.failAt(t, "expected %q %s, found %s", w, what, t.describe())
+		p.failMissing(t, fmt.Sprintf("expected %q %s", w, what))
 	}
 	return t
+}
+
+// failMissing reports that something expected before t is missing. When t starts another line
+// (or is the end of the file), the line that lacks it is the one to blame: the error points
+// just past its last token and says "found end of line".
+func (p *parser) failMissing(t token, msg string) {
+	for j := len(p.toks) - 1; j >= 0; j-- {
+		prev := p.toks[j]
+		if prev.kind == tEOF || prev.off >= t.off {
+			continue
+		}
+		if prev.line < t.line || t.kind == tEOF {
+			panic(bail{&Error{Line: prev.line, Col: prev.col + (prev.end - prev.off), Msg: msg + ", found end of line"}})
+		}
+		break
+	}
+	p.failAt(t, "%s, found %s", msg, t.describe())
 }
 
 // uint parses an unsigned decimal integer token no larger than max.

@@ -186,7 +186,7 @@ type runner struct {
 	fds      map[int64]int
 	nonblock map[int]bool
 	fdFlows  map[int]*flow // the connection each connecting socket opened
-	blocked  *call // a blocking call still running
+	blocked  *call         // a blocking call still running
 	echoSeq  uint16
 	lastEcho []byte // the last echo request injected: its id, seq and data
 }

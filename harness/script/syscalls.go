@@ -19,7 +19,7 @@ var syscallArgs = map[string]int{
 // symbols are the names scripts use for constants, with Linux's values.
 var symbols = map[string]int64{
 	"AF_INET": unix.AF_INET, "PF_INET": unix.AF_INET, "SOCK_STREAM": unix.SOCK_STREAM, "SOCK_DGRAM": unix.SOCK_DGRAM,
-	"IPPROTO_UDP": unix.IPPROTO_UDP,
+	"IPPROTO_UDP":   unix.IPPROTO_UDP,
 	"SOCK_NONBLOCK": unix.SOCK_NONBLOCK, "IPPROTO_TCP": unix.IPPROTO_TCP, "IPPROTO_IP": unix.IPPROTO_IP,
 	"SOL_SOCKET": unix.SOL_SOCKET, "SOL_TCP": unix.SOL_TCP,
 	"SO_REUSEADDR": unix.SO_REUSEADDR, "SO_REUSEPORT": unix.SO_REUSEPORT, "SO_KEEPALIVE": unix.SO_KEEPALIVE,
