@@ -91,8 +91,9 @@ func New(t T, opts ...Option) *Bench {
 	return b
 }
 
-// TCP returns the TCP layer of the mtcp core under test, for the socket calls specs make
-// (Listen, Dial, and the Conn's Read, Write, Close). Specs against another target fail here.
+// TCP returns the TCP layer of the mtcp core under test, for the socket calls the Go specs make
+// (Listen, Dial, and the Conn's Read, Write, Close). Specs against another target fail here;
+// scenario scripts use the target-neutral Sockets interface instead (SocketsOf).
 func (b *Bench) TCP() *tcp.Layer {
 	b.t.Helper()
 	m, ok := b.dut.(*MTCP)

@@ -1,8 +1,12 @@
-// Package script parses mtcp's scenario language: packetdrill's syntax, plus
-// a few extensions, into an AST that a runner executes in virtual time.
-//
-// This package only reads scripts. It does not run them, touch a stack or a
-// link, read the clock, or execute shell lines.
+// Package script reads and runs mtcp's scenario language: packetdrill's syntax,
+// plus a few extensions. Parse turns a script into an AST; Run executes it in
+// virtual time against a target behind the harness's DUT and Sockets
+// interfaces (a fresh mtcp core by default), judging every packet the target
+// sends with gopacket, and returns the first mismatch in packetdrill notation
+// with a capture of the run. The runner never reads the clock and never
+// executes shell lines: they are reported as skipped. How the runner reads a
+// script (relative sequence numbers, ports, tolerance, blocking calls, strict
+// and lenient modes) is documented in scenarios/README.md.
 //
 // # packetdrill syntax
 //
