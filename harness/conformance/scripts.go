@@ -183,6 +183,9 @@ func RunScript(sc Script) {
 	if err != nil {
 		Fail(err.Error())
 	}
+	for _, w := range sc.Script.Warnings {
+		AddReportEntry("warning", fmt.Sprintf("%s:%d:%d: %s", w.File, w.Line, w.Col, w.Msg), ReportEntryVisibilityAlways)
+	}
 	for _, s := range res.Skipped {
 		AddReportEntry("skipped", s.String(), ReportEntryVisibilityFailureOrVerbose)
 	}

@@ -86,6 +86,9 @@ func (r *Result) WriteCapture(path string) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\ntarget: %s\nverdict: %s", r.Script.File, r.target, r.Verdict())
+	for _, w := range r.Script.Warnings {
+		fmt.Fprintf(&b, "\nwarning: line %d: %s", w.Line, w.Msg)
+	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "\n%s", s)
 	}
