@@ -63,7 +63,7 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // FileName turns a spec text into a file name: "A1 answers an ARP…" → "A1-answers-an-ARP…",
 // at most 80 characters.
 func FileName(specText string) string {
-	s := strings.Trim(unsafeChars.ReplaceAllString(specText, "-"), "-")
+	s := strings.Trim(unsafeChars.ReplaceAllString(specText, "-"), "-.") // never a hidden file
 	if len(s) > 80 {
 		s = strings.TrimRight(s[:80], "-")
 	}

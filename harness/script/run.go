@@ -338,7 +338,7 @@ func (r *runner) poll() {
 	r.retryBlocked()
 	if r.cfg.Strict {
 		if f := r.b.TryNextWithin(0); f != nil {
-			note := describeFrame(f, r.cur)
+			note := describeFrame(f, r.frameFlow(f, r.cur))
 			f.Note("FAILED (strict): no outbound line expects this packet")
 			r.failWith("", fmt.Sprintf("%s %s", secs(f.Offset), note), "the stack sent a packet no line expects (--strict)")
 		}
@@ -391,7 +391,7 @@ func (r *runner) expect(e *Event, at time.Duration) {
 		r.failWith(want, "(nothing)", "expected a packet by %s s; the stack sent nothing", secs(hi))
 	}
 	fl := r.flowOf(e.Packet, f)
-	got := fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, fl))
+	got := fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.frameFlow(f, fl)))
 	if f.Offset < lo {
 		f.Note("line %d: FAILED: sent %s too early; expected %s", e.Line, lo-f.Offset, want)
 		r.failWith(want, got, "the stack sent a packet %s too early (tolerance %s)", lo-f.Offset, tol)
@@ -431,6 +431,9 @@ func (r *runner) flowOf(p *Packet, fr *harness.Frame) *flow {
 	fl := r.cur
 	if p.Ports {
 		fl = r.flow(p.SrcPort, p.DstPort)
+		if p.TCP.Flags&SYN != 0 {
+			r.cur = fl // a SYN line with ports starts a new current connection, either way
+		}
 	} else if fl.local == 0 && t.SYN && uint16(t.DstPort) == fl.remote {
 		fl.local = uint16(t.SrcPort) // the ephemeral port of an active open
 		r.flows[[2]uint16{fl.local, fl.remote}] = fl
@@ -439,6 +442,23 @@ func (r *runner) flowOf(p *Packet, fr *harness.Frame) *flow {
 		fl.isnKnown, fl.scriptISN, fl.liveISN = true, p.TCP.Seq, t.Seq
 	}
 	return fl
+}
+
+// frameFlow is the connection a frame the stack sent belongs to, for showing its sequence
+// numbers: fl when the ports match, another known connection, or none (absolute numbers).
+func (r *runner) frameFlow(fr *harness.Frame, fl *flow) *flow {
+	t := fr.TCP()
+	if t == nil {
+		return fl
+	}
+	src, dst := uint16(t.SrcPort), uint16(t.DstPort)
+	if fl != nil && fl.local == src && fl.remote == dst {
+		return fl
+	}
+	if f := r.flows[[2]uint16{src, dst}]; f != nil {
+		return f
+	}
+	return &flow{}
 }
 
 // matches lists how a frame differs from an outbound line.
@@ -537,11 +557,11 @@ func arpDiff(want *ARP, got *layers.ARP) []string {
 func (r *runner) nothingUntil(t time.Duration) {
 	if f := r.b.TryNextWithin(0); f != nil {
 		f.Note("line %d: FAILED: expected nothing until %s", r.ev.Line, secs(t))
-		r.failWith(fmt.Sprintf("nothing until %s s", secs(t)), fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.cur)), "the stack sent a packet")
+		r.failWith(fmt.Sprintf("nothing until %s s", secs(t)), fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.frameFlow(f, r.cur))), "the stack sent a packet")
 	}
 	if f := r.nextFrame(t); f != nil {
 		f.Note("line %d: FAILED: expected nothing until %s", r.ev.Line, secs(t))
-		r.failWith(fmt.Sprintf("nothing until %s s", secs(t)), fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.cur)), "the stack sent a packet")
+		r.failWith(fmt.Sprintf("nothing until %s s", secs(t)), fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.frameFlow(f, r.cur))), "the stack sent a packet")
 	}
 	r.b.RunUntil(harness.DefaultStart().Add(t))
 }

@@ -279,7 +279,9 @@ func (c *Conn) newAck(now time.Time, s *segment, acked uint32) {
 	if c.inRecovery {
 		if c.sndUna.GreaterThanEq(c.recover) { // full ACK: leave fast recovery (RFC 6582 3.2 step 3)
 			c.inRecovery = false
-			c.cwnd = min(c.ssthresh, max(flight-int(acked), 0)+c.sndMSS)
+			// Option 1 of step 3: min(ssthresh, max(FlightSize, SMSS) + SMSS), FlightSize
+			// being what is still outstanding after this ACK.
+			c.cwnd = min(c.ssthresh, max(flight-int(acked), c.sndMSS)+c.sndMSS)
 		} else { // partial ACK: retransmit the next hole, deflate (RFC 6582 3.2 step 3)
 			c.retransmitFirst(now)
 			c.cwnd = max(c.cwnd-int(acked)+c.sndMSS, c.sndMSS)
@@ -302,6 +304,11 @@ func (c *Conn) dupAck(now time.Time) {
 		c.cwnd += c.sndMSS
 		return
 	}
+	if c.dupAcks == 1 {
+		// What is in flight before limited transmit sends anything: the segments it sends
+		// MUST NOT count in ssthresh (RFC 5681 3.2 step 2, RFC 3042 2).
+		c.flightAtDup = int(c.sndMax.Sub(c.sndUna))
+	}
 	if c.dupAcks != c.dupThreshold() {
 		return
 	}
@@ -311,8 +318,7 @@ func (c *Conn) dupAck(now time.Time) {
 		!(c.cwnd > c.sndMSS && c.lastAdvance <= 4*c.sndMSS) {
 		return
 	}
-	flight := int(c.sndMax.Sub(c.sndUna))
-	c.ssthresh = max(flight/2, 2*c.sndMSS) // R5
+	c.ssthresh = max(c.flightAtDup/2, 2*c.sndMSS) // R5
 	c.recover = c.sndMax
 	c.inRecovery = true
 	c.layer.stats.FastRetransmits++

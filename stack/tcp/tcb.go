@@ -45,6 +45,7 @@ type Conn struct {
 	backoffs          int
 	cwnd, ssthresh    int
 	dupAcks           int
+	flightAtDup       int // bytes in flight at the first duplicate ACK, before limited transmit
 	lastAdvance       int // bytes the last new ACK covered (RFC 6582 3.2 heuristic)
 	inRecovery        bool
 	recover           wire.Seq
