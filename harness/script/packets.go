@@ -23,6 +23,12 @@ type flow struct {
 	isnKnown      bool
 	scriptISN     uint32 // the stack's ISN as the script writes it (usually 0)
 	liveISN       uint32 // the stack's ISN on the wire
+	// The peer's last SYN. A SYN with another sequence number may begin a new connection on
+	// these ports (after TIME-WAIT, or a reset): if the stack's next line answers with a SYN,
+	// its ISN is learned again; if not (a challenge ACK), the connection went on.
+	peerSYN    uint32
+	hasPeerSYN bool
+	maybeNew   bool
 }
 
 // toLive maps a sequence number of the stack's sequence space from script to wire.

@@ -488,7 +488,7 @@ func (p *parser) seq() (start, end uint32, n int) {
 	p.expectPunct("(", "before the payload length")
 	n = int(p.uint("payload length", 0xffff))
 	p.expectPunct(")", "after the payload length")
-	if uint64(end) != uint64(start)+uint64(n) {
+	if end != start+uint32(n) { // modulo 2^32: a segment may wrap the sequence space
 		p.failAt(endTok, "inconsistent TCP sequence numbers and payload size: %d + %d != %d", start, n, end)
 	}
 	return start, end, n

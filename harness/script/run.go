@@ -438,7 +438,15 @@ func (r *runner) flowOf(p *Packet, fr *harness.Frame) *flow {
 		fl.local = uint16(t.SrcPort) // the ephemeral port of an active open
 		r.flows[[2]uint16{fl.local, fl.remote}] = fl
 	}
-	if t.SYN && p.TCP.Flags&SYN != 0 && uint16(t.SrcPort) == fl.local && uint16(t.DstPort) == fl.remote {
+	// The first SYN line fixes the ISN; later ones (retransmissions, a SYN-ACK answering a
+	// simultaneous open) are checked against it.
+	if fl.maybeNew {
+		fl.maybeNew = false
+		if t.SYN && p.TCP.Flags&SYN != 0 {
+			fl.isnKnown = false // a new connection on the same ports: a new ISN
+		}
+	}
+	if !fl.isnKnown && t.SYN && p.TCP.Flags&SYN != 0 && uint16(t.SrcPort) == fl.local && uint16(t.DstPort) == fl.remote {
 		fl.isnKnown, fl.scriptISN, fl.liveISN = true, p.TCP.Seq, t.Seq
 	}
 	return fl
@@ -581,6 +589,12 @@ func (r *runner) inject(p *Packet) {
 		if !p.Ports || fl == r.cur || p.TCP.Flags&SYN != 0 {
 			r.cur = fl
 		}
+		if t := p.TCP; t.Flags&SYN != 0 && t.Flags&ACK == 0 {
+			if fl.hasPeerSYN && fl.peerSYN != t.Seq {
+				fl.maybeNew = true
+			}
+			fl.peerSYN, fl.hasPeerSYN = t.Seq, true
+		}
 		data, err = r.fb.tcp(p, fl)
 	case ProtoICMP:
 		if p.ICMP.Type == layers.ICMPv4TypeEchoRequest {
@@ -609,8 +623,11 @@ func (r *runner) finish() {
 		r.ev = c.ev
 		r.fail("%s() was still blocked when the script ended", c.ev.Syscall.Name)
 	}
-	if r.cfg.Strict {
+	if r.cfg.Strict && len(r.s.Events) > 0 {
+		// A packet sent after the last line, within the tolerance, fails there.
+		r.ev = &r.s.Events[len(r.s.Events)-1]
 		r.runTo(r.b.Elapsed() + r.s.Tolerance)
+		r.ev = nil
 	}
 	for {
 		f := r.b.TryNextWithin(0)

@@ -323,3 +323,37 @@ func TestRunARPAndICMP(t *testing.T) {
 `, Config{Strict: true})
 	mustFail(t, "0 < icmp echo_request id 9 [raw (32)]\n+0 > icmp echo_reply id 10 [raw (32)]\n", Config{}, 2, "id 9, want 10")
 }
+
+// The stack's ISN is learned once per connection: a retransmitted SYN or a SYN-ACK must carry
+// the same one, and a new connection on the same ports (the peer's SYN with a new sequence
+// number, answered with a SYN-ACK) is learned again.
+func TestRunISN(t *testing.T) {
+	retransmit := `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0  connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++1  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
+`
+	mustPass(t, retransmit, Config{})
+	mustFail(t, strings.Replace(retransmit, "+1  > S 0:0(0)", "+1  > S 7:7(0)", 1), Config{}, 6, "seq 0, want 7")
+	// A challenge ACK answers a SYN in ESTABLISHED: the same connection, the same ISN.
+	challenge := `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1460>
++0  > S. 0:0(0) ack 1 win 65535 <mss 1460>
++0  < . 1:1(0) ack 1 win 65535
++.1 < S 500:500(0) win 65535
++0  > . 1:1(0) ack 1 win 65535
+`
+	mustPass(t, challenge, Config{Strict: true})
+	// After an abort, the peer's new SYN opens a new connection on the same ports: its
+	// SYN-ACK is written with ISN 0 again.
+	reopen := challenge + `+0  < R 1:1(0) win 0
++1  < S 9000:9000(0) win 65535 <mss 1460>
++0  > S. 0:0(0) ack 9001 win 65535 <mss 1460>
+`
+	mustPass(t, reopen, Config{Strict: true})
+}

@@ -20,6 +20,7 @@
 //     out-of-order data; Nagle on unless disabled.
 //   - No timestamps, no SACK yet: never offered, a peer's options ignored.
 //   - A full half-open table or accept queue drops new SYNs silently (the peer retries).
+//   - A connection reset (or timed out) before Accept leaves the accept queue, as in FreeBSD.
 //   - Urgent data is delivered in line (RFC 6093).
 package tcp
 

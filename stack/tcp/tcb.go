@@ -3,6 +3,7 @@ package tcp
 import (
 	"io"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack/timer"
@@ -356,6 +357,13 @@ func (c *Conn) abort(err error) {
 	}
 	if c.state == SynReceived && c.listener != nil {
 		c.layer.halfOpen--
+		c.listener = nil
+	}
+	if ln := c.listener; ln != nil && err != nil {
+		// Reset or timed out before Accept: our policy, as FreeBSD's, is to take it out of
+		// the accept queue, so a dead connection holds no backlog slot and Accept never
+		// returns one.
+		ln.queue = slices.DeleteFunc(ln.queue, func(q *Conn) bool { return q == c })
 		c.listener = nil
 	}
 	c.state = Closed
