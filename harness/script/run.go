@@ -191,7 +191,7 @@ type runner struct {
 	fdFlows  map[int]*flow // the connection each connecting socket opened
 	blocked  *call         // a blocking call still running
 	echoSeq  uint16
-	lastEcho []byte // the last echo request injected: its id, seq and data
+	echoes   map[uint32][]byte // the data of each echo request injected, by id<<16 | seq
 }
 
 // abort carries a failure out of the event loop by panic; run recovers it.
@@ -486,7 +486,7 @@ func (r *runner) matches(p *Packet, fr *harness.Frame, fl *flow) []string {
 	case ProtoICMP:
 		return r.icmpDiff(p, fr)
 	case ProtoARP:
-		return arpDiff(p.ARP, fr.ARP())
+		return arpDiff(p.ARP, fr.ARP(), fr.Ethernet())
 	}
 	return []string{"raw frames can only be injected"}
 }
@@ -512,11 +512,17 @@ func (r *runner) icmpDiff(p *Packet, fr *harness.Frame) []string {
 	if m.TypeCode.Type() != ic.Type || m.TypeCode.Code() != ic.Code {
 		return []string{fmt.Sprintf("icmp %s, want %s", icmpName(m.TypeCode.Type(), m.TypeCode.Code()), icmpName(ic.Type, ic.Code))}
 	}
-	if ic.Type == layers.ICMPv4TypeEchoReply && r.lastEcho != nil {
-		// The reply must carry the request's id, sequence number and data (RFC 792).
-		if want := r.lastEcho; string(m.Contents[4:8]) != string(want[4:8]) || string(m.Payload) != string(want[8:]) {
-			d = append(d, fmt.Sprintf("id %d seq %d and %d data bytes do not echo the request's", m.Id, m.Seq, len(m.Payload)))
+	if ic.Type == layers.ICMPv4TypeEchoReply && len(r.echoes) > 0 {
+		// The reply must carry a request's id, sequence number and data (RFC 792).
+		switch req, ok := r.echoes[uint32(m.Id)<<16|uint32(m.Seq)]; {
+		case !ok:
+			d = append(d, fmt.Sprintf("id %d seq %d answers no echo request the script sent", m.Id, m.Seq))
+		case string(m.Payload) != string(req):
+			d = append(d, fmt.Sprintf("its %d data bytes are not the %d of request id %d seq %d", len(m.Payload), len(req), m.Id, m.Seq))
 		}
+	}
+	if e := ic.Echoed; e != nil && (ic.Type == layers.ICMPv4TypeEchoReply || ic.Type == layers.ICMPv4TypeEchoRequest) && len(m.Payload) != e.Len {
+		d = append(d, fmt.Sprintf("[raw (%d)], want [raw (%d)]", len(m.Payload), e.Len))
 	}
 	if ic.ID != 0 && m.Id != ic.ID {
 		d = append(d, fmt.Sprintf("id %d, want %d", m.Id, ic.ID))
@@ -525,21 +531,21 @@ func (r *runner) icmpDiff(p *Packet, fr *harness.Frame) []string {
 		d = append(d, fmt.Sprintf("mtu %d, want %d", m.Seq, ic.MTU))
 	}
 	if e := ic.Echoed; e != nil && ic.Type != layers.ICMPv4TypeEchoReply && ic.Type != layers.ICMPv4TypeEchoRequest {
-		want := "[raw"
+		want := fmt.Sprintf("[raw (%d)]", e.Len)
 		switch e.Proto {
 		case "tcp":
 			want = fmt.Sprintf("[%d:%d(%d)]", e.Seq, e.End, e.Len)
 		case "udp":
 			want = fmt.Sprintf("[udp (%d)]", e.Len)
 		}
-		if got := quotedOf(m.Payload); !strings.HasPrefix(got, want) {
+		if got := quotedOf(m.Payload); got != want {
 			d = append(d, fmt.Sprintf("quotes %s, want %s", got, want))
 		}
 	}
 	return d
 }
 
-func arpDiff(want *ARP, got *layers.ARP) []string {
+func arpDiff(want *ARP, got *layers.ARP, eth *layers.Ethernet) []string {
 	if got == nil {
 		return []string{"not an ARP packet"}
 	}
@@ -557,6 +563,10 @@ func arpDiff(want *ARP, got *layers.ARP) []string {
 		}
 	} else if !want.AnyMAC && net.HardwareAddr(got.SourceHwAddress).String() != want.MAC.String() {
 		d = append(d, fmt.Sprintf("is-at %v, want %v", net.HardwareAddr(got.SourceHwAddress), want.MAC))
+	}
+	if want.Op == ARPReply && eth != nil && eth.DstMAC.String() != net.HardwareAddr(got.DstHwAddress).String() {
+		// RFC 826: the reply goes to the requester, unicast.
+		d = append(d, fmt.Sprintf("sent to %v, want unicast to the requester %v", eth.DstMAC, net.HardwareAddr(got.DstHwAddress)))
 	}
 	return d
 }
@@ -603,7 +613,11 @@ func (r *runner) inject(p *Packet) {
 		data, err = r.fb.icmp(p, fl, r.echoSeq)
 		if err == nil && p.ICMP.Type == layers.ICMPv4TypeEchoRequest {
 			hl, total := 20+len(p.IP.Options), int(binary.BigEndian.Uint16(data[16:]))
-			r.lastEcho = append([]byte(nil), data[14+hl:14+total]...) // not the Ethernet padding
+			msg := data[14+hl : 14+total] // not the Ethernet padding
+			if r.echoes == nil {
+				r.echoes = map[uint32][]byte{}
+			}
+			r.echoes[uint32(binary.BigEndian.Uint16(msg[4:]))<<16|uint32(binary.BigEndian.Uint16(msg[6:]))] = append([]byte(nil), msg[8:]...)
 		}
 	case ProtoARP:
 		data, err = r.fb.arp(p.ARP)

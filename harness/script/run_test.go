@@ -322,6 +322,20 @@ func TestRunARPAndICMP(t *testing.T) {
 +1  > nothing
 `, Config{Strict: true})
 	mustFail(t, "0 < icmp echo_request id 9 [raw (32)]\n+0 > icmp echo_reply id 10 [raw (32)]\n", Config{}, 2, "id 9, want 10")
+	mustFail(t, "0 < icmp echo_request id 9 [raw (32)]\n+0 > icmp echo_reply id 9 [raw (31)]\n", Config{}, 2, "[raw (32)], want [raw (31)]")
+	// Each reply is matched with the request of the same id and sequence number.
+	mustPass(t, `
+0   < arp request who-has 198.18.0.2 tell 198.18.0.1
++0  > arp reply 198.18.0.2 is-at 02:00:00:00:00:02
++0  < icmp echo_request id 1 [raw (1)]
++0  > icmp echo_reply id 1 [raw (1)]
++0  < icmp echo_request id 2 [raw (2)]
++0  > icmp echo_reply id 2 [raw (2)]
+`, Config{Strict: true})
+	// An ICMP error's quote is compared whole: protocol and length.
+	unreach := "0 < raw \"02 00 00 00 00 02 02 00 00 00 00 01 08 00 45 00 00 1c 00 01 00 00 40 fd ed bc c6 12 00 01 c6 12 00 02 00 00 00 00 00 00 00 00\"\n+0 > icmp unreachable protocol_unreachable [raw (8)]\n"
+	mustPass(t, unreach, Config{Strict: true})
+	mustFail(t, strings.Replace(unreach, "[raw (8)]", "[raw (9)]", 1), Config{}, 2, "quotes [raw (8)], want [raw (9)]")
 }
 
 // The stack's ISN is learned once per connection: a retransmitted SYN or a SYN-ACK must carry
