@@ -1,12 +1,14 @@
 // Command mtcp-test runs mtcp's conformance suite: every case of the conformance catalog as a
-// spec, in virtual time, each recorded to its own pcapng capture with a comment on every frame.
+// spec, and every scenario script of scenarios/ (built in), in virtual time, each recorded to
+// its own pcapng capture with a comment on every frame.
 //
 //	mtcp-test                          run everything; captures in ./mtcp-out
 //	mtcp-test -o out --junit junit.xml for CI
 //	mtcp-test --label-filter arp       a subset, by label
+//	mtcp-test run FILE|DIR...          given packetdrill scripts instead (--strict, --lenient, -D NAME)
 //	mtcp-test list                     the catalog, without running
 //
-// Exit status: 0 when every spec passed, 1 when one failed, 2 for bad usage.
+// Exit status: 0 when every spec passed, 1 when one failed, 2 for bad usage or a malformed script.
 package main
 
 import (

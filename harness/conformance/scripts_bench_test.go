@@ -34,3 +34,24 @@ func BenchmarkCorpus(b *testing.B) {
 	b.ReportMetric(float64(len(scripts)), "scripts")
 	b.ReportMetric(virtual.Seconds(), "virtual-s/corpus")
 }
+
+// TestCorpusStrict runs every corpus script in --strict mode too: no script leaves a packet of
+// the stack unaccounted for.
+func TestCorpusStrict(t *testing.T) {
+	scripts, err := conformance.Corpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scripts) < 60 {
+		t.Fatalf("the corpus has %d scripts", len(scripts))
+	}
+	for _, sc := range scripts {
+		res, err := script.Run(sc.Script, script.Config{Strict: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Passed() {
+			t.Errorf("%s fails with --strict:\n%v", sc.Name, res.Failure)
+		}
+	}
+}
