@@ -104,7 +104,7 @@ func (m *MTCP) Listen(fd, backlog int) error {
 	case err != nil:
 		return err
 	case s.conn != nil:
-		return unix.EISCONN
+		return unix.EINVAL // as Linux and FreeBSD
 	case s.listener != nil:
 		return nil
 	case s.port == 0:
@@ -133,9 +133,12 @@ func (m *MTCP) Accept(fd int) (int, error) {
 		return -1, errnoOf(aerr)
 	}
 	nfd, _ := m.Socket()
-	m.fds[nfd].conn = c
-	m.fds[nfd].port = c.LocalAddr().Port()
-	m.fds[nfd].bufs = c.Buffers()
+	ns := m.fds[nfd]
+	ns.conn, ns.port, ns.bufs = c, c.LocalAddr().Port(), c.Buffers()
+	for k, v := range s.opts { // the listener's options carry over, as in BSD sockets
+		ns.opts[k] = v
+	}
+	ns.apply()
 	return nfd, nil
 }
 
@@ -168,11 +171,30 @@ func (m *MTCP) Connect(fd int, remote netip.AddrPort) error {
 		return errnoOf(derr)
 	}
 	s.conn, s.connecting, s.port = c, true, c.LocalAddr().Port()
+	s.apply()
 	if c.Err() != nil { // failed at once (no route)
 		s.connecting = false
 		return errnoOf(c.Err())
 	}
 	return unix.EINPROGRESS
+}
+
+// apply gives a new connection the options set on its socket (or its listener) before it
+// existed.
+func (s *socket) apply() {
+	for k, v := range s.opts {
+		switch k {
+		case optNoDelay:
+			s.conn.SetNoDelay(v != 0)
+		case optKeepIdle:
+			s.conn.SetKeepAlivePeriod(secondsToDuration(v))
+		case optLinger:
+			s.conn.SetLinger(v)
+		}
+	}
+	if v, ok := s.opts[optKeepAlive]; ok {
+		s.conn.SetKeepAlive(v != 0) // after the idle time, which it arms with
+	}
 }
 
 // Read reads from a connected socket.
@@ -190,8 +212,12 @@ func (m *MTCP) Read(fd int, p []byte) (int, error) {
 	switch {
 	case rerr == io.EOF:
 		return 0, nil
+	case errors.Is(rerr, tcp.ErrWouldBlock):
+		return -1, unix.EAGAIN
+	case rerr != nil && n == 0 && s.reported:
+		return 0, nil // the error was reported once: end of stream now, as BSD sockets
 	case rerr != nil && n == 0:
-		s.reported = true // reported now, not again by SO_ERROR
+		s.reported = true // reported now, not again by SO_ERROR or read
 		return -1, errnoOf(rerr)
 	}
 	return n, nil
@@ -210,9 +236,13 @@ func (m *MTCP) Write(fd int, p []byte) (int, error) {
 	}
 	n, werr := s.conn.Write(p)
 	if werr != nil && n == 0 {
-		if errors.Is(werr, tcp.ErrWriteClosed) || errors.Is(werr, tcp.ErrClosed) {
-			return -1, unix.EPIPE
+		switch {
+		case errors.Is(werr, tcp.ErrWouldBlock):
+			return -1, unix.EAGAIN
+		case errors.Is(werr, tcp.ErrWriteClosed) || errors.Is(werr, tcp.ErrClosed) || s.reported:
+			return -1, unix.EPIPE // after the error was reported once, as BSD sockets
 		}
+		s.reported = true
 		return -1, errnoOf(werr)
 	}
 	return n, nil
@@ -224,10 +254,10 @@ func (m *MTCP) Shutdown(fd, how int) error {
 	switch {
 	case err != nil:
 		return err
-	case s.conn == nil:
-		return unix.ENOTCONN
 	case how != unix.SHUT_RD && how != unix.SHUT_WR && how != unix.SHUT_RDWR:
 		return unix.EINVAL
+	case s.conn == nil:
+		return unix.ENOTCONN
 	}
 	if how != unix.SHUT_WR {
 		s.readShut = true
@@ -336,8 +366,8 @@ func (m *MTCP) GetSockOpt(fd, level, name int) (int, error) {
 	key := [2]int{level, name}
 	switch key {
 	case optError:
-		if s.conn == nil || s.conn.Err() == nil || s.reported {
-			return 0, nil
+		if s.conn == nil || s.conn.Err() == nil || s.reported || errors.Is(s.conn.Err(), tcp.ErrClosed) {
+			return 0, nil // tcp.ErrClosed: the application closed it (shutdown in SYN-SENT)
 		}
 		s.connecting, s.reported = false, true
 		return int(errnoOf(s.conn.Err())), nil
@@ -396,7 +426,7 @@ func errnoOf(err error) unix.Errno {
 	case errors.Is(err, tcp.ErrHostUnreach):
 		return unix.EHOSTUNREACH
 	case errors.Is(err, tcp.ErrClosed):
-		return unix.EBADF
+		return unix.ENOTCONN // a connection the application shut down; a closed descriptor is EBADF from sock
 	case errors.Is(err, tcp.ErrWriteClosed):
 		return unix.EPIPE
 	case errors.Is(err, tcp.ErrAddrInUse):

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/mtcp-go/mtcp/harness"
@@ -192,6 +193,10 @@ type runner struct {
 	blocked  *call         // a blocking call still running
 	echoSeq  uint16
 	echoes   map[uint32][]byte // the data of each echo request injected, by id<<16 | seq
+	// lastARPRequest is the last ARP request injected: an ARP reply answers it.
+	lastARPRequest *layers.ARP
+	// hosts maps the addresses the script has sent from to the MAC it last used for them.
+	hosts map[netip.Addr]string
 }
 
 // abort carries a failure out of the event loop by panic; run recovers it.
@@ -244,6 +249,7 @@ func (r *runner) run(dut harness.DUT) {
 	r.socks = r.b.SocketsOf()
 	r.fb = frameBuilder{peerMAC: r.b.Peer().MAC, stackMAC: r.b.StackMAC(), peerIP: r.b.Peer().IP, stackIP: r.b.StackIP()}
 	r.nonblock, r.fdFlows = map[int]bool{}, map[int]*flow{}
+	r.hosts = map[netip.Addr]string{r.fb.peerIP: r.fb.peerMAC.String()}
 	r.cur = r.flow(DefaultLocalPort, DefaultPeerPort)
 	for i := range r.s.Events {
 		r.ev = &r.s.Events[i]
@@ -296,6 +302,9 @@ func (r *runner) event(e *Event) {
 		return
 	}
 	at := r.when(e)
+	if e.Time.Kind == TimeAbsolute && at < r.last {
+		r.fail("time goes backward: %s s is before the previous line's %s s", secs(at), secs(r.last))
+	}
 	switch {
 	case e.Kind == EventPacket && e.Packet.Direction == Outbound:
 		r.expect(e, at)
@@ -370,7 +379,7 @@ func (r *runner) expect(e *Event, at time.Duration) {
 	lo, hi := at-tol, at+tol
 	switch {
 	case e.Time.Kind == TimeAny:
-		lo, hi = r.b.Elapsed(), r.b.Elapsed()+r.cfg.MaxWait
+		lo, hi = -1<<62, r.b.Elapsed()+r.cfg.MaxWait // packetdrill: any time, even earlier
 	case e.Time.Range:
 		end := e.Time.End
 		if e.Time.Kind == TimeRelative {
@@ -395,6 +404,10 @@ func (r *runner) expect(e *Event, at time.Duration) {
 	if f.Offset < lo {
 		f.Note("line %d: FAILED: sent %s too early; expected %s", e.Line, lo-f.Offset, want)
 		r.failWith(want, got, "the stack sent a packet %s too early (tolerance %s)", lo-f.Offset, tol)
+	}
+	if f.Offset > hi { // a packet already waiting, sent after the line's window
+		f.Note("line %d: FAILED: sent %s too late; expected %s", e.Line, f.Offset-hi, want)
+		r.failWith(want, got, "the stack sent a packet %s too late (tolerance %s)", f.Offset-hi, tol)
 	}
 	if d := r.matches(e.Packet, f, fl); len(d) > 0 {
 		f.Note("line %d: FAILED: %s; expected %s", e.Line, strings.Join(d, "; "), want)
@@ -471,6 +484,67 @@ func (r *runner) frameFlow(fr *harness.Frame, fl *flow) *flow {
 
 // matches lists how a frame differs from an outbound line.
 func (r *runner) matches(p *Packet, fr *harness.Frame, fl *flow) []string {
+	d := r.addressDiff(p, fr)
+	switch p.Proto {
+	case ProtoTCP, ProtoICMP:
+		return append(d, r.protoDiff(p, fr, fl)...)
+	}
+	return append(d, r.protoDiff(p, fr, fl)...)
+}
+
+// addressDiff checks an IPv4 packet's addresses: from the stack, to the peer for a TCP line
+// (to any host the script has sent from, for ICMP), and over Ethernet to the MAC that ARP
+// last gave for that host (the bench's answers included).
+func (r *runner) addressDiff(p *Packet, fr *harness.Frame) []string {
+	ip, eth := fr.IPv4(), fr.Ethernet()
+	if p.Proto == ProtoARP || ip == nil || eth == nil {
+		return nil
+	}
+	var d []string
+	src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
+	dst, _ := netip.AddrFromSlice(ip.DstIP.To4())
+	mac, known := r.hosts[dst]
+	switch {
+	case src != r.fb.stackIP:
+		d = append(d, fmt.Sprintf("from %v, want from the stack's %v", src, r.fb.stackIP))
+	case p.Proto == ProtoTCP && dst != r.fb.peerIP:
+		d = append(d, fmt.Sprintf("to %v, want to the peer %v", dst, r.fb.peerIP))
+	case !known:
+		d = append(d, fmt.Sprintf("to %v, a host the script never sent from", dst))
+	}
+	if known && mac != "" && eth.DstMAC.String() != mac {
+		d = append(d, fmt.Sprintf("Ethernet destination %v, want %v (%v's MAC as ARP last said)", eth.DstMAC, mac, dst))
+	}
+	if eth.SrcMAC.String() != r.fb.stackMAC.String() {
+		d = append(d, fmt.Sprintf("Ethernet source %v, want the stack's %v", eth.SrcMAC, r.fb.stackMAC))
+	}
+	return d
+}
+
+// learnHost notes the address and MAC an injected frame comes from.
+func (r *runner) learnHost(frame []byte) {
+	pk := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
+	eth, _ := pk.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	if eth == nil {
+		return
+	}
+	var a netip.Addr
+	if ip, ok := pk.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+		a, _ = netip.AddrFromSlice(ip.SrcIP.To4())
+	} else if arp, ok := pk.Layer(layers.LayerTypeARP).(*layers.ARP); ok {
+		a, _ = netip.AddrFromSlice(arp.SourceProtAddress)
+		r.hosts[a] = net.HardwareAddr(arp.SourceHwAddress).String() // what the stack learns
+		return
+	}
+	// A host known from IP alone: the stack learns MACs from ARP only (RFC 826), so which MAC
+	// it uses for it is not checked until ARP says.
+	if _, ok := r.hosts[a]; a.IsValid() && !ok {
+		r.hosts[a] = ""
+	}
+}
+
+// protoDiff lists how a frame differs from an outbound line, protocol by protocol.
+func (r *runner) protoDiff(p *Packet, fr *harness.Frame, fl *flow) []string {
 	switch p.Proto {
 	case ProtoTCP:
 		t, ip := fr.TCP(), fr.IPv4()
@@ -486,7 +560,7 @@ func (r *runner) matches(p *Packet, fr *harness.Frame, fl *flow) []string {
 	case ProtoICMP:
 		return r.icmpDiff(p, fr)
 	case ProtoARP:
-		return arpDiff(p.ARP, fr.ARP(), fr.Ethernet())
+		return arpDiff(p.ARP, fr.ARP(), fr.Ethernet(), r.lastARPRequest)
 	}
 	return []string{"raw frames can only be injected"}
 }
@@ -545,7 +619,7 @@ func (r *runner) icmpDiff(p *Packet, fr *harness.Frame) []string {
 	return d
 }
 
-func arpDiff(want *ARP, got *layers.ARP, eth *layers.Ethernet) []string {
+func arpDiff(want *ARP, got *layers.ARP, eth *layers.Ethernet, req *layers.ARP) []string {
 	if got == nil {
 		return []string{"not an ARP packet"}
 	}
@@ -564,9 +638,15 @@ func arpDiff(want *ARP, got *layers.ARP, eth *layers.Ethernet) []string {
 	} else if !want.AnyMAC && net.HardwareAddr(got.SourceHwAddress).String() != want.MAC.String() {
 		d = append(d, fmt.Sprintf("is-at %v, want %v", net.HardwareAddr(got.SourceHwAddress), want.MAC))
 	}
-	if want.Op == ARPReply && eth != nil && eth.DstMAC.String() != net.HardwareAddr(got.DstHwAddress).String() {
-		// RFC 826: the reply goes to the requester, unicast.
-		d = append(d, fmt.Sprintf("sent to %v, want unicast to the requester %v", eth.DstMAC, net.HardwareAddr(got.DstHwAddress)))
+	if want.Op == ARPReply && req != nil {
+		// RFC 826: the reply goes to the requester, unicast, and names it as the target.
+		reqMAC := net.HardwareAddr(req.SourceHwAddress).String()
+		if eth != nil && eth.DstMAC.String() != reqMAC {
+			d = append(d, fmt.Sprintf("sent to %v, want unicast to the requester %v", eth.DstMAC, reqMAC))
+		}
+		if net.HardwareAddr(got.DstHwAddress).String() != reqMAC || !net.IP(got.DstProtAddress).Equal(net.IP(req.SourceProtAddress)) {
+			d = append(d, fmt.Sprintf("target %v %v, want the requester %v %v", net.HardwareAddr(got.DstHwAddress), net.IP(got.DstProtAddress), reqMAC, net.IP(req.SourceProtAddress)))
+		}
 	}
 	return d
 }
@@ -621,12 +701,18 @@ func (r *runner) inject(p *Packet) {
 		}
 	case ProtoARP:
 		data, err = r.fb.arp(p.ARP)
+		if err == nil && p.ARP.Op == ARPRequest {
+			if a, ok := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default).Layer(layers.LayerTypeARP).(*layers.ARP); ok {
+				r.lastARPRequest = a
+			}
+		}
 	case ProtoRaw:
 		data = p.Raw
 	}
 	if err != nil {
 		r.fail("building the packet: %v", err)
 	}
+	r.learnHost(data)
 	r.b.Inject(harness.Raw{Data: data, Desc: fmt.Sprintf("line %d: %s", r.ev.Line, strings.TrimSpace(r.s.SourceLine(r.ev.Line)))})
 }
 

@@ -235,7 +235,7 @@ func TestRunBlockingCalls(t *testing.T) {
 	src := `
 0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0   setsockopt(3, SOL_SOCKET, SO_SNDBUF, [2000], 4) = 0
-+0   connect(3, ..., ...) = 0
++0...0.1 connect(3, ..., ...) = 0
 +0   > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
 +.1  < S. 0:0(0) ack 1 win 1000 <mss 1000>
 +0   > . 1:1(0) ack 1 win 65535
@@ -370,4 +370,98 @@ func TestRunISN(t *testing.T) {
 +0  > S. 0:0(0) ack 9001 win 65535 <mss 1460>
 `
 	mustPass(t, reopen, Config{Strict: true})
+}
+
+// Cases a review found, each a way a script could pass when it should fail, or trip a user
+// porting packetdrill scripts.
+func TestRunStrictChecks(t *testing.T) {
+	listen := "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 < S 0:0(0) win 65535 <mss 1460>\n"
+	// Absolute times never go back.
+	mustFail(t, listen+"+1.5 getsockopt(3, SOL_SOCKET, SO_REUSEADDR, [0], [4]) = 0\n0 > S. 0:0(0) ack 1 <...>\n",
+		Config{}, 6, "time goes backward: 0.000000 s is before the previous line's 1.500000 s")
+	// '*' takes a packet sent before the previous line, as packetdrill does.
+	mustPass(t, listen+"+0.1 getsockopt(3, SOL_SOCKET, SO_REUSEADDR, [0], [4]) = 0\n* > S. 0:0(0) ack 1 <...>\n", Config{})
+	// What a system call makes the stack send is taken at once: the SYN leaves at 0, not when
+	// the next line runs.
+	nb := "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n"
+	mustFail(t, nb+"+0.5 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n+0 > S 0:0(0) <...>\n", Config{}, 5, "496ms too early")
+	// A linger struct is compared by getsockopt.
+	linger := "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0\n"
+	mustPass(t, linger+"+0 getsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, [8]) = 0\n", Config{})
+	mustFail(t, linger+"+0 getsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=0, l_linger=77}, [8]) = 0\n", Config{}, 3, "getsockopt(SO_LINGER) gave 0, expected -1")
+	mustFail(t, linger+"+0 getsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=5}, [8]) = 0\n", Config{}, 3, "getsockopt(SO_LINGER) gave 0, expected 5")
+	// A blocked connect does not take the current connection back on its retries.
+	mustPass(t, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"+
+		"+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n+0...0.05 connect(4, ..., ...) = 0\n+0 > S 0:0(0) <...>\n"+
+		"+0 < 40000>8080 S 0:0(0) win 65535 <mss 1460>\n+0 > S. 0:0(0) ack 1 <...>\n"+
+		"+.05 < 8080>51208 S. 0:0(0) ack 1 win 65535 <mss 1460>\n+0 > 51208>8080 . 1:1(0) ack 1 <...>\n", Config{Strict: true})
+	// packetdrill's end time: "+0.1...0.3" ends 0.3 s after the previous line.
+	mustPass(t, listen+"+0 > S. 0:0(0) ack 1 <...>\n+0 < . 1:1(0) ack 1 win 65535\n+0 accept(3, ..., ...) = 4\n"+
+		"+0.1...0.3 read(4, ..., 10) = 10\n+0.2 < P. 1:11(10) ack 1 win 65535\n", Config{})
+	// Descriptors: any will do, as packetdrill's CHECK_FD; the script's number maps to it.
+	mustPass(t, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 close(3) = 0\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n+0 close(4) = 0\n+0 close(4) = -1 EBADF\n", Config{})
+	// errno aliases.
+	mustPass(t, "0 socket(..., SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n+0 accept(3, ..., ...) = -1 EWOULDBLOCK (Resource temporarily unavailable)\n", Config{})
+	// A TCP line expects a packet to the peer: a SYN-ACK to another host does not match.
+	other := "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n" +
+		"+0 < arp request who-has 198.18.0.2 tell 198.18.0.7\n+0 > arp reply 198.18.0.2 is-at *\n" +
+		"+0 < raw 0x0200000000020200c612000708004500002c000100004006ee9dc6120007c61200029c401f9000000000000000006002ffff50280000020405b4\n" +
+		"+0 > S. 0:0(0) ack 1 win 65535 <mss 1460>\n"
+	mustFail(t, other, Config{}, 7, "to 198.18.0.7, want to the peer 198.18.0.1")
+	// With --strict, a call without "...T" must return at once.
+	acc := listen + "+0 > S. 0:0(0) ack 1 <...>\n+0 accept(3, ..., ...) = 4\n+0.5 < . 1:1(0) ack 1 win 65535\n"
+	mustPass(t, acc, Config{})
+	mustFail(t, acc, Config{Strict: true}, 6, "accept() blocked until 0.500000 s")
+	// Counts are checked before anything runs.
+	s, _ := Parse("test.pkt", []byte("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 read(3, ..., -1) = -1 ENOTCONN\n"), nil)
+	if _, err := Run(s, Config{}); err == nil || !strings.Contains(err.Error(), "test.pkt:2:17: read needs a byte count from 0 to 2^30") {
+		t.Errorf("negative count: %v", err)
+	}
+}
+
+// The socket API behaves as BSD sockets do where scripts look.
+func TestRunSocketSemantics(t *testing.T) {
+	// Options set before listen carry over to accepted sockets; SO_LINGER 0 set before the
+	// connection makes close send RST.
+	mustPass(t, `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0
++0  setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1460>
++0  > S. 0:0(0) ack 1 win 65535 <mss 1460>
++0  < . 1:1(0) ack 1 win 65535
++0  accept(3, ..., ...) = 4
++0  getsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], [4]) = 0
++0  close(4) = 0
++0  > R 1:1(0) win 0
+`, Config{Strict: true})
+	// A reset is reported once; then read says end of stream and write EPIPE.
+	mustPass(t, `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1460>
++0  > S. 0:0(0) ack 1 win 65535 <mss 1460>
++0  < . 1:1(0) ack 1 win 65535
++0  accept(3, ..., ...) = 4
++0  < R 1:1(0) win 0
++0  read(4, ..., 10) = -1 ECONNRESET (Connection reset by peer)
++0  read(4, ..., 10) = 0
++0  write(4, ..., 10) = -1 EPIPE (Broken pipe)
++0  getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
+`, Config{Strict: true})
+	// shutdown during a non-blocking connect leaves no error for SO_ERROR.
+	mustPass(t, `
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0  connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++0  shutdown(3, SHUT_WR) = 0
++0  getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
++0  shutdown(3, 99) = -1 EINVAL (Invalid argument)
+// RFC 9293 3.10.4: CLOSE in SYN-SENT deletes the TCB; no RST, no more SYNs.
++3  > nothing
+`, Config{Strict: true})
 }

@@ -31,8 +31,14 @@ var symbols = map[string]int64{
 	"MSG_DONTWAIT": unix.MSG_DONTWAIT,
 }
 
+// errnoAliases are errno names that are other names of one in unix.ErrnoName's table.
+var errnoAliases = map[string]unix.Errno{"EWOULDBLOCK": unix.EAGAIN, "ENOTSUP": unix.EOPNOTSUPP, "EDEADLOCK": unix.EDEADLK}
+
 // errnoValue returns the errno named name ("ECONNREFUSED"), or 0.
 func errnoValue(name string) unix.Errno {
+	if e, ok := errnoAliases[name]; ok {
+		return e
+	}
 	for e := unix.Errno(1); e < 256; e++ {
 		if unix.ErrnoName(e) == name {
 			return e
@@ -102,6 +108,14 @@ func checkSyscall(s *Script, e *Event) {
 		if f, ok := evalOK(a[3]); ok && f&^unix.MSG_DONTWAIT != 0 {
 			s.failAt(a[3].Line, a[3].Col, "unsupported: %s flags other than MSG_DONTWAIT", sc.Name)
 		}
+	}
+	switch sc.Name {
+	case "read", "write", "send", "recv":
+		if n, ok := evalOK(a[2]); !ok || n < 0 || n > 1<<30 {
+			s.failAt(a[2].Line, a[2].Col, "%s needs a byte count from 0 to 2^30, found %s", sc.Name, exprText(a[2]))
+		}
+	}
+	switch sc.Name {
 	case "setsockopt", "getsockopt":
 		lvl, ok1 := evalOK(a[1])
 		name, ok2 := evalOK(a[2])
@@ -228,10 +242,12 @@ func (r *runner) syscall(e *Event, at time.Duration) {
 	if sc.HasEndTime {
 		c.end = sc.EndTime
 		if e.Time.Kind == TimeRelative {
-			c.end += at // packetdrill: "+0...0.3" ends 0.3 s after it starts
+			// packetdrill adds the same offset to both ends: "+0.1...0.3" starts 0.1 s and
+			// ends 0.3 s after the previous line.
+			c.end += at - e.Time.Start
 		}
 	}
-	res, errno, done := c.attempt()
+	res, errno, done := r.try(c)
 	if !done {
 		r.blocked = c
 		return
@@ -245,7 +261,7 @@ func (r *runner) retryBlocked() {
 	if c == nil {
 		return
 	}
-	res, errno, done := c.attempt()
+	res, errno, done := r.try(c)
 	if !done {
 		return
 	}
@@ -254,6 +270,13 @@ func (r *runner) retryBlocked() {
 	r.ev = c.ev
 	r.returned(c, res, errno)
 	r.ev = saved
+}
+
+// try makes one attempt of a call as the bench's Do does: what the stack sends meanwhile is
+// taken at once (the ARP requests it makes answered), not at the next line.
+func (r *runner) try(c *call) (res int64, errno unix.Errno, done bool) {
+	r.b.Do(func() { res, errno, done = c.attempt() })
+	return res, errno, done
 }
 
 // returned checks a call's result, errno and return time against its line.
@@ -266,23 +289,27 @@ func (r *runner) returned(c *call, res int64, errno unix.Errno) {
 		got += fmt.Sprintf(" %s (%s)", unix.ErrnoName(errno), errno.Error())
 	}
 	want := fmt.Sprintf("%s = %s", sc.Name, exprResult(sc))
+	if !sc.HasEndTime && r.cfg.Strict && now > c.start+tol {
+		r.failWith(fmt.Sprintf("%s returns at once", sc.Name), fmt.Sprintf("%s returned at %s s", sc.Name, secs(now)),
+			"%s() blocked until %s s; with --strict a call without '...T' must return at once (tolerance %s)", sc.Name, secs(now), tol)
+	}
 	if sc.HasEndTime && (now < c.end-tol || now > c.end+tol) {
 		r.failWith(fmt.Sprintf("%s returns at %s s", sc.Name, secs(c.end)), fmt.Sprintf("%s returned at %s s", sc.Name, secs(now)),
 			"%s() returned at %s s, expected at %s s (tolerance %s)", sc.Name, secs(now), secs(c.end), tol)
 	}
+	isFD := sc.Name == "socket" || sc.Name == "accept"
 	if sc.Result.Kind == ExprInt {
 		switch {
+		case isFD && sc.Result.Int >= 0 && res >= 0:
+			// packetdrill's CHECK_FD: any descriptor will do; the script's number maps to it.
 		case res != sc.Result.Int:
 			r.failWith(want, got, "%s() returned %d, expected %d", sc.Name, res, sc.Result.Int)
-		case sc.Errno != "" && unix.ErrnoName(errno) != sc.Errno:
+		case sc.Errno != "" && errno != errnoValue(sc.Errno):
 			r.failWith(want, got, "%s() failed with %s, expected %s", sc.Name, unix.ErrnoName(errno), sc.Errno)
 		}
 	}
-	switch sc.Name {
-	case "socket", "accept":
-		if sc.Result.Kind == ExprInt && res >= 0 {
-			r.fds[sc.Result.Int] = int(res)
-		}
+	if isFD && sc.Result.Kind == ExprInt && res >= 0 {
+		r.fds[sc.Result.Int] = int(res)
 	}
 }
 
@@ -368,16 +395,21 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			return int64(fd), 0
 		})
 	case "connect":
+		first := true
 		return func() (int64, unix.Errno, bool) {
 			fd := r.fd(a[0])
 			port, addr := r.sockaddr(a[1], DefaultRemotePort, false)
-			// The connection becomes the current one; a later connect on the same socket
-			// (EALREADY, EISCONN) keeps the flow whose port and ISN were learned.
-			if f := r.fdFlows[fd]; f != nil && f.remote == port {
-				r.cur = f
-			} else {
-				r.cur = &flow{remote: port}
-				r.fdFlows[fd] = r.cur
+			// The connection becomes the current one when the call is made (not again on the
+			// retries of a blocking call); a later connect on the same socket (EALREADY,
+			// EISCONN) keeps the flow whose port and ISN were learned.
+			if first {
+				first = false
+				if f := r.fdFlows[fd]; f != nil && f.remote == port {
+					r.cur = f
+				} else {
+					r.cur = &flow{remote: port}
+					r.fdFlows[fd] = r.cur
+				}
 			}
 			res, e := errnoResult(so.Connect(fd, netip.AddrPortFrom(addr, port)))
 			if !r.nonblock[fd] && wouldBlock(e) {
@@ -392,7 +424,7 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			fd := r.fd(a[0])
 			n, _ := evalOK(a[2])
 			for written < n {
-				k, err := so.Write(fd, make([]byte, n-written))
+				k, err := so.Write(fd, zeros[:min(n-written, int64(len(zeros)))])
 				if err != nil {
 					res, e := errnoResult(err)
 					switch {
@@ -415,7 +447,7 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 		return func() (int64, unix.Errno, bool) {
 			fd := r.fd(a[0])
 			n, _ := evalOK(a[2])
-			k, err := so.Read(fd, make([]byte, n))
+			k, err := so.Read(fd, readBuf[:min(n, int64(len(readBuf)))])
 			if err != nil {
 				res, e := errnoResult(err)
 				if wouldBlock(e) && !r.nonblock[fd] && !dontwait {
@@ -454,9 +486,17 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			if lvl == unix.SOL_SOCKET && (name == unix.SO_RCVBUF || name == unix.SO_SNDBUF) && r.cfg.Lenient {
 				return 0, 0
 			}
-			if want, ok := evalOK(a[3]); ok && want != int64(v) {
-				r.failWith(fmt.Sprintf("getsockopt value %s", exprText(valueOf(a[3]))), fmt.Sprintf("getsockopt value %s", optionValueName(name, v)),
-					"getsockopt(%s) gave %s, expected %s", exprText(a[2]), optionValueName(name, v), exprText(valueOf(a[3])))
+			want, ok := evalOK(a[3])
+			if a[3].Kind == ExprStruct {
+				want, ok = int64(optionValue(a[3])), true // a linger struct, as setsockopt reads it
+			}
+			if ok && want != int64(v) {
+				wantText := exprText(valueOf(a[3]))
+				if a[3].Kind == ExprStruct {
+					wantText = fmt.Sprint(want) // a linger struct: its l_linger, or -1 when off
+				}
+				r.failWith(fmt.Sprintf("getsockopt value %s", wantText), fmt.Sprintf("getsockopt value %s", optionValueName(name, v)),
+					"getsockopt(%s) gave %s, expected %s", exprText(a[2]), optionValueName(name, v), wantText)
 			}
 			return 0, 0
 		})
@@ -487,6 +527,13 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 		return 0, 0, true
 	}
 }
+
+// zeros is what write sends (packetdrill never compares payload bytes); readBuf takes what
+// read gets. A call moves at most their size at a time.
+var (
+	zeros   = make([]byte, 64<<10)
+	readBuf = make([]byte, 64<<10)
+)
 
 // blocking wraps a call that waits on a blocking socket (EAGAIN) until it can complete.
 func (r *runner) blocking(fdArg Expr, f func() (int64, unix.Errno)) func() (int64, unix.Errno, bool) {

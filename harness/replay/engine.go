@@ -1,0 +1,641 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/replay/capture"
+	"github.com/mtcp-go/mtcp/stack/clock"
+	"github.com/mtcp-go/mtcp/stack/core"
+	"github.com/mtcp-go/mtcp/stack/ipv4"
+	"github.com/mtcp-go/mtcp/stack/link/pcapng"
+	"github.com/mtcp-go/mtcp/stack/tcp"
+	"github.com/mtcp-go/mtcp/stack/wire"
+)
+
+// Options say how to replay.
+type Options struct {
+	// Host is the host the stack plays; zero: the server of the first TCP handshake (its client
+	// with Client), else the host that answered the first ARP or echo request.
+	Host netip.Addr
+	// HostPort, with Host, limits the TCP conversations replayed to those on this port of it.
+	HostPort uint16
+	// Client picks the client of the first TCP handshake as the host when Host is zero.
+	Client bool
+	// CompareWindow and CompareOptions also compare the window and the TCP options of the
+	// segments that correspond one to one (handshake, FIN, RST, data starting at the same byte).
+	CompareWindow, CompareOptions bool
+	// Output, if set, is where the replay's own pcapng goes: the injected frames and the
+	// stack's, each commented with the capture frame it corresponds to and any difference.
+	Output string
+	// Progress, if set, is called now and then with the records replayed and their total.
+	Progress func(done, total int)
+	// KeepChecksums injects frames with the checksums the capture has, right or wrong; by
+	// default wrong ones are corrected (see fixChecksums).
+	KeepChecksums bool
+	// Horizon is how long after the recorded host's packet the stack may send its own before
+	// the difference is reported (default 3 s of virtual time).
+	Horizon time.Duration
+}
+
+// maxFrame is the largest frame the stack's link takes (MTU 1500).
+const maxFrame = 14 + 1500
+
+// Replay replays the capture at path: the stack takes the place of one host, the frames of
+// the others are injected in virtual time, and what the stack sends is compared with what the
+// recorded host sent. An error is bad input (a broken capture, a host that cannot be played)
+// or a failure to write the output; differences are in the Report.
+func Replay(path string, opts Options) (*Report, error) {
+	if opts.Horizon <= 0 {
+		opts.Horizon = 3 * time.Second
+	}
+	open := func() (io.ReadCloser, error) { return os.Open(path) }
+	sc, err := scanCapture(open, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	e, err := newEngine(sc, opts)
+	if err != nil {
+		return nil, err
+	}
+	e.rep.Capture = path
+	f, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := capture.Open(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := e.run(r); err != nil {
+		e.out.abandon()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := e.out.close(e.rep); err != nil {
+		return nil, err
+	}
+	return e.rep, nil
+}
+
+// engine is one replay in progress.
+type engine struct {
+	opts  Options
+	sc    *scan
+	rep   *Report
+	dut   *harness.MTCP
+	now   time.Time // virtual time
+	frame int       // the capture record being replayed
+	d, sd *decoded  // capture frames; the stack's frames
+	out   *output
+
+	listeners map[uint16]*tcp.Listener
+	convs     map[convKey]*conv // by the recorded host's port and the peer
+	byStack   map[convKey]*conv // by the stack's port and the peer
+	order     []*conv
+	fromStack [][]byte         // frames the stack sent during the last call into it
+	began     map[convKey]bool // conversations that began before the capture, reported once
+
+	arpExp  []*expItem // the recorded host's ARP replies and ICMP messages awaiting the stack's
+	icmpExp []*expItem
+	stackIC []*expItem // the stack's ICMP messages awaiting a recorded one
+
+	zeroFilled bool // the record being replayed had its payload zero-filled
+}
+
+type convKey struct {
+	port uint16
+	peer netip.AddrPort
+}
+
+// expItem is a non-TCP packet waiting for its counterpart.
+type expItem struct {
+	frame int
+	at    time.Time
+	key   string // what must match: "arp reply to 1.2.3.4", "icmp echo_reply id 1 seq 2 to ..."
+	desc  string
+	out   *outFrame
+	data  []byte // echo data
+}
+
+func newEngine(sc *scan, opts Options) (*engine, error) {
+	mac, ok := wire.MACFrom(sc.stackMAC)
+	if !ok {
+		return nil, fmt.Errorf("the host's MAC %v is not an Ethernet address", sc.stackMAC)
+	}
+	cfg := core.Config{
+		MAC: mac,
+		// Every address is on the link: the stack asks for each peer by ARP, and the replay
+		// answers with the MAC the capture shows for it (a router's, for a distant host).
+		Interface: ipv4.Interface{Addr: netip.PrefixFrom(sc.stackAddr, 0)},
+		Secret:    [16]byte{'m', 't', 'c', 'p', '-', 'r', 'e', 'p', 'l', 'a', 'y'},
+	}
+	dut, err := harness.NewMTCP(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the stack cannot take %v's place: %w", sc.host, err)
+	}
+	e := &engine{
+		opts: opts, sc: sc, dut: dut, now: clock.Epoch, d: newDecoded(), sd: newDecoded(),
+		listeners: map[uint16]*tcp.Listener{}, convs: map[convKey]*conv{}, byStack: map[convKey]*conv{},
+		began: map[convKey]bool{},
+		rep:   &Report{Format: sc.format, Host: sc.host, HostMAC: sc.hostMAC, Why: sc.why, Records: sc.records, Skipped: map[string]int{}},
+	}
+	e.out, err = newOutput(opts.Output, sc)
+	if err != nil {
+		return nil, err
+	}
+	dut.SetOutput(func(f []byte) { e.fromStack = append(e.fromStack, append([]byte(nil), f...)) })
+	dut.Advance(e.now)
+	for port := range sc.listen {
+		if opts.HostPort != 0 && port != opts.HostPort {
+			continue
+		}
+		ln, err := dut.Core().TCP().Listen(port, 0)
+		if err != nil {
+			return nil, err
+		}
+		e.listeners[port] = ln
+	}
+	return e, nil
+}
+
+// run replays every record.
+func (e *engine) run(r *capture.Reader) error {
+	last := e.now
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		e.frame = rec.Number
+		e.zeroFilled = false
+		at := clock.Epoch.Add(rec.Time.Sub(e.sc.start))
+		if at.Before(e.now) {
+			at = e.now // a capture's clock may step back: replay in file order
+		}
+		e.advance(at)
+		last = at
+		e.record(rec)
+		e.step()
+		if e.opts.Progress != nil && rec.Number%4096 == 0 {
+			e.opts.Progress(rec.Number, e.sc.records)
+		}
+	}
+	// Let the stack finish what it was answering, then judge what is left.
+	e.frame = 0
+	e.advance(last.Add(e.opts.Horizon))
+	e.expire(time.Time{}.Add(1<<62), true)
+	e.rep.Elapsed = last.Sub(clock.Epoch)
+	for _, c := range e.order {
+		e.rep.Conversations = append(e.rep.Conversations, c.summary())
+	}
+	if e.opts.Progress != nil {
+		e.opts.Progress(e.sc.records, e.sc.records)
+	}
+	return nil
+}
+
+// advance runs the stack's timers up to t, one deadline at a time, taking what it sends.
+func (e *engine) advance(t time.Time) {
+	for {
+		next, ok := e.dut.NextDeadline()
+		if !ok || next.After(t) {
+			break
+		}
+		if next.After(e.now) {
+			e.now = next
+		}
+		e.dut.Advance(e.now)
+		e.step()
+		e.expire(e.now, false)
+	}
+	if t.After(e.now) {
+		e.now = t
+	}
+	e.dut.Advance(e.now)
+	e.step()
+	e.expire(e.now, false)
+}
+
+// step takes what the stack sent and lets the applications behind its sockets act, until
+// nothing more happens.
+func (e *engine) step() {
+	for range 64 {
+		e.accept()
+		acted := false
+		for _, c := range e.order {
+			if c.app() {
+				acted = true
+			}
+		}
+		if len(e.fromStack) == 0 && !acted {
+			return
+		}
+		for len(e.fromStack) > 0 {
+			f := e.fromStack[0]
+			e.fromStack = e.fromStack[1:]
+			e.stackSent(f)
+		}
+	}
+}
+
+// inject hands a frame to the stack now and records it.
+func (e *engine) inject(f []byte, comments ...string) {
+	e.rep.Injected++
+	e.out.add(e.now, pcapng.Inbound, f, comments...)
+	e.dut.Deliver(e.now, f)
+}
+
+// skip counts a record that is not replayed.
+func (e *engine) skip(why string) { e.rep.Skipped[why]++ }
+
+// record handles one capture record: injected if the stack's peers sent it to the host,
+// compared if the host sent it, skipped otherwise.
+func (e *engine) record(rec *capture.Record) {
+	if rec.LinkType != uint16(layers.LinkTypeEthernet) {
+		e.skip(fmt.Sprintf("on a link of type %s", layers.LinkType(rec.LinkType)))
+		return
+	}
+	data := rec.Data
+	if len(data) < 14 {
+		e.damaged(fmt.Sprintf("%d bytes, shorter than an Ethernet header (cut short by the snap length)", len(data)))
+		e.skip("shorter than an Ethernet header")
+		return
+	}
+	d := e.d
+	d.decode(data)
+	cut := ""
+	if rec.CapLen < rec.OrigLen {
+		data, cut = e.snapped(data, rec)
+		if cut == "" {
+			d.decode(data)
+		}
+	}
+	et := layers.EthernetType(binary.BigEndian.Uint16(data[12:14]))
+	switch {
+	case et == layers.EthernetTypeARP:
+		e.arpRecord(data, cut)
+	case et == layers.EthernetTypeIPv4:
+		e.ipRecord(data, cut)
+	case et < 0x0600:
+		e.skip("IEEE 802.3 (LLC) frames")
+	default:
+		e.skip(fmt.Sprintf("EtherType %s", et))
+	}
+}
+
+// snapped looks at a frame cut short by the snap length. When only Ethernet padding is
+// missing, the frame is whole. When its IPv4 and TCP headers are whole but the payload is
+// cut, the payload is zero-filled to the length the IP header gives, so the conversation goes
+// on (the bytes are not compared). Otherwise cut says what is wrong, and the frame is damaged.
+func (e *engine) snapped(data []byte, rec *capture.Record) ([]byte, string) {
+	cut := fmt.Sprintf("cut short by the snap length: %d of %d bytes captured", rec.CapLen, rec.OrigLen)
+	d := e.d
+	if !d.hasIP || binary.BigEndian.Uint16(data[12:14]) != uint16(layers.EthernetTypeIPv4) {
+		return data, cut
+	}
+	ip := data[14:]
+	hl := int(ip[0]&0x0f) * 4
+	total := int(binary.BigEndian.Uint16(ip[2:]))
+	switch {
+	case total <= len(ip):
+		return data, "" // only padding was cut
+	case !d.hasTCP || hl+int(d.tcp.DataOffset)*4 > len(ip) || total > 14+maxFrame+65535:
+		return data, cut
+	}
+	full := make([]byte, 14+total)
+	copy(full, data)
+	e.damaged(cut + ": payload zero-filled to its " + fmt.Sprint(total-hl-int(d.tcp.DataOffset)*4) + " bytes (not compared)")
+	e.zeroFilled = true
+	return full, ""
+}
+
+func (e *engine) damaged(what string) {
+	e.rep.Damaged = append(e.rep.Damaged, Damage{Frame: e.frame, What: what})
+}
+
+func (e *engine) note() string {
+	if e.zeroFilled {
+		return fmt.Sprintf("capture frame %d (payload cut by the snap length: zero-filled)", e.frame)
+	}
+	return fmt.Sprintf("capture frame %d", e.frame)
+}
+
+// arpRecord replays an ARP frame: to the host, injected; from the host, a reply is compared.
+func (e *engine) arpRecord(data []byte, cut string) {
+	d := e.d
+	if !d.hasARP {
+		e.damaged("ARP: " + errText(d.err, cut))
+		if isFor(data, e.sc.hostMAC) {
+			e.inject(data, e.note(), "damaged: injected as captured")
+		} else {
+			e.skip("damaged, not for the host")
+		}
+		return
+	}
+	sender, _ := netip.AddrFromSlice(d.arp.SourceProtAddress)
+	target, _ := netip.AddrFromSlice(d.arp.DstProtAddress)
+	switch {
+	case sender == e.sc.host && d.arp.Operation == layers.ARPReply:
+		e.rep.Compared++
+		e.arpExp = append(e.arpExp, &expItem{frame: e.frame, at: e.now, key: "arp reply to " + target.String(),
+			desc: fmt.Sprintf("arp reply %v is-at %v", sender, net.HardwareAddr(d.arp.SourceHwAddress))})
+		e.matchARP()
+	case sender == e.sc.host:
+		e.skip("ARP requests of the host (its cache is not the stack's)")
+	case target == e.sc.host || (d.arp.Operation == layers.ARPReply && isFor(data, e.sc.hostMAC)):
+		e.inject(data, e.note())
+	default:
+		e.skip("between other hosts")
+	}
+}
+
+func isFor(frame []byte, mac net.HardwareAddr) bool {
+	return len(frame) >= 6 && (bytes.Equal(frame[:6], mac) || bytes.Equal(frame[:6], layers.EthernetBroadcast))
+}
+
+func errText(err error, cut string) string {
+	s := "malformed"
+	if err != nil {
+		s = err.Error()
+	}
+	if cut != "" {
+		s += "; " + cut
+	}
+	return s
+}
+
+// ipRecord replays an IPv4 frame.
+func (e *engine) ipRecord(data []byte, cut string) {
+	d := e.d
+	if !d.hasIP {
+		// A header gopacket cannot take apart: inject it if it is for the host, so the stack
+		// must survive it too.
+		e.damaged("IPv4: " + errText(d.err, cut))
+		if isFor(data, e.sc.hostMAC) {
+			e.inject(data, e.note(), "damaged: injected as captured")
+		} else {
+			e.skip("damaged, not for the host")
+		}
+		return
+	}
+	src, dst := d.srcIP(), d.dstIP()
+	switch {
+	case dst == e.sc.host: // first: a packet from the host to itself (loopback) is injected
+		e.toHost(data, cut)
+	case src == e.sc.host:
+		e.fromHost(data, cut)
+	default:
+		e.skip("between other hosts")
+	}
+}
+
+// toHost injects what a peer sent the host.
+func (e *engine) toHost(data []byte, cut string) {
+	d := e.d
+	damaged := cut != "" || (d.err != nil && !d.hasTCP && !d.hasICMP)
+	switch {
+	case d.ip.Protocol == layers.IPProtocolTCP && d.hasTCP && !damaged:
+		e.tcpToHost(data)
+	case d.ip.Protocol == layers.IPProtocolTCP || d.ip.Protocol == layers.IPProtocolICMPv4:
+		if damaged || d.err != nil {
+			e.damaged(fmt.Sprintf("%s: %s", d.ip.Protocol, errText(d.err, cut)))
+			e.inject(data, e.note(), "damaged: injected as captured")
+			return
+		}
+		if len(data) > maxFrame {
+			e.skip("larger than the link's MTU (ICMP)")
+			return
+		}
+		f := append([]byte(nil), data...)
+		notes := []string{e.note()}
+		if e.fixChecksums(f) {
+			notes = append(notes, "checksum corrected (wrong in the capture)")
+		}
+		e.inject(f, notes...)
+	default:
+		e.skip(fmt.Sprintf("%s (mtcp has no %s)", d.ip.Protocol, d.ip.Protocol))
+	}
+}
+
+// fixChecksums recomputes the IPv4 header checksum and, for ICMP, the message's, of a frame
+// about to be injected, unless KeepChecksums. A capture's checksums are often wrong for
+// reasons that never reached the wire (checksum offload on the capturing host, anonymised
+// addresses), and the stack drops such frames. It reports whether one was wrong.
+func (e *engine) fixChecksums(f []byte) bool {
+	if e.opts.KeepChecksums || len(f) < 34 {
+		return false
+	}
+	ip := f[14:]
+	hl := int(ip[0]&0x0f) * 4
+	total := int(binary.BigEndian.Uint16(ip[2:]))
+	if hl < 20 || hl > len(ip) || total < hl || total > len(ip) {
+		return false
+	}
+	old := binary.BigEndian.Uint16(ip[10:])
+	fixIPChecksum(ip[:hl])
+	fixed := old != binary.BigEndian.Uint16(ip[10:])
+	if ip[9] == 1 && total >= hl+4 && binary.BigEndian.Uint16(ip[6:])&0x3fff == 0 { // ICMP, unfragmented
+		m := ip[hl:total]
+		oldM := binary.BigEndian.Uint16(m[2:])
+		m[2], m[3] = 0, 0
+		binary.BigEndian.PutUint16(m[2:], fold(checksum(m, 0)))
+		fixed = fixed || oldM != binary.BigEndian.Uint16(m[2:])
+	}
+	if fixed {
+		e.rep.ChecksumsFixed++
+	}
+	return fixed
+}
+
+// fromHost takes what the recorded host sent: the expectation for the stack.
+func (e *engine) fromHost(data []byte, cut string) {
+	d := e.d
+	switch {
+	case d.hasTCP && cut == "":
+		e.tcpFromHost(data)
+	case d.hasICMP:
+		e.rep.Compared++
+		m := &d.icmp
+		item := &expItem{frame: e.frame, at: e.now, key: icmpKey(m, d.dstIP()), desc: icmpDesc(m)}
+		if m.TypeCode.Type() == layers.ICMPv4TypeEchoReply {
+			item.data = append([]byte(nil), m.Payload...)
+		}
+		e.icmpExp = append(e.icmpExp, item)
+		e.matchICMP()
+	case d.ip.Protocol == layers.IPProtocolTCP:
+		e.damaged("TCP from the host: " + errText(d.err, cut))
+		e.skip("damaged, from the host")
+	default:
+		e.skip(fmt.Sprintf("%s from the host (not compared)", d.ip.Protocol))
+	}
+}
+
+func icmpKey(m *layers.ICMPv4, dst netip.Addr) string {
+	t := m.TypeCode.Type()
+	if t == layers.ICMPv4TypeEchoReply || t == layers.ICMPv4TypeEchoRequest {
+		return fmt.Sprintf("%v id %d seq %d to %v", m.TypeCode, m.Id, m.Seq, dst)
+	}
+	return fmt.Sprintf("%v to %v", m.TypeCode, dst)
+}
+
+func icmpDesc(m *layers.ICMPv4) string {
+	t := m.TypeCode.Type()
+	if t == layers.ICMPv4TypeEchoReply || t == layers.ICMPv4TypeEchoRequest {
+		return fmt.Sprintf("icmp %v id %d seq %d, %d data bytes", m.TypeCode, m.Id, m.Seq, len(m.Payload))
+	}
+	return fmt.Sprintf("icmp %v", m.TypeCode)
+}
+
+// stackSent handles one frame the stack sent.
+func (e *engine) stackSent(f []byte) {
+	of := e.out.add(e.now, pcapng.Outbound, f)
+	d := e.sd
+	d.decode(f)
+	switch {
+	case d.hasARP && d.arp.Operation == layers.ARPRequest:
+		target, _ := netip.AddrFromSlice(d.arp.DstProtAddress)
+		mac := e.sc.macs[target]
+		if mac == nil {
+			of.note("the stack asks for %v, which the capture never shows: no answer", target)
+			return
+		}
+		of.note("the stack resolves %v (not compared: the stack's ARP cache is not the host's)", target)
+		note := fmt.Sprintf("mtcp-replay answers for %v with the MAC the capture shows", target)
+		if bytes.Equal(mac, make([]byte, 6)) {
+			// An anonymised capture: a MAC no host can have. Any other will do.
+			a := target.As4()
+			mac = net.HardwareAddr{0x02, 0x00, a[0], a[1], a[2], a[3]}
+			note = fmt.Sprintf("mtcp-replay answers for %v with %v (the capture shows it with MAC 00:00:00:00:00:00)", target, mac)
+		}
+		e.inject(arpReply(mac, target, e.sc.stackMAC, e.sc.stackAddr), note)
+	case d.hasARP:
+		target, _ := netip.AddrFromSlice(d.arp.DstProtAddress)
+		e.stackIC = append(e.stackIC, &expItem{at: e.now, key: "arp reply to " + target.String(), out: of,
+			desc: fmt.Sprintf("arp reply %v is-at %v", e.sc.host, net.HardwareAddr(d.arp.SourceHwAddress))})
+		e.matchARP()
+	case d.hasTCP:
+		peer := netip.AddrPortFrom(d.dstIP(), uint16(d.tcp.DstPort))
+		c := e.byStack[convKey{uint16(d.tcp.SrcPort), peer}]
+		if c == nil {
+			c = e.strayConv(uint16(d.tcp.SrcPort), peer)
+		}
+		c.stackSegment(&d.tcp, of)
+	case d.hasICMP:
+		item := &expItem{at: e.now, key: icmpKey(&d.icmp, d.dstIP()), desc: icmpDesc(&d.icmp), out: of}
+		if d.icmp.TypeCode.Type() == layers.ICMPv4TypeEchoReply {
+			item.data = append([]byte(nil), d.icmp.Payload...)
+		}
+		e.stackIC = append(e.stackIC, item)
+		e.matchICMP()
+	default:
+		of.note("not compared")
+	}
+}
+
+// matchARP and matchICMP pair the stack's ARP replies and ICMP messages with the host's.
+func (e *engine) matchARP()  { e.matchItems(&e.arpExp, "arp reply") }
+func (e *engine) matchICMP() { e.matchItems(&e.icmpExp, "icmp") }
+
+func (e *engine) matchItems(exp *[]*expItem, kind string) {
+	for i := 0; i < len(*exp); i++ {
+		x := (*exp)[i]
+		for j, s := range e.stackIC {
+			if s.key != x.key {
+				continue
+			}
+			s.out.note("corresponds to capture frame %d", x.frame)
+			if x.data != nil && !bytes.Equal(x.data, s.data) {
+				e.diff(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, Stack: s.desc, What: "the echo reply's data differs"}, s.out)
+			}
+			*exp = append((*exp)[:i], (*exp)[i+1:]...)
+			e.stackIC = append(e.stackIC[:j], e.stackIC[j+1:]...)
+			i--
+			break
+		}
+	}
+}
+
+// diff records a difference, and notes it on the stack's frame if there is one.
+func (e *engine) diff(d Difference, of *outFrame) {
+	e.rep.Differences = append(e.rep.Differences, d)
+	if of != nil {
+		of.note("DIFFERENT: %s (recorded: %s)", d.What, orNothing(d.Recorded))
+	} else {
+		e.out.noteLast("DIFFERENT at capture frame %d: %s (recorded: %s; stack: %s)", d.Frame, d.What, orNothing(d.Recorded), orNothing(d.Stack))
+	}
+}
+
+func orNothing(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+// expire reports what waited longer than the horizon for its counterpart (everything, at
+// the end).
+func (e *engine) expire(now time.Time, all bool) {
+	h := e.opts.Horizon
+	late := func(at time.Time) bool { return all || now.Sub(at) > h }
+	keep := e.arpExp[:0]
+	for _, x := range append(e.arpExp, e.icmpExp...) {
+		if !late(x.at) {
+			keep = append(keep, x)
+			continue
+		}
+		e.diff(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: "the recorded host answered, the stack did not"}, nil)
+	}
+	e.arpExp, e.icmpExp = nil, nil
+	for _, x := range keep {
+		if len(x.key) > 3 && x.key[:3] == "arp" {
+			e.arpExp = append(e.arpExp, x)
+		} else {
+			e.icmpExp = append(e.icmpExp, x)
+		}
+	}
+	stack := e.stackIC[:0]
+	for _, s := range e.stackIC {
+		if !late(s.at) {
+			stack = append(stack, s)
+			continue
+		}
+		e.diff(Difference{At: s.at.Sub(clock.Epoch), Stack: s.desc, What: "the stack sent this, the recorded host did not"}, s.out)
+	}
+	e.stackIC = stack
+	for _, c := range e.order {
+		c.expire(now, all)
+	}
+	e.out.flushBefore(now.Add(-2 * h))
+}
+
+// arpReply builds the ARP reply that tells the stack (stackIP, stackMAC) that ip is at mac.
+func arpReply(mac net.HardwareAddr, ip netip.Addr, stackMAC net.HardwareAddr, stackIP netip.Addr) []byte {
+	f := make([]byte, 42)
+	copy(f[0:6], stackMAC)
+	copy(f[6:12], mac)
+	binary.BigEndian.PutUint16(f[12:], uint16(layers.EthernetTypeARP))
+	binary.BigEndian.PutUint16(f[14:], 1)      // Ethernet
+	binary.BigEndian.PutUint16(f[16:], 0x0800) // IPv4
+	f[18], f[19] = 6, 4
+	binary.BigEndian.PutUint16(f[20:], 2) // reply
+	copy(f[22:28], mac)
+	a4 := ip.As4()
+	copy(f[28:32], a4[:])
+	copy(f[32:38], stackMAC)
+	s4 := stackIP.As4()
+	copy(f[38:42], s4[:])
+	return f
+}

@@ -1,0 +1,155 @@
+package replay
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// decoded is a frame taken apart with gopacket's DecodingLayerParser: no allocation per frame,
+// and never the stack's own wire code.
+type decoded struct {
+	eth  layers.Ethernet
+	arp  layers.ARP
+	ip   layers.IPv4
+	tcp  layers.TCP
+	icmp layers.ICMPv4
+	pay  gopacket.Payload
+
+	parser  *gopacket.DecodingLayerParser
+	types   []gopacket.LayerType
+	hasEth  bool
+	hasARP  bool
+	hasIP   bool
+	hasTCP  bool
+	hasICMP bool
+	err     error // the first layer that did not decode
+}
+
+func newDecoded() *decoded {
+	d := &decoded{}
+	d.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &d.eth, &d.arp, &d.ip, &d.tcp, &d.icmp, &d.pay)
+	d.parser.IgnoreUnsupported = true
+	d.types = make([]gopacket.LayerType, 0, 8)
+	return d
+}
+
+// decode fills d from data; which layers decoded is in the has* fields.
+func (d *decoded) decode(data []byte) {
+	d.hasEth, d.hasARP, d.hasIP, d.hasTCP, d.hasICMP = false, false, false, false, false
+	d.err = d.parser.DecodeLayers(data, &d.types)
+	for _, t := range d.types {
+		switch t {
+		case layers.LayerTypeEthernet:
+			d.hasEth = true
+		case layers.LayerTypeARP:
+			d.hasARP = true
+		case layers.LayerTypeIPv4:
+			d.hasIP = true
+		case layers.LayerTypeTCP:
+			d.hasTCP = true
+		case layers.LayerTypeICMPv4:
+			d.hasICMP = true
+		}
+	}
+	// A fragment other than the first carries no transport header.
+	if d.hasIP && d.ip.FragOffset != 0 {
+		d.hasTCP, d.hasICMP = false, false
+	}
+}
+
+func (d *decoded) srcIP() netip.Addr { a, _ := netip.AddrFromSlice(d.ip.SrcIP.To4()); return a }
+func (d *decoded) dstIP() netip.Addr { a, _ := netip.AddrFromSlice(d.ip.DstIP.To4()); return a }
+
+// tcpFlags returns the segment's control bits in their wire order (FIN = 1 ... CWR = 0x80).
+func tcpFlags(t *layers.TCP) uint8 {
+	var f uint8
+	for i, on := range []bool{t.FIN, t.SYN, t.RST, t.PSH, t.ACK, t.URG, t.ECE, t.CWR} {
+		if on {
+			f |= 1 << i
+		}
+	}
+	return f
+}
+
+// Control bits.
+const (
+	flFIN = 1 << iota
+	flSYN
+	flRST
+	flPSH
+	flACK
+	flURG
+	flECE
+	flCWR
+)
+
+// flagString renders control bits as packetdrill does: "S.", "F.", "R", "." .
+func flagString(f uint8) string {
+	s := ""
+	for i, c := range "FSRP.UEW" {
+		if f&(1<<i) != 0 {
+			s += string(c)
+		}
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// checksum is the RFC 1071 sum of b folded into initial (not complemented).
+func checksum(b []byte, initial uint32) uint32 {
+	sum := initial
+	for len(b) >= 2 {
+		sum += uint32(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	return sum
+}
+
+func fold(sum uint32) uint16 {
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// fixTCPChecksum recomputes the TCP checksum of a segment in ipHdr's datagram.
+func fixTCPChecksum(ipHdr, seg []byte) {
+	seg[16], seg[17] = 0, 0
+	var pseudo uint32
+	pseudo = checksum(ipHdr[12:20], 0)
+	pseudo += uint32(6) + uint32(len(seg))
+	binary.BigEndian.PutUint16(seg[16:], fold(checksum(seg, pseudo)))
+}
+
+// fixIPChecksum recomputes an IPv4 header's checksum.
+func fixIPChecksum(h []byte) {
+	h[10], h[11] = 0, 0
+	binary.BigEndian.PutUint16(h[10:], fold(checksum(h, 0)))
+}
+
+// tcpOffsets locates the IPv4 header and the TCP segment (header and payload as the IP total
+// length says) of an Ethernet frame; ok is false when the frame is too short for them.
+func tcpOffsets(frame []byte) (ipHdr, seg []byte, ok bool) {
+	if len(frame) < 14+20 {
+		return nil, nil, false
+	}
+	ip := frame[14:]
+	hl := int(ip[0]&0x0f) * 4
+	total := int(binary.BigEndian.Uint16(ip[2:]))
+	if hl < 20 || total < hl+20 || total > len(ip) {
+		return nil, nil, false
+	}
+	seg = ip[hl:total]
+	if off := int(seg[12]>>4) * 4; off < 20 || off > len(seg) {
+		return nil, nil, false
+	}
+	return ip[:hl], seg, true
+}

@@ -1,0 +1,180 @@
+package replay
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mtcp-go/mtcp/stack/link/pcapng"
+)
+
+// maxHeld bounds the frames the output holds back waiting for their comments: flat memory.
+const maxHeld = 1 << 16
+
+// output writes the replay's pcapng: frames are held back for a while (two horizons of virtual
+// time, at most maxHeld frames), so that the comment saying which capture frame a stack frame
+// corresponds to, known only when the recorded one is read, can still be added; they are
+// then streamed to a temporary file. At the end, the file is written with the verdict in its
+// section comment, followed by the frames.
+type output struct {
+	path    string
+	tmp     *os.File
+	w       *pcapng.Writer
+	counted *countingWriter
+	header  int64 // bytes of the temporary file's own section and interface headers
+	held    []*outFrame
+	last    *outFrame
+	sc      *scan
+}
+
+// outFrame is a frame of the output with its comments.
+type outFrame struct {
+	f pcapng.Frame
+}
+
+func (o *outFrame) note(format string, args ...any) {
+	if o != nil {
+		o.f.Comments = append(o.f.Comments, fmt.Sprintf(format, args...))
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func newOutput(path string, sc *scan) (*output, error) {
+	o := &output{path: path, sc: sc}
+	if path == "" {
+		return o, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".mtcp-replay-*.pcapng")
+	if err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
+	o.tmp = tmp
+	o.counted = &countingWriter{w: tmp}
+	o.w, err = pcapng.NewWriter(o.counted, "replay0", "")
+	if err == nil {
+		err = o.w.Flush()
+	}
+	if err != nil {
+		o.abandon()
+		return nil, fmt.Errorf("output %s: %w", path, err)
+	}
+	o.header = o.counted.n
+	return o, nil
+}
+
+// add appends a frame (copied) and returns it, for comments.
+func (o *output) add(at time.Time, dir pcapng.Direction, data []byte, comments ...string) *outFrame {
+	if o.w == nil {
+		return nil
+	}
+	f := &outFrame{f: pcapng.Frame{Time: at, Direction: dir, Data: append([]byte(nil), data...), Comments: comments}}
+	o.held = append(o.held, f)
+	o.last = f
+	if len(o.held) > maxHeld {
+		o.write(o.held[:len(o.held)/2])
+		o.held = append(o.held[:0], o.held[len(o.held)/2:]...)
+	}
+	return f
+}
+
+// noteLast comments the latest frame: for differences that concern no frame of the stack.
+func (o *output) noteLast(format string, args ...any) { o.last.note(format, args...) }
+
+// flushBefore writes the frames older than t.
+func (o *output) flushBefore(t time.Time) {
+	if o.w == nil {
+		return
+	}
+	n := 0
+	for n < len(o.held) && o.held[n].f.Time.Before(t) {
+		n++
+	}
+	if n > 0 {
+		o.write(o.held[:n])
+		o.held = append(o.held[:0], o.held[n:]...)
+	}
+}
+
+func (o *output) write(fs []*outFrame) {
+	for _, f := range fs {
+		if o.w != nil {
+			if err := o.w.WriteFrame(f.f); err != nil {
+				o.w = nil // reported by close
+				return
+			}
+		}
+	}
+}
+
+// close writes the final file: its section comment says what was replayed and the verdict.
+func (o *output) close(r *Report) error {
+	if o.path == "" {
+		return nil
+	}
+	defer o.abandon()
+	if o.w == nil {
+		return fmt.Errorf("output %s: writing frames failed", o.path)
+	}
+	o.write(o.held)
+	o.held = nil
+	if err := o.w.Flush(); err != nil {
+		return fmt.Errorf("output %s: %w", o.path, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "mtcp-replay of %s\nthe stack plays %v (%v): %s\nverdict: %s", r.Capture, r.Host, r.HostMAC, r.Why, r.Verdict())
+	for i, d := range r.Differences {
+		if i == maxListed {
+			fmt.Fprintf(&b, "\n... and %d more differences", len(r.Differences)-maxListed)
+			break
+		}
+		fmt.Fprintf(&b, "\n%s", d)
+	}
+	f, err := os.Create(o.path)
+	if err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	w, err := pcapng.NewWriter(bw, "replay0", b.String())
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		_, err = o.tmp.Seek(o.header, io.SeekStart)
+	}
+	if err == nil {
+		_, err = io.Copy(bw, o.tmp)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", o.path, err)
+	}
+	return nil
+}
+
+// abandon removes the temporary file.
+func (o *output) abandon() {
+	if o.tmp != nil {
+		o.tmp.Close()
+		os.Remove(o.tmp.Name())
+		o.tmp = nil
+	}
+}

@@ -1,0 +1,156 @@
+package replay
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Report is the outcome of a replay.
+type Report struct {
+	Capture string
+	Format  string
+	// Host is the host the stack played, with its MAC, and why it was chosen.
+	Host    netip.Addr
+	HostMAC net.HardwareAddr
+	Why     string
+	// Records counts the capture's packet records; Injected the frames handed to the stack
+	// (synthesized ACKs and split segments included); Compared the host's frames compared.
+	Records, Injected, Compared int
+	// ChecksumsFixed counts injected frames whose checksums were wrong in the capture.
+	ChecksumsFixed int
+	// Synthesized counts the peer ACKs replayed later than recorded (see package doc).
+	Synthesized int
+	// Skipped counts the records not replayed, by reason.
+	Skipped map[string]int
+	// Damaged lists the frames that were damaged inside (cut short, malformed headers or
+	// options); they were injected as captured, or skipped when nothing could be injected.
+	Damaged []Damage
+	// Conversations are the TCP conversations replayed, in the order they began.
+	Conversations []*ConvSummary
+	// Differences are where the stack did not do what the recorded host did.
+	Differences []Difference
+	// Elapsed is the capture's span, replayed in virtual time.
+	Elapsed time.Duration
+}
+
+// Damage is a frame damaged inside.
+type Damage struct {
+	Frame int
+	What  string
+}
+
+// ConvSummary sums up one TCP conversation.
+type ConvSummary struct {
+	Name                         string // "198.18.1.1:40000 -> 198.18.1.2:8080"
+	Role                         string // "server" or "client": what the stack was
+	HostBytes, StackBytes        int64  // payload bytes the recorded host sent, and the stack
+	HostSegments, StackSegments  int
+	HostRetransmits, StackRetran int
+	Differences                  int
+}
+
+// Difference is one place where the stack differs from the recorded host.
+type Difference struct {
+	// Frame is the capture's record number the difference is about (0: none, e.g. a packet
+	// the stack sent that the recorded host did not).
+	Frame int
+	// At is the virtual time, from the capture's first record.
+	At time.Duration
+	// Conv names the conversation ("" for ARP and ICMP).
+	Conv string
+	// Recorded and Stack are what each sent, in packetdrill-like notation ("" for nothing).
+	Recorded, Stack string
+	// What says how they differ.
+	What string
+}
+
+func (d Difference) String() string {
+	var b strings.Builder
+	if d.Frame > 0 {
+		fmt.Fprintf(&b, "frame %d", d.Frame)
+	} else {
+		b.WriteString("no frame")
+	}
+	fmt.Fprintf(&b, " (%.6f s)", d.At.Seconds())
+	if d.Conv != "" {
+		fmt.Fprintf(&b, " %s", d.Conv)
+	}
+	fmt.Fprintf(&b, ": %s", d.What)
+	rec, st := d.Recorded, d.Stack
+	if rec == "" {
+		rec = "nothing"
+	}
+	if st == "" {
+		st = "nothing"
+	}
+	fmt.Fprintf(&b, "\n    recorded host: %s\n    stack:         %s", rec, st)
+	return b.String()
+}
+
+// Equivalent reports whether the stack did what the recorded host did.
+func (r *Report) Equivalent() bool { return len(r.Differences) == 0 }
+
+// Verdict is "equivalent" or "different: N differences".
+func (r *Report) Verdict() string {
+	switch n := len(r.Differences); n {
+	case 0:
+		return "equivalent"
+	case 1:
+		return "different: 1 difference"
+	default:
+		return fmt.Sprintf("different: %d differences", n)
+	}
+}
+
+// maxListed bounds the differences the text report lists one by one.
+const maxListed = 100
+
+// Write prints the report; its last line is the verdict.
+func (r *Report) Write(w io.Writer) {
+	fmt.Fprintf(w, "capture: %s (%s), %d records, %.3f s\n", r.Capture, r.Format, r.Records, r.Elapsed.Seconds())
+	fmt.Fprintf(w, "the stack plays %v (%v): %s\n", r.Host, r.HostMAC, r.Why)
+	fmt.Fprintf(w, "frames: %d injected", r.Injected)
+	if r.Synthesized > 0 {
+		fmt.Fprintf(w, " (%d peer ACKs replayed once the stack had sent what they acknowledge)", r.Synthesized)
+	}
+	fmt.Fprintf(w, ", %d of the host's compared", r.Compared)
+	if r.ChecksumsFixed > 0 {
+		fmt.Fprintf(w, "; %d injected with checksums corrected (wrong in the capture)", r.ChecksumsFixed)
+	}
+	fmt.Fprintln(w)
+	if len(r.Skipped) > 0 {
+		keys := make([]string, 0, len(r.Skipped))
+		for k := range r.Skipped {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%d %s", r.Skipped[k], k)
+		}
+		fmt.Fprintf(w, "skipped: %s\n", strings.Join(parts, ", "))
+	}
+	for _, d := range r.Damaged {
+		fmt.Fprintf(w, "damaged: frame %d: %s\n", d.Frame, d.What)
+	}
+	for _, c := range r.Conversations {
+		fmt.Fprintf(w, "tcp %s (stack as %s): host %d bytes in %d segments (%d retransmitted), stack %d bytes in %d segments (%d retransmitted), %d differences\n",
+			c.Name, c.Role, c.HostBytes, c.HostSegments, c.HostRetransmits, c.StackBytes, c.StackSegments, c.StackRetran, c.Differences)
+	}
+	if len(r.Differences) > 0 {
+		fmt.Fprintln(w, "differences:")
+		for i, d := range r.Differences {
+			if i == maxListed {
+				fmt.Fprintf(w, "  ... and %d more (all of them are in the output capture's comments)\n", len(r.Differences)-maxListed)
+				break
+			}
+			fmt.Fprintf(w, "  %s\n", d)
+		}
+	}
+	fmt.Fprintln(w, r.Verdict())
+}

@@ -1,0 +1,176 @@
+package replay
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/mtcp-go/mtcp/harness/replay/capture"
+)
+
+// maxMACs bounds the address-to-MAC table the scan keeps (the stack's ARP requests are
+// answered from it): flat memory for captures of any size.
+const maxMACs = 1 << 16
+
+// scan is what the first pass over the capture learns: which host the stack plays, its MAC,
+// the ports it listens on, the MACs of the others, and how many records there are.
+type scan struct {
+	format     string
+	records    int
+	ethernet   int              // records on Ethernet interfaces
+	otherLinks map[uint16]int   // records on interfaces of other link types
+	start      time.Time        // the first record's time: virtual time 0
+	host       netip.Addr       // the host the stack plays
+	hostMAC    net.HardwareAddr // its MAC, from the first frame it sent
+	hostPort   uint16           // --host IP:PORT, or the port of the conversation that chose the host
+	stackAddr  netip.Addr       // the stack's own address and MAC: the host's, unless it cannot have them
+	stackMAC   net.HardwareAddr
+	why        string          // how the host was chosen
+	listen     map[uint16]bool // ports the host answered a SYN from (it was the server)
+	macs       map[netip.Addr]net.HardwareAddr
+}
+
+// errNoHost is returned when nothing in the capture says which host to play.
+var errNoHost = errors.New("no host to play: the capture has no TCP handshake, ARP reply or echo reply; name one with --host IP")
+
+// scanCapture reads the whole capture once. opts.Host, if set, is the host to play; else the
+// server of the first TCP handshake (its client with opts.Client), else the host that answered
+// the first ARP request or echo request.
+func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error) {
+	f, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := capture.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	s := &scan{format: r.Format(), otherLinks: map[uint16]int{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{}}
+	s.host, s.hostPort = opts.Host, opts.HostPort
+	if s.host.IsValid() {
+		s.why = "given with --host"
+	}
+	var fallback, firstDst netip.Addr
+	var fallbackWhy string
+	var firstMAC net.HardwareAddr
+	d := newDecoded()
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.records++
+		if s.records == 1 {
+			s.start = rec.Time
+		}
+		if rec.LinkType != uint16(layers.LinkTypeEthernet) {
+			s.otherLinks[rec.LinkType]++
+			continue
+		}
+		s.ethernet++
+		if firstMAC == nil && len(rec.Data) >= 6 && rec.Data[0]&1 == 0 {
+			firstMAC = append(net.HardwareAddr(nil), rec.Data[:6]...)
+		}
+		d.decode(rec.Data)
+		switch {
+		case d.hasARP:
+			sender, _ := netip.AddrFromSlice(d.arp.SourceProtAddress)
+			s.learnMAC(sender, d.arp.SourceHwAddress)
+			if !fallback.IsValid() && d.arp.Operation == layers.ARPReply && sender.Is4() {
+				fallback, fallbackWhy = sender, "it answered the first ARP request"
+			}
+		case d.hasIP:
+			src := d.srcIP()
+			s.learnMAC(src, d.eth.SrcMAC)
+			if dst := d.dstIP(); !firstDst.IsValid() && dst.Is4() && !dst.IsMulticast() && dst != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && d.eth.DstMAC[0]&1 == 0 {
+				firstDst = dst
+				s.learnMAC(dst, d.eth.DstMAC)
+			}
+			if d.hasICMP && !fallback.IsValid() && d.icmp.TypeCode.Type() == layers.ICMPv4TypeEchoReply {
+				fallback, fallbackWhy = src, "it answered the first echo request"
+			}
+			if !d.hasTCP || !d.tcp.SYN || !d.tcp.ACK {
+				break
+			}
+			// A SYN-ACK: its sender is the server of a conversation.
+			if !s.host.IsValid() {
+				s.host, s.hostPort = src, uint16(d.tcp.SrcPort)
+				s.why = fmt.Sprintf("it is the server of the first TCP conversation (%v:%d answered %v:%d)", src, d.tcp.SrcPort, d.dstIP(), d.tcp.DstPort)
+				if opts.Client {
+					s.host, s.hostPort = d.dstIP(), uint16(d.tcp.DstPort)
+					s.why = fmt.Sprintf("it is the client of the first TCP conversation (%v:%d, answered by %v:%d)", s.host, d.tcp.DstPort, src, d.tcp.SrcPort)
+				}
+			}
+			if src == s.host {
+				s.listen[uint16(d.tcp.SrcPort)] = true
+			}
+		}
+	}
+	if s.ethernet == 0 {
+		return nil, fmt.Errorf("no Ethernet interface in the capture: its %d records are on link type %s; mtcp-replay replays Ethernet (link type 1) only", s.records, linkTypeNames(s.otherLinks))
+	}
+	if !s.host.IsValid() {
+		switch {
+		case fallback.IsValid():
+			s.host, s.why = fallback, fallbackWhy
+		case firstDst.IsValid():
+			s.host, s.why = firstDst, "it is the destination of the first IPv4 packet (no TCP handshake, ARP reply or echo reply to go by)"
+		case firstMAC != nil:
+			// Nothing but damaged or non-IPv4 frames: the stack takes the first frame's
+			// receiver, with an address of the benchmarking range.
+			s.host, s.why = netip.MustParseAddr("198.18.0.2"), fmt.Sprintf("no IPv4 host in the capture: the stack is the receiver of the first frame (%v), at an address of its own", firstMAC)
+			s.macs[s.host] = firstMAC
+		default:
+			return nil, errNoHost
+		}
+	}
+	s.hostMAC = s.macs[s.host]
+	if s.hostMAC == nil {
+		return nil, fmt.Errorf("the host to play, %v, sends nothing in the capture: its MAC is unknown", s.host)
+	}
+	s.stackAddr, s.stackMAC = s.host, s.hostMAC
+	if a := s.host; a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || a.As4()[0] == 0 || s.hostMAC[0]&1 != 0 || bytes.Equal(s.hostMAC, make([]byte, 6)) {
+		// A loopback capture, say: the stack cannot have these. It takes an address and a MAC
+		// of its own; what was sent to the host is still injected, and the stack drops it as
+		// not its own.
+		s.stackAddr, s.stackMAC = netip.MustParseAddr("198.18.0.2"), net.HardwareAddr{2, 0, 0, 0, 0, 2}
+		s.why += fmt.Sprintf("; %v (%v) cannot be a stack's own address and MAC, so the stack is %v (%v) and drops what the capture sent to %v", s.host, s.hostMAC, s.stackAddr, s.stackMAC, s.host)
+	}
+	if !opts.Client && s.hostPort != 0 && opts.HostPort == 0 {
+		s.hostPort = 0 // the port only showed which host; every conversation of the host replays
+	}
+	return s, nil
+}
+
+func (s *scan) learnMAC(a netip.Addr, mac net.HardwareAddr) {
+	if !a.Is4() || a.IsUnspecified() || len(mac) != 6 || mac[0]&1 != 0 {
+		return
+	}
+	if _, ok := s.macs[a]; !ok && len(s.macs) < maxMACs {
+		s.macs[a] = append(net.HardwareAddr(nil), mac...)
+	}
+}
+
+func linkTypeNames(m map[uint16]int) string {
+	out := ""
+	for lt, n := range m {
+		if out != "" {
+			out += ", "
+		}
+		out += fmt.Sprintf("%d (%s, %d records)", lt, layers.LinkType(lt), n)
+	}
+	if out == "" {
+		return "none"
+	}
+	return out
+}

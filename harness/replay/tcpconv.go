@@ -1,0 +1,729 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/mtcp-go/mtcp/stack/clock"
+	"github.com/mtcp-go/mtcp/stack/tcp"
+)
+
+// conv is one TCP conversation of the host with a peer: the application behind the stack's
+// socket, the rebasing of the peer's segments, and the comparison of the stack's segments
+// with the recorded host's.
+type conv struct {
+	e         *engine
+	name      string
+	peer      netip.AddrPort
+	hostPort  uint16 // the recorded host's port
+	stackPort uint16 // the stack's port: the same as a server; its own ephemeral one as a client
+	client    bool   // the stack dials
+	stray     bool   // the stack sent this without a conversation in the capture
+
+	peerISN, hostISN, stackISN    uint32
+	peerISNOK, hostISNOK, stackOK bool
+
+	// The application: it writes the bytes the recorded host sent, each once it has read what
+	// the recorded host had acknowledged when it sent them, and closes as the host did.
+	conn     *tcp.Conn
+	writes   []appWrite
+	hostNext uint32 // offset of the next new byte of the recorded host's stream
+	closeAt  *appWrite
+	abortAt  *appWrite
+	read     uint32 // bytes read from the stack, +1 once EOF was read
+	eof      bool
+	done     bool
+
+	// The comparison.
+	exps          []*tcpExp // the recorded host's segments waiting for the stack's
+	stackCtl      []*ctlSeg // the stack's SYN, FIN and RST waiting for the recorded host's
+	sentEnd       uint32    // the stack's stream: bytes sent (offset past the highest)
+	maxAck        uint32    // the highest (relative) ack the stack sent
+	hasAck        bool
+	written       []byte // bytes the application wrote, from offset writtenBase, for checking payloads
+	writtenBase   uint32
+	deferred      []deferredAck
+	peerGiven     uint32 // the peer's sequence space injected so far, relative to its ISN
+	lastReleased  uint32
+	stackFin      bool // the stack's FIN is out
+	hostSegs      int
+	stackSegs     int
+	hostBytes     int64
+	stackBytes    int64
+	hostRetrans   int
+	stackRetrans  int
+	firstRetrans  *outFrame
+	differences   int
+	recordedFirst int // the first capture frame of the conversation
+}
+
+type appWrite struct {
+	after uint32 // what the application must have read first
+	at    time.Time
+	data  []byte
+	frame int
+}
+
+// tcpExp is a segment of the recorded host waiting for its counterpart.
+type tcpExp struct {
+	frame      int
+	at         time.Time
+	kind       int    // expCtl, expData, expAck
+	flags      uint8  // control bits but PSH
+	seq, end   uint32 // relative to the host's ISN (data: byte offsets [seq, end))
+	ack        uint32 // relative to the peer's ISN
+	hasAck     bool
+	win        uint16
+	opts       string
+	desc       string
+	compareWin bool
+}
+
+const (
+	expCtl = iota
+	expData
+	expAck
+)
+
+// ctlSeg is a control segment the stack sent, waiting for the recorded host's.
+type ctlSeg struct {
+	at    time.Time
+	flags uint8
+	seq   uint32 // relative to the stack's ISN (absolute when unknown)
+	ack   uint32
+	given uint32 // how far the peer's sequence space had been injected when it was sent
+	win   uint16
+	opts  string
+	desc  string
+	out   *outFrame
+}
+
+type deferredAck struct {
+	frame []byte // the peer's segment, rebased except for the ack
+	ack   uint32 // the ack it carried, as an offset in the stack's stream (+1 for SYN)
+	note  string
+}
+
+// ctlMask is what must match of a control segment: every bit but PSH.
+const ctlMask = ^uint8(flPSH)
+
+func (e *engine) newConv(hostPort uint16, peer netip.AddrPort, client bool) *conv {
+	c := &conv{e: e, peer: peer, hostPort: hostPort, stackPort: hostPort, client: client, recordedFirst: e.frame}
+	if client {
+		c.name = fmt.Sprintf("%v:%d -> %v", e.sc.host, hostPort, peer)
+	} else {
+		c.name = fmt.Sprintf("%v -> %v:%d", peer, e.sc.host, hostPort)
+	}
+	e.convs[convKey{hostPort, peer}] = c
+	if !client {
+		e.byStack[convKey{hostPort, peer}] = c
+	}
+	e.order = append(e.order, c)
+	return c
+}
+
+// strayConv is where a segment of the stack without a conversation goes (a reset to a
+// segment of a conversation that began before the capture, say).
+func (e *engine) strayConv(port uint16, peer netip.AddrPort) *conv {
+	c := e.newConv(port, peer, false)
+	c.stray = true
+	return c
+}
+
+// tcpToHost injects a peer's segment, rebased onto the stack's sequence numbers.
+func (e *engine) tcpToHost(data []byte) {
+	d := e.d
+	t := &d.tcp
+	peer := netip.AddrPortFrom(d.srcIP(), uint16(t.SrcPort))
+	key := convKey{uint16(t.DstPort), peer}
+	c := e.convs[key]
+	syn := t.SYN && !t.ACK
+	if syn && (c == nil || (c.peerISNOK && c.peerISN != t.Seq && !c.client)) {
+		if e.opts.HostPort != 0 && uint16(t.DstPort) != e.opts.HostPort {
+			e.skip("other ports of the host (--host IP:PORT)")
+			return
+		}
+		if c != nil {
+			delete(e.convs, key) // a new conversation on the same ports
+			delete(e.byStack, key)
+		}
+		c = e.newConv(uint16(t.DstPort), peer, false)
+	}
+	if c == nil {
+		if !e.began[key] {
+			e.began[key] = true
+			e.skip("conversations that began before the capture")
+		} else {
+			e.skip("segments of conversations that began before the capture")
+		}
+		return
+	}
+	if syn {
+		c.peerISN, c.peerISNOK = t.Seq, true
+	}
+	if c.peerISNOK {
+		end := t.Seq - c.peerISN + uint32(len(t.Payload))
+		if t.SYN {
+			end++
+		}
+		if t.FIN {
+			end++
+		}
+		if seqGreater(end, c.peerGiven) {
+			c.peerGiven = end
+		}
+	}
+	f := append([]byte(nil), data...)
+	ipHdr, seg, ok := tcpOffsets(f)
+	if !ok {
+		e.damaged("TCP: headers do not fit the frame")
+		e.inject(data, e.note(), "damaged: injected as captured")
+		return
+	}
+	notes := []string{e.note()}
+	if c.client {
+		binary.BigEndian.PutUint16(seg[2:], c.stackPort)
+	}
+	var deferred *deferredAck
+	if t.ACK {
+		if !c.hostISNOK || !c.stackOK {
+			e.skip("segments whose ack cannot be rebased (the host's or the stack's SYN is missing)")
+			return
+		}
+		off := t.Ack - c.hostISN // offset in the host's stream, +1 for its SYN
+		live := c.stackISN + off
+		if sent := c.sentEnd + 1 + c.finSent(); seqGreater(off, sent) {
+			// The peer acknowledges bytes the stack has not sent yet (it is slower than the
+			// recorded host): the peer acknowledges what it has, and the rest when the stack
+			// sends it.
+			deferred = &deferredAck{ack: off, note: fmt.Sprintf("capture frame %d, its ack replayed once the stack had sent what it acknowledges", e.frame)}
+			live = c.stackISN + sent
+			notes = append(notes, fmt.Sprintf("ack held at what the stack has sent (%d of %d)", sent, off))
+		}
+		binary.BigEndian.PutUint32(seg[8:], live)
+		rebaseSACK(seg, c.hostISN, c.stackISN)
+	}
+	if !e.opts.KeepChecksums {
+		old := binary.BigEndian.Uint16(ipHdr[10:])
+		fixIPChecksum(ipHdr)
+		if old != binary.BigEndian.Uint16(ipHdr[10:]) {
+			e.rep.ChecksumsFixed++
+			notes = append(notes, "IPv4 checksum corrected (wrong in the capture)")
+		}
+		fixTCPChecksum(ipHdr, seg)
+	}
+	if deferred != nil {
+		deferred.frame = append([]byte(nil), f...)
+		c.deferred = append(c.deferred, *deferred)
+	}
+	for _, part := range splitSegment(f) {
+		e.inject(part, notes...)
+	}
+}
+
+// finSent is 1 once the stack's FIN is out, for the ack that covers it.
+func (c *conv) finSent() uint32 {
+	if c.stackFin {
+		return 1
+	}
+	return 0
+}
+
+// seqGreater compares offsets that may wrap.
+func seqGreater(a, b uint32) bool { return int32(a-b) > 0 }
+
+// rebaseSACK moves SACK blocks from the host's sequence space to the stack's.
+func rebaseSACK(seg []byte, from, to uint32) {
+	off := int(seg[12]>>4) * 4
+	opts := seg[20:off]
+	for len(opts) > 0 {
+		switch opts[0] {
+		case 0:
+			return
+		case 1:
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
+			return
+		}
+		if opts[0] == 5 {
+			for i := 2; i+8 <= int(opts[1]); i += 8 {
+				binary.BigEndian.PutUint32(opts[i:], binary.BigEndian.Uint32(opts[i:])-from+to)
+				binary.BigEndian.PutUint32(opts[i+4:], binary.BigEndian.Uint32(opts[i+4:])-from+to)
+			}
+		}
+		opts = opts[opts[1]:]
+	}
+}
+
+// splitSegment cuts a segment coalesced by GRO or TSO in the capture (larger than the link's
+// MTU) into MTU-sized ones, as they were on the wire.
+func splitSegment(f []byte) [][]byte {
+	if len(f) <= maxFrame {
+		return [][]byte{f}
+	}
+	ipHdr, seg, ok := tcpOffsets(f)
+	if !ok {
+		return nil
+	}
+	hl, tl := len(ipHdr), int(seg[12]>>4)*4
+	payload := seg[tl:]
+	room := maxFrame - 14 - hl - tl
+	var out [][]byte
+	seq := binary.BigEndian.Uint32(seg[4:])
+	for off := 0; off < len(payload); off += room {
+		n := min(room, len(payload)-off)
+		p := make([]byte, 14+hl+tl+n)
+		copy(p, f[:14+hl+tl])
+		copy(p[14+hl+tl:], payload[off:off+n])
+		ip, s := p[14:14+hl], p[14+hl:]
+		binary.BigEndian.PutUint16(ip[2:], uint16(hl+tl+n))
+		binary.BigEndian.PutUint32(s[4:], seq+uint32(off))
+		if off+n < len(payload) {
+			s[13] &^= flFIN | flPSH // only the last part closes or pushes
+		}
+		fixIPChecksum(ip)
+		fixTCPChecksum(ip, s)
+		out = append(out, p)
+	}
+	return out
+}
+
+// tcpFromHost takes a segment of the recorded host: what the application behind the stack
+// must do, and what the stack must send.
+func (e *engine) tcpFromHost(data []byte) {
+	d := e.d
+	t := &d.tcp
+	peer := netip.AddrPortFrom(d.dstIP(), uint16(t.DstPort))
+	key := convKey{uint16(t.SrcPort), peer}
+	c := e.convs[key]
+	if t.SYN && t.ACK && c == nil && (e.opts.HostPort == 0 || uint16(t.SrcPort) == e.opts.HostPort) {
+		// The host's SYN-ACK before the peer's SYN (the capture reordered them).
+		c = e.newConv(uint16(t.SrcPort), peer, false)
+	}
+	if t.SYN && !t.ACK && (c == nil || c.hostISN != t.Seq) {
+		if e.opts.HostPort != 0 && uint16(t.SrcPort) != e.opts.HostPort {
+			e.skip("other ports of the host (--host IP:PORT)")
+			return
+		}
+		c = e.newConv(uint16(t.SrcPort), peer, true)
+		c.hostISN, c.hostISNOK = t.Seq, true
+		c.dial()
+	}
+	if c == nil || c.stray {
+		e.skip("segments of conversations that began before the capture")
+		return
+	}
+	if t.SYN {
+		c.hostISN, c.hostISNOK = t.Seq, true
+	}
+	if !c.hostISNOK && !t.RST {
+		e.skip("segments of conversations that began before the capture")
+		return
+	}
+	// A reset from a closed port: its numbers are absolute, as the stack's own (it never
+	// sent a SYN there).
+	isn := c.hostISN
+	if !c.hostISNOK {
+		isn = 0
+	}
+	e.rep.Compared++
+	c.hostSegs++
+	flags := tcpFlags(t)
+	x := &tcpExp{frame: e.frame, at: e.now, flags: flags & ctlMask, seq: t.Seq - isn, win: t.Window,
+		opts: optionString(t.Options), compareWin: true}
+	if t.ACK && c.peerISNOK {
+		x.ack, x.hasAck = t.Ack-c.peerISN, true
+	}
+	x.desc = segDesc(flags, x.seq, len(t.Payload), x.ack, t.ACK, t.Window, x.opts)
+	// The application's part.
+	if n := len(t.Payload); n > 0 {
+		start := t.Seq - c.hostISN - 1 // offset in the stream
+		c.hostBytes += int64(n)
+		if int32(start+uint32(n)-c.hostNext) > 0 {
+			skip := uint32(0)
+			if int32(c.hostNext-start) > 0 {
+				skip = c.hostNext - start
+				c.hostRetrans++
+			}
+			c.writes = append(c.writes, appWrite{after: x.ack - 1, at: e.now, data: append([]byte(nil), t.Payload[skip:]...), frame: e.frame})
+			c.hostNext = start + uint32(n)
+		} else {
+			c.hostRetrans++
+		}
+	}
+	switch {
+	case t.RST && c.conn != nil && c.hostSegs > 1:
+		c.abortAt = &appWrite{after: x.ack - 1, at: e.now, frame: e.frame}
+	case t.FIN && c.closeAt == nil:
+		c.closeAt = &appWrite{after: x.ack - 1, at: e.now, frame: e.frame}
+	}
+	// The comparison's part.
+	switch {
+	case t.SYN || t.FIN || t.RST:
+		x.kind = expCtl
+		if t.FIN {
+			x.seq += uint32(len(t.Payload)) // the FIN's own sequence number
+		}
+		if len(t.Payload) > 0 {
+			c.exps = append(c.exps, &tcpExp{frame: e.frame, at: e.now, kind: expData, seq: t.Seq - c.hostISN - 1,
+				end: t.Seq - c.hostISN - 1 + uint32(len(t.Payload)), desc: x.desc, win: t.Window, opts: x.opts})
+		}
+	case len(t.Payload) > 0:
+		x.kind = expData
+		x.seq = t.Seq - c.hostISN - 1
+		x.end = x.seq + uint32(len(t.Payload))
+	default:
+		x.kind = expAck
+	}
+	c.exps = append(c.exps, x)
+	c.match()
+}
+
+// dial opens the stack's connection for a conversation the recorded host began.
+func (c *conv) dial() {
+	conn, err := c.e.dut.Core().TCP().Dial(c.peer)
+	if err != nil {
+		c.e.diff(Difference{Frame: c.e.frame, At: c.e.now.Sub(clock.Epoch), Conv: c.name, What: "the stack cannot dial: " + err.Error()}, nil)
+		return
+	}
+	c.conn = conn
+	c.stackPort = conn.LocalAddr().Port()
+	c.e.byStack[convKey{c.stackPort, c.peer}] = c
+	c.name = fmt.Sprintf("%v:%d -> %v (the stack's port %d)", c.e.sc.host, c.hostPort, c.peer, c.stackPort)
+}
+
+// accept takes the connections the stack's listeners completed.
+func (e *engine) accept() {
+	for _, ln := range e.listeners {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				break
+			}
+			c := e.byStack[convKey{conn.LocalAddr().Port(), conn.RemoteAddr()}]
+			if c == nil || c.conn != nil {
+				conn.Abort()
+				continue
+			}
+			c.conn = conn
+		}
+	}
+}
+
+// app lets the application act: read what came, write what is due, close as the host did.
+// It reports whether anything happened.
+func (c *conv) app() bool {
+	if c.conn == nil || c.done {
+		return false
+	}
+	acted := false
+	var buf [16 << 10]byte
+	for !c.eof {
+		n, err := c.conn.Read(buf[:])
+		c.read += uint32(n)
+		if n > 0 {
+			acted = true
+		}
+		if err == io.EOF {
+			c.eof, acted = true, true
+			c.read++
+		}
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	now := c.e.now
+	for len(c.writes) > 0 {
+		w := &c.writes[0]
+		if int32(c.read-w.after) < 0 || w.at.After(now) {
+			break
+		}
+		n, err := c.conn.Write(w.data)
+		if n > 0 {
+			acted = true
+			c.written = append(c.written, w.data[:n]...)
+		}
+		w.data = w.data[n:]
+		if err != nil && !errors.Is(err, tcp.ErrWouldBlock) {
+			c.done = true // the connection failed: the comparison shows it
+			return acted
+		}
+		if len(w.data) > 0 {
+			return acted
+		}
+		c.writes = c.writes[1:]
+	}
+	if len(c.writes) > 0 {
+		return acted
+	}
+	if a := c.abortAt; a != nil && int32(c.read-a.after) >= 0 {
+		c.conn.SetLinger(0)
+		_ = c.conn.Close()
+		c.done = true
+		return true
+	}
+	if a := c.closeAt; a != nil && int32(c.read-a.after) >= 0 {
+		_ = c.conn.CloseWrite()
+		c.closeAt = nil
+		acted = true
+	}
+	return acted
+}
+
+// stackSegment takes a segment the stack sent in this conversation.
+func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
+	e := c.e
+	flags := tcpFlags(t)
+	if t.SYN && !c.stackOK {
+		c.stackISN, c.stackOK = t.Seq, true
+	}
+	c.stackSegs++
+	rel := t.Seq
+	if c.stackOK {
+		rel = t.Seq - c.stackISN
+	}
+	var ack uint32
+	if t.ACK && c.peerISNOK {
+		ack = t.Ack - c.peerISN
+		if !c.hasAck || seqGreater(ack, c.maxAck) {
+			c.maxAck, c.hasAck = ack, true
+		}
+	}
+	opts := optionString(t.Options)
+	desc := segDesc(flags, rel, len(t.Payload), ack, t.ACK, t.Window, opts)
+	if n := len(t.Payload); n > 0 && c.stackOK {
+		start := rel - 1
+		c.stackBytes += int64(n)
+		if int32(c.sentEnd-start) > 0 {
+			c.stackRetrans++
+			if c.stackRetrans > c.hostRetrans && c.firstRetrans == nil {
+				c.firstRetrans = of
+			}
+		}
+		if end := start + uint32(n); seqGreater(end, c.sentEnd) {
+			c.sentEnd = end
+		}
+		c.checkPayload(start, t.Payload, of, desc)
+	}
+	if t.SYN || t.FIN || t.RST {
+		s := &ctlSeg{at: e.now, flags: flags & ctlMask, seq: rel, ack: ack, given: c.peerGiven, win: t.Window, opts: opts, desc: desc, out: of}
+		if t.FIN {
+			s.seq += uint32(len(t.Payload))
+			c.stackFin = true
+		}
+		c.stackCtl = append(c.stackCtl, s)
+	}
+	c.releaseDeferred()
+	c.match()
+}
+
+// checkPayload compares bytes the stack sent with those the application wrote.
+func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc string) {
+	off := int(int32(start - c.writtenBase))
+	if off < 0 || off+len(p) > len(c.written) {
+		return // before what is kept (a late retransmission) or not written: nothing to compare
+	}
+	if !bytes.Equal(c.written[off:off+len(p)], p) {
+		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack's payload at byte %d is not what the application wrote", start)}, of)
+	}
+	// Keep the last 4 MiB written, for retransmissions: flat memory.
+	if drop := len(c.written) - 4<<20; drop > 0 {
+		c.written = c.written[drop:]
+		c.writtenBase += uint32(drop)
+	}
+}
+
+// releaseDeferred replays the peer's acks the stack has now caught up with.
+func (c *conv) releaseDeferred() {
+	sent := c.sentEnd + 1 + c.finSent()
+	for len(c.deferred) > 0 {
+		d := c.deferred[0]
+		ack := d.ack
+		if seqGreater(ack, sent) {
+			ack = sent
+			if ack == c.lastReleased {
+				return
+			}
+		}
+		f := append([]byte(nil), d.frame...)
+		ipHdr, seg, _ := tcpOffsets(f)
+		// A pure ACK now: after the segment's data (and FIN), none of it again.
+		next := binary.BigEndian.Uint32(seg[4:]) + uint32(len(seg)-int(seg[12]>>4)*4)
+		if seg[13]&flFIN != 0 {
+			next++
+		}
+		binary.BigEndian.PutUint32(seg[4:], next)
+		ipTotal := len(ipHdr) + int(seg[12]>>4)*4
+		binary.BigEndian.PutUint16(ipHdr[2:], uint16(ipTotal))
+		f = f[:14+ipTotal]
+		_, seg, _ = tcpOffsets(f)
+		seg[13] &^= flFIN | flPSH | flSYN | flRST
+		binary.BigEndian.PutUint32(seg[8:], c.stackISN+ack)
+		fixIPChecksum(f[14 : 14+len(ipHdr)])
+		fixTCPChecksum(f[14:14+len(ipHdr)], seg)
+		c.lastReleased = ack
+		c.e.rep.Synthesized++
+		c.e.inject(f, d.note)
+		if ack == d.ack {
+			c.deferred = c.deferred[1:]
+		} else {
+			return
+		}
+	}
+}
+
+// match pairs the recorded host's segments with the stack's.
+func (c *conv) match() {
+	keep := c.exps[:0]
+	for _, x := range c.exps {
+		if !c.matchOne(x) {
+			keep = append(keep, x)
+		}
+	}
+	for i := len(keep); i < len(c.exps); i++ {
+		c.exps[i] = nil
+	}
+	c.exps = keep
+}
+
+func (c *conv) matchOne(x *tcpExp) bool {
+	switch x.kind {
+	case expAck:
+		return c.hasAck && !seqGreater(x.ack, c.maxAck)
+	case expData:
+		if seqGreater(x.end, c.sentEnd) || !c.stackOK {
+			return false
+		}
+		return true
+	}
+	for i, s := range c.stackCtl {
+		if s.flags != x.flags || (x.flags&flSYN == 0 && s.seq != x.seq) {
+			continue
+		}
+		// The same ack, or a later one up to what the stack had been given: the replay hands
+		// the stack the peer's segments at their recorded instants, and a FIN crossing the
+		// peer's on the wire may come out after it here (a simultaneous close).
+		if x.hasAck && x.flags&flACK != 0 && s.ack != x.ack && (seqGreater(x.ack, s.ack) || seqGreater(s.ack, s.given)) {
+			continue
+		}
+		s.out.note("corresponds to capture frame %d", x.frame)
+		var what []string
+		if c.e.opts.CompareWindow && s.win != x.win {
+			what = append(what, fmt.Sprintf("window %d, recorded %d", s.win, x.win))
+		}
+		if c.e.opts.CompareOptions && s.opts != x.opts {
+			what = append(what, fmt.Sprintf("options <%s>, recorded <%s>", s.opts, x.opts))
+		}
+		if len(what) > 0 {
+			c.difference(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, Stack: s.desc, What: strings.Join(what, "; ")}, s.out)
+		}
+		c.stackCtl = append(c.stackCtl[:i], c.stackCtl[i+1:]...)
+		return true
+	}
+	return false
+}
+
+func (c *conv) difference(d Difference, of *outFrame) {
+	d.Conv = c.name
+	if d.At == 0 && d.Frame == 0 {
+		d.At = c.e.now.Sub(clock.Epoch)
+	}
+	c.differences++
+	c.e.diff(d, of)
+}
+
+// expire reports what waited past the horizon (everything, at the end).
+func (c *conv) expire(now time.Time, all bool) {
+	h := c.e.opts.Horizon
+	late := func(at time.Time) bool { return all || now.Sub(at) > h }
+	keep := c.exps[:0]
+	for _, x := range c.exps {
+		if !late(x.at) {
+			keep = append(keep, x)
+			continue
+		}
+		what := "the recorded host sent this, the stack did not"
+		switch x.kind {
+		case expData:
+			what = fmt.Sprintf("the stack did not send bytes %d..%d (it sent %d)", x.seq, x.end, c.sentEnd)
+		case expAck:
+			what = fmt.Sprintf("the stack did not acknowledge %d (it acknowledged %d)", x.ack, c.maxAck)
+		}
+		c.difference(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: what}, nil)
+	}
+	c.exps = keep
+	ctl := c.stackCtl[:0]
+	for _, s := range c.stackCtl {
+		if !late(s.at) {
+			ctl = append(ctl, s)
+			continue
+		}
+		c.difference(Difference{At: s.at.Sub(clock.Epoch), Stack: s.desc, What: "the stack sent this, the recorded host did not"}, s.out)
+	}
+	c.stackCtl = ctl
+	if all && c.stackRetrans > c.hostRetrans {
+		c.difference(Difference{What: fmt.Sprintf("the stack retransmitted %d times, the recorded host %d times", c.stackRetrans, c.hostRetrans)}, c.firstRetrans)
+	}
+}
+
+func (c *conv) summary() *ConvSummary {
+	role := "server"
+	if c.client {
+		role = "client"
+	}
+	return &ConvSummary{Name: c.name, Role: role, HostBytes: c.hostBytes, StackBytes: c.stackBytes, HostSegments: c.hostSegs,
+		StackSegments: c.stackSegs, HostRetransmits: c.hostRetrans, StackRetran: c.stackRetrans, Differences: c.differences}
+}
+
+// segDesc renders a segment as packetdrill does, with relative numbers.
+func segDesc(flags uint8, seq uint32, n int, ack uint32, hasAck bool, win uint16, opts string) string {
+	s := fmt.Sprintf("%s %d:%d(%d)", flagString(flags), seq, seq+uint32(n), n)
+	if hasAck {
+		s += fmt.Sprintf(" ack %d", ack)
+	}
+	s += fmt.Sprintf(" win %d", win)
+	if opts != "" {
+		s += " <" + opts + ">"
+	}
+	return s
+}
+
+// optionString renders TCP options as packetdrill does.
+func optionString(opts []layers.TCPOption) string {
+	var parts []string
+	for _, o := range opts {
+		switch o.OptionType {
+		case layers.TCPOptionKindEndList:
+			parts = append(parts, "eol")
+		case layers.TCPOptionKindNop:
+			parts = append(parts, "nop")
+		case layers.TCPOptionKindMSS:
+			if len(o.OptionData) == 2 {
+				parts = append(parts, fmt.Sprintf("mss %d", binary.BigEndian.Uint16(o.OptionData)))
+			}
+		case layers.TCPOptionKindWindowScale:
+			if len(o.OptionData) == 1 {
+				parts = append(parts, fmt.Sprintf("wscale %d", o.OptionData[0]))
+			}
+		case layers.TCPOptionKindSACKPermitted:
+			parts = append(parts, "sackOK")
+		case layers.TCPOptionKindSACK:
+			parts = append(parts, "sack")
+		case layers.TCPOptionKindTimestamps:
+			parts = append(parts, "TS")
+		default:
+			parts = append(parts, fmt.Sprintf("kind %d", o.OptionType))
+		}
+	}
+	return strings.Join(parts, ",")
+}
