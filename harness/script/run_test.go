@@ -465,3 +465,22 @@ func TestRunSocketSemantics(t *testing.T) {
 +3  > nothing
 `, Config{Strict: true})
 }
+
+// FuzzRun runs whatever parses: the runner must end every script with a verdict or an error,
+// never a panic.
+func FuzzRun(f *testing.F) {
+	f.Add([]byte(passiveOpen))
+	f.Add([]byte("0 < icmp echo_request id 9 [raw (32)]\n+0 > icmp echo_reply id 9 [raw (32)]\n"))
+	f.Add([]byte("0 < arp request who-has 198.18.0.2 tell 198.18.0.1\n+0 > arp reply 198.18.0.2 is-at *\n"))
+	f.Add([]byte("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 connect(3, ..., ...) = 0\n+0 > S 0:0(0) <...>\n+.1 < S. 0:0(0) ack 1 win 100\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s, err := Parse("fuzz.pkt", src, nil)
+		if err != nil {
+			return
+		}
+		res, err := Run(s, Config{MaxWait: time.Minute})
+		if (res == nil) == (err == nil) {
+			t.Fatalf("result %v and error %v", res, err)
+		}
+	})
+}
