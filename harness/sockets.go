@@ -407,36 +407,35 @@ func cmp(v, def int) int {
 	return def
 }
 
-// errnoOf maps the TCP layer's errors to the errno a BSD socket reports.
+// errnos maps the TCP layer's errors to the errno a BSD socket reports.
+var errnos = []struct {
+	err   error
+	errno unix.Errno
+}{
+	{tcp.ErrWouldBlock, unix.EAGAIN},
+	{tcp.ErrConnRefused, unix.ECONNREFUSED},
+	{tcp.ErrConnReset, unix.ECONNRESET},
+	{tcp.ErrConnAborted, unix.ECONNABORTED},
+	{tcp.ErrTimeout, unix.ETIMEDOUT},
+	{tcp.ErrHostUnreach, unix.EHOSTUNREACH},
+	{tcp.ErrClosed, unix.ENOTCONN}, // a connection the application shut down; a closed descriptor is EBADF from sock
+	{tcp.ErrWriteClosed, unix.EPIPE},
+	{tcp.ErrAddrInUse, unix.EADDRINUSE},
+	{tcp.ErrNoPorts, unix.EADDRNOTAVAIL},
+	{tcp.ErrTooManyConns, unix.ENOBUFS},
+	{tcp.ErrInvalidAddress, unix.EINVAL},
+}
+
+// errnoOf maps an error of the TCP layer to its errno (EIO for one it does not know).
 func errnoOf(err error) unix.Errno {
 	var e unix.Errno
-	switch {
-	case errors.As(err, &e):
+	if errors.As(err, &e) {
 		return e
-	case errors.Is(err, tcp.ErrWouldBlock):
-		return unix.EAGAIN
-	case errors.Is(err, tcp.ErrConnRefused):
-		return unix.ECONNREFUSED
-	case errors.Is(err, tcp.ErrConnReset):
-		return unix.ECONNRESET
-	case errors.Is(err, tcp.ErrConnAborted):
-		return unix.ECONNABORTED
-	case errors.Is(err, tcp.ErrTimeout):
-		return unix.ETIMEDOUT
-	case errors.Is(err, tcp.ErrHostUnreach):
-		return unix.EHOSTUNREACH
-	case errors.Is(err, tcp.ErrClosed):
-		return unix.ENOTCONN // a connection the application shut down; a closed descriptor is EBADF from sock
-	case errors.Is(err, tcp.ErrWriteClosed):
-		return unix.EPIPE
-	case errors.Is(err, tcp.ErrAddrInUse):
-		return unix.EADDRINUSE
-	case errors.Is(err, tcp.ErrNoPorts):
-		return unix.EADDRNOTAVAIL
-	case errors.Is(err, tcp.ErrTooManyConns):
-		return unix.ENOBUFS
-	case errors.Is(err, tcp.ErrInvalidAddress):
-		return unix.EINVAL
+	}
+	for _, m := range errnos {
+		if errors.Is(err, m.err) {
+			return m.errno
+		}
 	}
 	return unix.EIO
 }

@@ -14,6 +14,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/mtcp-go/mtcp/internal/cli"
 	. "github.com/onsi/gomega"
 )
 
@@ -99,19 +101,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	defines := defineFlag{"STANDARD": true}
 	fs.Var(defines, "D", "#ifdef name")
 	// Flags and paths may come in any order: "run scenarios -o out" as well as "run -o out scenarios".
-	var paths []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return 0
-			}
-			return 2
+	paths, err := cli.Parse(fs, args)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		paths = append(paths, fs.Arg(0))
-		args = fs.Args()[1:]
+		return 2
 	}
 	switch {
 	case !runMode && len(paths) > 0:

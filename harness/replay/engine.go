@@ -590,22 +590,8 @@ func orNothing(s string) string {
 func (e *engine) expire(now time.Time, all bool) {
 	h := e.opts.Horizon
 	late := func(at time.Time) bool { return all || now.Sub(at) > h }
-	keep := e.arpExp[:0]
-	for _, x := range append(e.arpExp, e.icmpExp...) {
-		if !late(x.at) {
-			keep = append(keep, x)
-			continue
-		}
-		e.diff(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: "the recorded host answered, the stack did not"}, nil)
-	}
-	e.arpExp, e.icmpExp = nil, nil
-	for _, x := range keep {
-		if len(x.key) > 3 && x.key[:3] == "arp" {
-			e.arpExp = append(e.arpExp, x)
-		} else {
-			e.icmpExp = append(e.icmpExp, x)
-		}
-	}
+	e.arpExp = e.expireItems(e.arpExp, late)
+	e.icmpExp = e.expireItems(e.icmpExp, late)
 	stack := e.stackIC[:0]
 	for _, s := range e.stackIC {
 		if !late(s.at) {
@@ -619,6 +605,19 @@ func (e *engine) expire(now time.Time, all bool) {
 		c.expire(now, all)
 	}
 	e.out.flushBefore(now.Add(-2 * h))
+}
+
+// expireItems reports the host's items that waited too long and returns the others.
+func (e *engine) expireItems(items []*expItem, late func(time.Time) bool) []*expItem {
+	keep := items[:0]
+	for _, x := range items {
+		if !late(x.at) {
+			keep = append(keep, x)
+			continue
+		}
+		e.diff(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: "the recorded host answered, the stack did not"}, nil)
+	}
+	return keep
 }
 
 // arpReply builds the ARP reply that tells the stack (stackIP, stackMAC) that ip is at mac.

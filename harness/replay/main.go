@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mtcp-go/mtcp/internal/cli"
 )
 
 const usage = `mtcp-replay replays a capture against mtcp and reports where the stack differs from the host it replaces.
@@ -48,19 +50,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.Horizon, "horizon", 3*time.Second, "answer horizon")
 	fs.BoolVar(&quiet, "q", false, "no progress bar")
 	// Flags may follow the capture: "mtcp-replay c.pcap -o out.pcapng".
-	var paths []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return 0
-			}
-			return 2
+	paths, err := cli.Parse(fs, args)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		paths = append(paths, fs.Arg(0))
-		args = fs.Args()[1:]
+		return 2
 	}
 	if len(paths) != 1 {
 		fmt.Fprintf(stderr, "mtcp-replay: want one capture, got %d (see mtcp-replay --help)\n", len(paths))
@@ -96,10 +91,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mtcp-replay: %v\n", err)
 		return 2
 	}
-	rep.Write(stdout)
 	if opts.Output != "" {
 		fmt.Fprintf(stderr, "mtcp-replay: the replay is in %s\n", opts.Output)
 	}
+	rep.Write(stdout) // last: its last line is the verdict
 	if !rep.Equivalent() {
 		return 1
 	}

@@ -142,6 +142,9 @@ func (r *Report) Write(w io.Writer) {
 		fmt.Fprintf(w, "tcp %s (stack as %s): host %d bytes in %d segments (%d retransmitted), stack %d bytes in %d segments (%d retransmitted), %d differences\n",
 			c.Name, c.Role, c.HostBytes, c.HostSegments, c.HostRetransmits, c.StackBytes, c.StackSegments, c.StackRetran, c.Differences)
 	}
+	if r.Compared == 0 {
+		fmt.Fprintln(w, "nothing the host sent could be compared: the verdict says only that the stack took what the capture sent it")
+	}
 	if len(r.Differences) > 0 {
 		fmt.Fprintln(w, "differences:")
 		for i, d := range r.Differences {

@@ -51,7 +51,8 @@ type conv struct {
 	written       []byte // bytes the application wrote, from offset writtenBase, for checking payloads
 	writtenBase   uint32
 	deferred      []deferredAck
-	peerGiven     uint32 // the peer's sequence space injected so far, relative to its ISN
+	ctlSeen       map[uint64]bool // the host's control segments so far (flags<<32 | seq)
+	peerGiven     uint32          // the peer's sequence space injected so far, relative to its ISN
 	lastReleased  uint32
 	stackFin      bool // the stack's FIN is out
 	hostSegs      int
@@ -166,7 +167,7 @@ func (e *engine) tcpToHost(data []byte) {
 		}
 		return
 	}
-	if syn {
+	if syn || (t.SYN && !c.peerISNOK) { // the peer's SYN, or its SYN-ACK when the stack dialled
 		c.peerISN, c.peerISNOK = t.Seq, true
 	}
 	if c.peerISNOK {
@@ -374,9 +375,27 @@ func (e *engine) tcpFromHost(data []byte) {
 		if t.FIN {
 			x.seq += uint32(len(t.Payload)) // the FIN's own sequence number
 		}
+		key := uint64(x.flags)<<32 | uint64(x.seq)
+		if c.ctlSeen[key] {
+			// The host sent this control segment again: a retransmission (or a capture's
+			// duplicate), not something more for the stack to send.
+			c.hostRetrans++
+			if len(t.Payload) == 0 {
+				return
+			}
+			x.kind = -1
+		}
+		if c.ctlSeen == nil {
+			c.ctlSeen = map[uint64]bool{}
+		}
+		c.ctlSeen[key] = true
 		if len(t.Payload) > 0 {
 			c.exps = append(c.exps, &tcpExp{frame: e.frame, at: e.now, kind: expData, seq: t.Seq - c.hostISN - 1,
 				end: t.Seq - c.hostISN - 1 + uint32(len(t.Payload)), desc: x.desc, win: t.Window, opts: x.opts})
+		}
+		if x.kind < 0 {
+			c.match()
+			return
 		}
 	case len(t.Payload) > 0:
 		x.kind = expData

@@ -1,0 +1,68 @@
+// Package replay replays a Wireshark capture against mtcp and reports where the stack differs
+// from the host it replaces. It is the engine of the mtcp-replay command.
+//
+// The capture is read twice, as a stream (memory stays flat for a capture of any size): a
+// first pass picks the host the stack plays, learns its address and MAC and the ports it
+// answered SYNs on, and the MACs of the others; the second replays. Capture records are read by
+// the package capture, which reports a broken file with its record number and byte offset.
+//
+// # Roles
+//
+// The stack plays the server of the first TCP conversation (the side that answered a SYN), or
+// its client with Options.Client, or the host given; without a TCP handshake, the host that
+// answered the first ARP or echo request, else the destination of the first IPv4 packet. It
+// takes that host's IPv4 address and MAC. In each TCP conversation of the host it is the server
+// where the host answered the SYN (it listens on those ports) and the client where the host
+// sent it (it dials, at the instant the host did, and its ephemeral port replaces the host's
+// in the peer's segments).
+//
+// # Replay
+//
+// Virtual time follows the capture's timestamps, so a 30-minute capture replays in seconds.
+// Frames the others sent the host are injected at their instants; the host's own frames are
+// what the stack is compared with; frames between other hosts, and of protocols mtcp does not
+// have (UDP, IPv6, LLC), are skipped and counted. How the replay decides what the capture
+// cannot say:
+//
+//   - Sequence numbers: the peer's are used as captured; its acknowledgement numbers and SACK
+//     blocks are moved from the recorded host's sequence space to the stack's. mtcp sends no
+//     timestamps, so the peer's TS echo is passed unchanged.
+//   - The application behind the stack's socket writes the bytes the recorded host sent, each
+//     chunk once it has read what the recorded host had acknowledged when it sent it (the
+//     segment's ack number), and not before the chunk's capture time; it shuts down writing
+//     when the host sent its FIN, under the same rule, and aborts when the host reset an
+//     established connection. It reads everything that comes.
+//   - A peer's ACK that acknowledges bytes the stack has not sent yet (it is slower than the
+//     recorded host, say with a smaller initial window) acknowledges what the stack has sent,
+//     and the rest is acknowledged again, as a pure ACK, when the stack sends it: the peer
+//     cannot acknowledge what it never received. These are counted as synthesized.
+//   - Segments coalesced by GRO or TSO in the capture (larger than the 1500-byte MTU) are cut
+//     into MTU-sized ones before injection.
+//   - Checksums of injected frames are corrected when wrong: a capture's checksums are often
+//     wrong for reasons that never reached the wire (offload on the capturing host, anonymised
+//     addresses); Options.KeepChecksums injects them as captured.
+//   - A frame cut short by the snap length whose IPv4 and TCP headers are whole has its
+//     payload zero-filled to the length the IP header gives (those bytes are not compared);
+//     otherwise a damaged frame (cut inside its headers, malformed) is injected as captured
+//     if it was for the host, so the stack must survive it, and named in the report.
+//   - The stack's ARP requests are answered with the MAC the capture shows for the address
+//     (a router's, for a distant host); they and the host's own requests are not compared,
+//     since the stack's ARP cache is not the host's.
+//   - A conversation that began before the capture (no SYN seen) is not replayed.
+//
+// # Comparison
+//
+// Per TCP conversation, with sequence numbers relative to each side's ISN: the host's SYN,
+// SYN-ACK, FIN and RST must be matched by the stack's, with the same control bits (PSH aside)
+// and sequence number, and the same ack (or a later one up to what the stack had been given:
+// the peer's FIN may come before the stack's own in the replay); its data must be sent by
+// the stack, byte for byte what the application wrote, though segmentation may differ; its
+// pure ACKs must be matched by an ack at least as far. With Options.CompareWindow and
+// CompareOptions, the window and the options of segments that correspond one to one are
+// compared too. A control segment the stack sends that the host did not, and retransmissions
+// beyond the host's, are differences. ARP replies and ICMP messages of the host must be
+// matched by the stack's (echo replies with the same id, sequence number and data). What has
+// no counterpart within Options.Horizon of virtual time is a difference; the report lists
+// each with the capture frame, what the recorded host sent and what the stack sent, and ends
+// with the verdict.
+package replay
