@@ -112,8 +112,10 @@ func isTerminal(w io.Writer) bool {
 
 // progressBar draws a bar on w for replays that take more than half a second, and clears it
 // at the end.
-func progressBar(w io.Writer) func(done, total int) {
-	start := time.Now()
+func progressBar(w io.Writer) func(done, total int) { return progressBarAt(w, time.Now()) }
+
+// progressBarAt is progressBar for a replay that started at start.
+func progressBarAt(w io.Writer, start time.Time) func(done, total int) {
 	shown := false
 	return func(done, total int) {
 		if total == 0 {
