@@ -110,6 +110,7 @@ type engine struct {
 	stackIC []*expItem // the stack's ICMP messages awaiting a recorded one
 
 	zeroFilled bool // the record being replayed had its payload zero-filled
+	readBuf    [16 << 10]byte
 }
 
 type convKey struct {
@@ -466,6 +467,8 @@ func (e *engine) fromHost(data []byte, cut string) {
 	switch {
 	case d.hasTCP && cut == "":
 		e.tcpFromHost(data)
+	case d.hasICMP && d.icmp.TypeCode.Type() == layers.ICMPv4TypeEchoRequest:
+		e.skip("echo requests of the host (the stack sends none of its own)")
 	case d.hasICMP:
 		e.rep.Compared++
 		m := &d.icmp

@@ -129,6 +129,12 @@ func fixTCPChecksum(ipHdr, seg []byte) {
 	binary.BigEndian.PutUint16(seg[16:], fold(checksum(seg, pseudo)))
 }
 
+// tcpChecksumOK reports whether a segment's checksum is right (0xffff and 0 alike).
+func tcpChecksumOK(ipHdr, seg []byte) bool {
+	pseudo := checksum(ipHdr[12:20], 0) + uint32(6) + uint32(len(seg))
+	return fold(checksum(seg, pseudo)) == 0
+}
+
 // fixIPChecksum recomputes an IPv4 header's checksum.
 func fixIPChecksum(h []byte) {
 	h[10], h[11] = 0, 0
@@ -144,6 +150,9 @@ func tcpOffsets(frame []byte) (ipHdr, seg []byte, ok bool) {
 	ip := frame[14:]
 	hl := int(ip[0]&0x0f) * 4
 	total := int(binary.BigEndian.Uint16(ip[2:]))
+	if total == 0 && len(ip) > 0xffff {
+		total = len(ip) // larger than 64 KiB (GRO, BIG TCP): the length field says 0
+	}
 	if hl < 20 || total < hl+20 || total > len(ip) {
 		return nil, nil, false
 	}

@@ -61,6 +61,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mtcp-replay: want one capture, got %d (see mtcp-replay --help)\n", len(paths))
 		return 2
 	}
+	if opts.Output != "" {
+		if a, b := mustStat(opts.Output), mustStat(paths[0]); a != nil && b != nil && os.SameFile(a, b) {
+			fmt.Fprintf(stderr, "mtcp-replay: -o %s is the capture itself\n", opts.Output)
+			return 2
+		}
+	}
 	if host != "" {
 		if ap, err := netip.ParseAddrPort(host); err == nil && ap.Addr().Is4() {
 			opts.Host, opts.HostPort = ap.Addr(), ap.Port()
@@ -99,6 +105,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func mustStat(p string) os.FileInfo {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil
+	}
+	return fi
 }
 
 func isTerminal(w io.Writer) bool {

@@ -131,6 +131,9 @@ func (o *output) close(r *Report) error {
 	}
 	o.write(o.held)
 	o.held = nil
+	if o.w == nil {
+		return fmt.Errorf("output %s: writing frames failed", o.path)
+	}
 	if err := o.w.Flush(); err != nil {
 		return fmt.Errorf("output %s: %w", o.path, err)
 	}

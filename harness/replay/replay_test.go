@@ -228,3 +228,25 @@ func TestUsage(t *testing.T) {
 		t.Errorf("--compare window: exit %d:\n%s", code, text)
 	}
 }
+
+// Review fixes: checksums kept as captured still replay (rewritten fields get a new sum), and
+// -o never overwrites the capture.
+func TestKeepChecksumsAndOutputGuard(t *testing.T) {
+	small := filepath.Join("..", "..", "pcaps", "linux-http-small.pcapng")
+	rep, err := replay.Replay(small, replay.Options{KeepChecksums: true})
+	if err != nil || !rep.Equivalent() {
+		t.Fatalf("KeepChecksums: %v, %v", err, rep.Differences)
+	}
+	dir := t.TempDir()
+	cp := filepath.Join(dir, "cp.pcapng")
+	data, _ := os.ReadFile(small)
+	if err := os.WriteFile(cp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if text, code := run("-o", cp, cp); code != 2 || !strings.Contains(text, "is the capture itself") {
+		t.Fatalf("-o onto the capture: exit %d:\n%s", code, text)
+	}
+	if after, _ := os.ReadFile(cp); !bytes.Equal(after, data) {
+		t.Fatal("the capture was overwritten")
+	}
+}

@@ -40,6 +40,7 @@ type conv struct {
 	abortAt  *appWrite
 	read     uint32 // bytes read from the stack, +1 once EOF was read
 	eof      bool
+	closed   bool // the application shut down writing
 	done     bool
 
 	// The comparison.
@@ -52,6 +53,8 @@ type conv struct {
 	writtenBase   uint32
 	deferred      []deferredAck
 	ctlSeen       map[uint64]bool // the host's control segments so far (flags<<32 | seq)
+	ctlRepeats    map[uint64]int  // how many times the host sent one again
+	stackCtlSeen  map[uint64]bool // the stack's control segments so far
 	peerGiven     uint32          // the peer's sequence space injected so far, relative to its ISN
 	lastReleased  uint32
 	stackFin      bool // the stack's FIN is out
@@ -190,6 +193,7 @@ func (e *engine) tcpToHost(data []byte) {
 		return
 	}
 	notes := []string{e.note()}
+	sumOK := tcpChecksumOK(ipHdr, seg) // before the rewriting below
 	if c.client {
 		binary.BigEndian.PutUint16(seg[2:], c.stackPort)
 	}
@@ -215,11 +219,17 @@ func (e *engine) tcpToHost(data []byte) {
 	if !e.opts.KeepChecksums {
 		old := binary.BigEndian.Uint16(ipHdr[10:])
 		fixIPChecksum(ipHdr)
-		if old != binary.BigEndian.Uint16(ipHdr[10:]) {
+		if old != binary.BigEndian.Uint16(ipHdr[10:]) || !sumOK {
 			e.rep.ChecksumsFixed++
-			notes = append(notes, "IPv4 checksum corrected (wrong in the capture)")
+			notes = append(notes, "checksum corrected (wrong in the capture)")
 		}
 		fixTCPChecksum(ipHdr, seg)
+	} else {
+		// The rewritten fields need a new checksum; one that was wrong stays wrong.
+		fixTCPChecksum(ipHdr, seg)
+		if !sumOK {
+			seg[16] ^= 0xff
+		}
 	}
 	if deferred != nil {
 		deferred.frame = append([]byte(nil), f...)
@@ -378,15 +388,17 @@ func (e *engine) tcpFromHost(data []byte) {
 		key := uint64(x.flags)<<32 | uint64(x.seq)
 		if c.ctlSeen[key] {
 			// The host sent this control segment again: a retransmission (or a capture's
-			// duplicate), not something more for the stack to send.
+			// duplicate). Not something more the stack must send, but a retransmission of
+			// the stack's own may pair with it.
 			c.hostRetrans++
+			c.ctlRepeats[key]++
 			if len(t.Payload) == 0 {
 				return
 			}
 			x.kind = -1
 		}
 		if c.ctlSeen == nil {
-			c.ctlSeen = map[uint64]bool{}
+			c.ctlSeen, c.ctlRepeats = map[uint64]bool{}, map[uint64]int{}
 		}
 		c.ctlSeen[key] = true
 		if len(t.Payload) > 0 {
@@ -446,9 +458,9 @@ func (c *conv) app() bool {
 		return false
 	}
 	acted := false
-	var buf [16 << 10]byte
+	buf := c.e.readBuf[:]
 	for !c.eof {
-		n, err := c.conn.Read(buf[:])
+		n, err := c.conn.Read(buf)
 		c.read += uint32(n)
 		if n > 0 {
 			acted = true
@@ -494,7 +506,11 @@ func (c *conv) app() bool {
 	if a := c.closeAt; a != nil && int32(c.read-a.after) >= 0 {
 		_ = c.conn.CloseWrite()
 		c.closeAt = nil
+		c.closed = true
 		acted = true
+	}
+	if c.closed && c.eof {
+		c.done = true // nothing more for the application to do
 	}
 	return acted
 }
@@ -520,6 +536,9 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 	}
 	opts := optionString(t.Options)
 	desc := segDesc(flags, rel, len(t.Payload), ack, t.ACK, t.Window, opts)
+	if t.ACK && c.peerISNOK && seqGreater(ack, c.peerGiven) {
+		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack acknowledges %d, past the %d it was given", ack, c.peerGiven)}, of)
+	}
 	if n := len(t.Payload); n > 0 && c.stackOK {
 		start := rel - 1
 		c.stackBytes += int64(n)
@@ -529,8 +548,12 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 				c.firstRetrans = of
 			}
 		}
-		if end := start + uint32(n); seqGreater(end, c.sentEnd) {
+		// Coverage is contiguous: a segment past a byte the stack never sent leaves a hole,
+		// and what lies beyond it counts only once the hole is filled.
+		if end := start + uint32(n); seqGreater(end, c.sentEnd) && !seqGreater(start, c.sentEnd) {
 			c.sentEnd = end
+		} else if seqGreater(start, c.sentEnd) {
+			c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack skipped bytes %d..%d", c.sentEnd, start)}, of)
 		}
 		c.checkPayload(start, t.Payload, of, desc)
 	}
@@ -540,7 +563,18 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 			s.seq += uint32(len(t.Payload))
 			c.stackFin = true
 		}
-		c.stackCtl = append(c.stackCtl, s)
+		key := uint64(s.flags)<<32 | uint64(s.seq)
+		if c.stackCtlSeen[key] && c.ctlRepeats[key] > 0 {
+			// A retransmission the recorded host made too.
+			c.ctlRepeats[key]--
+			of.note("a retransmission, as the recorded host's")
+		} else {
+			c.stackCtl = append(c.stackCtl, s)
+		}
+		if c.stackCtlSeen == nil {
+			c.stackCtlSeen = map[uint64]bool{}
+		}
+		c.stackCtlSeen[key] = true
 	}
 	c.releaseDeferred()
 	c.match()
@@ -549,8 +583,12 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 // checkPayload compares bytes the stack sent with those the application wrote.
 func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc string) {
 	off := int(int32(start - c.writtenBase))
-	if off < 0 || off+len(p) > len(c.written) {
-		return // before what is kept (a late retransmission) or not written: nothing to compare
+	if off+len(p) > len(c.written) {
+		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack sent bytes %d..%d, which the application never wrote", start, start+uint32(len(p)))}, of)
+		return
+	}
+	if off < 0 {
+		return // before what is kept (a retransmission of long ago): nothing to compare
 	}
 	if !bytes.Equal(c.written[off:off+len(p)], p) {
 		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack's payload at byte %d is not what the application wrote", start)}, of)
@@ -576,12 +614,8 @@ func (c *conv) releaseDeferred() {
 		}
 		f := append([]byte(nil), d.frame...)
 		ipHdr, seg, _ := tcpOffsets(f)
-		// A pure ACK now: after the segment's data (and FIN), none of it again.
-		next := binary.BigEndian.Uint32(seg[4:]) + uint32(len(seg)-int(seg[12]>>4)*4)
-		if seg[13]&flFIN != 0 {
-			next++
-		}
-		binary.BigEndian.PutUint32(seg[4:], next)
+		// A pure ACK now, at the peer's next sequence number: past all it has sent so far.
+		binary.BigEndian.PutUint32(seg[4:], c.peerISN+c.peerGiven)
 		ipTotal := len(ipHdr) + int(seg[12]>>4)*4
 		binary.BigEndian.PutUint16(ipHdr[2:], uint16(ipTotal))
 		f = f[:14+ipTotal]
