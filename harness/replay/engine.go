@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -199,6 +200,7 @@ func (e *engine) run(r *capture.Reader) error {
 	e.advance(last.Add(e.opts.Horizon))
 	e.expire(time.Time{}.Add(1<<62), true)
 	e.rep.Elapsed = last.Sub(clock.Epoch)
+	sort.SliceStable(e.rep.Differences, func(i, j int) bool { return e.rep.Differences[i].At < e.rep.Differences[j].At })
 	for _, c := range e.order {
 		e.rep.Conversations = append(e.rep.Conversations, c.summary())
 	}
@@ -254,6 +256,10 @@ func (e *engine) step() {
 
 // inject hands a frame to the stack now and records it.
 func (e *engine) inject(f []byte, comments ...string) {
+	if len(f) >= 6 && !bytes.Equal(e.sc.stackMAC, e.sc.hostMAC) && bytes.Equal(f[:6], e.sc.hostMAC) {
+		f = append([]byte(nil), f...)
+		copy(f, e.sc.stackMAC) // the host's MAC could not be the stack's: it has one of its own
+	}
 	e.rep.Injected++
 	e.out.add(e.now, pcapng.Inbound, f, comments...)
 	e.dut.Deliver(e.now, f)
@@ -274,6 +280,10 @@ func (e *engine) record(rec *capture.Record) {
 		e.damaged(fmt.Sprintf("%d bytes, shorter than an Ethernet header (cut short by the snap length)", len(data)))
 		e.skip("shorter than an Ethernet header")
 		return
+	}
+	data, tagged := untag(data)
+	if tagged {
+		e.rep.Untagged++
 	}
 	d := e.d
 	d.decode(data)

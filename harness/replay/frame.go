@@ -63,6 +63,24 @@ func (d *decoded) decode(data []byte) {
 func (d *decoded) srcIP() netip.Addr { a, _ := netip.AddrFromSlice(d.ip.SrcIP.To4()); return a }
 func (d *decoded) dstIP() netip.Addr { a, _ := netip.AddrFromSlice(d.ip.DstIP.To4()); return a }
 
+// untag removes 802.1Q and 802.1ad tags from an Ethernet frame (mtcp has no VLANs: the
+// replay carries the frames as if untagged), copying it when there is one.
+func untag(data []byte) ([]byte, bool) {
+	tagged := false
+	for len(data) >= 18 {
+		et := binary.BigEndian.Uint16(data[12:14])
+		if et != 0x8100 && et != 0x88a8 {
+			break
+		}
+		if !tagged {
+			data = append([]byte(nil), data...)
+			tagged = true
+		}
+		data = append(data[:12], data[16:]...)
+	}
+	return data, tagged
+}
+
 // tcpFlags returns the segment's control bits in their wire order (FIN = 1 ... CWR = 0x80).
 func tcpFlags(t *layers.TCP) uint8 {
 	var f uint8

@@ -61,6 +61,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mtcp-replay: want one capture, got %d (see mtcp-replay --help)\n", len(paths))
 		return 2
 	}
+	if opts.Horizon <= 0 {
+		fmt.Fprintf(stderr, "mtcp-replay: --horizon %v: want a positive duration\n", opts.Horizon)
+		return 2
+	}
 	if opts.Output != "" {
 		if a, b := mustStat(opts.Output), mustStat(paths[0]); a != nil && b != nil && os.SameFile(a, b) {
 			fmt.Fprintf(stderr, "mtcp-replay: -o %s is the capture itself\n", opts.Output)

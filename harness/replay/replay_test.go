@@ -250,3 +250,56 @@ func TestKeepChecksumsAndOutputGuard(t *testing.T) {
 		t.Fatal("the capture was overwritten")
 	}
 }
+
+// rewrite copies a classic pcap through f, frame by frame.
+func rewrite(t *testing.T, in, out string, f func([]byte) []byte) {
+	t.Helper()
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcapgo.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	_ = w.WriteFileHeader(65535, r.LinkType())
+	for {
+		d, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		d = f(append([]byte(nil), d...))
+		ci.CaptureLength, ci.Length = len(d), len(d)+ci.Length-ci.CaptureLength
+		_ = w.WritePacket(ci, d)
+	}
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Captures as they come from the field: VLAN tags, anonymised MACs.
+func TestFieldCaptures(t *testing.T) {
+	get := filepath.Join("..", "..", "pcaps", "public", "get.pcap")
+	dir := t.TempDir()
+	tagged := filepath.Join(dir, "vlan.pcap")
+	rewrite(t, get, tagged, func(f []byte) []byte {
+		return append(append(append([]byte(nil), f[:12]...), 0x81, 0x00, 0x00, 0x07), f[12:]...)
+	})
+	if text, code := run(tagged); code != 0 || !strings.Contains(text, "replayed without their 802.1Q tags") {
+		t.Errorf("VLAN-tagged: exit %d:\n%s", code, text)
+	}
+	zero := filepath.Join(dir, "zero.pcap")
+	rewrite(t, get, zero, func(f []byte) []byte {
+		clear(f[:12]) // both MACs of every frame
+		return f
+	})
+	if text, code := run(zero); code != 0 || !strings.Contains(text, "cannot be a stack's, so the stack uses 02:00:c0:96:bb:2b") {
+		t.Errorf("zero MACs: exit %d:\n%s", code, text)
+	}
+	// --client with no SYN-ACK: the host that sent the first SYN.
+	if text, code := run("--client", filepath.Join("..", "..", "pcaps", "linux-closed-port.pcapng")); code != 0 || !strings.Contains(text, "it sent the first SYN") {
+		t.Errorf("--client on a refused connection: exit %d:\n%s", code, text)
+	}
+}

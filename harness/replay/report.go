@@ -21,6 +21,8 @@ type Report struct {
 	// Records counts the capture's packet records; Injected the frames handed to the stack
 	// (synthesized ACKs and split segments included); Compared the host's frames compared.
 	Records, Injected, Compared int
+	// Untagged counts frames whose 802.1Q tags were removed.
+	Untagged int
 	// ChecksumsFixed counts injected frames whose checksums were wrong in the capture.
 	ChecksumsFixed int
 	// Synthesized counts the peer ACKs replayed later than recorded (see package doc).
@@ -121,6 +123,9 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, ", %d of the host's compared", r.Compared)
 	if r.ChecksumsFixed > 0 {
 		fmt.Fprintf(w, "; %d injected with checksums corrected (wrong in the capture)", r.ChecksumsFixed)
+	}
+	if r.Untagged > 0 {
+		fmt.Fprintf(w, "; %d replayed without their 802.1Q tags", r.Untagged)
 	}
 	fmt.Fprintln(w)
 	if len(r.Skipped) > 0 {

@@ -57,7 +57,8 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	if s.host.IsValid() {
 		s.why = "given with --host"
 	}
-	var fallback, firstDst netip.Addr
+	var fallback, firstDst, firstSYN netip.Addr
+	var firstSYNPort uint16
 	var fallbackWhy string
 	var firstMAC net.HardwareAddr
 	d := newDecoded()
@@ -81,7 +82,8 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		if firstMAC == nil && len(rec.Data) >= 6 && rec.Data[0]&1 == 0 {
 			firstMAC = append(net.HardwareAddr(nil), rec.Data[:6]...)
 		}
-		d.decode(rec.Data)
+		data, _ := untag(rec.Data)
+		d.decode(data)
 		switch {
 		case d.hasARP:
 			sender, _ := netip.AddrFromSlice(d.arp.SourceProtAddress)
@@ -98,6 +100,9 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 			}
 			if d.hasICMP && !fallback.IsValid() && d.icmp.TypeCode.Type() == layers.ICMPv4TypeEchoReply {
 				fallback, fallbackWhy = src, "it answered the first echo request"
+			}
+			if d.hasTCP && d.tcp.SYN && !d.tcp.ACK && !firstSYN.IsValid() {
+				firstSYN, firstSYNPort = src, uint16(d.tcp.SrcPort)
 			}
 			if !d.hasTCP || !d.tcp.SYN || !d.tcp.ACK {
 				break
@@ -121,6 +126,11 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	}
 	if !s.host.IsValid() {
 		switch {
+		case opts.Client && firstSYN.IsValid():
+			s.host, s.hostPort = firstSYN, firstSYNPort
+			s.why = fmt.Sprintf("it sent the first SYN (%v:%d; no SYN-ACK in the capture)", firstSYN, firstSYNPort)
+		case opts.Client:
+			return nil, errors.New("--client: the capture has no TCP SYN, so no client to play")
 		case fallback.IsValid():
 			s.host, s.why = fallback, fallbackWhy
 		case firstDst.IsValid():
@@ -139,12 +149,18 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		return nil, fmt.Errorf("the host to play, %v, sends nothing in the capture: its MAC is unknown", s.host)
 	}
 	s.stackAddr, s.stackMAC = s.host, s.hostMAC
-	if a := s.host; a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || a.As4()[0] == 0 || s.hostMAC[0]&1 != 0 || bytes.Equal(s.hostMAC, make([]byte, 6)) {
+	if a := s.host.As4(); s.hostMAC[0]&1 != 0 || bytes.Equal(s.hostMAC, make([]byte, 6)) {
+		// An anonymised capture, say: a MAC no stack can have. The stack takes one of its own,
+		// and frames to the host's MAC are delivered to it.
+		s.stackMAC = net.HardwareAddr{0x02, 0x00, a[0], a[1], a[2], a[3]}
+		s.why += fmt.Sprintf("; its MAC %v cannot be a stack's, so the stack uses %v", s.hostMAC, s.stackMAC)
+	}
+	if a := s.host; a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || a.As4()[0] == 0 {
 		// A loopback capture, say: the stack cannot have these. It takes an address and a MAC
 		// of its own; what was sent to the host is still injected, and the stack drops it as
 		// not its own.
 		s.stackAddr, s.stackMAC = netip.MustParseAddr("198.18.0.2"), net.HardwareAddr{2, 0, 0, 0, 0, 2}
-		s.why += fmt.Sprintf("; %v (%v) cannot be a stack's own address and MAC, so the stack is %v (%v) and drops what the capture sent to %v", s.host, s.hostMAC, s.stackAddr, s.stackMAC, s.host)
+		s.why += fmt.Sprintf("; %v cannot be a stack's own address, so the stack is %v (%v) and drops what the capture sent to %v", s.host, s.stackAddr, s.stackMAC, s.host)
 	}
 	if !opts.Client && s.hostPort != 0 && opts.HostPort == 0 {
 		s.hostPort = 0 // the port only showed which host; every conversation of the host replays

@@ -708,7 +708,7 @@ func (c *conv) expire(now time.Time, all bool) {
 		what := "the recorded host sent this, the stack did not"
 		switch x.kind {
 		case expData:
-			what = fmt.Sprintf("the stack did not send bytes %d..%d (it sent %d)", x.seq, x.end, c.sentEnd)
+			what = fmt.Sprintf("the stack did not send %d:%d (it sent up to %d)", x.seq+1, x.end+1, c.sentEnd+1)
 		case expAck:
 			what = fmt.Sprintf("the stack did not acknowledge %d (it acknowledged %d)", x.ack, c.maxAck)
 		}
@@ -724,6 +724,11 @@ func (c *conv) expire(now time.Time, all bool) {
 		c.difference(Difference{At: s.at.Sub(clock.Epoch), Stack: s.desc, What: "the stack sent this, the recorded host did not"}, s.out)
 	}
 	c.stackCtl = ctl
+	if all && len(c.deferred) > 0 {
+		d := c.deferred[0]
+		c.difference(Difference{What: fmt.Sprintf("the peer acknowledged %d, which the stack never sent (it sent up to %d); %s", d.ack, c.sentEnd+1+c.finSent(), d.note)}, nil)
+		c.deferred = nil
+	}
 	if all && c.stackRetrans > c.hostRetrans {
 		c.difference(Difference{What: fmt.Sprintf("the stack retransmitted %d times, the recorded host %d times", c.stackRetrans, c.hostRetrans)}, c.firstRetrans)
 	}
