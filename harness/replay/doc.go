@@ -1,7 +1,8 @@
 // Package replay replays a Wireshark capture against mtcp and reports where the stack differs
 // from the host it replaces. It is the engine of the mtcp-replay command.
 //
-// The capture is read twice, as a stream (memory stays flat for a capture of any size): a
+// The capture is read twice, as a stream (memory does not grow with the number of frames;
+// each TCP conversation keeps a small state, and the bytes written until it is judged): a
 // first pass picks the host the stack plays, learns its address and MAC and the ports it
 // answered SYNs on, and the MACs of the others; the second replays. Capture records are read by
 // the package capture, which reports a broken file with its record number and byte offset.
@@ -49,6 +50,8 @@
 //     (a router's, for a distant host); they and the host's own requests are not compared,
 //     since the stack's ARP cache is not the host's.
 //   - A conversation that began before the capture (no SYN seen) is not replayed.
+//   - 802.1Q tags are removed; a host whose MAC is zero or multicast (anonymised captures)
+//     keeps its address and gets a MAC of its own; a loopback host gets an address too.
 //
 // # Comparison
 //
@@ -57,9 +60,10 @@
 // and sequence number, and the same ack (or a later one up to what the stack had been given:
 // the peer's FIN may come before the stack's own in the replay); its data must be sent by
 // the stack, byte for byte what the application wrote, though segmentation may differ; its
-// pure ACKs must be matched by an ack at least as far. With Options.CompareWindow and
-// CompareOptions, the window and the options of segments that correspond one to one are
-// compared too. A control segment the stack sends that the host did not, and retransmissions
+// pure ACKs must be matched by an ack at least as far (and the stack never acknowledges more
+// than it was given). With Options.CompareWindow and CompareOptions, the window field and the
+// options of the SYN, SYN-ACK, FIN and RST segments are compared too (not those of data
+// segments and pure ACKs, whose segmentation and timing differ). A control segment the stack sends that the host did not, and retransmissions
 // beyond the host's, are differences. ARP replies and ICMP messages of the host must be
 // matched by the stack's (echo replies with the same id, sequence number and data). What has
 // no counterpart within Options.Horizon of virtual time is a difference; the report lists

@@ -32,8 +32,8 @@ type Options struct {
 	HostPort uint16
 	// Client picks the client of the first TCP handshake as the host when Host is zero.
 	Client bool
-	// CompareWindow and CompareOptions also compare the window and the TCP options of the
-	// segments that correspond one to one (handshake, FIN, RST, data starting at the same byte).
+	// CompareWindow and CompareOptions also compare the window field and the TCP options of
+	// the control segments that correspond one to one (SYN, SYN-ACK, FIN, RST).
 	CompareWindow, CompareOptions bool
 	// Output, if set, is where the replay's own pcapng goes: the injected frames and the
 	// stack's, each commented with the capture frame it corresponds to and any difference.

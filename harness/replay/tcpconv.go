@@ -78,17 +78,16 @@ type appWrite struct {
 
 // tcpExp is a segment of the recorded host waiting for its counterpart.
 type tcpExp struct {
-	frame      int
-	at         time.Time
-	kind       int    // expCtl, expData, expAck
-	flags      uint8  // control bits but PSH
-	seq, end   uint32 // relative to the host's ISN (data: byte offsets [seq, end))
-	ack        uint32 // relative to the peer's ISN
-	hasAck     bool
-	win        uint16
-	opts       string
-	desc       string
-	compareWin bool
+	frame    int
+	at       time.Time
+	kind     int    // expCtl, expData, expAck
+	flags    uint8  // control bits but PSH
+	seq, end uint32 // relative to the host's ISN (data: byte offsets [seq, end))
+	ack      uint32 // relative to the peer's ISN
+	hasAck   bool
+	win      uint16
+	opts     string
+	desc     string
 }
 
 const (
@@ -351,7 +350,7 @@ func (e *engine) tcpFromHost(data []byte) {
 	c.hostSegs++
 	flags := tcpFlags(t)
 	x := &tcpExp{frame: e.frame, at: e.now, flags: flags & ctlMask, seq: t.Seq - isn, win: t.Window,
-		opts: optionString(t.Options), compareWin: true}
+		opts: optionString(t.Options)}
 	if t.ACK && c.peerISNOK {
 		x.ack, x.hasAck = t.Ack-c.peerISN, true
 	}
@@ -724,6 +723,11 @@ func (c *conv) expire(now time.Time, all bool) {
 		c.difference(Difference{At: s.at.Sub(clock.Epoch), Stack: s.desc, What: "the stack sent this, the recorded host did not"}, s.out)
 	}
 	c.stackCtl = ctl
+	if c.done && len(c.exps) == 0 && len(c.stackCtl) == 0 && len(c.written) > 0 {
+		// Finished and judged: what the application wrote is no longer needed.
+		c.writtenBase += uint32(len(c.written))
+		c.written = nil
+	}
 	if all && len(c.deferred) > 0 {
 		d := c.deferred[0]
 		c.difference(Difference{What: fmt.Sprintf("the peer acknowledged %d, which the stack never sent (it sent up to %d); %s", d.ack, c.sentEnd+1+c.finSent(), d.note)}, nil)
