@@ -456,13 +456,12 @@ func (e *engine) fixChecksums(f []byte) bool {
 		return false
 	}
 	old := binary.BigEndian.Uint16(ip[10:])
-	fixIPChecksum(ip[:hl])
+	harness.SetIPv4Checksum(ip[:hl])
 	fixed := old != binary.BigEndian.Uint16(ip[10:])
 	if ip[9] == 1 && total >= hl+4 && binary.BigEndian.Uint16(ip[6:])&0x3fff == 0 { // ICMP, unfragmented
 		m := ip[hl:total]
 		oldM := binary.BigEndian.Uint16(m[2:])
-		m[2], m[3] = 0, 0
-		binary.BigEndian.PutUint16(m[2:], fold(checksum(m, 0)))
+		harness.SetICMPChecksum(m)
 		fixed = fixed || oldM != binary.BigEndian.Uint16(m[2:])
 	}
 	if fixed {

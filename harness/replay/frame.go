@@ -118,47 +118,6 @@ func flagString(f uint8) string {
 	return s
 }
 
-// checksum is the RFC 1071 sum of b folded into initial (not complemented).
-func checksum(b []byte, initial uint32) uint32 {
-	sum := initial
-	for len(b) >= 2 {
-		sum += uint32(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		sum += uint32(b[0]) << 8
-	}
-	return sum
-}
-
-func fold(sum uint32) uint16 {
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
-}
-
-// fixTCPChecksum recomputes the TCP checksum of a segment in ipHdr's datagram.
-func fixTCPChecksum(ipHdr, seg []byte) {
-	seg[16], seg[17] = 0, 0
-	var pseudo uint32
-	pseudo = checksum(ipHdr[12:20], 0)
-	pseudo += uint32(6) + uint32(len(seg))
-	binary.BigEndian.PutUint16(seg[16:], fold(checksum(seg, pseudo)))
-}
-
-// tcpChecksumOK reports whether a segment's checksum is right (0xffff and 0 alike).
-func tcpChecksumOK(ipHdr, seg []byte) bool {
-	pseudo := checksum(ipHdr[12:20], 0) + uint32(6) + uint32(len(seg))
-	return fold(checksum(seg, pseudo)) == 0
-}
-
-// fixIPChecksum recomputes an IPv4 header's checksum.
-func fixIPChecksum(h []byte) {
-	h[10], h[11] = 0, 0
-	binary.BigEndian.PutUint16(h[10:], fold(checksum(h, 0)))
-}
-
 // tcpOffsets locates the IPv4 header and the TCP segment (header and payload as the IP total
 // length says) of an Ethernet frame; ok is false when the frame is too short for them.
 func tcpOffsets(frame []byte) (ipHdr, seg []byte, ok bool) {

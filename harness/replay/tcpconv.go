@@ -12,6 +12,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/mtcp-go/mtcp/harness"
 	"github.com/mtcp-go/mtcp/stack/clock"
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
@@ -192,7 +193,7 @@ func (e *engine) tcpToHost(data []byte) {
 		return
 	}
 	notes := []string{e.note()}
-	sumOK := tcpChecksumOK(ipHdr, seg) // before the rewriting below
+	sumOK := harness.TCPChecksumOK(ipHdr, seg) // before the rewriting below
 	if c.client {
 		binary.BigEndian.PutUint16(seg[2:], c.stackPort)
 	}
@@ -217,15 +218,15 @@ func (e *engine) tcpToHost(data []byte) {
 	}
 	if !e.opts.KeepChecksums {
 		old := binary.BigEndian.Uint16(ipHdr[10:])
-		fixIPChecksum(ipHdr)
+		harness.SetIPv4Checksum(ipHdr)
 		if old != binary.BigEndian.Uint16(ipHdr[10:]) || !sumOK {
 			e.rep.ChecksumsFixed++
 			notes = append(notes, "checksum corrected (wrong in the capture)")
 		}
-		fixTCPChecksum(ipHdr, seg)
+		harness.SetTCPChecksum(ipHdr, seg)
 	} else {
 		// The rewritten fields need a new checksum; one that was wrong stays wrong.
-		fixTCPChecksum(ipHdr, seg)
+		harness.SetTCPChecksum(ipHdr, seg)
 		if !sumOK {
 			seg[16] ^= 0xff
 		}
@@ -301,8 +302,8 @@ func splitSegment(f []byte) [][]byte {
 		if off+n < len(payload) {
 			s[13] &^= flFIN | flPSH // only the last part closes or pushes
 		}
-		fixIPChecksum(ip)
-		fixTCPChecksum(ip, s)
+		harness.SetIPv4Checksum(ip)
+		harness.SetTCPChecksum(ip, s)
 		out = append(out, p)
 	}
 	return out
@@ -621,8 +622,8 @@ func (c *conv) releaseDeferred() {
 		_, seg, _ = tcpOffsets(f)
 		seg[13] &^= flFIN | flPSH | flSYN | flRST
 		binary.BigEndian.PutUint32(seg[8:], c.stackISN+ack)
-		fixIPChecksum(f[14 : 14+len(ipHdr)])
-		fixTCPChecksum(f[14:14+len(ipHdr)], seg)
+		harness.SetIPv4Checksum(f[14 : 14+len(ipHdr)])
+		harness.SetTCPChecksum(f[14:14+len(ipHdr)], seg)
 		c.lastReleased = ack
 		c.e.rep.Synthesized++
 		c.e.inject(f, d.note)

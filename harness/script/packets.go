@@ -367,7 +367,7 @@ func (fb *frameBuilder) ipv4(p *Packet, proto layers.IPProtocol, l4 ...gopacket.
 	copy(hdr[12:16], ip.SrcIP.To4())
 	copy(hdr[16:20], ip.DstIP.To4())
 	copy(hdr[20:], f.Options)
-	binary.BigEndian.PutUint16(hdr[10:], ipChecksum(hdr))
+	harness.SetIPv4Checksum(hdr)
 	if p.BadIPChecksum {
 		hdr[10] ^= 0xff
 	}
@@ -376,18 +376,6 @@ func (fb *frameBuilder) ipv4(p *Packet, proto layers.IPProtocol, l4 ...gopacket.
 		return nil, err
 	}
 	return append([]byte(nil), ethBuf.Bytes()...), nil
-}
-
-// ipChecksum is the RFC 1071 checksum of an IPv4 header whose checksum field is zero.
-func ipChecksum(h []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
 }
 
 // tcp builds an inbound TCP segment of the line on flow f.
@@ -478,7 +466,7 @@ func (fb *frameBuilder) quoted(e *ICMPEchoed, f *flow) []byte {
 	hdr[8], hdr[9] = 64, byte(proto)
 	copy(hdr[12:16], fb.stackIP.AsSlice())
 	copy(hdr[16:20], fb.peerIP.AsSlice())
-	binary.BigEndian.PutUint16(hdr[10:], ipChecksum(hdr))
+	harness.SetIPv4Checksum(hdr)
 	return append(hdr, l4...)
 }
 

@@ -1,0 +1,51 @@
+package harness
+
+import "encoding/binary"
+
+// The oracle's checksums (RFC 1071), written here so that the harness shares no code with the
+// stack it judges. The script runner and the replay engine build and patch frames with them.
+
+// onesSum is the one's-complement sum of b added to acc, folded to 16 bits (not complemented).
+func onesSum(b []byte, acc uint32) uint16 {
+	for len(b) >= 2 {
+		acc += uint32(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		acc += uint32(b[0]) << 8
+	}
+	for acc>>16 != 0 {
+		acc = acc&0xffff + acc>>16
+	}
+	return uint16(acc)
+}
+
+// tcpPseudo is the sum of the TCP pseudo-header of seg, carried in the datagram whose IPv4
+// header is ipHdr.
+func tcpPseudo(ipHdr, seg []byte) uint32 {
+	return uint32(onesSum(ipHdr[12:20], 0)) + 6 + uint32(len(seg))
+}
+
+// SetIPv4Checksum computes an IPv4 header's checksum and stores it in the header.
+func SetIPv4Checksum(h []byte) {
+	h[10], h[11] = 0, 0
+	binary.BigEndian.PutUint16(h[10:], ^onesSum(h, 0))
+}
+
+// SetTCPChecksum computes the checksum of the TCP segment seg (header and payload), carried in
+// the datagram whose IPv4 header is ipHdr, and stores it in the segment.
+func SetTCPChecksum(ipHdr, seg []byte) {
+	seg[16], seg[17] = 0, 0
+	binary.BigEndian.PutUint16(seg[16:], ^onesSum(seg, tcpPseudo(ipHdr, seg)))
+}
+
+// TCPChecksumOK reports whether seg's checksum is right (0x0000 and 0xffff alike).
+func TCPChecksumOK(ipHdr, seg []byte) bool {
+	return onesSum(seg, tcpPseudo(ipHdr, seg)) == 0xffff
+}
+
+// SetICMPChecksum computes an ICMP message's checksum and stores it in the message.
+func SetICMPChecksum(m []byte) {
+	m[2], m[3] = 0, 0
+	binary.BigEndian.PutUint16(m[2:], ^onesSum(m, 0))
+}
