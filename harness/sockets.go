@@ -197,14 +197,21 @@ func (s *socket) apply() {
 	}
 }
 
+// connected returns the socket of fd if it has a connection: EBADF or ENOTCONN otherwise.
+func (m *MTCP) connected(fd int) (*socket, error) {
+	s, err := m.sock(fd)
+	if err == nil && s.conn == nil {
+		err = unix.ENOTCONN
+	}
+	return s, err
+}
+
 // Read reads from a connected socket.
 func (m *MTCP) Read(fd int, p []byte) (int, error) {
-	s, err := m.sock(fd)
+	s, err := m.connected(fd)
 	switch {
 	case err != nil:
 		return -1, err
-	case s.conn == nil:
-		return -1, unix.ENOTCONN
 	case s.readShut:
 		return 0, nil
 	}
@@ -225,12 +232,10 @@ func (m *MTCP) Read(fd int, p []byte) (int, error) {
 
 // Write writes to a connected socket.
 func (m *MTCP) Write(fd int, p []byte) (int, error) {
-	s, err := m.sock(fd)
+	s, err := m.connected(fd)
 	switch {
 	case err != nil:
 		return -1, err
-	case s.conn == nil:
-		return -1, unix.ENOTCONN
 	case !s.conn.Connected() && s.conn.Err() == nil:
 		return -1, unix.EAGAIN
 	}

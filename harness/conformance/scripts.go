@@ -202,8 +202,8 @@ func RunScript(sc Script) {
 	}
 }
 
-// corpusError is set when a corpus script does not load; the suite then fails in one spec
-// naming it, rather than at init.
+// The embedded corpus, one spec per script. A script that does not load fails the suite in
+// one spec naming it, rather than at init.
 var _ = func() bool {
 	scripts, err := Corpus()
 	Register(scripts, "corpus")

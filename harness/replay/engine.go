@@ -619,17 +619,15 @@ func (e *engine) expire(now time.Time, all bool) {
 	e.out.flushBefore(now.Add(-2 * h))
 }
 
-// expireItems reports the host's items that waited too long and returns the others.
+// expireItems reports the items that waited too long (they are in time order: only the head
+// can be late) and returns the others.
 func (e *engine) expireItems(items []*expItem, late func(time.Time) bool) []*expItem {
-	keep := items[:0]
-	for _, x := range items {
-		if !late(x.at) {
-			keep = append(keep, x)
-			continue
-		}
+	n := 0
+	for ; n < len(items) && late(items[n].at); n++ {
+		x := items[n]
 		e.diff(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: "the recorded host answered, the stack did not"}, nil)
 	}
-	return keep
+	return items[n:]
 }
 
 // arpReply builds the ARP reply that tells the stack (stackIP, stackMAC) that ip is at mac.

@@ -28,7 +28,6 @@ type scan struct {
 	start      time.Time        // the first record's time: virtual time 0
 	host       netip.Addr       // the host the stack plays
 	hostMAC    net.HardwareAddr // its MAC, from the first frame it sent
-	hostPort   uint16           // --host IP:PORT, or the port of the conversation that chose the host
 	stackAddr  netip.Addr       // the stack's own address and MAC: the host's, unless it cannot have them
 	stackMAC   net.HardwareAddr
 	why        string          // how the host was chosen
@@ -53,7 +52,7 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		return nil, err
 	}
 	s := &scan{format: r.Format(), otherLinks: map[uint16]int{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{}}
-	s.host, s.hostPort = opts.Host, opts.HostPort
+	s.host = opts.Host
 	if s.host.IsValid() {
 		s.why = "given with --host"
 	}
@@ -109,10 +108,10 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 			}
 			// A SYN-ACK: its sender is the server of a conversation.
 			if !s.host.IsValid() {
-				s.host, s.hostPort = src, uint16(d.tcp.SrcPort)
+				s.host = src
 				s.why = fmt.Sprintf("it is the server of the first TCP conversation (%v:%d answered %v:%d)", src, d.tcp.SrcPort, d.dstIP(), d.tcp.DstPort)
 				if opts.Client {
-					s.host, s.hostPort = d.dstIP(), uint16(d.tcp.DstPort)
+					s.host = d.dstIP()
 					s.why = fmt.Sprintf("it is the client of the first TCP conversation (%v:%d, answered by %v:%d)", s.host, d.tcp.DstPort, src, d.tcp.SrcPort)
 				}
 			}
@@ -127,7 +126,7 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	if !s.host.IsValid() {
 		switch {
 		case opts.Client && firstSYN.IsValid():
-			s.host, s.hostPort = firstSYN, firstSYNPort
+			s.host = firstSYN
 			s.why = fmt.Sprintf("it sent the first SYN (%v:%d; no SYN-ACK in the capture)", firstSYN, firstSYNPort)
 		case opts.Client:
 			return nil, errors.New("--client: the capture has no TCP SYN, so no client to play")
@@ -161,9 +160,6 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		// not its own.
 		s.stackAddr, s.stackMAC = netip.MustParseAddr("198.18.0.2"), net.HardwareAddr{2, 0, 0, 0, 0, 2}
 		s.why += fmt.Sprintf("; %v cannot be a stack's own address, so the stack is %v (%v) and drops what the capture sent to %v", s.host, s.stackAddr, s.stackMAC, s.host)
-	}
-	if !opts.Client && s.hostPort != 0 && opts.HostPort == 0 {
-		s.hostPort = 0 // the port only showed which host; every conversation of the host replays
 	}
 	return s, nil
 }

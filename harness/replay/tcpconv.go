@@ -699,12 +699,10 @@ func (c *conv) difference(d Difference, of *outFrame) {
 func (c *conv) expire(now time.Time, all bool) {
 	h := c.e.opts.Horizon
 	late := func(at time.Time) bool { return all || now.Sub(at) > h }
-	keep := c.exps[:0]
-	for _, x := range c.exps {
-		if !late(x.at) {
-			keep = append(keep, x)
-			continue
-		}
+	// Both lists are in time order: only their heads can be late.
+	n := 0
+	for ; n < len(c.exps) && late(c.exps[n].at); n++ {
+		x := c.exps[n]
 		what := "the recorded host sent this, the stack did not"
 		switch x.kind {
 		case expData:
@@ -714,16 +712,13 @@ func (c *conv) expire(now time.Time, all bool) {
 		}
 		c.difference(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: what}, nil)
 	}
-	c.exps = keep
-	ctl := c.stackCtl[:0]
-	for _, s := range c.stackCtl {
-		if !late(s.at) {
-			ctl = append(ctl, s)
-			continue
-		}
+	c.exps = c.exps[n:]
+	n = 0
+	for ; n < len(c.stackCtl) && late(c.stackCtl[n].at); n++ {
+		s := c.stackCtl[n]
 		c.difference(Difference{At: s.at.Sub(clock.Epoch), Stack: s.desc, What: "the stack sent this, the recorded host did not"}, s.out)
 	}
-	c.stackCtl = ctl
+	c.stackCtl = c.stackCtl[n:]
 	if c.done && len(c.exps) == 0 && len(c.stackCtl) == 0 && len(c.written) > 0 {
 		// Finished and judged: what the application wrote is no longer needed.
 		c.writtenBase += uint32(len(c.written))

@@ -484,12 +484,7 @@ func (r *runner) frameFlow(fr *harness.Frame, fl *flow) *flow {
 
 // matches lists how a frame differs from an outbound line.
 func (r *runner) matches(p *Packet, fr *harness.Frame, fl *flow) []string {
-	d := r.addressDiff(p, fr)
-	switch p.Proto {
-	case ProtoTCP, ProtoICMP:
-		return append(d, r.protoDiff(p, fr, fl)...)
-	}
-	return append(d, r.protoDiff(p, fr, fl)...)
+	return append(r.addressDiff(p, fr), r.protoDiff(p, fr, fl)...)
 }
 
 // addressDiff checks an IPv4 packet's addresses: from the stack, to the peer for a TCP line

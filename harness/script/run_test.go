@@ -125,21 +125,11 @@ func captureComments(t *testing.T, path string) string {
 	}
 	var all []string
 	for {
-		_, ci, err := r.ReadPacketData()
+		_, _, opts, err := r.ReadPacketDataWithOptions()
 		if err != nil {
 			break
 		}
-		for _, o := range ci.AncillaryData {
-			if s, ok := o.(string); ok {
-				all = append(all, s)
-			}
-		}
-	}
-	if len(all) == 0 {
-		// pcapgo keeps packet comments in the CaptureInfo's ancillary data only in some
-		// versions; fall back on the raw bytes, which hold the comment text.
-		raw, _ := os.ReadFile(path)
-		return string(raw)
+		all = append(all, opts.Comments...)
 	}
 	return strings.Join(all, "\n")
 }
