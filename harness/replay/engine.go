@@ -417,6 +417,13 @@ func (e *engine) ipRecord(data []byte, cut string) {
 func (e *engine) toHost(data []byte, cut string) {
 	d := e.d
 	damaged := cut != "" || (d.err != nil && !d.hasTCP && !d.hasICMP)
+	if _, seg, ok := tcpOffsets(data); ok && d.hasTCP && !damaged {
+		if fault := optionsFault(seg); fault != "" {
+			e.damaged(fault)
+			e.inject(data, e.note(), "damaged: injected as captured")
+			return
+		}
+	}
 	switch {
 	case d.ip.Protocol == layers.IPProtocolTCP && d.hasTCP && !damaged:
 		e.tcpToHost(data)

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 
 	"github.com/gopacket/gopacket"
@@ -116,6 +117,45 @@ func flagString(f uint8) string {
 		return "-"
 	}
 	return s
+}
+
+// optionsFault says what is wrong with the options of a TCP segment ("" if nothing): an
+// option shorter than its own header, or one running past the header's end. gopacket takes
+// such options apart without complaint.
+func optionsFault(seg []byte) string {
+	opts := seg[20:min(int(seg[12]>>4)*4, len(seg))]
+	for i := 0; i < len(opts); {
+		switch kind := opts[i]; {
+		case kind == 0:
+			return ""
+		case kind == 1:
+			i++
+		case i+1 >= len(opts) || opts[i+1] < 2:
+			return fmt.Sprintf("TCP option kind %d at byte %d has no valid length", kind, 20+i)
+		case i+int(opts[i+1]) > len(opts):
+			return fmt.Sprintf("TCP option kind %d of length %d at byte %d runs past the header", kind, opts[i+1], 20+i)
+		default:
+			if bad := optionLengthFault(kind, opts[i:i+int(opts[i+1])]); bad != "" {
+				return fmt.Sprintf("TCP option kind %d at byte %d: %s", kind, 20+i, bad)
+			}
+			i += int(opts[i+1])
+		}
+	}
+	return ""
+}
+
+// optionLengthFault checks the length of an option of a kind whose length is fixed by its RFC.
+func optionLengthFault(kind byte, o []byte) string {
+	n := len(o)
+	switch {
+	case kind == 2 && n != 4, kind == 3 && n != 3, kind == 4 && n != 2, kind == 8 && n != 10:
+		return fmt.Sprintf("length %d, not the one RFC 9293 or RFC 7323 gives", n)
+	case kind == 5 && (n < 10 || (n-2)%8 != 0):
+		return fmt.Sprintf("SACK length %d, not 2 + 8n (RFC 2018)", n)
+	case kind == 30 && n >= 3 && o[2]>>4 == 2 && n < 4:
+		return fmt.Sprintf("MPTCP DSS length %d, shorter than its 4-byte header (RFC 8684 3.3)", n)
+	}
+	return ""
 }
 
 // tcpOffsets locates the IPv4 header and the TCP segment (header and payload as the IP total

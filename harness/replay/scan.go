@@ -148,18 +148,19 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		return nil, fmt.Errorf("the host to play, %v, sends nothing in the capture: its MAC is unknown", s.host)
 	}
 	s.stackAddr, s.stackMAC = s.host, s.hostMAC
-	if a := s.host.As4(); s.hostMAC[0]&1 != 0 || bytes.Equal(s.hostMAC, make([]byte, 6)) {
-		// An anonymised capture, say: a MAC no stack can have. The stack takes one of its own,
-		// and frames to the host's MAC are delivered to it.
-		s.stackMAC = net.HardwareAddr{0x02, 0x00, a[0], a[1], a[2], a[3]}
-		s.why += fmt.Sprintf("; its MAC %v cannot be a stack's, so the stack uses %v", s.hostMAC, s.stackMAC)
-	}
-	if a := s.host; a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || a.As4()[0] == 0 {
-		// A loopback capture, say: the stack cannot have these. It takes an address and a MAC
+	switch a := s.host; {
+	case a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || a.As4()[0] == 0:
+		// A loopback capture, say: the stack cannot have this address. It takes one and a MAC
 		// of its own; what was sent to the host is still injected, and the stack drops it as
 		// not its own.
 		s.stackAddr, s.stackMAC = netip.MustParseAddr("198.18.0.2"), net.HardwareAddr{2, 0, 0, 0, 0, 2}
 		s.why += fmt.Sprintf("; %v cannot be a stack's own address, so the stack is %v (%v) and drops what the capture sent to %v", s.host, s.stackAddr, s.stackMAC, s.host)
+	case s.hostMAC[0]&1 != 0 || bytes.Equal(s.hostMAC, make([]byte, 6)):
+		// An anonymised capture, say: a MAC no stack can have. The stack takes one of its own,
+		// and frames to the host's MAC are delivered to it.
+		b := a.As4()
+		s.stackMAC = net.HardwareAddr{0x02, 0x00, b[0], b[1], b[2], b[3]}
+		s.why += fmt.Sprintf("; its MAC %v cannot be a stack's, so the stack uses %v", s.hostMAC, s.stackMAC)
 	}
 	return s, nil
 }
