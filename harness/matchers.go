@@ -415,3 +415,91 @@ func tcpOption(f *Frame, kind layers.TCPOptionKind) (layers.TCPOption, bool) {
 	}
 	return layers.TCPOption{}, false
 }
+
+// ECN is the ECN field of an IPv4 header (RFC 3168 5), for building and matching datagrams.
+type ECN uint8
+
+// The four ECN codepoints.
+const (
+	NotECT ECN = 0b00
+	ECT1   ECN = 0b01
+	ECT0   ECN = 0b10
+	CE     ECN = 0b11
+)
+
+func (e ECN) String() string { return [...]string{"Not-ECT", "ECT(1)", "ECT(0)", "CE"}[e&3] }
+
+// IPECN expects the ECN field of the IPv4 header.
+func IPECN(want any) Field {
+	return field("ECN field", want, func(f *Frame) (any, bool) { return ipField(f, func(ip *layers.IPv4) any { return ECN(ip.TOS & 3) }) })
+}
+
+// HasOption expects the segment to carry a TCP option of this kind.
+func HasOption(kind layers.TCPOptionKind) Field {
+	return field(kind.String()+" option", "present", func(f *Frame) (any, bool) {
+		if f.TCP() == nil {
+			return nil, false
+		}
+		if _, ok := tcpOption(f, kind); ok {
+			return "present", true
+		}
+		return "absent", true
+	})
+}
+
+// TSVal expects the TSval of the timestamp option (RFC 7323 3).
+func TSVal(want any) Field {
+	return field("TS val", want, func(f *Frame) (any, bool) {
+		val, _, ok := TimestampOf(f)
+		return val, ok
+	})
+}
+
+// TSEcr expects the TSecr of the timestamp option (RFC 7323 3).
+func TSEcr(want any) Field {
+	return field("TS ecr", want, func(f *Frame) (any, bool) {
+		_, ecr, ok := TimestampOf(f)
+		return ecr, ok
+	})
+}
+
+// TimestampOf returns the TSval and TSecr of a segment's timestamp option, if it has one.
+func TimestampOf(f *Frame) (val, ecr uint32, ok bool) {
+	o, ok := tcpOption(f, layers.TCPOptionKindTimestamps)
+	if !ok || len(o.OptionData) != 8 {
+		return 0, 0, false
+	}
+	d := o.OptionData
+	return uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3]),
+		uint32(d[4])<<24 | uint32(d[5])<<16 | uint32(d[6])<<8 | uint32(d[7]), true
+}
+
+// SACKBlock is one block of a SACK option: the bytes [Left, Right) were received.
+type SACKBlock struct{ Left, Right uint32 }
+
+func (b SACKBlock) String() string { return fmt.Sprintf("%d:%d", b.Left, b.Right) }
+
+// SACKBlocks expects the blocks of the SACK option, in order (RFC 2018 3). A segment without a
+// SACK option has none: SACKBlocks(BeEmpty()).
+func SACKBlocks(want any) Field {
+	return field("SACK blocks", want, func(f *Frame) (any, bool) {
+		if f.TCP() == nil {
+			return nil, false
+		}
+		return SACKBlocksOf(f), true
+	})
+}
+
+// SACKBlocksOf returns the blocks of a segment's SACK option (none without one).
+func SACKBlocksOf(f *Frame) []SACKBlock {
+	o, ok := tcpOption(f, layers.TCPOptionKindSACK)
+	if !ok {
+		return []SACKBlock{}
+	}
+	var out []SACKBlock
+	for d := o.OptionData; len(d) >= 8; d = d[8:] {
+		out = append(out, SACKBlock{uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3]),
+			uint32(d[4])<<24 | uint32(d[5])<<16 | uint32(d[6])<<8 | uint32(d[7])})
+	}
+	return out
+}

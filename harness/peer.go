@@ -183,6 +183,12 @@ func (pk *Packet) TTL(ttl uint8) *Packet {
 	return pk.note("TTL %d", ttl)
 }
 
+// ECN sets the ECN field of the IPv4 header (RFC 3168 5).
+func (pk *Packet) ECN(e ECN) *Packet {
+	pk.ip.TOS = pk.ip.TOS&^3 | uint8(e&3)
+	return pk.note("%v", e)
+}
+
 // ID sets the IP identification.
 func (pk *Packet) ID(id uint16) *Packet {
 	pk.ip.Id = id
@@ -338,4 +344,28 @@ func (p *Peer) TCP(s Segment) *Packet {
 	pk := p.IPv4(layers.IPProtocolTCP, t, gopacket.Payload(s.Data))
 	pk.desc = []string{fmt.Sprintf("TCP %d → %d [%v] Seq=%d Ack=%d Win=%d Len=%d", s.SrcPort, s.DstPort, s.Flags, s.Seq, s.Ack, s.Win, len(s.Data))}
 	return pk
+}
+
+// TimestampOption is a timestamp option (RFC 7323 3) for Segment.Options.
+func TimestampOption(val, ecr uint32) layers.TCPOption {
+	d := make([]byte, 8)
+	binary.BigEndian.PutUint32(d, val)
+	binary.BigEndian.PutUint32(d[4:], ecr)
+	return layers.TCPOption{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: d}
+}
+
+// SACKPermittedOption is the SACK-permitted option (RFC 2018 2) for a SYN's Segment.Options.
+var SACKPermittedOption = layers.TCPOption{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2}
+
+// NOPOption is one byte of padding.
+var NOPOption = layers.TCPOption{OptionType: layers.TCPOptionKindNop, OptionLength: 1}
+
+// SACKOption is a SACK option (RFC 2018 3) with these blocks, for Segment.Options.
+func SACKOption(blocks ...SACKBlock) layers.TCPOption {
+	d := make([]byte, 0, 8*len(blocks))
+	for _, b := range blocks {
+		d = binary.BigEndian.AppendUint32(d, b.Left)
+		d = binary.BigEndian.AppendUint32(d, b.Right)
+	}
+	return layers.TCPOption{OptionType: layers.TCPOptionKindSACK, OptionLength: uint8(2 + len(d)), OptionData: d}
 }

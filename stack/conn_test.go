@@ -344,9 +344,10 @@ func TestWriteDeadlineStopsAWriteThePeerDoesNotRead(t *testing.T) {
 	}
 }
 
-// U5: a dial cancelled while its SYN goes unanswered returns the context's error, and a RST
-// frees the half-open connection the peer might hold.
-func TestDialCancelledWhileSYNUnansweredSendsRST(t *testing.T) {
+// U5: a dial cancelled while its SYN goes unanswered returns the context's error and deletes
+// the connection without a RST (RFC 9293 3.10.5: ABORT in SYN-SENT sends nothing); a SYN-ACK
+// that comes later finds no connection and draws a RST, as for any closed port.
+func TestDialCancelledWhileSYNUnansweredDeletesTheConnection(t *testing.T) {
 	s, h := newHost(t, "198.18.0.2/24")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -360,13 +361,28 @@ func TestDialCancelledWhileSYNUnansweredSendsRST(t *testing.T) {
 	cancel()
 	_, err := await(t, dialed)
 	wantOpError(t, err, "dial", context.Canceled)
+	if st := s.Stats().TCP; st.ResetsOut != 0 || st.ConnectionsClosed != 1 {
+		t.Fatalf("after cancel: ResetsOut %d, ConnectionsClosed %d; want 0 and 1", st.ResetsOut, st.ConnectionsClosed)
+	}
+	// The peer's late SYN-ACK: the connection is gone, so the stack resets it (seq = SEG.ACK).
+	_ = h.end.WriteFrame(serialize(
+		&layers.Ethernet{SrcMAC: peerMAC, DstMAC: s.MAC(), EthernetType: layers.EthernetTypeIPv4},
+		&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: h.ip.AsSlice(), DstIP: s.Addr().Addr().AsSlice()},
+		tcpLayer(h, s, &layers.TCP{SrcPort: 9, DstPort: syn.SrcPort, Seq: 7000, Ack: syn.Seq + 1, SYN: true, ACK: true, Window: 65535})))
 	rst := h.awaitTCP(t, s)
 	if !rst.RST || rst.SrcPort != syn.SrcPort || rst.DstPort != 9 || rst.Seq != syn.Seq+1 {
-		t.Fatalf("after cancel: %v from %d seq %d; want RST from %d seq %d", flagString(rst), rst.SrcPort, rst.Seq, syn.SrcPort, syn.Seq+1)
+		t.Fatalf("after the late SYN-ACK: %v from %d seq %d; want RST from %d seq %d", flagString(rst), rst.SrcPort, rst.Seq, syn.SrcPort, syn.Seq+1)
 	}
 	if n := s.Stats().TCP.ResetsOut; n != 1 {
 		t.Fatalf("ResetsOut %d, want 1", n)
 	}
+}
+
+// tcpLayer readies t for serialization from the host to the stack (its checksum needs the IP
+// addresses).
+func tcpLayer(h *host, s *stack.Stack, t *layers.TCP) *layers.TCP {
+	_ = t.SetNetworkLayerForChecksum(&layers.IPv4{SrcIP: h.ip.AsSlice(), DstIP: s.Addr().Addr().AsSlice(), Protocol: layers.IPProtocolTCP})
+	return t
 }
 
 func TestDialDeadlineReturnsDeadlineExceeded(t *testing.T) {

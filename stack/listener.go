@@ -117,8 +117,9 @@ func (ln *Listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(ln.addr) }
 
 // DialContext opens a connection to addr and waits until the handshake completes. A peer that
 // refuses fails it with ErrConnRefused; one that never answers, with ErrTimeout once the SYN
-// retries (tcp.Config.SynRetries) are spent. When ctx is done first, the half-open connection
-// is aborted (a RST tells the peer) and the error wraps ctx.Err(). Errors are *net.OpError.
+// retries (tcp.Config.SynRetries) are spent. When ctx is done first, the connection is
+// deleted (in SYN-SENT without a word, RFC 9293 3.10.5; a SYN-ACK that comes later draws a
+// RST, as for any closed port) and the error wraps ctx.Err(). Errors are *net.OpError.
 func (s *Stack) DialContext(ctx context.Context, addr netip.AddrPort) (*Conn, error) {
 	fail := func(c *Conn, err error) (*Conn, error) {
 		var local netip.AddrPort
@@ -159,7 +160,7 @@ func (s *Stack) DialContext(ctx context.Context, addr netip.AddrPort) (*Conn, er
 			return fail(c, ErrStackClosed)
 		}
 		if err := ctx.Err(); err != nil && !tc.Connected() {
-			tc.Abort() // U5: the peer may hold a half-open connection; the RST frees it
+			tc.Abort()
 			s.unlockCore()
 			return fail(c, err)
 		}

@@ -65,18 +65,21 @@ func (r *recorder) Attach(rc link.Receiver) {
 }
 
 // sawTCP reports whether the recorded frames hold a TCP segment with all of flags set.
-func (r *recorder) sawTCP(flags harness.TCPFlags) bool {
+func (r *recorder) sawTCP(flags harness.TCPFlags) bool { return r.firstTCP(flags) != nil }
+
+// firstTCP returns the first recorded TCP segment with all of flags set, or nil.
+func (r *recorder) firstTCP(flags harness.TCPFlags) *layers.TCP {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, f := range r.frames {
-		p := gopacket.NewPacket(f.Data, layers.LayerTypeEthernet, gopacket.NoCopy)
+		p := gopacket.NewPacket(f.Data, layers.LayerTypeEthernet, gopacket.Default)
 		if t, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
 			if harness.FlagsOf(t)&flags == flags {
-				return true
+				return t
 			}
 		}
 	}
-	return false
+	return nil
 }
 
 // pair is two running stacks, a client (198.18.0.1) and a server (198.18.0.2), on a pipe; the
@@ -305,7 +308,20 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		time.AfterFunc(50*time.Millisecond, cancel)
 		_, err = client.DialContext(ctx, serverAddr)
 		Expect(errors.Is(err, context.Canceled)).To(BeTrue(), "%v", err)
-		Eventually(func() bool { return rec.sawTCP(harness.RST) }, 10*time.Second).Should(BeTrue(), "the half-open connection was not reset")
+		// RFC 9293 3.10.5: in SYN-SENT the connection is deleted without a word.
+		Expect(client.Stats().TCP.ResetsOut).To(BeZero(), "a RST on cancel")
+		Expect(client.Stats().TCP.ConnectionsClosed).To(BeEquivalentTo(1))
+		Expect(rec.sawTCP(harness.RST)).To(BeFalse())
+		// The server's late SYN-ACK finds no connection: a RST, seq = SEG.ACK, as for any
+		// closed port (the positive control: the stack is alive and answers).
+		syn := rec.firstTCP(harness.SYN)
+		Expect(syn).NotTo(BeNil())
+		late := peer.TCP(harness.Segment{SrcPort: serverAddr.Port(), DstPort: uint16(syn.SrcPort), Flags: harness.SYN | harness.ACK,
+			Seq: 5000, Ack: syn.Seq + 1, Win: 65535, MSS: 1460})
+		Expect(b.WriteFrame(late.Bytes())).To(Succeed())
+		Eventually(func() bool { return rec.sawTCP(harness.RST) }, 10*time.Second).Should(BeTrue(), "the late SYN-ACK was not reset")
+		rst := rec.firstTCP(harness.RST)
+		Expect(rst.Seq).To(Equal(syn.Seq+1), "RST seq = SEG.ACK")
 		Expect(client.Stats().TCP.ActiveOpens).To(BeEquivalentTo(1))
 	})
 

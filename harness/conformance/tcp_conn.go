@@ -38,6 +38,9 @@ type handshake struct {
 	win    uint16 // the window field of the peer's SYN and of its later segments
 	rtt    time.Duration
 	opts   []layers.TCPOption
+	ts     bool // the peer offers timestamps (RFC 7323)
+	sack   bool // the peer offers SACK (RFC 2018)
+	ecn    bool // the peer's SYN asks for ECN (RFC 3168 6.1.1)
 }
 
 // peerOpt changes the peer's side of a handshake: its port, the MSS it announces (0: none),
@@ -51,6 +54,12 @@ func peerWindow(w uint16) peerOpt  { return func(h *handshake) { h.win = w } }
 func peerOptions(o ...layers.TCPOption) peerOpt {
 	return func(h *handshake) { h.opts = append(h.opts, o...) }
 }
+func peerTimestamps() peerOpt { return func(h *handshake) { h.ts = true } }
+func peerSACK() peerOpt       { return func(h *handshake) { h.sack = true } }
+func peerECN() peerOpt        { return func(h *handshake) { h.ecn = true } }
+
+// peerTSBase is the peer's TSval when the bench starts; its clock ticks in milliseconds.
+const peerTSBase = 1_000_000
 
 func newHandshake(port uint16, opts []peerOpt) handshake {
 	h := handshake{port: port, isn: peerISN, mss: 1460, wscale: -1, win: 65535, rtt: 10 * time.Millisecond}
@@ -76,6 +85,41 @@ type tcpConn struct {
 	stackShift          uint   // the stack's window scale in force
 	acked               uint32 // the acknowledgment number of the stack's last segment
 	edge                uint32 // the right edge of the window the stack advertised last
+	ts                  bool   // timestamps agreed: every segment of the peer carries one
+	stackTS             uint32 // the TSval of the stack's last segment: what the peer echoes
+	peerTS              uint32 // the TSval of the peer's last segment
+	sack                bool   // SACK agreed
+	ecn                 bool   // ECN agreed
+}
+
+// synOptions are the options of the peer's SYN or SYN-ACK: h.opts, then timestamps and
+// SACK-permitted when the peer offers them.
+func (h handshake) synOptions(b *Bench, ecr uint32) []layers.TCPOption {
+	opts := append([]layers.TCPOption(nil), h.opts...)
+	if h.sack {
+		opts = append(opts, SACKPermittedOption)
+	}
+	if h.ts {
+		opts = append(opts, TimestampOption(peerTSAt(b), ecr))
+	}
+	return opts
+}
+
+// peerTSAt is the peer's TSval now: a millisecond clock from the bench's start.
+func peerTSAt(b *Bench) uint32 { return peerTSBase + uint32(b.Elapsed()/time.Millisecond) }
+
+// agreed notes what the handshake settled, from both SYNs.
+func (k *tcpConn) agreed(h handshake, stackSyn *Frame) {
+	_, hasTS := tcpOptionOf(stackSyn, layers.TCPOptionKindTimestamps)
+	k.ts = h.ts && hasTS
+	_, hasSACK := tcpOptionOf(stackSyn, layers.TCPOptionKindSACKPermitted)
+	if !hasSACK { // a SACK-permitted option has no data: tcpOptionOf skips it
+		for _, o := range stackSyn.TCP().Options {
+			hasSACK = hasSACK || o.OptionType == layers.TCPOptionKindSACKPermitted
+		}
+	}
+	k.sack = h.sack && hasSACK
+	k.ecn = h.ecn && FlagsOf(stackSyn.TCP())&ECE != 0
 }
 
 // listen opens a listener on serverPort.
@@ -94,16 +138,21 @@ func listen(b *Bench) *tcp.Listener {
 func accept(b *Bench, ln *tcp.Listener, opts ...peerOpt) *tcpConn {
 	GinkgoHelper()
 	h := newHandshake(clientPort, opts)
-	syn := Segment{SrcPort: h.port, DstPort: serverPort, Flags: SYN, Seq: h.isn, Win: h.win, MSS: h.mss, Options: h.opts}
+	synTS := peerTSAt(b)
+	syn := Segment{SrcPort: h.port, DstPort: serverPort, Flags: SYN, Seq: h.isn, Win: h.win, MSS: h.mss, Options: h.synOptions(b, 0)}
 	if h.wscale > 0 {
 		syn.WScale = h.wscale
 	}
+	if h.ecn {
+		syn.Flags |= ECE | CWR
+	}
 	b.Inject(b.Peer().TCP(syn))
 	sa := b.Next()
-	Expect(sa).To(BeTCP(Flags(SYN|ACK), SrcPort(serverPort), DstPort(h.port), Ack(h.isn+1)))
-	k := &tcpConn{b: b, syn: sa, peerPort: h.port, stackPort: serverPort, iss: sa.TCP().Seq, irs: h.isn, win: h.win}
+	Expect(sa).To(BeTCP(Flags(Or(Equal(SYN|ACK), Equal(SYN|ACK|ECE))), SrcPort(serverPort), DstPort(h.port), Ack(h.isn+1)))
+	k := &tcpConn{b: b, syn: sa, peerPort: h.port, stackPort: serverPort, iss: sa.TCP().Seq, irs: h.isn, win: h.win, peerTS: synTS}
 	k.nxt, k.ack = h.isn+1, k.iss+1
 	k.scaling(h, sa)
+	k.agreed(h, sa)
 	k.saw(sa)
 	b.Advance(h.rtt)
 	k.send(ACK, nil)
@@ -141,13 +190,19 @@ func dial(b *Bench, opts ...peerOpt) *tcpConn {
 	k := &tcpConn{b: b, c: c, syn: syn, peerPort: h.port, stackPort: uint16(syn.TCP().SrcPort), iss: syn.TCP().Seq, irs: h.isn, win: h.win}
 	k.nxt, k.ack = h.isn, k.iss+1
 	k.scaling(h, syn)
+	k.saw(syn)
 	b.Advance(h.rtt)
 	s := k.seg(SYN|ACK, nil)
-	s.MSS, s.Options = h.mss, h.opts
+	s.MSS, s.Options = h.mss, h.synOptions(b, k.stackTS)
 	if h.wscale > 0 {
 		s.WScale = h.wscale
 	}
-	k.inject(s)
+	if h.ecn { // an ECN-setup SYN-ACK: ECE without CWR (RFC 3168 6.1.1)
+		s.Flags |= ECE
+	}
+	k.agreed(h, syn)
+	k.ecn = h.ecn && FlagsOf(syn.TCP())&(ECE|CWR) == ECE|CWR
+	k.inject(s) // notes the SYN-ACK's TSval
 	k.nxt++
 	k.next(Flags(ACK), Seq(k.iss+1), Ack(k.nxt))
 	Expect(c.State()).To(Equal(tcp.Established))
@@ -173,15 +228,37 @@ func tcpOptionOf(f *Frame, kind layers.TCPOptionKind) (layers.TCPOption, bool) {
 }
 
 // seg is a segment of this connection from the peer, at the peer's next sequence number,
-// acknowledging everything the stack sent, with the peer's window.
+// acknowledging everything the stack sent, with the peer's window, and a timestamp when they
+// were agreed (the peer's clock, echoing the stack's last TSval).
 func (k *tcpConn) seg(flags TCPFlags, data []byte) Segment {
-	return Segment{SrcPort: k.peerPort, DstPort: k.stackPort, Flags: flags, Seq: k.nxt, Ack: k.ack, Win: k.win, Data: data}
+	return Segment{SrcPort: k.peerPort, DstPort: k.stackPort, Flags: flags, Seq: k.nxt, Ack: k.ack, Win: k.win, Data: data, Options: k.opts()}
+}
+
+// opts are the options of the peer's segments: the timestamp, when agreed, then extra.
+func (k *tcpConn) opts(extra ...layers.TCPOption) []layers.TCPOption {
+	var o []layers.TCPOption
+	if k.ts {
+		o = append(o, NOPOption, NOPOption, TimestampOption(peerTSAt(k.b), k.stackTS))
+	}
+	return append(o, extra...)
 }
 
 // inject hands the stack a segment of this connection.
 func (k *tcpConn) inject(s Segment) {
 	GinkgoHelper()
+	for _, o := range s.Options {
+		if o.OptionType == layers.TCPOptionKindTimestamps && len(o.OptionData) == 8 {
+			k.peerTS = uint32(o.OptionData[0])<<24 | uint32(o.OptionData[1])<<16 | uint32(o.OptionData[2])<<8 | uint32(o.OptionData[3])
+		}
+	}
 	k.b.Inject(k.b.Peer().TCP(s))
+}
+
+// withTSVal is seg(flags, data) with the peer's timestamp set to val (an old one, say).
+func (k *tcpConn) withTSVal(flags TCPFlags, data []byte, val uint32) Segment {
+	s := k.seg(flags, data)
+	s.Options = []layers.TCPOption{NOPOption, NOPOption, TimestampOption(val, k.stackTS)}
+	return s
 }
 
 // send injects seg(flags, data) and moves the peer's sequence number past it.
@@ -219,6 +296,9 @@ func (k *tcpConn) nextWithin(d time.Duration, fields ...Field) *Frame {
 // number and window give k.acked and k.edge.
 func (k *tcpConn) saw(f *Frame) {
 	t := f.TCP()
+	if val, _, ok := TimestampOf(f); ok {
+		k.stackTS = val
+	}
 	if end := seqEnd(f); int32(end-k.ack) > 0 {
 		k.ack = end
 	}

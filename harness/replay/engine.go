@@ -141,6 +141,8 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 		Interface: ipv4.Interface{Addr: netip.PrefixFrom(sc.stackAddr, 0)},
 		Secret:    [16]byte{'m', 't', 'c', 'p', '-', 'r', 'e', 'p', 'l', 'a', 'y'},
 	}
+	var like string
+	cfg.TCP, like = tcpConfigLike(sc.syns[sc.host])
 	dut, err := harness.NewMTCP(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("the stack cannot take %v's place: %w", sc.host, err)
@@ -149,7 +151,7 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 		opts: opts, sc: sc, dut: dut, now: clock.Epoch, d: newDecoded(), sd: newDecoded(),
 		listeners: map[uint16]*tcp.Listener{}, convs: map[convKey]*conv{}, byStack: map[convKey]*conv{},
 		began: map[convKey]bool{},
-		rep:   &Report{Format: sc.format, Host: sc.host, HostMAC: sc.hostMAC, Why: sc.why, Records: sc.records, Skipped: map[string]int{}},
+		rep:   &Report{Format: sc.format, Host: sc.host, HostMAC: sc.hostMAC, Why: sc.why + like, Records: sc.records, Skipped: map[string]int{}},
 	}
 	e.out, err = newOutput(opts.Output, sc)
 	if err != nil {
@@ -168,6 +170,37 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 		e.listeners[port] = ln
 	}
 	return e, nil
+}
+
+// tcpConfigLike configures the stack's TCP extensions as the recorded host's SYNs and SYN-ACKs
+// show it was configured: timestamps (RFC 7323), SACK (RFC 2018) and ECN (RFC 3168) on when it
+// offered or answered them, off when it never did. It also says so, for the report. A host
+// that sent no SYN leaves the defaults.
+func tcpConfigLike(o *synOptions) (tcp.Config, string) {
+	var c tcp.Config
+	if o == nil || o.syns == 0 {
+		return c, ""
+	}
+	onOff := func(n int) tcp.Switch {
+		if n > 0 {
+			return tcp.On
+		}
+		return tcp.Off
+	}
+	c.Timestamps, c.SACK = onOff(o.timestamps), onOff(o.sack)
+	switch {
+	case o.ecnAsked > 0:
+		c.ECN = tcp.ECNOn
+	case o.ecnAnswered > 0:
+		c.ECN = tcp.ECNPassive
+	case o.peerAskedECN > 0:
+		c.ECN = tcp.ECNOff
+	}
+	ecn := "as by default"
+	if c.ECN != tcp.ECNDefault {
+		ecn = c.ECN.String()
+	}
+	return c, fmt.Sprintf("; the stack's TCP as its SYNs show: timestamps %v, SACK %v, ECN %s", c.Timestamps, c.SACK, ecn)
 }
 
 // run replays every record.

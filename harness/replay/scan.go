@@ -33,6 +33,16 @@ type scan struct {
 	why        string          // how the host was chosen
 	listen     map[uint16]bool // ports the host answered a SYN from (it was the server)
 	macs       map[netip.Addr]net.HardwareAddr
+	syns       map[netip.Addr]*synOptions // what each host's SYNs and SYN-ACKs offered
+}
+
+// synOptions counts the TCP extensions a host's SYNs and SYN-ACKs carried, so that the stack
+// can be configured as the recorded host was: a stack that answers timestamps the recorded
+// host never spoke would make every later comparison differ for that alone.
+type synOptions struct {
+	syns, timestamps, sack int
+	ecnAsked, ecnAnswered  int // ECN-setup SYNs (ECE and CWR) and SYN-ACKs (ECE alone), RFC 3168 6.1.1
+	peerAskedECN           int // SYN-ACKs answering a SYN that asked for ECN: they show the policy
 }
 
 // errNoHost is returned when nothing in the capture says which host to play.
@@ -51,7 +61,9 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	if err != nil {
 		return nil, err
 	}
-	s := &scan{format: r.Format(), otherLinks: map[uint16]int{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{}}
+	s := &scan{format: r.Format(), otherLinks: map[uint16]int{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{},
+		syns: map[netip.Addr]*synOptions{}}
+	askedECN := map[[2]netip.AddrPort]bool{} // SYNs that asked for ECN, by (client, server)
 	s.host = opts.Host
 	if s.host.IsValid() {
 		s.why = "given with --host"
@@ -99,6 +111,9 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 			}
 			if d.hasICMP && !fallback.IsValid() && d.icmp.TypeCode.Type() == layers.ICMPv4TypeEchoReply {
 				fallback, fallbackWhy = src, "it answered the first echo request"
+			}
+			if d.hasTCP && d.tcp.SYN {
+				s.noteSYN(src, &d.tcp, askedECN, netip.AddrPortFrom(src, uint16(d.tcp.SrcPort)), netip.AddrPortFrom(d.dstIP(), uint16(d.tcp.DstPort)))
 			}
 			if d.hasTCP && d.tcp.SYN && !d.tcp.ACK && !firstSYN.IsValid() {
 				firstSYN, firstSYNPort = src, uint16(d.tcp.SrcPort)
@@ -163,6 +178,39 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		s.why += fmt.Sprintf("; its MAC %v cannot be a stack's, so the stack uses %v", s.hostMAC, s.stackMAC)
 	}
 	return s, nil
+}
+
+// noteSYN counts what a SYN or SYN-ACK from src offered.
+func (s *scan) noteSYN(src netip.Addr, t *layers.TCP, askedECN map[[2]netip.AddrPort]bool, from, to netip.AddrPort) {
+	o := s.syns[src]
+	if o == nil {
+		if len(s.syns) >= maxMACs {
+			return
+		}
+		o = &synOptions{}
+		s.syns[src] = o
+	}
+	o.syns++
+	for _, opt := range t.Options {
+		switch opt.OptionType {
+		case layers.TCPOptionKindTimestamps:
+			o.timestamps++
+		case layers.TCPOptionKindSACKPermitted:
+			o.sack++
+		}
+	}
+	switch {
+	case !t.ACK && t.ECE && t.CWR:
+		o.ecnAsked++
+		if len(askedECN) < maxMACs {
+			askedECN[[2]netip.AddrPort{from, to}] = true
+		}
+	case t.ACK && askedECN[[2]netip.AddrPort{to, from}]:
+		o.peerAskedECN++
+		if t.ECE && !t.CWR {
+			o.ecnAnswered++
+		}
+	}
 }
 
 func (s *scan) learnMAC(a netip.Addr, mac net.HardwareAddr) {

@@ -17,6 +17,10 @@ type Script struct {
 	Tolerance time.Duration
 	// IPVersion is --ip_version; "ipv4" (the only one supported) by default.
 	IPVersion string
+	// TSTick is --tcp_ts_tick_usecs: how long one tick of the stack's TSval clock lasts. When
+	// set, the TS val of the stack's segments is checked against the script's within the
+	// tolerance, as packetdrill does; 0 (packetdrill's default) leaves it unchecked.
+	TSTick time.Duration
 	// Events are the timed lines of the script, in source order.
 	Events []Event
 	// Warnings are problems that do not stop the script, such as unknown options.

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -29,6 +30,57 @@ type flow struct {
 	peerSYN    uint32
 	hasPeerSYN bool
 	maybeNew   bool
+	// Timestamps, mapped as packetdrill maps them (run_packet.c): the stack's TS val on the
+	// wire and in the script differ by the offset between the first pair seen, and an inbound
+	// TS ecr the script writes names a TS val of the stack's, mapped back to the wire the same
+	// way (or exactly, when an outbound line wrote that very value).
+	tsMap            map[uint32]uint32 // script TS val → the wire's, for each outbound line matched
+	tsKnown          bool
+	tsScript, tsLive uint32 // the first pair
+}
+
+// learnTimestamps notes the TS val of an outbound line and of the segment it matched, and
+// rewrites the segment's TS val into the script's clock.
+func (f *flow) learnTimestamps(want []TCPOption, got []TCPOption) {
+	w, g := tsOption(want), tsOption(got)
+	if g == nil {
+		return
+	}
+	if w == nil { // nothing to learn; shown in the script's clock if it is known
+		if f.tsKnown {
+			g.TSVal = f.tsScript + (g.TSVal - f.tsLive)
+		}
+		return
+	}
+	if f.tsMap == nil {
+		f.tsMap = map[uint32]uint32{}
+	}
+	f.tsMap[w.TSVal] = g.TSVal
+	if !f.tsKnown {
+		f.tsKnown, f.tsScript, f.tsLive = true, w.TSVal, g.TSVal
+	}
+	g.TSVal = f.tsScript + (g.TSVal - f.tsLive)
+}
+
+// liveEcr maps the TS ecr of an inbound line to the wire: the stack's TS val it names. A
+// value no outbound line has shown (before the stack sent a timestamp at all) goes as written.
+func (f *flow) liveEcr(ecr uint32) uint32 {
+	if v, ok := f.tsMap[ecr]; ok {
+		return v
+	}
+	if f.tsKnown {
+		return ecr - f.tsScript + f.tsLive
+	}
+	return ecr
+}
+
+func tsOption(opts []TCPOption) *TCPOption {
+	for i := range opts {
+		if opts[i].Kind == OptTimestamp {
+			return &opts[i]
+		}
+	}
+	return nil
 }
 
 // toLive maps a sequence number of the stack's sequence space from script to wire.
@@ -195,9 +247,17 @@ func (o TCPOption) String() string {
 	return fmt.Sprintf("kind %d len %d", o.Kind, len(o.raw)+2)
 }
 
+// tsCheck says how an outbound line's TS val is compared: not at all when tick is 0
+// (packetdrill's default), else within tolerance of the script's value, one tick being tick.
+type tsCheck struct {
+	tick, tolerance time.Duration
+}
+
 // diff lists how got differs from want (a script's outbound line); empty when it matches.
-// Lenient ignores the window, option values and option order.
-func (want seg) diff(got seg, lenient bool) []string {
+// Lenient ignores the window, option values and option order. Otherwise the options match
+// kind by kind in order, with the TS val judged by ts and the TS ecr exactly (stricter than
+// packetdrill, which leaves the echo unchecked: an echo is the RFC 7323 4.3 rules at work).
+func (want seg) diff(got seg, lenient bool, ts tsCheck) []string {
 	var d []string
 	if want.hasPorts && (want.srcPort != got.srcPort || want.dstPort != got.dstPort) {
 		d = append(d, fmt.Sprintf("ports %d>%d, want %d>%d", got.srcPort, got.dstPort, want.srcPort, want.dstPort))
@@ -228,11 +288,38 @@ func (want seg) diff(got seg, lenient bool) []string {
 			if w, g := optionKinds(want.opts), optionKinds(got.opts); !slices.Equal(w, g) {
 				d = append(d, fmt.Sprintf("options <%s>, want the kinds of <%s>", renderOptions(got.opts), renderOptions(want.opts)))
 			}
-		} else if renderOptions(want.opts) != renderOptions(got.opts) {
+		} else if !optionsMatch(want.opts, got.opts, ts) {
 			d = append(d, fmt.Sprintf("options <%s>, want <%s>", renderOptions(got.opts), renderOptions(want.opts)))
 		}
 	}
 	return d
+}
+
+// optionsMatch compares options in order: the same kinds, the same values, the TS val within
+// the tolerance when ts says to check it.
+func optionsMatch(want, got []TCPOption, ts tsCheck) bool {
+	if len(want) != len(got) {
+		return false
+	}
+	for i := range want {
+		w, g := want[i], got[i]
+		if w.Kind == OptTimestamp && g.Kind == OptTimestamp {
+			if w.TSEcr != g.TSEcr {
+				return false
+			}
+			if ts.tick > 0 {
+				off := time.Duration(int32(g.TSVal-w.TSVal)) * ts.tick
+				if off < -ts.tolerance || off > ts.tolerance {
+					return false
+				}
+			}
+			continue
+		}
+		if w.String() != g.String() {
+			return false
+		}
+	}
+	return true
 }
 
 // optionKinds is the sorted list of option kinds but padding (nop, eol): what --lenient compares.
@@ -271,8 +358,9 @@ func ecnBits(e ECN) uint8 {
 }
 
 // wireOptions encodes a line's options for an inbound segment; SACK blocks are in the stack's
-// sequence space, so f maps them.
-func wireOptions(opts []TCPOption, f *flow) []layers.TCPOption {
+// sequence space, so f maps them, and so does a TS ecr on a segment with ACK set (ack): it
+// echoes a TS val of the stack's.
+func wireOptions(opts []TCPOption, f *flow, ack bool) []layers.TCPOption {
 	var out []layers.TCPOption
 	for _, o := range opts {
 		lo := layers.TCPOption{OptionType: layers.TCPOptionKind(o.Kind)}
@@ -290,8 +378,12 @@ func wireOptions(opts []TCPOption, f *flow) []layers.TCPOption {
 				lo.OptionData = binary.BigEndian.AppendUint32(lo.OptionData, f.toLive(s.Right))
 			}
 		case OptTimestamp:
+			ecr := o.TSEcr
+			if ack {
+				ecr = f.liveEcr(ecr)
+			}
 			lo.OptionData = binary.BigEndian.AppendUint32(nil, o.TSVal)
-			lo.OptionData = binary.BigEndian.AppendUint32(lo.OptionData, o.TSEcr)
+			lo.OptionData = binary.BigEndian.AppendUint32(lo.OptionData, ecr)
 		}
 		if lo.OptionLength == 0 {
 			lo.OptionLength = uint8(2 + len(lo.OptionData))
@@ -395,7 +487,7 @@ func (fb *frameBuilder) tcp(p *Packet, f *flow) ([]byte, error) {
 	if t.HasAck {
 		l.Ack = f.toLive(t.Ack)
 	}
-	l.Options = wireOptions(t.Options, f)
+	l.Options = wireOptions(t.Options, f, t.Flags&ACK != 0)
 	return fb.ipv4(p, layers.IPProtocolTCP, l, gopacket.Payload(make([]byte, t.Len)))
 }
 
@@ -501,7 +593,11 @@ func (fb *frameBuilder) arp(a *ARP) ([]byte, error) {
 func describeFrame(fr *harness.Frame, f *flow) string {
 	switch {
 	case fr.TCP() != nil && fr.IPv4() != nil:
-		return "> " + segOfWire(fr.IPv4(), fr.TCP(), f).String()
+		s := segOfWire(fr.IPv4(), fr.TCP(), f)
+		if ts := tsOption(s.opts); ts != nil && f.tsKnown { // in the script's clock, as lines say it
+			ts.TSVal = f.tsScript + (ts.TSVal - f.tsLive)
+		}
+		return "> " + s.String()
 	case fr.ICMPv4() != nil:
 		m := fr.ICMPv4()
 		s := fmt.Sprintf("> icmp %s", icmpName(m.TypeCode.Type(), m.TypeCode.Code()))

@@ -185,6 +185,12 @@ func (p *parser) option(t token) {
 			p.failAt(t, "--tolerance_usecs needs a non-negative integer, got %q", t.val)
 		}
 		p.script.Tolerance = time.Duration(v) * time.Microsecond
+	case "tcp_ts_tick_usecs":
+		v, err := strconv.ParseUint(t.val, 10, 32)
+		if err != nil || v > 1000000 {
+			p.failAt(t, "--tcp_ts_tick_usecs needs an integer from 0 to 1000000, got %q", t.val)
+		}
+		p.script.TSTick = time.Duration(v) * time.Microsecond
 	case "ip_version":
 		switch t.val {
 		case "ipv4":

@@ -482,6 +482,10 @@ func (r *runner) frameFlow(fr *harness.Frame, fl *flow) *flow {
 	return &flow{}
 }
 
+// tsTolerance is how far an outbound TS val may stray from the script's when it is checked:
+// the script's tolerance, as packetdrill's --tolerance_usecs.
+func (r *runner) tsTolerance() time.Duration { return r.s.Tolerance }
+
 // matches lists how a frame differs from an outbound line.
 func (r *runner) matches(p *Packet, fr *harness.Frame, fl *flow) []string {
 	return append(r.addressDiff(p, fr), r.protoDiff(p, fr, fl)...)
@@ -547,7 +551,8 @@ func (r *runner) protoDiff(p *Packet, fr *harness.Frame, fl *flow) []string {
 			return []string{"not a TCP segment"}
 		}
 		want, got := segOfLine(p), segOfWire(ip, t, fl)
-		d := want.diff(got, r.cfg.Lenient)
+		fl.learnTimestamps(want.opts, got.opts)
+		d := want.diff(got, r.cfg.Lenient, tsCheck{tick: r.s.TSTick, tolerance: r.tsTolerance()})
 		if !p.Ports && (got.srcPort != fl.local || got.dstPort != fl.remote) {
 			d = append(d, fmt.Sprintf("ports %d>%d, want %d>%d", got.srcPort, got.dstPort, fl.local, fl.remote))
 		}

@@ -142,8 +142,8 @@ func TestRunTolerance(t *testing.T) {
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0    > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
-` + at + `  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++0    > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 3>
+` + at + `  > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 3>
 `
 	}
 	mustPass(t, script("1", "4000"), Config{})
@@ -151,7 +151,8 @@ func TestRunTolerance(t *testing.T) {
 	mustPass(t, script("1.010", "10000"), Config{}) // 10 ms late: within 10 ms
 	// The line expects it later than it comes: the stack is early.
 	mustFail(t, script("1.020", "10000"), Config{}, 6, "the stack sent a packet 10ms too early (tolerance 10ms)",
-		"actual:   1.000000 > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>")
+		"actual:   1.000000 > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1100 ecr 0,nop,wscale 3>") // in the script's clock
+
 	// The line expects it earlier than it comes: by the end of the window nothing was sent.
 	mustFail(t, script("0.980", "10000"), Config{}, 6, "expected a packet by 0.990000 s; the stack sent nothing",
 		"actual:   (nothing)")
@@ -226,7 +227,7 @@ func TestRunBlockingCalls(t *testing.T) {
 0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0   setsockopt(3, SOL_SOCKET, SO_SNDBUF, [2000], 4) = 0
 +0...0.1 connect(3, ..., ...) = 0
-+0   > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++0   > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 3>
 +.1  < S. 0:0(0) ack 1 win 1000 <mss 1000>
 +0   > . 1:1(0) ack 1 win 65535
 // 3000 bytes do not fit a 2000-byte send buffer: write blocks until the peer ACKs 1000.
@@ -258,7 +259,7 @@ func TestRunSyscallResults(t *testing.T) {
 +0  fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0  fcntl(3, F_GETFL) = 0x802 (flags O_RDWR|O_NONBLOCK)
 +0  connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++0  > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 3>
 +0  connect(3, ..., ...) = -1 EALREADY (Operation already in progress)
 +0  < R. 0:0(0) ack 1 win 0
 +0  getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0
@@ -336,8 +337,8 @@ func TestRunISN(t *testing.T) {
 0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0  fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0  connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
-+1  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++0  > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 3>
++1  > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 3>
 `
 	mustPass(t, retransmit, Config{})
 	mustFail(t, strings.Replace(retransmit, "+1  > S 0:0(0)", "+1  > S 7:7(0)", 1), Config{}, 6, "seq 0, want 7")
@@ -447,7 +448,7 @@ func TestRunSocketSemantics(t *testing.T) {
 0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0  fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0  connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0  > S 0:0(0) win 65535 <mss 1460,nop,wscale 3>
++0  > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 3>
 +0  shutdown(3, SHUT_WR) = 0
 +0  getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
 +0  shutdown(3, 99) = -1 EINVAL (Invalid argument)

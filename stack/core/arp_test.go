@@ -9,6 +9,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/mtcp-go/mtcp/stack/arp"
+	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
@@ -154,7 +155,7 @@ func TestA7UnansweredResolutionRetriesOncePerSecondThenFails(t *testing.T) {
 		t.Fatal("transport did not get the segment")
 	}
 	// The transport answers; its datagram waits for ARP.
-	if err := b.core.SendIPv4(peerIP, wire.ProtocolTCP, []byte("0123456789abcdefghij")); err != nil {
+	if err := b.core.SendIPv4(peerIP, wire.ProtocolTCP, []byte("0123456789abcdefghij"), ipv4.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	start := b.now
@@ -251,10 +252,10 @@ func TestARPCacheIsBounded(t *testing.T) {
 	}
 	// A cache full of unresolved entries refuses new resolutions.
 	full := newBench(t, func(c *Config) { c.ARP.CacheSize = 1 })
-	if err := full.core.SendIPv4(peerIP, wire.ProtocolTCP, []byte("a")); err != nil {
+	if err := full.core.SendIPv4(peerIP, wire.ProtocolTCP, []byte("a"), ipv4.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := full.core.SendIPv4(otherIP, wire.ProtocolTCP, []byte("b")); err != arp.ErrTableFull {
+	if err := full.core.SendIPv4(otherIP, wire.ProtocolTCP, []byte("b"), ipv4.SendOptions{}); err != arp.ErrTableFull {
 		t.Fatalf("err %v, want ErrTableFull", err)
 	}
 }

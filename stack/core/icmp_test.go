@@ -127,7 +127,7 @@ func TestIncomingDestinationUnreachableGoesToTheOwningTransport(t *testing.T) {
 
 func TestOffLinkDestinationGoesThroughTheGateway(t *testing.T) {
 	b := newBench(t)
-	if err := b.core.SendIPv4(farIP, wire.ProtocolTCP, []byte("x")); err != nil {
+	if err := b.core.SendIPv4(farIP, wire.ProtocolTCP, []byte("x"), ipv4.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	a := expectARP(t, b, layers.ARPRequest, bcastMAC)
@@ -135,7 +135,7 @@ func TestOffLinkDestinationGoesThroughTheGateway(t *testing.T) {
 		t.Fatalf("resolving %v, want the gateway %v", a.DstProtAddress, gatewayIP)
 	}
 	noGW := newBench(t, func(c *Config) { c.Interface.Gateway = netipZero })
-	if err := noGW.core.SendIPv4(farIP, wire.ProtocolTCP, []byte("x")); err == nil {
+	if err := noGW.core.SendIPv4(farIP, wire.ProtocolTCP, []byte("x"), ipv4.SendOptions{}); err == nil {
 		t.Fatal("sending off-link without a gateway succeeded")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack/icmp"
+	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
@@ -128,7 +129,7 @@ func (c *Core) echoReply(p wire.IPv4, req wire.ICMPv4) {
 		buf = make([]byte, len(req)) // a reassembled request: the reply will be fragmented
 	}
 	n := icmp.EncodeEchoReply(buf, req)
-	if c.SendIPv4(p.Source(), wire.ProtocolICMP, buf[:n]) == nil {
+	if c.SendIPv4(p.Source(), wire.ProtocolICMP, buf[:n], ipv4.SendOptions{}) == nil {
 		c.stats.ICMP.EchoRepliesOut++
 	}
 }
@@ -141,7 +142,7 @@ func (c *Core) sendError(p wire.IPv4, linkBroadcast bool, typ, code uint8, rest 
 	}
 	buf := c.PayloadBuffer()
 	n := icmp.EncodeError(buf, typ, code, rest, p)
-	if c.SendIPv4(p.Source(), wire.ProtocolICMP, buf[:n]) == nil {
+	if c.SendIPv4(p.Source(), wire.ProtocolICMP, buf[:n], ipv4.SendOptions{}) == nil {
 		c.stats.ICMP.ErrorsOut++
 	}
 }

@@ -3,8 +3,8 @@ package core
 import (
 	"fmt"
 	"net/netip"
-	"unsafe"
 
+	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
@@ -13,11 +13,12 @@ import (
 // passes it to SendIPv4 is sent without a copy. The buffer is reused by the next send.
 func (c *Core) PayloadBuffer() []byte { return c.tx[payloadOffset:] }
 
-// SendIPv4 sends payload to dst as one datagram of protocol proto, with DF clear, a fresh
-// identification (RFC 6864) and the configured TTL; a payload larger than the MTU allows is
-// sent in fragments. A datagram whose next hop is not yet resolved waits for ARP; if
-// resolution fails, the transport that owns proto is told through HandleError.
-func (c *Core) SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte) error {
+// SendIPv4 sends payload to dst as one datagram of protocol proto, with a fresh identification
+// (RFC 6864), the configured TTL, and DF and the ECN field as opts say. A payload larger than
+// the MTU allows is sent in fragments, or refused with ipv4.ErrTooBig when DF is set. A
+// datagram whose next hop is not yet resolved waits for ARP; if resolution fails, the
+// transport that owns proto is told through HandleError.
+func (c *Core) SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte, opts ipv4.SendOptions) error {
 	nextHop, err := c.cfg.Interface.NextHop(dst)
 	if err != nil {
 		c.stats.IPv4.NoRoute++
@@ -28,12 +29,19 @@ func (c *Core) SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte) e
 		return fmt.Errorf("ipv4: payload of %d bytes exceeds 65515", len(payload))
 	}
 	ip := wire.IPv4Fields{
-		ID: c.ids.Next(dst, uint8(proto)), TTL: c.cfg.TTL, Protocol: proto,
+		ID: c.ids.Next(dst, uint8(proto)), TTL: c.cfg.TTL, Protocol: proto, TOS: uint8(opts.ECN & 3),
 		Source: c.cfg.Interface.Addr.Addr(), Destination: dst,
+	}
+	if opts.DontFragment {
+		ip.Flags = wire.IPv4DontFragment
 	}
 	maxData := c.cfg.MTU - wire.IPv4MinHeaderLen
 	if len(payload) <= maxData {
 		return c.emit(nextHop, &ip, payload)
+	}
+	if opts.DontFragment {
+		c.stats.IPv4.TooBig++
+		return ipv4.ErrTooBig
 	}
 	// RFC 791 2.3: every fragment but the last carries a multiple of 8 data bytes.
 	step := maxData &^ 7
@@ -55,7 +63,7 @@ func (c *Core) SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte) e
 // broadcast destination.
 func (c *Core) emit(nextHop netip.Addr, ip *wire.IPv4Fields, data []byte) error {
 	frame := c.tx[:payloadOffset+len(data)]
-	if len(data) > 0 && unsafe.SliceData(data) != &frame[payloadOffset] {
+	if len(data) > 0 && &data[0] != &frame[payloadOffset] { // not built in place (PayloadBuffer)
 		copy(frame[payloadOffset:], data)
 	}
 	ip.Encode(frame[ipOffset:], len(data))

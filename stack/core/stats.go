@@ -48,5 +48,5 @@ type IPv4Stats struct {
 	UnknownProtocol uint64 // answered with protocol unreachable where allowed (RFC 1122 3.2.2.1)
 	NoRoute         uint64 // not sent: destination off-link and no gateway
 	Unreachable     uint64 // not sent: ARP resolution of the next hop failed
-	TooBig          uint64 // not sent: larger than 65535 bytes
+	TooBig          uint64 // not sent: larger than 65535 bytes, or than the MTU with DF set
 }

@@ -8,6 +8,7 @@
 package icmp
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/mtcp-go/mtcp/stack/ipv4"
@@ -86,6 +87,9 @@ type Error struct {
 	// Src, Dst and Protocol come from the quoted IP header: Src is the stack's address.
 	Src, Dst netip.Addr
 	Protocol wire.IPProtocol
+	// TotalLength is the quoted datagram's total length, as its header says: how large the
+	// datagram was that a router found too big (RFC 1191).
+	TotalLength int
 	// Transport holds the quoted transport header: at least 8 bytes (ports and, for TCP, the
 	// sequence number).
 	Transport []byte
@@ -107,9 +111,10 @@ func ParseError(m wire.ICMPv4) (Error, bool) {
 	}
 	return Error{
 		Type: m.Type(), Code: m.Code(), RestOfHeader: m.RestOfHeader(),
-		Src:       netip.AddrFrom4([4]byte(q[12:16])),
-		Dst:       netip.AddrFrom4([4]byte(q[16:20])),
-		Protocol:  wire.IPProtocol(q[9]),
-		Transport: q[hl:],
+		Src:         netip.AddrFrom4([4]byte(q[12:16])),
+		Dst:         netip.AddrFrom4([4]byte(q[16:20])),
+		Protocol:    wire.IPProtocol(q[9]),
+		TotalLength: int(binary.BigEndian.Uint16(q[2:])),
+		Transport:   q[hl:],
 	}, true
 }

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
 // DefaultTTL is the time-to-live of datagrams the stack sends (RFC 1122 3.2.1.7 asks for a
@@ -88,12 +90,25 @@ func (i Interface) NextHop(dst netip.Addr) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("%w %v: not on %v and no gateway set", ErrNoRoute, dst, i.Addr.Masked())
 }
 
+// SendOptions are the header choices a transport makes for each datagram it sends.
+type SendOptions struct {
+	// DontFragment sets DF (RFC 791): the datagram is never fragmented, and one larger than
+	// the MTU is refused. TCP sets it on every segment for path MTU discovery (RFC 1191).
+	DontFragment bool
+	// ECN is the ECN field (RFC 3168 5): ECT(0) on the data of an ECN-capable connection.
+	ECN wire.ECN
+}
+
+// ErrTooBig is returned for a datagram with DF set that is larger than the MTU.
+var ErrTooBig = errors.New("ipv4: datagram larger than the MTU with DF set")
+
 // IDs hands out identification values. RFC 6864 4.1 requires them unique per source,
 // destination and protocol within the datagram lifetime for datagrams that may be fragmented
-// (the stack sends DF=0, so all of them); RFC 7739 5.3 counsels against one global counter
-// (it leaks traffic volume and eases ID prediction). So, as RFC 7739 suggests, each datagram
-// draws from one of 256 counters chosen by a keyed hash of (destination, protocol), each counter
-// starting at a keyed offset.
+// (those with DF clear: ICMP); RFC 7739 5.3 counsels against one global counter (it leaks
+// traffic volume and eases ID prediction). So, as RFC 7739 suggests, each datagram draws from
+// one of 256 counters chosen by a keyed hash of (destination, protocol), each counter starting
+// at a keyed offset. Datagrams with DF set (TCP) draw from the same counters: RFC 6864 4.1
+// lets their ID take any value, and a fresh one costs nothing here.
 type IDs struct {
 	key      [16]byte
 	counters [256]uint16
@@ -104,22 +119,30 @@ func NewIDs(secret [16]byte) *IDs {
 	g := &IDs{key: secret}
 	sum := sha256.Sum256(secret[:])
 	for i := range g.counters {
-		g.counters[i] = binary.BigEndian.Uint16(sum[(2*i)%32:]) ^ uint16(i*0x9e37)
+		g.counters[i] = binary.BigEndian.Uint16(sum[(2*i)%32:]) ^ uint16(i*goldenRatio16)
 	}
 	return g
 }
 
+// The keyed hash that picks a counter is FNV-1a (32 bits) over the secret, the destination and
+// the protocol; the counters' starting points are spread by the 16-bit golden ratio.
+const (
+	fnvOffset32   = 2166136261
+	fnvPrime32    = 16777619
+	goldenRatio16 = 0x9e37
+)
+
 // Next returns the identification for the next datagram to dst carrying protocol.
 func (g *IDs) Next(dst netip.Addr, protocol uint8) uint16 {
 	d := dst.As4()
-	h := uint32(2166136261)
+	h := uint32(fnvOffset32)
 	for _, b := range g.key {
-		h = (h ^ uint32(b)) * 16777619
+		h = (h ^ uint32(b)) * fnvPrime32
 	}
 	for _, b := range d {
-		h = (h ^ uint32(b)) * 16777619
+		h = (h ^ uint32(b)) * fnvPrime32
 	}
-	h = (h ^ uint32(protocol)) * 16777619
+	h = (h ^ uint32(protocol)) * fnvPrime32
 	c := &g.counters[h&0xff]
 	*c++
 	return *c

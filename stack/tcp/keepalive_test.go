@@ -13,7 +13,7 @@ import (
 // KeepAliveProbes unanswered probes end the connection with ErrTimeout.
 func TestKeepAliveProbesThenTimesOut(t *testing.T) {
 	c, h := established(t, 1<<16)
-	c.sndUna, c.sndNxt, c.sndMax, c.sndBufSeq = 5001, 5001, 5001, 5001
+	c.sndUna, c.sndNxt, c.sndBufSeq = 5001, 5001, 5001
 	c.sndWnd = 65535
 	c.SetKeepAlivePeriod(10 * time.Second)
 	c.SetKeepAlive(true)

@@ -8,11 +8,61 @@ import (
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack/icmp"
+	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/timer"
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
-// Config bounds and times the TCP layer. Zero values take the defaults.
+// Switch turns an optional behaviour on or off. The zero value, Default, takes the behaviour's
+// default (on, for every Switch in Config).
+type Switch uint8
+
+// The values of a Switch.
+const (
+	Default Switch = iota
+	On
+	Off
+)
+
+func (s Switch) String() string {
+	switch s {
+	case Default:
+		return "default"
+	case On:
+		return "on"
+	case Off:
+		return "off"
+	}
+	return fmt.Sprintf("Switch(%d)", uint8(s))
+}
+
+// ECNMode is the stack's ECN policy (RFC 3168). The zero value, ECNDefault, is ECNPassive.
+type ECNMode uint8
+
+// The ECN policies.
+const (
+	ECNDefault ECNMode = iota
+	ECNOff             // never negotiate ECN
+	ECNPassive         // answer an ECN-setup SYN, never send one (Linux's default)
+	ECNOn              // send ECN-setup SYNs and answer them
+)
+
+func (m ECNMode) String() string {
+	switch m {
+	case ECNDefault:
+		return "default"
+	case ECNOff:
+		return "off"
+	case ECNPassive:
+		return "passive"
+	case ECNOn:
+		return "on"
+	}
+	return fmt.Sprintf("ECNMode(%d)", uint8(m))
+}
+
+// Config bounds and times the TCP layer and chooses its extensions. Zero values take the
+// defaults.
 type Config struct {
 	MaxConnections  int           // connections in the table, any state (default 4096)
 	Backlog         int           // established connections waiting for Accept, per listener (default 128)
@@ -30,6 +80,15 @@ type Config struct {
 	ChallengeACKs   int           // RFC 5961 7: challenge ACKs per second, all connections (default 100)
 	KeepAliveIdle   time.Duration // idle time before the first keepalive probe (default 2 h, RFC 1122 4.2.3.6)
 	KeepAliveProbes int           // unanswered probes before ErrTimeout (default 9)
+
+	Timestamps Switch  // RFC 7323 timestamps: RTTM and PAWS (default on)
+	SACK       Switch  // RFC 2018 selective acknowledgments, RFC 2883 D-SACK, RFC 6675 recovery (default on)
+	RACK       Switch  // RFC 8985 RACK-TLP loss detection on connections with SACK (default on)
+	ECN        ECNMode // RFC 3168 explicit congestion notification (default ECNPassive)
+	PMTUD      Switch  // RFC 1191 path MTU discovery: DF on every segment (default on)
+	// TolerateMissingTimestamps accepts non-RST segments without a timestamp on a connection
+	// that negotiated timestamps; by default they are dropped (RFC 7323 3.2 SHOULD).
+	TolerateMissingTimestamps bool
 }
 
 // Defaults.
@@ -73,24 +132,62 @@ func (c Config) WithDefaults() Config {
 	set(&c.ChallengeACKs, DefaultChallengeACKs)
 	setD(&c.KeepAliveIdle, 2*time.Hour)
 	set(&c.KeepAliveProbes, 9)
+	for _, s := range []*Switch{&c.Timestamps, &c.SACK, &c.RACK, &c.PMTUD} {
+		if *s == Default {
+			*s = On
+		}
+	}
+	if c.ECN == ECNDefault {
+		c.ECN = ECNPassive
+	}
 	return c
 }
 
-// Validate reports the first field out of range.
+// Validate reports the first field out of range, by name.
 func (c Config) Validate() error {
+	positive := []struct {
+		name string
+		v    int
+	}{
+		{"MaxConnections", c.MaxConnections}, {"Backlog", c.Backlog}, {"MaxHalfOpen", c.MaxHalfOpen},
+		{"Retries", c.Retries}, {"SynRetries", c.SynRetries}, {"SynAckRetries", c.SynAckRetries},
+		{"ChallengeACKs", c.ChallengeACKs}, {"KeepAliveProbes", c.KeepAliveProbes},
+	}
+	for _, p := range positive {
+		if p.v < 1 {
+			return fmt.Errorf("tcp: %s %d < 1", p.name, p.v)
+		}
+	}
 	switch {
-	case c.MaxConnections < 1, c.Backlog < 1, c.MaxHalfOpen < 1:
-		return fmt.Errorf("tcp: connection, backlog and half-open bounds must be >= 1 (got %d, %d, %d)", c.MaxConnections, c.Backlog, c.MaxHalfOpen)
-	case c.SendBuffer < 1024 || c.ReceiveBuffer < 1024:
-		return fmt.Errorf("tcp: send and receive buffers must be >= 1024 bytes (got %d, %d)", c.SendBuffer, c.ReceiveBuffer)
+	case c.SendBuffer < MinBuffer:
+		return fmt.Errorf("tcp: SendBuffer %d < %d bytes", c.SendBuffer, MinBuffer)
+	case c.ReceiveBuffer < MinBuffer:
+		return fmt.Errorf("tcp: ReceiveBuffer %d < %d bytes", c.ReceiveBuffer, MinBuffer)
 	case c.ReceiveBuffer > 1<<30:
-		return fmt.Errorf("tcp: receive buffer %d > 1 GiB (RFC 7323 window scale limit)", c.ReceiveBuffer)
-	case c.RTOMin <= 0 || c.RTOInitial < c.RTOMin || c.RTOMax < c.RTOInitial:
-		return fmt.Errorf("tcp: want 0 < RTOMin <= RTOInitial <= RTOMax (got %v, %v, %v)", c.RTOMin, c.RTOInitial, c.RTOMax)
-	case c.DelayedACK > 500*time.Millisecond:
-		return fmt.Errorf("tcp: delayed ACK %v > 500 ms (RFC 1122 4.2.3.2)", c.DelayedACK)
-	case c.MSL <= 0, c.Retries < 1, c.SynRetries < 1, c.SynAckRetries < 1, c.ChallengeACKs < 1, c.KeepAliveProbes < 1:
-		return fmt.Errorf("tcp: MSL and retry counts must be positive")
+		return fmt.Errorf("tcp: ReceiveBuffer %d > 1 GiB (RFC 7323 window scale limit)", c.ReceiveBuffer)
+	case c.MSL <= 0:
+		return fmt.Errorf("tcp: MSL %v <= 0", c.MSL)
+	case c.RTOMin <= 0:
+		return fmt.Errorf("tcp: RTOMin %v <= 0", c.RTOMin)
+	case c.RTOInitial < c.RTOMin:
+		return fmt.Errorf("tcp: RTOInitial %v < RTOMin %v", c.RTOInitial, c.RTOMin)
+	case c.RTOMax < c.RTOInitial:
+		return fmt.Errorf("tcp: RTOMax %v < RTOInitial %v", c.RTOMax, c.RTOInitial)
+	case c.DelayedACK < 0 || c.DelayedACK > 500*time.Millisecond:
+		return fmt.Errorf("tcp: DelayedACK %v outside 0..500 ms (RFC 1122 4.2.3.2)", c.DelayedACK)
+	case c.KeepAliveIdle <= 0:
+		return fmt.Errorf("tcp: KeepAliveIdle %v <= 0", c.KeepAliveIdle)
+	}
+	for _, s := range []struct {
+		name string
+		v    Switch
+	}{{"Timestamps", c.Timestamps}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}} {
+		if s.v > Off {
+			return fmt.Errorf("tcp: %s %v is not Default, On or Off", s.name, s.v)
+		}
+	}
+	if c.ECN > ECNOn {
+		return fmt.Errorf("tcp: ECN %v is not ECNDefault, ECNOff, ECNPassive or ECNOn", c.ECN)
 	}
 	return nil
 }
@@ -99,8 +196,8 @@ func (c Config) Validate() error {
 type Stats struct {
 	SegmentsIn        uint64
 	SegmentsOut       uint64
-	Retransmits       uint64 // segments sent again (RTO or fast retransmit)
-	FastRetransmits   uint64
+	Retransmits       uint64 // segments sent again (RTO, fast retransmit, recovery, tail loss probe)
+	FastRetransmits   uint64 // loss recoveries begun without a timeout (RFC 5681 3.2, RFC 6675 5)
 	Timeouts          uint64 // RTO expirations
 	BadChecksum       uint64 // dropped: checksum wrong (RFC 9293 3.1)
 	Malformed         uint64 // dropped: data offset or options malformed, or a port is 0
@@ -118,6 +215,21 @@ type Stats struct {
 	PassiveOpens      uint64
 	Established       uint64
 	ConnectionsClosed uint64
+
+	PAWSRejects      uint64 // dropped: timestamp older than TS.Recent (RFC 7323 5)
+	NoTimestamp      uint64 // dropped: no timestamp on a connection that negotiated them (RFC 7323 3.2)
+	OutOfWindowACKs  uint64 // ACKs for unacceptable segments not sent because of the per-connection limit
+	SACKBlocksIn     uint64 // SACK blocks taken into the scoreboard
+	BadSACKBlocks    uint64 // SACK blocks ignored: reversed, or outside SND.UNA..SND.NXT (RFC 2018, RFC 6675)
+	DSACKsIn         uint64 // duplicate-SACK reports received (RFC 2883)
+	DSACKsOut        uint64 // duplicate-SACK reports sent (RFC 2883)
+	RACKLosses       uint64 // segments marked lost by RACK's time test (RFC 8985 6.2)
+	TailLossProbes   uint64 // tail loss probes sent (RFC 8985 7)
+	ECNReductions    uint64 // congestion window reductions for ECE (RFC 3168 6.1.2)
+	CEReceived       uint64 // segments that arrived marked CE (RFC 3168 6.1.3)
+	PMTUDecreases    uint64 // MSS lowered by a valid fragmentation-needed (RFC 1191)
+	ICMPIgnored      uint64 // ICMP errors that quoted no segment in flight (RFC 5927 4.1)
+	SpuriousRecovery uint64 // recoveries the peer's D-SACK showed were not needed
 }
 
 // Host is what the TCP layer needs of the core.
@@ -127,7 +239,7 @@ type Host interface {
 	LocalAddr() netip.Addr
 	MTU() int
 	PayloadBuffer() []byte
-	SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte) error
+	SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte, opts ipv4.SendOptions) error
 }
 
 type fourTuple struct{ local, remote netip.AddrPort }
@@ -149,7 +261,8 @@ type Layer struct {
 }
 
 // New returns a TCP layer; cfg must have passed Validate after WithDefaults. secret keys the
-// initial sequence numbers (RFC 6528) and the ephemeral port choice.
+// initial sequence numbers (RFC 6528), the timestamp offsets (RFC 7323 7.1) and the ephemeral
+// port choice.
 func New(cfg Config, host Host, secret [16]byte) *Layer {
 	l := &Layer{cfg: cfg, host: host, key: secret, conns: make(map[fourTuple]*Conn), listeners: make(map[uint16]*Listener)}
 	sum := sha256.Sum256(append([]byte("ports"), secret[:]...))
@@ -174,12 +287,12 @@ func (l *Layer) Conns() int { return len(l.conns) }
 
 func (l *Layer) now() time.Time { return l.host.Now() }
 
-// isn returns an initial sequence number for the tuple (RFC 6528 3): a 4 µs clock plus a keyed
-// hash of the connection's addresses and ports, so ISNs are unpredictable from outside and
-// successive incarnations of one tuple still move forward.
-func (l *Layer) isn(t fourTuple) wire.Seq {
+// keyedHash is SHA-256 over the layer's secret, a label that keeps the uses apart, and the
+// connection's addresses and ports: RFC 6528 3's F() and RFC 7323 7.1's timestamp offset.
+func (l *Layer) keyedHash(label string, t fourTuple) uint32 {
 	h := sha256.New()
 	h.Write(l.key[:])
+	h.Write([]byte(label))
 	la, ra := t.local.Addr().As4(), t.remote.Addr().As4()
 	var ports [4]byte
 	binary.BigEndian.PutUint16(ports[0:], t.local.Port())
@@ -188,9 +301,15 @@ func (l *Layer) isn(t fourTuple) wire.Seq {
 	h.Write(ra[:])
 	h.Write(ports[:])
 	var sum [32]byte
-	f := binary.BigEndian.Uint32(h.Sum(sum[:0]))
+	return binary.BigEndian.Uint32(h.Sum(sum[:0]))
+}
+
+// isn returns an initial sequence number for the tuple (RFC 6528 3): a 4 µs clock plus a keyed
+// hash of the connection's addresses and ports, so ISNs are unpredictable from outside and
+// successive incarnations of one tuple still move forward.
+func (l *Layer) isn(t fourTuple) wire.Seq {
 	m := uint32(l.now().UnixNano() / 4000)
-	return wire.Seq(m + f)
+	return wire.Seq(m + l.keyedHash("", t))
 }
 
 // mss returns the MSS the stack announces: the MTU less the IPv4 and TCP headers (RFC 6691).
@@ -217,7 +336,8 @@ type segment struct {
 	flags    wire.TCPFlags
 	wnd      uint16
 	data     []byte
-	tcp      wire.TCP
+	opts     wire.TCPOptions
+	ecn      wire.ECN // the IP header's ECN field (RFC 3168 5)
 }
 
 // seqLen is the segment's length in sequence space: data, plus one each for SYN and FIN.
@@ -242,7 +362,7 @@ func (l *Layer) HandlePacket(now time.Time, p wire.IPv4, broadcast bool) {
 		return
 	}
 	t, err := wire.ParseTCP(p.Payload())
-	if err != nil { // bad data offset or malformed options (RFC 9293 3.1)
+	if err != nil { // a data offset past the segment, or an option whose length is impossible
 		l.stats.Malformed++
 		return
 	}
@@ -259,7 +379,8 @@ func (l *Layer) HandlePacket(now time.Time, p wire.IPv4, broadcast bool) {
 			local:  netip.AddrPortFrom(p.Destination(), t.DestinationPort()),
 			remote: netip.AddrPortFrom(p.Source(), t.SourcePort()),
 		},
-		seq: t.SeqNum(), ack: t.AckNum(), flags: t.Flags(), wnd: t.WindowSize(), data: t.Payload(), tcp: t,
+		seq: t.SeqNum(), ack: t.AckNum(), flags: t.Flags(), wnd: t.WindowSize(), data: t.Payload(),
+		opts: t.DecodeOptions(), ecn: p.ECN(),
 	}
 	if c := l.conns[s.tuple]; c != nil {
 		c.segmentArrives(now, &s)
@@ -290,17 +411,17 @@ func (l *Layer) closedArrives(s *segment) {
 func (l *Layer) sendReset(t fourTuple, seq, ack wire.Seq, flags wire.TCPFlags) {
 	f := wire.TCPFields{SourcePort: t.local.Port(), DestinationPort: t.remote.Port(), SeqNum: seq, AckNum: ack, Flags: flags}
 	l.stats.ResetsOut++
-	l.send(t, &f, nil)
+	l.send(t, &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
 }
 
 // send builds a segment in the core's payload buffer and sends it.
-func (l *Layer) send(t fourTuple, f *wire.TCPFields, data []byte) {
+func (l *Layer) send(t fourTuple, f *wire.TCPFields, data []byte, opts ipv4.SendOptions) {
 	buf := l.host.PayloadBuffer()
 	hl := f.HeaderLen()
 	n := hl + copy(buf[hl:], data)
 	f.Encode(buf[:n], t.local.Addr(), t.remote.Addr())
 	l.stats.SegmentsOut++
-	_ = l.host.SendIPv4(t.remote.Addr(), wire.ProtocolTCP, buf[:n])
+	_ = l.host.SendIPv4(t.remote.Addr(), wire.ProtocolTCP, buf[:n], opts)
 }
 
 // HandleError takes an ICMP error about a segment the stack sent (RFC 1122 4.2.3.9).
@@ -314,6 +435,7 @@ func (l *Layer) HandleError(now time.Time, e icmp.Error) {
 	}
 	c := l.conns[t]
 	if c == nil {
+		l.stats.ICMPIgnored++
 		return
 	}
 	c.icmpError(now, e, wire.Seq(binary.BigEndian.Uint32(e.Transport[4:])))
@@ -327,8 +449,9 @@ func (l *Layer) remove(c *Conn) {
 	}
 }
 
-// ephemeralPort picks a free local port for a connection to remote (RFC 6056 algorithm 1's
-// spirit: a keyed starting point, then sequential).
+// ephemeralPort picks a free local port for a connection to remote: a keyed starting point,
+// then the next free port in turn (in the spirit of RFC 6056 3.3.1's simple hash-based
+// selection, with one starting point for all destinations).
 func (l *Layer) ephemeralPort(local netip.Addr, remote netip.AddrPort) (uint16, error) {
 	for range ephemeralLast - ephemeralFirst + 1 {
 		p := l.nextPort

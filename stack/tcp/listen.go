@@ -103,86 +103,27 @@ func (ln *Listener) segmentArrives(now time.Time, s *segment) {
 	case !s.has(wire.SYN):
 		return
 	case s.has(wire.FIN):
-		// SYN+FIN: our policy, as Linux: dropped without an answer (CONFORMANCE B4).
+		// SYN+FIN: our policy, as Linux: dropped without an answer.
 		return
 	}
+	if !ln.canOpen(0) {
+		return
+	}
+	ln.synArrives(now, s)
+}
+
+// canOpen reports whether the listener may open one more connection once freed connections
+// have left the table, counting why not: our policy is that a full half-open table or accept
+// queue drops the SYN, and the peer retries.
+func (ln *Listener) canOpen(freed int) bool {
+	l := ln.layer
 	if l.halfOpen >= l.cfg.MaxHalfOpen || len(ln.queue) >= ln.backlog {
-		// Our policy: a full half-open table or accept queue drops the SYN; the peer retries.
 		l.stats.ListenOverflow++
-		return
+		return false
 	}
-	if len(l.conns) >= l.cfg.MaxConnections {
+	if len(l.conns)-freed >= l.cfg.MaxConnections {
 		l.stats.TableFull++
-		return
+		return false
 	}
-	c := l.newConn(s.tuple, SynReceived, ln.bufs)
-	c.listener = ln
-	l.halfOpen++
-	l.stats.PassiveOpens++
-	c.irs, c.rcvNxt = s.seq, s.seq.Add(1)
-	c.peerOptions(s)
-	c.sndWnd = uint32(s.wnd) // a SYN's window is never scaled (RFC 7323 2.2)
-	c.sndWl1, c.sndWl2 = s.seq, s.ack
-	c.maxSndWnd = c.sndWnd
-	// Data on the SYN is not taken: it is not acknowledged, so the peer sends it again.
-	c.sendSyn(now)
-}
-
-// peerOptions takes the options of the peer's SYN: MSS (536 without it, RFC 9293 3.7.1) and
-// window scale (used only when both SYNs carry it, RFC 7323 2.2).
-func (c *Conn) peerOptions(s *segment) {
-	o := s.tcp.DecodeOptions()
-	mss := 536
-	if o.MSS != 0 {
-		mss = int(o.MSS)
-	}
-	c.sndMSS = max(min(mss, c.layer.mss()), 64)
-	c.wsOK = o.HasWindowScale
-	if c.wsOK {
-		c.sndWScale = min(o.WindowScale, wire.MaxWindowScale) // RFC 7323 2.3: larger shifts count as 14
-	} else {
-		c.sndWScale, c.rcvWScale = 0, 0 // RFC 7323 2.2: scaling only when both SYNs carry the option
-	}
-	c.cwnd = initialWindow(c.sndMSS)
-	c.ssthresh = 1 << 30
-}
-
-// initialWindow is RFC 5681 3.1's IW.
-func initialWindow(mss int) int {
-	switch {
-	case mss > 2190:
-		return 2 * mss
-	case mss > 1095:
-		return 3 * mss
-	}
-	return 4 * mss
-}
-
-// sendSyn sends (or resends) our SYN or SYN-ACK, with MSS and, when allowed, window scale.
-func (c *Conn) sendSyn(now time.Time) {
-	f := wire.TCPFields{
-		SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(),
-		SeqNum: c.iss, Flags: wire.SYN,
-		WindowSize: uint16(min(c.rcvBufSize, 0xffff)), // never scaled in a SYN
-		Options:    wire.TCPOptions{MSS: uint16(c.layer.mss())},
-	}
-	if c.state == SynReceived {
-		f.Flags |= wire.ACK
-		f.AckNum = c.rcvNxt
-		if c.wsOK {
-			f.Options.HasWindowScale, f.Options.WindowScale = true, c.rcvWScale
-		}
-	} else {
-		f.Options.HasWindowScale, f.Options.WindowScale = true, c.rcvWScale
-	}
-	c.sndNxt = c.iss.Add(1)
-	c.sndMax = c.sndNxt
-	c.rcvAdv = c.rcvNxt.Add(uint32(f.WindowSize))
-	c.layer.send(c.tuple, &f, nil)
-	if !c.rtxTimer.Armed() {
-		c.timers().Arm(&c.rtxTimer, now.Add(c.rto))
-	}
-	if c.backoffs == 0 {
-		c.rttTiming, c.rttSeq, c.rttStart = true, c.iss, now
-	}
+	return true
 }

@@ -7,7 +7,8 @@ import (
 )
 
 // segmentArrives processes a segment for an existing connection, in the order of RFC 9293
-// 3.10.7.3 (SYN-SENT) and 3.10.7.4 (every other state).
+// 3.10.7.3 (SYN-SENT) and 3.10.7.4 (every other state), with RFC 7323's checks before the
+// first step and RFC 5961's in the second, fourth and fifth.
 func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	if c.state == SynSent {
 		c.synSentArrives(now, s)
@@ -17,59 +18,68 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 		c.keepProbes = 0
 		c.armKeepAlive(now)
 	}
-	// TIME-WAIT and a new SYN (RFC 1122 4.2.2.13, RFC 6191 without timestamps): a SYN whose
-	// sequence number is beyond RCV.NXT ends the old incarnation and opens a new one (T6).
-	if c.state == TimeWait && s.has(wire.SYN) && !s.has(wire.ACK|wire.RST) && s.seq.GreaterThan(c.rcvNxt) {
-		if ln := c.layer.listeners[c.tuple.local.Port()]; ln != nil {
-			c.closeNormally()
-			ln.segmentArrives(now, s)
-			return
-		}
-	}
-
-	// TIME-WAIT and the peer's FIN again (its ACK of ours was lost, or our ACK of its FIN was):
-	// acknowledge it and restart the 2·MSL timer (RFC 9293 3.10.7.4, eighth step; T4). The
-	// FIN lies before RCV.NXT, so the acceptability test below would only ACK it.
-	if c.state == TimeWait && s.has(wire.FIN) && !s.has(wire.RST|wire.SYN) && s.seq.Add(s.seqLen()) == c.rcvNxt {
-		c.sendAck()
-		c.timers().Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
+	if c.state == TimeWait && c.timeWaitArrives(now, s) {
 		return
 	}
 
 	// Simultaneous open (RFC 9293 3.5, figure 7, line 6): the peer's SYN,ACK carries SEG.SEQ =
 	// IRS, one below RCV.NXT; its SYN is the one already received, its ACK completes ours.
-	if c.state == SynReceived && c.listener == nil && s.has(wire.SYN|wire.ACK) && s.flags&(wire.SYN|wire.ACK) == wire.SYN|wire.ACK && s.seq == c.irs {
+	if c.state == SynReceived && c.listener == nil && s.flags&(wire.SYN|wire.ACK) == wire.SYN|wire.ACK && s.seq == c.irs {
 		s.flags &^= wire.SYN
 		s.seq = s.seq.Add(1)
+	}
+
+	// RFC 7323 3.2: once timestamps are agreed, every segment but a RST carries one. Our
+	// policy follows the RFC's SHOULD: one without is dropped, silently.
+	if c.tsOK && !s.opts.HasTimestamp && !s.has(wire.RST) && !c.layer.cfg.TolerateMissingTimestamps {
+		c.layer.stats.NoTimestamp++
+		return
+	}
+	// RFC 7323 5.3 R1: PAWS. An old duplicate is acknowledged and dropped.
+	if c.pawsRejects(now, s) {
+		c.layer.stats.PAWSRejects++
+		c.oowAck(now, s, false)
+		return
 	}
 
 	// First, check the sequence number.
 	if !c.acceptable(s) {
 		c.layer.stats.Unacceptable++
-		if !s.has(wire.RST) { // 3.10.7.4: an unacceptable segment draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
-			c.sendAck()
+		switch {
+		case s.has(wire.RST): // dropped silently (RFC 5961 3.2)
+		case s.has(wire.SYN): // RFC 5961 4.2: whatever its sequence number, a challenge ACK
+			c.challengeAck(now)
+		default: // 3.10.7.4: an unacceptable segment draws <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+			if len(s.data) > 0 && s.seq.Add(uint32(len(s.data))).LessThanEq(c.rcvNxt) {
+				c.noteDuplicate(s.seq, s.seq.Add(uint32(len(s.data)))) // RFC 2883 4.1.1
+			}
+			c.oowAck(now, s, true)
 		}
 		return
 	}
 	c.trim(s)
+	c.updateTSRecent(now, s) // RFC 7323 5.3 R3
+	if c.ecnOK {
+		c.ecnReceive(s)
+	}
 
 	// Second, the RST bit (RFC 5961 3.2: exact match resets, else a challenge ACK).
 	if s.has(wire.RST) {
 		c.layer.stats.ResetsIn++
-		if c.state == TimeWait { // RFC 1337: ignore RSTs in TIME-WAIT (T5)
+		if c.state == TimeWait { // RFC 1337: ignore RSTs in TIME-WAIT
 			return
 		}
 		if s.seq != c.rcvNxt {
-			c.challengeAck(now) // S2
+			c.challengeAck(now)
 			return
 		}
 		switch c.state {
 		case SynReceived:
-			// H9: passive, back to LISTEN (the listener stays, this TCB goes); active
-			// (simultaneous open), the connection is refused. Either way the TCB is deleted.
+			// Passive: back to LISTEN (the listener stays, this TCB goes); active
+			// (simultaneous open): the connection is refused. Either way the TCB is deleted.
 			c.abort(ErrConnRefused)
 		case Established, FinWait1, FinWait2, CloseWait:
-			c.abort(ErrConnReset) // S1
+			c.abort(ErrConnReset)
 		default: // CLOSING, LAST-ACK
 			c.closeNormally()
 		}
@@ -77,7 +87,7 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	}
 
 	// Fourth, the SYN bit: in a synchronized state (or SYN-RECEIVED's duplicate) a challenge ACK
-	// and no reset (RFC 5961 4.2, S4).
+	// and no reset (RFC 5961 4.2).
 	if s.has(wire.SYN) {
 		if c.state == SynReceived && c.listener != nil && s.seq == c.irs {
 			c.sendSyn(now) // a retransmitted SYN: our SYN-ACK was lost
@@ -88,17 +98,17 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	}
 
 	// Fifth, the ACK field.
-	if !s.has(wire.ACK) { // B3
+	if !s.has(wire.ACK) {
 		c.layer.stats.NoACK++
 		return
 	}
 	if c.state == SynReceived {
-		if !(c.sndUna.LessThan(s.ack) && s.ack.LessThanEq(c.sndNxt)) { // H10: RST with seq = SEG.ACK
+		if !(c.sndUna.LessThan(s.ack) && s.ack.LessThanEq(c.sndNxt)) { // <SEQ=SEG.ACK><CTL=RST>
 			c.layer.sendReset(c.tuple, s.ack, 0, wire.RST)
 			return
 		}
 		c.sndUna = s.ack
-		c.ackedSyn(now)
+		c.ackedSyn(now, s)
 		c.sndWnd = uint32(s.wnd) << c.sndWScale
 		c.sndWl1, c.sndWl2 = s.seq, s.ack
 		c.maxSndWnd = c.sndWnd
@@ -116,32 +126,49 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	if !c.processAck(now, s) {
 		return
 	}
+	c.receiveText(now, s)
+	c.output(now)
+}
 
-	// Seventh, the segment text (URG is not treated apart: RFC 6093, in-line).
-	switch c.state {
-	case Established, FinWait1, FinWait2:
-		if len(s.data) > 0 {
-			if c.appClosed { // RFC 1122 4.2.2.13: data after CLOSE draws a RST
-				c.Abort()
-				return
+// timeWaitArrives handles what TIME-WAIT treats apart, and reports whether the segment was
+// dealt with.
+func (c *Conn) timeWaitArrives(now time.Time, s *segment) bool {
+	// A SYN may open a new incarnation of the connection (RFC 1122 4.2.2.13, RFC 6191): when
+	// both incarnations use timestamps, if its TSval is newer than TS.Recent; otherwise if its
+	// sequence number is beyond RCV.NXT. TIME-WAIT ends only if the listener takes the new
+	// connection; if it cannot (its queues are full), TIME-WAIT stays and the SYN is dropped,
+	// as RFC 6191 2 says of a SYN it does not honour. A SYN that fails the test goes on to the
+	// usual processing: a challenge ACK (RFC 5961 4.2).
+	if s.has(wire.SYN) && !s.has(wire.ACK|wire.RST) {
+		var newer bool
+		if c.tsOK && s.opts.HasTimestamp && c.layer.cfg.Timestamps == On {
+			newer = int32(s.opts.TSVal-c.ts.recent) > 0
+		} else {
+			newer = s.seq.GreaterThan(c.rcvNxt)
+		}
+		if ln := c.layer.listeners[c.tuple.local.Port()]; newer && ln != nil {
+			if !ln.canOpen(1) {
+				return true // TIME-WAIT stays: the old incarnation still guards the tuple
 			}
-			c.receiveData(now, s)
+			c.closeNormally()
+			ln.synArrives(now, s)
+			return true
 		}
 	}
-
-	// Eighth, the FIN bit: taken only in order, after all the data before it.
-	if s.has(wire.FIN) && s.seq.Add(uint32(len(s.data))) == c.rcvNxt && !c.finRcvd {
-		c.receiveFin(now)
+	// The peer's FIN again (its ACK of ours was lost, or our ACK of its FIN was): acknowledge
+	// it and restart the 2·MSL timer (RFC 9293 3.10.7.4, eighth step). The FIN lies just
+	// before RCV.NXT, so the acceptability test would only ACK it.
+	if s.has(wire.FIN) && !s.has(wire.RST|wire.SYN) && s.seq.Add(s.seqLen()) == c.rcvNxt {
+		c.sendAck()
+		c.timers().Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
+		return true
 	}
-	c.output(now)
+	return false
 }
 
 // acceptable is RFC 9293 3.10.7.4's table of segment acceptability.
 func (c *Conn) acceptable(s *segment) bool {
-	wnd := uint32(c.rcvAdv.Sub(c.rcvNxt))
-	if int32(wnd) < 0 {
-		wnd = 0
-	}
+	wnd := c.rcvWnd()
 	n := s.seqLen()
 	switch {
 	case n == 0 && wnd == 0:
@@ -155,7 +182,8 @@ func (c *Conn) acceptable(s *segment) bool {
 }
 
 // trim cuts the parts of an acceptable segment outside the window (3.10.7.4, "trimmed"):
-// bytes already received at the left, bytes past the window at the right (D4, D5).
+// bytes already received at the left, which a D-SACK reports (RFC 2883 4.1.1), and bytes past
+// the window at the right.
 func (c *Conn) trim(s *segment) {
 	if s.has(wire.SYN) && s.seq.LessThan(c.rcvNxt) {
 		s.flags &^= wire.SYN
@@ -163,14 +191,16 @@ func (c *Conn) trim(s *segment) {
 	}
 	if d := c.rcvNxt.Sub(s.seq); d > 0 {
 		cut := min(int(d), len(s.data))
+		if cut > 0 {
+			c.noteDuplicate(s.seq, s.seq.Add(uint32(cut)))
+		}
 		s.data = s.data[cut:]
 		s.seq = s.seq.Add(uint32(cut))
 		if int(d) > cut && s.has(wire.FIN) { // the FIN too was old
 			s.flags &^= wire.FIN
 		}
 	}
-	wnd := int(c.rcvAdv.Sub(c.rcvNxt))
-	if over := int(s.seq.Sub(c.rcvNxt)) + len(s.data) - max(wnd, 0); over > 0 {
+	if over := int(s.seq.Sub(c.rcvNxt)) + len(s.data) - int(c.rcvWnd()); over > 0 {
 		s.data = s.data[:max(len(s.data)-over, 0)]
 		s.flags &^= wire.FIN // the FIN lies past the window
 	}
@@ -183,23 +213,12 @@ func (c *Conn) challengeAck(now time.Time) {
 	}
 }
 
-// ackedSyn runs when our SYN (or SYN-ACK) is acknowledged: the handshake's RTT sample (unless
-// the SYN was retransmitted: Karn) and a fresh RTO.
-func (c *Conn) ackedSyn(now time.Time) {
-	c.timers().Stop(&c.rtxTimer)
-	if c.rttTiming && c.backoffs == 0 {
-		c.rttSample(now.Sub(c.rttStart))
-	}
-	c.rttTiming, c.backoffs = false, 0
-}
-
-// processAck is step five for synchronized states: RFC 5961 5.2's range check, then SND.UNA,
-// the window, congestion control and the close states. It reports whether processing goes on.
+// processAck is step five for synchronized states: RFC 5961 5.2's range check, then the
+// scoreboard (SND.UNA, SACK), RTT and loss detection, congestion control, the window and the
+// close states. It reports whether processing goes on.
 func (c *Conn) processAck(now time.Time, s *segment) bool {
-	// RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT, else drop with an ACK (S5, D6).
-	// SND.NXT here is the highest sequence number sent (sndMax): after a timeout sndNxt goes
-	// back to SND.UNA to resend, but an ACK of anything ever sent is legitimate.
-	if s.ack.GreaterThan(c.sndMax) {
+	// RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT, else drop with an ACK.
+	if s.ack.GreaterThan(c.sndNxt) {
 		c.sendAck()
 		return false
 	}
@@ -207,19 +226,45 @@ func (c *Conn) processAck(now time.Time, s *segment) bool {
 		c.challengeAck(now)
 		return false
 	}
-	acked := s.ack.Sub(c.sndUna)
+	flight := c.flightSize()
+	acked := int(s.ack.Sub(c.sndUna))
+	c.rack.dsackThisAck = false
 	if acked > 0 {
-		c.newAck(now, s, uint32(acked))
-	} else if acked == 0 && len(s.data) == 0 && !s.has(wire.FIN) && c.sndMax != c.sndUna &&
-		uint32(s.wnd)<<c.sndWScale == c.sndWnd {
-		c.dupAck(now) // RFC 5681 2: a duplicate ACK
+		c.takeAck(now, s, flight)
 	}
+	newlySacked := false
+	if c.sackOK && s.opts.NumSACKBlocks > 0 {
+		newlySacked, _ = c.takeSACK(now, s)
+	}
+	switch {
+	case c.rackOn():
+		if c.detectLoss(now) {
+			c.lossDetected(now)
+		}
+	case c.sackOK && newlySacked:
+		c.markLostBySACK()
+	}
+	c.tlpAck(now, s, acked > 0)
+	ece := c.ecnOK && s.has(wire.ECE)
+	if ece {
+		c.ecnEcho(now, s)
+	}
+	switch {
+	case acked > 0:
+		c.newAck(now, acked, flight, ece)
+	case c.isDupAck(s, newlySacked):
+		c.dupAck(now)
+	}
+	if acked > 0 && c.sent.len() > 0 {
+		c.schedulePTO(now)
+	}
+
 	// The window (3.10.7.4): from the newest segment, by SND.WL1/SND.WL2.
 	if c.sndWl1.LessThan(s.seq) || c.sndWl1 == s.seq && c.sndWl2.LessThanEq(s.ack) {
 		c.sndWnd = uint32(s.wnd) << c.sndWScale
 		c.sndWl1, c.sndWl2 = s.seq, s.ack
 		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
-		if c.sndWnd > 0 {
+		if c.sndWnd > 0 { // output arms the persist timer again if the window is still too small
 			c.timers().Stop(&c.persistTimer)
 			c.persistBackoff = 0
 		}
@@ -244,179 +289,128 @@ func (c *Conn) processAck(now time.Time, s *segment) bool {
 	return true
 }
 
-// finSeq is the sequence number of our FIN (once queued): right after the data.
-func (c *Conn) finSeq() wire.Seq { return c.sndBufSeq.Add(uint32(c.sndBuf.Len())) }
-
-// newAck handles an ACK of acked new bytes.
-func (c *Conn) newAck(now time.Time, s *segment, acked uint32) {
-	flight := int(c.sndMax.Sub(c.sndUna))
-	c.lastAdvance = int(acked)
-	c.sndUna = s.ack
-	if c.sndNxt.LessThan(c.sndUna) {
-		c.sndNxt = c.sndUna
+// isDupAck is RFC 5681 2's duplicate ACK: nothing new acknowledged, no data, no SYN or FIN,
+// the same window, and data outstanding. With SACK it must also SACK new data (RFC 6675 2).
+func (c *Conn) isDupAck(s *segment, newlySacked bool) bool {
+	if c.sent.len() == 0 || len(s.data) > 0 || s.has(wire.SYN|wire.FIN) {
+		return false
 	}
+	if c.sackOK {
+		return newlySacked
+	}
+	return uint32(s.wnd)<<c.sndWScale == c.sndWnd
+}
+
+// takeAck moves SND.UNA to SEG.ACK: the acknowledged segments leave the retransmission queue
+// (RACK learns from each), the send buffer frees their bytes, the RTT is sampled and the
+// retransmission timer restarted (RFC 6298 5.2, 5.3).
+func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
+	for c.sent.len() > 0 {
+		seg := c.sent.at(0)
+		if s.ack.LessThan(seg.end()) {
+			if cut := s.ack.Sub(seg.seq); cut > 0 { // the peer took part of the segment
+				c.sent.trimFront(uint32(cut))
+			}
+			break
+		}
+		if !seg.is(segSacked) {
+			c.rack.delivered(c, now, seg, s)
+		}
+		c.sent.popFront()
+	}
+	c.sndUna = s.ack
 	data := min(int(c.sndUna.Sub(c.sndBufSeq)), c.sndBuf.Len())
 	if data > 0 {
 		c.sndBuf.Discard(data)
 		c.sndBufSeq = c.sndBufSeq.Add(uint32(data))
 		c.wake() // writable
 	}
-	// RFC 6298 5.3 and Karn: sample only segments sent once; restart the timer on new data acked.
-	if c.rttTiming && c.rttSeq.LessThan(s.ack) {
-		c.rttTiming = false
-		if c.backoffs == 0 {
-			c.rttSample(now.Sub(c.rttStart))
-		}
-	}
+	c.sampleOnAck(now, s, flight)
 	// Karn (RFC 6298 5.5, RFC 9293 3.8.1): a backed-off RTO stays until a new sample replaces it.
-	c.backoffs = 0
-	if c.sndUna == c.sndMax {
+	c.rtt.backoffs = 0
+	if c.sent.len() == 0 {
 		c.timers().Stop(&c.rtxTimer)
+		c.timers().Stop(&c.probeTimer)
+		c.timers().Stop(&c.reoTimer)
 	} else {
-		c.timers().Arm(&c.rtxTimer, now.Add(c.rto)) // R4: a partial ACK restarts the timer
+		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto)) // a partial ACK restarts the timer
 	}
-	// Congestion control.
-	if c.inRecovery {
-		if c.sndUna.GreaterThanEq(c.recover) { // full ACK: leave fast recovery (RFC 6582 3.2 step 3)
-			c.inRecovery = false
-			// Option 1 of step 3: min(ssthresh, max(FlightSize, SMSS) + SMSS), FlightSize
-			// being what is still outstanding after this ACK.
-			c.cwnd = min(c.ssthresh, max(flight-int(acked), c.sndMSS)+c.sndMSS)
-		} else { // partial ACK: retransmit the next hole, deflate (RFC 6582 3.2 step 3)
-			c.retransmitFirst(now)
-			c.cwnd = max(c.cwnd-int(acked)+c.sndMSS, c.sndMSS)
+}
+
+// finSeq is the sequence number of our FIN (once queued): right after the data.
+func (c *Conn) finSeq() wire.Seq { return c.sndBufSeq.Add(uint32(c.sndBuf.Len())) }
+
+// receiveText is steps six to eight: the segment's data, then its FIN.
+func (c *Conn) receiveText(now time.Time, s *segment) {
+	// Seventh, the segment text (URG is not treated apart: RFC 6093, in-line).
+	switch c.state {
+	case Established, FinWait1, FinWait2:
+		if len(s.data) > 0 {
+			if c.appClosed { // RFC 1122 4.2.2.13: data after CLOSE draws a RST
+				c.Abort()
+				return
+			}
+			c.receiveData(now, s)
 		}
-	} else if c.cwnd < c.ssthresh { // slow start (RFC 5681 3.1)
-		c.cwnd += min(int(acked), c.sndMSS)
-	} else { // congestion avoidance
-		c.cwnd += max(c.sndMSS*c.sndMSS/max(c.cwnd, 1), 1)
 	}
-	c.dupAcks = 0
-}
-
-// dupAck counts duplicate ACKs. The third (fewer with RFC 5827 early retransmit, when fewer
-// than four segments are out and no new data can go) starts fast retransmit and NewReno
-// recovery (RFC 5681 3.2, RFC 6582); the first two may send new data (RFC 3042 limited
-// transmit, in output); later ones inflate the window.
-func (c *Conn) dupAck(now time.Time) {
-	c.dupAcks++
-	if c.inRecovery {
-		c.cwnd += c.sndMSS
+	// Eighth, the FIN bit.
+	if !s.has(wire.FIN) {
 		return
 	}
-	if c.dupAcks == 1 {
-		// What is in flight before limited transmit sends anything: the segments it sends
-		// MUST NOT count in ssthresh (RFC 5681 3.2 step 2, RFC 3042 2).
-		c.flightAtDup = int(c.sndMax.Sub(c.sndUna))
+	at := s.seq.Add(uint32(len(s.data)))
+	switch {
+	case c.finRcvd:
+		// A FIN again, after the one taken: acknowledge it, and in TIME-WAIT restart the
+		// 2·MSL timer (RFC 9293 3.10.7.4, eighth step).
+		c.ackNow = true
+		if c.state == TimeWait {
+			c.timers().Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
+		}
+	case at == c.rcvNxt:
+		c.receiveFin(now)
+	default:
+		// The FIN came before data in front of it: held with the out-of-order data and taken
+		// in sequence once the gap fills; meanwhile it is answered like out-of-order data, at
+		// once (RFC 5681 4.2).
+		if c.state == Established || c.state == FinWait1 || c.state == FinWait2 {
+			c.ooo.setFin(at)
+			c.ackNow = true
+		}
 	}
-	if c.dupAcks != c.dupThreshold() {
-		return
-	}
-	if !c.sndUna.GreaterThanEq(c.recover) &&
-		// RFC 6582 3.2 step 2's heuristic: below recover (after a timeout), duplicate ACKs
-		// still mean a loss when the cumulative ACK last advanced by at most 4·SMSS.
-		!(c.cwnd > c.sndMSS && c.lastAdvance <= 4*c.sndMSS) {
-		return
-	}
-	c.ssthresh = max(c.flightAtDup/2, 2*c.sndMSS) // R5
-	c.recover = c.sndMax
-	c.inRecovery = true
-	c.layer.stats.FastRetransmits++
-	c.retransmitFirst(now)
-	c.cwnd = c.ssthresh + 3*c.sndMSS
-}
-
-// dupThreshold is 3 (RFC 5681), or for 2 or 3 segments in flight with no new data to send,
-// one less than the segments in flight (RFC 5827 early retransmit).
-func (c *Conn) dupThreshold() int {
-	flight := int(c.sndMax.Sub(c.sndUna))
-	segs := (flight + c.sndMSS - 1) / c.sndMSS
-	unsent := c.sndBuf.Len() - int(c.sndMax.Sub(c.sndBufSeq))
-	if unsent <= 0 && segs >= 2 && segs < 4 {
-		return segs - 1
-	}
-	return 3
 }
 
 // receiveData takes in-window data (already trimmed): in order into the receive buffer, out of
 // order into the reassembly queue (bounded by the window).
 func (c *Conn) receiveData(now time.Time, s *segment) {
 	if s.seq != c.rcvNxt {
-		c.queueOutOfOrder(s)
-		c.ackNow = true // D2: an out-of-order segment draws an immediate (duplicate) ACK
+		c.layer.stats.OutOfOrder++
+		if dup, ok := c.ooo.insert(s.seq, s.data); ok {
+			c.noteDuplicate(dup.Left, dup.Right)
+		}
+		c.noteOutOfOrder(s.seq)
+		c.ackNow = true // RFC 5681 4.2: an out-of-order segment draws an immediate (duplicate) ACK
 		return
 	}
-	hole := c.oooBytes > 0
+	hole := c.ooo.bytes > 0 || c.ooo.fin
 	c.rcvBuf.Write(s.data)
-	c.rcvNxt = c.rcvNxt.Add(uint32(len(s.data)))
-	c.pullOutOfOrder()
-	if hole { // D3: a segment filling a hole draws an immediate ACK
+	c.rcvNxt = c.ooo.pull(c.rcvNxt.Add(uint32(len(s.data))), &c.rcvBuf)
+	switch {
+	case hole: // RFC 5681 4.2: a segment that fills (part of) a hole draws an immediate ACK
 		c.ackNow = true
-	} else if len(s.data) >= c.sndMSS {
+	case len(s.data) >= c.smss():
 		c.unackedSeg++
-		if c.unackedSeg >= 2 { // D7: every second full-sized segment
+		if c.unackedSeg >= 2 { // RFC 1122 4.2.3.2: every second full-sized segment
 			c.ackNow = true
 		}
+	}
+	if c.ooo.fin && c.ooo.finSeq == c.rcvNxt {
+		c.ooo.fin = false
+		c.receiveFin(now)
 	}
 	if !c.ackNow && !c.delackTimer.Armed() {
 		c.timers().Arm(&c.delackTimer, now.Add(c.layer.cfg.DelayedACK))
 	}
 	c.wake()
-}
-
-func (c *Conn) queueOutOfOrder(s *segment) {
-	c.layer.stats.OutOfOrder++
-	seq, data := s.seq, s.data
-	// Keep only bytes not held already; the queue stays sorted and non-overlapping.
-	out := c.ooo[:0:0]
-	for _, o := range c.ooo {
-		oEnd := o.seq.Add(uint32(len(o.data)))
-		end := seq.Add(uint32(len(data)))
-		if len(data) > 0 && o.seq.LessThanEq(seq) && seq.LessThan(oEnd) { // starts inside o
-			cut := min(int(oEnd.Sub(seq)), len(data))
-			data, seq = data[cut:], seq.Add(uint32(cut))
-		}
-		if len(data) > 0 && seq.LessThan(o.seq) && o.seq.LessThan(end) { // o starts inside: keep our head
-			out = append(out, oooSegment{seq, append([]byte(nil), data[:o.seq.Sub(seq)]...)})
-			c.oooBytes += int(o.seq.Sub(seq))
-			cut := min(int(oEnd.Sub(seq)), len(data))
-			data, seq = data[cut:], seq.Add(uint32(cut))
-		}
-		out = append(out, o)
-	}
-	if len(data) > 0 {
-		out = append(out, oooSegment{seq, append([]byte(nil), data...)})
-		c.oooBytes += len(data)
-	}
-	sortSegments(out)
-	c.ooo = out
-}
-
-func sortSegments(s []oooSegment) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j].seq.LessThan(s[j-1].seq); j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
-
-// pullOutOfOrder moves queued segments that now follow RCV.NXT into the receive buffer.
-func (c *Conn) pullOutOfOrder() {
-	for len(c.ooo) > 0 {
-		o := c.ooo[0]
-		if o.seq.GreaterThan(c.rcvNxt) {
-			return
-		}
-		c.ooo = c.ooo[1:]
-		c.oooBytes -= len(o.data)
-		if skip := int(c.rcvNxt.Sub(o.seq)); skip < len(o.data) {
-			c.rcvBuf.Write(o.data[skip:])
-			c.rcvNxt = o.seq.Add(uint32(len(o.data)))
-		}
-	}
-	if len(c.ooo) == 0 {
-		c.ooo = nil
-	}
 }
 
 // receiveFin takes the peer's FIN, in order (RFC 9293 3.10.7.4, eighth).
@@ -426,24 +420,15 @@ func (c *Conn) receiveFin(now time.Time) {
 	c.ackNow = true
 	switch c.state {
 	case SynReceived, Established:
-		c.setState(CloseWait) // T2
+		c.setState(CloseWait)
 	case FinWait1:
 		if c.sndUna == c.finSeq().Add(1) {
 			c.enterTimeWait(now)
 		} else {
-			c.setState(Closing) // T3: simultaneous close
+			c.setState(Closing) // simultaneous close
 		}
 	case FinWait2:
 		c.enterTimeWait(now)
 	}
 	c.wake()
-}
-
-func (c *Conn) enterTimeWait(now time.Time) {
-	c.setState(TimeWait)
-	h := c.timers()
-	h.Stop(&c.rtxTimer)
-	h.Stop(&c.persistTimer)
-	h.Stop(&c.keepTimer)
-	h.Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL)) // T1: 2·MSL
 }

@@ -3,13 +3,34 @@ package tcp
 import (
 	"time"
 
+	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
+
+// Output: what goes on the wire, when, and with which options.
+
+// tsOptionLen is what the timestamp option takes in every segment once negotiated, with its
+// two NOPs of padding (RFC 7323 appendix A).
+const tsOptionLen = 12
+
+// smss is RFC 5681's SMSS: the most data a segment carries. The peer's MSS and the path MTU's
+// (RFC 1191) bound it, less the options every segment carries (RFC 6691: the MSS counts no
+// options).
+func (c *Conn) smss() int {
+	m := min(c.peerMSS, c.pmtu-wire.IPv4MinHeaderLen-wire.TCPMinHeaderLen)
+	if c.tsOK {
+		m -= tsOptionLen
+	}
+	return m
+}
 
 // rcvSpace is the room left in the receive buffer.
 func (c *Conn) rcvSpace() int {
 	return max(c.rcvBufSize-c.rcvBuf.Len(), 0)
 }
+
+// rcvWnd is RCV.WND as last advertised: from RCV.NXT to the advertised right edge.
+func (c *Conn) rcvWnd() uint32 { return uint32(max(c.rcvAdv.Sub(c.rcvNxt), 0)) }
 
 // swsThreshold is how far the window's right edge must move before it is advertised
 // (RFC 1122 4.2.3.3: min(half the buffer, one MSS)).
@@ -37,26 +58,111 @@ func (c *Conn) windowField() uint16 {
 	// The field rounds the window down to the scale's unit; the edge itself stays put, so the
 	// window never shrinks by rounding (at most 2^scale - 1 bytes past what the peer computes
 	// are still taken).
-	wnd := min(uint32(max(c.rcvAdv.Sub(c.rcvNxt), 0)), c.maxWindow()) >> c.rcvWScale
-	return uint16(wnd)
+	return uint16(min(c.rcvWnd(), c.maxWindow()) >> c.rcvWScale)
 }
 
-// sendSegment sends one segment of the connection with ACK set, the current window, and data.
-func (c *Conn) sendSegment(seq wire.Seq, flags wire.TCPFlags, data []byte) {
+// windowOpened sends a window update when reading opened the window enough (RFC 9293 3.8.6.2,
+// RFC 1122 4.2.3.3): the right edge must move by at least min(MSS, half the buffer), and the
+// update goes at once only when the peer may be stalled (less than that left of the window
+// advertised) or the window at least doubles and no ACK is pending anyway; otherwise the next
+// ACK or data segment carries it.
+func (c *Conn) windowOpened() {
+	if !c.state.synchronized() || c.finRcvd {
+		return
+	}
+	grow := int(c.rightEdge().Sub(c.rcvAdv))
+	if grow < c.swsThreshold() {
+		return
+	}
+	remaining := int(c.rcvWnd())
+	if remaining < c.swsThreshold() || (!c.delackTimer.Armed() && grow >= remaining) {
+		c.ackNow = true
+		c.output(c.layer.now())
+	}
+}
+
+// segmentKind says what a segment carries, for the choices that depend on it.
+type segmentKind uint8
+
+const (
+	controlSegment    segmentKind = iota // ACK, window update, probe, FIN alone
+	newDataSegment                       // data sent for the first time: ECT, CWR (RFC 3168 6.1.2)
+	retransmitSegment                    // data sent again: never ECT (RFC 3168 6.1.5)
+)
+
+// sendSegment sends one segment of the connection with ACK set, the current window, the
+// timestamp option (RFC 7323 3.2: on every segment once negotiated), the SACK blocks held
+// (RFC 2018 4) and the ECN bits (RFC 3168 6.1).
+func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, data []byte, kind segmentKind) {
 	f := wire.TCPFields{
 		SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(),
 		SeqNum: seq, AckNum: c.rcvNxt, Flags: flags | wire.ACK, WindowSize: c.windowField(),
 	}
-	c.layer.send(c.tuple, &f, data)
+	if c.tsOK {
+		f.Options.HasTimestamp, f.Options.TSVal, f.Options.TSEcr = true, c.tsAt(now), c.ts.recent
+	}
+	if c.sackOK {
+		f.Options.SACKBlocks, f.Options.NumSACKBlocks = c.sackBlocks()
+		if c.report.hasDSACK {
+			c.report.hasDSACK = false // reported once (RFC 2883 4)
+			c.layer.stats.DSACKsOut++
+		}
+	}
+	opts := ipv4.SendOptions{DontFragment: c.layer.cfg.PMTUD == On}
+	if c.ecnOK {
+		if c.ecn.echoCE {
+			f.Flags |= wire.ECE
+		}
+		if kind == newDataSegment {
+			opts.ECN = wire.ECT0
+			if c.ecn.cwrPending {
+				f.Flags |= wire.CWR
+				c.ecn.cwrPending = false
+			}
+		}
+	}
+	c.layer.send(c.tuple, &f, data, opts)
+	c.ts.lastAckSent = c.rcvNxt
 	c.ackNow, c.unackedSeg = false, 0
 	c.timers().Stop(&c.delackTimer)
 }
 
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> now.
-func (c *Conn) sendAck() { c.sendSegment(c.sndNxt, 0, nil) }
+func (c *Conn) sendAck() { c.sendSegment(c.layer.now(), c.sndNxt, 0, nil, controlSegment) }
 
-// output sends what may be sent now: new data within the peer's window and the congestion
-// window, a FIN after the data, or a pending ACK.
+// sendReset sends the connection's <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5), with the
+// timestamp option when negotiated (RFC 7323 3.2: SHOULD).
+func (c *Conn) sendReset() {
+	f := wire.TCPFields{SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(), SeqNum: c.sndNxt, Flags: wire.RST}
+	if c.tsOK {
+		f.Options.HasTimestamp, f.Options.TSVal, f.Options.TSEcr = true, c.tsAt(c.layer.now()), c.ts.recent
+	}
+	c.layer.stats.ResetsOut++
+	c.layer.send(c.tuple, &f, nil, ipv4.SendOptions{DontFragment: c.layer.cfg.PMTUD == On})
+}
+
+// oowAck answers a segment that failed the acceptability test or PAWS with an ACK (RFC 9293
+// 3.10.7.4, RFC 7323 5.3 R1). A segment with data is always answered: the ACK may carry a
+// D-SACK and tells a retransmitting peer where it stands. Others (ACKs, and anything PAWS
+// rejected) get at most one answer per 500 ms, as Linux's tcp_invalid_ratelimit: two stacks
+// that disagree on the window must not ACK each other in a loop, and a flood of stale segments
+// must not draw a flood of ACKs.
+func (c *Conn) oowAck(now time.Time, s *segment, always bool) {
+	if always && len(s.data) > 0 {
+		c.sendAck()
+		return
+	}
+	if !c.lastOOWAck.IsZero() && now.Sub(c.lastOOWAck) < 500*time.Millisecond {
+		c.layer.stats.OutOfWindowACKs++
+		return
+	}
+	c.lastOOWAck = now
+	c.sendAck()
+}
+
+// output sends what may be sent now: segments thought lost (RFC 6675 NextSeg rule 1), then new
+// data within the peer's window and the congestion window, a FIN after the data, or a pending
+// ACK.
 func (c *Conn) output(now time.Time) {
 	switch c.state {
 	case Closed, Listen, SynSent:
@@ -74,41 +180,36 @@ func (c *Conn) output(now time.Time) {
 		return
 	}
 	sent := false
-	for {
-		off := int(c.sndNxt.Sub(c.sndBufSeq))
-		unsent := c.sndBuf.Len() - off
-		if unsent < 0 { // the FIN is already out
+	for i := c.nextLost(); i >= 0; i = c.nextLost() {
+		if c.cc.cwnd-c.pipe() < min(int(c.sent.at(i).len), c.smss()) {
 			break
 		}
-		cwnd := c.cwnd
-		if !c.inRecovery && c.dupAcks > 0 && c.dupAcks < 3 {
-			cwnd += c.dupAcks * c.sndMSS // RFC 3042 limited transmit: new data on dup ACKs 1 and 2
+		c.retransmit(now, i)
+		sent = true
+	}
+	newData := false
+	for c.sent.resend == 0 { // new data only after every lost segment went again
+		off := int(c.sndNxt.Sub(c.sndBufSeq))
+		unsent := c.sndBuf.Len() - off
+		if unsent < 0 { // the FIN is out
+			break
 		}
-		wnd := min(int(c.sndWnd), cwnd)
-		usable := wnd - int(c.sndNxt.Sub(c.sndUna))
-		n := max(min(unsent, c.sndMSS, usable), 0)
+		room := c.smss() - c.sackOptionLen()
+		cwnd := c.cc.cwnd
+		if !c.sackOK && !c.cc.inRecovery && c.cc.dupAcks > 0 && c.cc.dupAcks < dupThresh {
+			cwnd += c.cc.dupAcks * c.smss() // RFC 3042 limited transmit: new data on dup ACKs 1 and 2
+		}
+		usable := min(int(c.sndUna.Add(c.sndWnd).Sub(c.sndNxt)), cwnd-c.pipe())
+		n := max(min(unsent, room, usable), 0)
 		fin := c.finQueued && n == unsent
 		if n == 0 && !fin {
 			break
 		}
-		if n < c.sndMSS && n < unsent && c.sndNxt != c.sndUna {
-			break // SWS avoidance (RFC 1122 4.2.3.4): no small segment while the window limits it
+		if n < room && !fin && !c.mayTransmit(n, unsent) {
+			break
 		}
-		if n < c.sndMSS && !fin && !c.noDelay && c.sndNxt != c.sndUna {
-			break // Nagle (RFC 896, RFC 1122 4.2.3.4): one small segment in flight at most
-		}
-		if fin && n < unsent {
-			fin = false
-		}
-		flags := wire.TCPFlags(0)
-		if n > 0 && n == unsent {
-			flags |= wire.PSH // RFC 1122 4.2.2.2: PSH on the segment that empties the send queue
-		}
-		if fin {
-			flags |= wire.FIN
-		}
-		c.transmit(now, c.sndNxt, flags, c.sndBuf.Bytes()[off:off+n])
-		sent = true
+		c.transmitNew(now, n, fin)
+		sent, newData = true, true
 		if fin {
 			break
 		}
@@ -116,57 +217,105 @@ func (c *Conn) output(now time.Time) {
 	if !sent && c.ackNow {
 		c.sendAck()
 	}
-	// A closed window with data waiting and nothing in flight: probe it (RFC 9293 3.8.6.1).
-	if c.sndNxt == c.sndUna && c.sndBuf.Len() > int(c.sndNxt.Sub(c.sndBufSeq)) && c.sndWnd == 0 && !c.persistTimer.Armed() {
-		c.timers().Arm(&c.persistTimer, now.Add(c.persistInterval()))
+	if newData {
+		c.schedulePTO(now)
 	}
+	c.armPersist(now)
 }
 
-// transmit sends data (and FIN) at seq, advancing SND.NXT, timing the segment and arming the
-// retransmission timer.
-func (c *Conn) transmit(now time.Time, seq wire.Seq, flags wire.TCPFlags, data []byte) {
-	retransmission := seq.LessThan(c.sndMax)
-	if retransmission {
-		c.layer.stats.Retransmits++
-	}
-	c.sendSegment(seq, flags, data)
-	end := seq.Add(uint32(len(data)))
-	if flags&wire.FIN != 0 {
-		end = end.Add(1)
-	}
-	c.sndNxt = end
-	if c.sndMax.LessThan(end) {
-		c.sndMax = end
-	}
-	if !retransmission && !c.rttTiming && c.backoffs == 0 { // Karn: time only first transmissions
-		c.rttTiming, c.rttSeq, c.rttStart = true, seq, now
-	}
-	if !c.rtxTimer.Armed() {
-		c.timers().Arm(&c.rtxTimer, now.Add(c.rto))
-	}
+// mayTransmit is RFC 9293 3.8.6.2.1's sender silly-window avoidance for a segment of n bytes,
+// shorter than a full one, with unsent bytes queued: it goes when it takes everything queued,
+// or at least half the largest window the peer offered, and Nagle's algorithm (RFC 896) does
+// not hold it (nothing unacknowledged in flight, or TCP_NODELAY). Otherwise the stack waits
+// for an ACK, or for the persist timer as the override timeout.
+func (c *Conn) mayTransmit(n, unsent int) bool {
+	nagleOK := c.noDelay || c.sndNxt == c.sndUna
+	return nagleOK && (n == unsent || n >= int(c.maxSndWnd)/2)
 }
 
-// retransmitFirst sends again the segment at SND.UNA (fast retransmit, partial ACKs).
-func (c *Conn) retransmitFirst(now time.Time) {
-	off := int(c.sndUna.Sub(c.sndBufSeq))
-	if off < 0 {
+// armPersist starts the persist timer when data waits, nothing is in flight and only the
+// peer's window holds it back: a zero window is probed (RFC 9293 3.8.6.1), a window too small
+// for silly-window avoidance is used when the timer fires (RFC 9293 3.8.6.2.1's override).
+func (c *Conn) armPersist(now time.Time) {
+	unsent := c.sndBuf.Len() - int(c.sndNxt.Sub(c.sndBufSeq))
+	if c.sndNxt != c.sndUna || unsent <= 0 || c.persistTimer.Armed() || !c.state.synchronized() {
 		return
 	}
-	n := min(c.sndBuf.Len()-off, c.sndMSS)
-	flags := wire.TCPFlags(0)
-	if n < 0 {
-		n = 0
+	if int(c.sndWnd) >= min(unsent, c.smss()) {
+		return // the window is not what holds the data back
 	}
-	if c.finQueued && off+n == c.sndBuf.Len() {
+	c.timers().Arm(&c.persistTimer, now.Add(c.persistInterval()))
+}
+
+// transmitNew sends n new bytes (and the FIN) at SND.NXT, records the segment in the
+// retransmission queue, times it and arms the retransmission timer.
+func (c *Conn) transmitNew(now time.Time, n int, fin bool) {
+	off := int(c.sndNxt.Sub(c.sndBufSeq))
+	flags := wire.TCPFlags(0)
+	if n > 0 && off+n == c.sndBuf.Len() {
+		flags |= wire.PSH // RFC 1122 4.2.2.2: PSH on the segment that empties the send queue
+	}
+	if fin {
 		flags |= wire.FIN
 	}
-	if n == 0 && flags == 0 {
+	seq := c.sndNxt
+	kind := newDataSegment
+	if n == 0 {
+		kind = controlSegment
+	}
+	c.sendSegment(now, seq, flags, c.sndBuf.Bytes()[off:off+n], kind)
+	seg := txSeg{seq: seq, len: uint32(n), fin: fin, xmit: now}
+	if fin {
+		seg.len++
+	}
+	c.sent.push(seg)
+	c.sndNxt = seq.Add(seg.len)
+	c.startTiming(now, seq)
+	c.armRTO(now)
+}
+
+// retransmit sends segment i of the retransmission queue again, cut to the current SMSS first
+// if the path MTU came down (RFC 1191), or joined with the segments after it that wait to go
+// again too, as far as one SMSS takes them (a lost FIN goes with the lost data before it).
+func (c *Conn) retransmit(now time.Time, i int) {
+	limit := c.smss()
+	if c.sent.at(i).dataLen() > limit {
+		c.sent.split(i, uint32(limit))
+	}
+	for i+1 < c.sent.len() {
+		s, next := c.sent.at(i), c.sent.at(i+1)
+		if s.fin || s.flags != next.flags || !s.is(segLost) || s.dataLen()+next.dataLen() > limit {
+			break
+		}
+		c.sent.mergeNext(i)
+	}
+	s := c.sent.at(i)
+	off := int(s.seq.Sub(c.sndBufSeq))
+	n := s.dataLen()
+	flags := wire.TCPFlags(0)
+	if n > 0 && off+n == c.sndBuf.Len() {
+		flags |= wire.PSH
+	}
+	if s.fin {
+		flags |= wire.FIN
+	}
+	c.sendSegment(now, s.seq, flags, c.sndBuf.Bytes()[off:off+n], retransmitSegment)
+	s.xmit = now
+	c.sent.setFlag(i, segRetransmitted|segRxtInFlight)
+	c.layer.stats.Retransmits++
+	if c.rtt.timing && c.rtt.timedSeq.LessThan(s.end()) {
+		c.rtt.timing = false // Karn: a segment sent twice gives no sample
+	}
+	c.armRTO(now)
+}
+
+// retransmitFirst sends the segment at SND.UNA again at once (fast retransmit, and NewReno's
+// partial ACKs), whatever the window says (RFC 5681 3.2 step 3, RFC 6582 3.2 step 3).
+func (c *Conn) retransmitFirst(now time.Time) {
+	if c.sent.len() == 0 {
 		return
 	}
-	save := c.sndNxt
-	c.transmit(now, c.sndUna, flags, c.sndBuf.Bytes()[off:off+n])
-	if save.GreaterThan(c.sndNxt) {
-		c.sndNxt = save
-	}
-	c.rttTiming = false
+	c.sent.setFlag(0, segLost)
+	c.sent.clearFlag(0, segRxtInFlight)
+	c.retransmit(now, 0)
 }

@@ -8,17 +8,40 @@
 // (package stack) builds blocking net.Conn semantics on top; the harness drives it in virtual
 // time.
 //
+// The files follow the concerns of the RFCs: handshake.go opens connections in both directions
+// and negotiates the options; rcv.go is RFC 9293 3.10.7's segment processing; snd.go decides
+// what to send; sendqueue.go keeps one record per segment in flight; sack.go is RFC 2018 and
+// RFC 2883 on both sides; cc.go is congestion control (RFC 5681, RFC 6582, RFC 3042, RFC 5827,
+// RFC 6675 and the RFC 3168 response); rtx.go is retransmission timing (RFC 6298, RFC 7323's
+// RTTM, RFC 8985's RACK-TLP); timestamps.go, ecn.go and pmtu.go are RFC 7323, RFC 3168 and
+// RFC 1191.
+//
 // Policy, where the RFCs leave a choice, and cited again at each decision:
+//   - Timestamps (RFC 7323), SACK (RFC 2018, RFC 2883 D-SACK, RFC 6675 recovery) and RACK-TLP
+//     (RFC 8985) are offered in every SYN and used when the peer agrees; each can be switched
+//     off in Config. TSval is a millisecond clock plus a keyed per-connection offset. A non-RST
+//     segment without timestamps on a connection that negotiated them is dropped (RFC 7323 3.2
+//     SHOULD), unless Config.TolerateMissingTimestamps.
+//   - ECN (RFC 3168) is passive by default, as in Linux: an ECN-setup SYN is answered, the
+//     stack never asks.
+//   - Path MTU discovery (RFC 1191): DF on every segment; an ICMP fragmentation-needed that
+//     quotes a segment in flight lowers the connection's MSS, never below 536 (RFC 1122's
+//     576-byte datagram).
 //   - RFC 5961 challenge ACKs for in-window RSTs, SYNs in synchronized states and out-of-range
-//     ACKs, rate-limited per layer.
+//     ACKs, rate-limited per layer; out-of-window and PAWS ACKs at most one per 500 ms per
+//     connection.
 //   - RFC 1337: RSTs are ignored in TIME-WAIT.
 //   - RFC 6528 initial sequence numbers: a keyed hash of the four-tuple plus a 4 µs clock.
-//   - RFC 6298 retransmission: initial RTO 1 s, minimum 1 s (configurable), Karn's rule,
-//     exponential backoff capped at 60 s, a bounded number of retries.
-//   - RFC 5681 slow start and congestion avoidance, fast retransmit, NewReno recovery (RFC 6582).
+//   - RFC 6298 retransmission: initial RTO 1 s, minimum 1 s (configurable), Karn's rule without
+//     timestamps, exponential backoff capped at 60 s, a bounded number of retries.
+//   - RFC 5681 slow start and congestion avoidance; with SACK, RFC 6675 recovery with losses
+//     found by RACK; without, fast retransmit and NewReno recovery (RFC 6582).
+//   - After a retransmission timeout the SACK marks are forgotten (RFC 2018 8): data the peer
+//     reported and then discarded is sent again. Nothing is freed before the cumulative ACK.
 //   - Delayed ACK at most 200 ms and on every second full segment; immediate ACK for
-//     out-of-order data; Nagle on unless disabled.
-//   - No timestamps, no SACK yet: never offered, a peer's options ignored.
+//     out-of-order data and for the segment that fills a hole; Nagle on unless disabled;
+//     sender silly-window avoidance as RFC 9293 3.8.6.2.1, with the persist timer as the
+//     override timeout.
 //   - A full half-open table or accept queue drops new SYNs silently (the peer retries).
 //   - A connection reset (or timed out) before Accept leaves the accept queue, as in FreeBSD.
 //   - Urgent data is delivered in line (RFC 6093).

@@ -19,45 +19,45 @@ type Conn struct {
 	state    State
 	listener *Listener // passive opens, until accepted
 
-	// Send sequence space (RFC 9293 3.3.1).
-	iss, sndUna, sndNxt, sndMax wire.Seq
-	sndWnd, maxSndWnd           uint32 // the peer's window, scaled
-	sndWl1, sndWl2              wire.Seq
-	sndWScale, rcvWScale        uint8
-	wsOK                        bool // both SYNs carried window scale
-	sndMSS                      int
-	sndBuf                      buffer   // data from sndBufSeq on, sent or not
-	sndBufSeq                   wire.Seq // sequence number of sndBuf's first byte
-	finQueued                   bool     // CloseWrite or Close: a FIN follows the data
+	// Send sequence space (RFC 9293 3.3.1). SND.NXT is the next new sequence number: a
+	// retransmission never moves it back.
+	iss, sndUna, sndNxt  wire.Seq
+	sndWnd, maxSndWnd    uint32 // the peer's window, scaled
+	sndWl1, sndWl2       wire.Seq
+	sndWScale, rcvWScale uint8
+	wsOK                 bool     // both SYNs carried window scale
+	peerMSS              int      // the MSS the peer announced (536 without the option, RFC 9293 3.7.1)
+	pmtu                 int      // the path MTU (RFC 1191): the interface's, lowered by ICMP
+	sndBuf               buffer   // data from sndBufSeq on, sent or not
+	sndBufSeq            wire.Seq // sequence number of sndBuf's first byte
+	finQueued            bool     // CloseWrite or Close: a FIN follows the data
+	sent                 sendQueue
 
 	// Receive sequence space.
 	irs, rcvNxt wire.Seq
 	rcvAdv      wire.Seq // right edge of the window last advertised
 	rcvBuf      buffer
-	ooo         []oooSegment // out-of-order data, sorted, not overlapping
-	oooBytes    int
-	finRcvd     bool // the peer's FIN was received in order: EOF after rcvBuf
+	ooo         reassembly // out-of-order data and FIN
+	finRcvd     bool       // the peer's FIN was received in order: EOF after rcvBuf
 
-	// Retransmission (RFC 6298) and congestion control (RFC 5681, RFC 6582).
-	rto, srtt, rttvar time.Duration
-	rttTiming         bool
-	rttSeq            wire.Seq
-	rttStart          time.Time
-	backoffs          int
-	cwnd, ssthresh    int
-	dupAcks           int
-	flightAtDup       int // bytes in flight at the first duplicate ACK, before limited transmit
-	lastAdvance       int // bytes the last new ACK covered (RFC 6582 3.2 heuristic)
-	inRecovery        bool
-	recover           wire.Seq
+	// Options both SYNs agreed on.
+	tsOK, sackOK, ecnOK bool
+
+	ts     timestamps // RFC 7323
+	report sackReport // the SACK blocks this end reports (RFC 2018, RFC 2883)
+	rtt    rttState   // RFC 6298, RFC 7323 4
+	cc     congestion // RFC 5681, RFC 6582, RFC 6675
+	rack   rack       // RFC 8985
+	ecn    ecnState   // RFC 3168
 
 	// ACK policy (RFC 1122 4.2.3.2).
 	ackNow     bool
-	unackedSeg int // full-sized segments received since the last ACK
+	unackedSeg int       // full-sized segments received since the last ACK
+	lastOOWAck time.Time // last ACK for an unacceptable segment (rate-limited)
 
-	rtxTimer, delackTimer, persistTimer, keepTimer, waitTimer timer.Timer
-	persistBackoff                                            int
-	keepProbes                                                int
+	rtxTimer, delackTimer, persistTimer, keepTimer, waitTimer, probeTimer, reoTimer timer.Timer
+	persistBackoff                                                                  int
+	keepProbes                                                                      int
 
 	sndBufSize, rcvBufSize int // bytes; from Config or BufferSizes
 
@@ -69,13 +69,9 @@ type Conn struct {
 	notify                         func()
 }
 
-type oooSegment struct {
-	seq  wire.Seq
-	data []byte
-}
-
 func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
-	c := &Conn{layer: l, tuple: t, state: state, rto: l.cfg.RTOInitial, sndMSS: 536, keepIdle: l.cfg.KeepAliveIdle}
+	c := &Conn{layer: l, tuple: t, state: state, peerMSS: 536, pmtu: l.host.MTU(), keepIdle: l.cfg.KeepAliveIdle}
+	c.rtt.rto = l.cfg.RTOInitial
 	c.sndBufSize, c.rcvBufSize = l.cfg.SendBuffer, l.cfg.ReceiveBuffer
 	if bufs.Send > 0 {
 		c.sndBufSize = bufs.Send
@@ -88,9 +84,12 @@ func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
 	c.persistTimer.Init(c.persistFired)
 	c.keepTimer.Init(c.keepFired)
 	c.waitTimer.Init(c.waitFired)
+	c.probeTimer.Init(c.probeFired)
+	c.reoTimer.Init(c.reorderFired)
 	c.iss = l.isn(t)
-	c.sndUna, c.sndNxt, c.sndMax, c.recover = c.iss, c.iss, c.iss, c.iss
+	c.sndUna, c.sndNxt, c.cc.recover = c.iss, c.iss, c.iss
 	c.sndBufSeq = c.iss.Add(1)
+	c.ts.offset = l.keyedHash("timestamps", t)
 	for (c.rcvBufSize >> c.rcvWScale) > 0xffff {
 		c.rcvWScale++
 	}
@@ -100,7 +99,7 @@ func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
 
 func (c *Conn) timers() *timer.Heap { return c.layer.host.Timers() }
 
-// setState is the one place a connection changes state.
+// setState is the one place a connection changes state, CLOSED included.
 func (c *Conn) setState(s State) {
 	if c.state == s {
 		return
@@ -181,26 +180,6 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return 0, ErrWouldBlock
 }
 
-// windowOpened sends a window update when reading opened the window enough (RFC 9293 3.8.6.2,
-// RFC 1122 4.2.3.3): the right edge must move by at least min(MSS, half the buffer), and the
-// update goes at once only when the peer may be stalled (less than that left of the window
-// advertised) or the window at least doubles and no ACK is pending anyway; otherwise the next
-// ACK or data segment carries it.
-func (c *Conn) windowOpened() {
-	if !c.state.synchronized() || c.finRcvd {
-		return
-	}
-	grow := int(c.rightEdge().Sub(c.rcvAdv))
-	if grow < c.swsThreshold() {
-		return
-	}
-	remaining := max(int(c.rcvAdv.Sub(c.rcvNxt)), 0)
-	if remaining < c.swsThreshold() || (!c.delackTimer.Armed() && grow >= remaining) {
-		c.ackNow = true
-		c.output(c.layer.now())
-	}
-}
-
 // Write queues p for sending and returns how much fit in the send buffer; ErrWouldBlock when
 // nothing fit. Before the handshake completes nothing is queued.
 func (c *Conn) Write(p []byte) (int, error) {
@@ -228,7 +207,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// CloseWrite sends a FIN after the data already written (half-close, RFC 9293 3.6).
+// CloseWrite sends a FIN after the data already written (half-close, RFC 9293 3.6). In
+// SYN-SENT there is nothing to close: the connection is deleted (RFC 9293 3.10.4).
 func (c *Conn) CloseWrite() error {
 	if c.err != nil {
 		return c.err
@@ -251,40 +231,37 @@ func (c *Conn) CloseWrite() error {
 }
 
 // Close closes the connection for the application. Unread data, or SetLinger(0), makes it an
-// abort with RST (RFC 1122 4.2.2.13); otherwise a FIN follows the data written and the
-// connection finishes in the background.
+// abort with RST (RFC 1122 4.2.2.13); in SYN-SENT the connection is deleted without a word
+// (RFC 9293 3.10.4); otherwise a FIN follows the data written and the connection finishes in
+// the background.
 func (c *Conn) Close() error {
 	if c.appClosed {
 		return nil
 	}
 	c.appClosed = true
-	if c.state == Closed {
+	switch {
+	case c.state == Closed:
 		return nil
-	}
-	if c.lingerZero || c.rcvBuf.Len() > 0 || c.oooBytes > 0 {
-		c.Abort()
+	case c.state == SynSent:
+		c.abort(ErrClosed)
 		return nil
-	}
-	if c.state == SynSent || c.state == SynReceived && c.listener == nil {
+	case c.lingerZero || c.rcvBuf.Len() > 0 || c.ooo.bytes > 0,
+		c.state == SynReceived && c.listener == nil:
 		c.Abort()
 		return nil
 	}
 	return c.CloseWrite()
 }
 
-// Abort resets the connection: a RST goes to the peer (when synchronized or half-open) and
-// the connection is gone.
+// Abort resets the connection (RFC 9293 3.10.5): a RST goes to the peer when it has a
+// connection to reset (SYN-RECEIVED or synchronized, not TIME-WAIT), and the connection is
+// gone.
 func (c *Conn) Abort() {
-	if c.state == Closed {
+	switch c.state {
+	case Closed:
 		return
-	}
-	if c.state != Listen && c.state != TimeWait {
-		f := wire.TCPFields{SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(), SeqNum: c.sndNxt, Flags: wire.RST}
-		if c.state == SynSent {
-			f.SeqNum = c.iss.Add(1)
-		}
-		c.layer.stats.ResetsOut++
-		c.layer.send(c.tuple, &f, nil)
+	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
+		c.sendReset()
 	}
 	c.abort(ErrConnAborted)
 }
@@ -355,24 +332,22 @@ func (c *Conn) abort(err error) {
 	if c.err == nil {
 		c.err = err
 	}
-	if c.state == SynReceived && c.listener != nil {
-		c.layer.halfOpen--
-		c.listener = nil
-	}
-	if ln := c.listener; ln != nil && err != nil {
+	ln := c.listener
+	c.setState(Closed)
+	c.listener = nil
+	if ln != nil && err != nil {
 		// Reset or timed out before Accept: our policy, as FreeBSD's, is to take it out of
 		// the accept queue, so a dead connection holds no backlog slot and Accept never
 		// returns one.
 		ln.queue = slices.DeleteFunc(ln.queue, func(q *Conn) bool { return q == c })
-		c.listener = nil
 	}
-	c.state = Closed
 	h := c.timers()
-	for _, t := range []*timer.Timer{&c.rtxTimer, &c.delackTimer, &c.persistTimer, &c.keepTimer, &c.waitTimer} {
+	for _, t := range []*timer.Timer{&c.rtxTimer, &c.delackTimer, &c.persistTimer, &c.keepTimer, &c.waitTimer, &c.probeTimer, &c.reoTimer} {
 		h.Stop(t)
 	}
 	c.sndBuf.Release()
-	c.ooo, c.oooBytes = nil, 0
+	c.sent.release()
+	c.ooo.release()
 	c.layer.remove(c)
 	c.wake()
 }
@@ -383,26 +358,32 @@ func (c *Conn) closeNormally() { c.abort(nil) }
 // Info is a snapshot of a connection's control block, like Linux's TCP_INFO.
 type Info struct {
 	State                       State
-	ISS, SndUna, SndNxt, SndMax wire.Seq
+	ISS, SndUna, SndNxt         wire.Seq
 	SndWnd                      uint32
 	IRS, RcvNxt                 wire.Seq
 	RcvWnd                      uint32 // as last advertised, unscaled
-	SndMSS                      int
+	SndMSS                      int    // the most data a segment carries: MSS and path MTU, less the timestamp option
+	PMTU                        int    // the path MTU (RFC 1191)
 	SndWScale, RcvWScale        uint8
-	RTO, SRTT, RTTVar           time.Duration
+	Timestamps, SACK, ECN       bool // negotiated in the handshake
+	RTO, SRTT, RTTVar, MinRTT   time.Duration
 	Cwnd, Ssthresh              int
 	Backoffs, DupAcks           int
 	InRecovery                  bool
+	InFlight                    int // RFC 6675's pipe: bytes thought to be in the network
+	Sacked, Lost                int // bytes of the retransmission queue the peer SACKed, and thought lost
 	SendQueued, RecvQueued, OOO int
 }
 
 // Info returns the connection's control block.
 func (c *Conn) Info() Info {
 	return Info{
-		State: c.state, ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndMax: c.sndMax, SndWnd: c.sndWnd,
-		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: uint32(max(c.rcvAdv.Sub(c.rcvNxt), 0)), SndMSS: c.sndMSS,
-		SndWScale: c.sndWScale, RcvWScale: c.rcvWScale, RTO: c.rto, SRTT: c.srtt, RTTVar: c.rttvar,
-		Cwnd: c.cwnd, Ssthresh: c.ssthresh, Backoffs: c.backoffs, DupAcks: c.dupAcks, InRecovery: c.inRecovery,
-		SendQueued: c.sndBuf.Len(), RecvQueued: c.rcvBuf.Len(), OOO: c.oooBytes,
+		State: c.state, ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndWnd: c.sndWnd,
+		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(), SndMSS: c.smss(), PMTU: c.pmtu,
+		SndWScale: c.sndWScale, RcvWScale: c.rcvWScale, Timestamps: c.tsOK, SACK: c.sackOK, ECN: c.ecnOK,
+		RTO: c.rtt.rto, SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, MinRTT: c.rack.minRTT,
+		Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, Backoffs: c.rtt.backoffs, DupAcks: c.cc.dupAcks, InRecovery: c.cc.inRecovery,
+		InFlight: c.pipe(), Sacked: int(c.sent.sacked), Lost: int(c.sent.lost),
+		SendQueued: c.sndBuf.Len(), RecvQueued: c.rcvBuf.Len(), OOO: c.ooo.bytes,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/timer"
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
@@ -24,7 +25,7 @@ func (h *fakeHost) Timers() *timer.Heap   { return &h.timers }
 func (h *fakeHost) LocalAddr() netip.Addr { return netip.MustParseAddr("198.18.0.2") }
 func (h *fakeHost) MTU() int              { return 1500 }
 func (h *fakeHost) PayloadBuffer() []byte { return h.buf[20:] }
-func (h *fakeHost) SendIPv4(_ netip.Addr, _ wire.IPProtocol, p []byte) error {
+func (h *fakeHost) SendIPv4(_ netip.Addr, _ wire.IPProtocol, p []byte, _ ipv4.SendOptions) error {
 	h.sent = append(h.sent, append([]byte(nil), p...))
 	return nil
 }
@@ -37,7 +38,7 @@ func established(t *testing.T, wnd int) (*Conn, *fakeHost) {
 	c := l.newConn(fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40000")}, Established, BufferSizes{})
 	c.irs, c.rcvNxt = 1000, 1001
 	c.rcvAdv = c.rcvNxt.Add(uint32(wnd))
-	c.sndMSS = 1460
+	c.peerMSS = 1460
 	return c, h
 }
 
@@ -75,8 +76,8 @@ func TestOutOfOrderSegmentsReassembleExactly(t *testing.T) {
 		if got := c.rcvBuf.Bytes(); !bytes.Equal(got, stream) {
 			t.Fatalf("round %d: reassembled %d bytes, want %d; first difference at %d", round, len(got), len(stream), firstDiff(got, stream))
 		}
-		if c.oooBytes != 0 || len(c.ooo) != 0 {
-			t.Fatalf("round %d: %d bytes left out of order", round, c.oooBytes)
+		if c.ooo.bytes != 0 || len(c.ooo.segs) != 0 {
+			t.Fatalf("round %d: %d bytes left out of order", round, c.ooo.bytes)
 		}
 	}
 }

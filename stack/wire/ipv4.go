@@ -40,6 +40,21 @@ const (
 	IPv4MoreFragments uint8 = 0b001
 )
 
+// ECN is the ECN field of an IPv4 header: the two low bits of the TOS byte (RFC 3168 5).
+type ECN uint8
+
+// The four ECN codepoints (RFC 3168 5).
+const (
+	NotECT ECN = 0b00 // the sender does not speak ECN
+	ECT1   ECN = 0b01 // ECN-capable transport (1)
+	ECT0   ECN = 0b10 // ECN-capable transport (0), what TCP sends
+	CE     ECN = 0b11 // congestion experienced, set by a router
+)
+
+func (e ECN) String() string {
+	return [...]string{"Not-ECT", "ECT(1)", "ECT(0)", "CE"}[e&3]
+}
+
 // IPv4 is a view of an IPv4 datagram (RFC 791 3.1), made by ParseIPv4: the header with its
 // options and exactly TotalLength bytes, any link padding cut off.
 type IPv4 []byte
@@ -79,6 +94,9 @@ func (p IPv4) HeaderLen() int { return int(p[0]&0x0f) * 4 }
 
 // TOS returns the type-of-service byte (DSCP and ECN).
 func (p IPv4) TOS() uint8 { return p[1] }
+
+// ECN returns the ECN field, the two low bits of the TOS byte (RFC 3168 5).
+func (p IPv4) ECN() ECN { return ECN(p[1] & 3) }
 
 // TotalLength returns the length of header and data.
 func (p IPv4) TotalLength() uint16 { return binary.BigEndian.Uint16(p[2:]) }

@@ -226,12 +226,11 @@ func (o *TCPOptions) EncodedLen() int {
 		n += 4
 	}
 	if o.HasTimestamp {
-		n += 12
-	}
-	if o.HasWindowScale {
+		n += 12 // with SACK-permitted in its two padding bytes, when both are sent
+	} else if o.SACKPermitted {
 		n += 4
 	}
-	if o.SACKPermitted {
+	if o.HasWindowScale {
 		n += 4
 	}
 	if k := min(o.NumSACKBlocks, len(o.SACKBlocks)); k > 0 {
@@ -240,9 +239,11 @@ func (o *TCPOptions) EncodedLen() int {
 	return n
 }
 
-// Encode writes the options into b, each aligned to 4 bytes with NOPs, in the order MSS,
-// timestamps, window scale, SACK-permitted, SACK, and returns the number of bytes written
-// (EncodedLen). b must be long enough.
+// Encode writes the options into b, each aligned to 4 bytes, in the layout Linux uses (so a
+// capture or a script written against Linux reads the same): MSS; SACK-permitted and
+// timestamps sharing one 12-byte block (NOP, NOP before timestamps alone, before
+// SACK-permitted alone); NOP and window scale; NOP, NOP and the SACK blocks. It returns the
+// number of bytes written (EncodedLen). b must be long enough.
 func (o *TCPOptions) Encode(b []byte) int {
 	i := 0
 	if o.MSS != 0 {
@@ -250,18 +251,22 @@ func (o *TCPOptions) Encode(b []byte) int {
 		binary.BigEndian.PutUint16(b[i+2:], o.MSS)
 		i += 4
 	}
-	if o.HasTimestamp {
-		b[i], b[i+1], b[i+2], b[i+3] = TCPOptionNOP, TCPOptionNOP, TCPOptionTimestamp, 10
+	switch {
+	case o.HasTimestamp:
+		b[i], b[i+1] = TCPOptionNOP, TCPOptionNOP
+		if o.SACKPermitted {
+			b[i], b[i+1] = TCPOptionSACKPermitted, 2
+		}
+		b[i+2], b[i+3] = TCPOptionTimestamp, 10
 		binary.BigEndian.PutUint32(b[i+4:], o.TSVal)
 		binary.BigEndian.PutUint32(b[i+8:], o.TSEcr)
 		i += 12
+	case o.SACKPermitted:
+		b[i], b[i+1], b[i+2], b[i+3] = TCPOptionNOP, TCPOptionNOP, TCPOptionSACKPermitted, 2
+		i += 4
 	}
 	if o.HasWindowScale {
 		b[i], b[i+1], b[i+2], b[i+3] = TCPOptionNOP, TCPOptionWindowScale, 3, o.WindowScale
-		i += 4
-	}
-	if o.SACKPermitted {
-		b[i], b[i+1], b[i+2], b[i+3] = TCPOptionNOP, TCPOptionNOP, TCPOptionSACKPermitted, 2
 		i += 4
 	}
 	if k := min(o.NumSACKBlocks, len(o.SACKBlocks)); k > 0 {

@@ -220,14 +220,15 @@ func TestTCPRoundTripHeader(t *testing.T) {
 }
 
 func TestTCPEncodeTooManyOptions(t *testing.T) {
-	// 60 bytes of options do not fit in 40: SACK blocks are left out from the last until the
-	// rest fits (RFC 2018 3), so MSS, timestamps, window scale and SACK-permitted survive.
+	// 56 bytes of options do not fit in 40: SACK blocks are left out from the last until the
+	// rest fits (RFC 2018 3), so MSS, timestamps, window scale, SACK-permitted and two blocks
+	// survive.
 	f := wire.TCPFields{Flags: wire.SYN, Options: sack(synOpt, block1, block2, block3, block4)}
-	if f.Options.EncodedLen() != 60 {
-		t.Fatalf("EncodedLen %d, want 60", f.Options.EncodedLen())
+	if f.Options.EncodedLen() != 56 {
+		t.Fatalf("EncodedLen %d, want 56", f.Options.EncodedLen())
 	}
 	want := synOpt
-	want.SACKBlocks[0], want.NumSACKBlocks = block1, 1
+	want.SACKBlocks[0], want.SACKBlocks[1], want.NumSACKBlocks = block1, block2, 2
 	b := encodeTCP(f, []byte("data"), addrA, addrB)
 	seg, err := wire.ParseTCP(b)
 	if err != nil {
@@ -513,6 +514,29 @@ func BenchmarkTCPChecksumValid(b *testing.B) {
 	for b.Loop() {
 		if !s.ChecksumValid(addrA, addrB) {
 			b.Fatal("bad checksum")
+		}
+	}
+}
+
+func TestTCPOptionsEncodeLinuxLayout(t *testing.T) {
+	// The layout Linux writes, byte for byte, so that captures and scripts made against Linux
+	// read the same: SACK-permitted shares the timestamps' padding; alone, each is padded.
+	cases := []struct {
+		name string
+		o    wire.TCPOptions
+		hex  string
+	}{
+		{"SYN with everything", synOpt, "020405b4 0402 080a 0a1b2c3d 00000000 01 030307"},
+		{"timestamps alone", tsOpt, "0101 080a ffffffff 00000001"},
+		{"SACK-permitted alone, window scale", wire.TCPOptions{MSS: 1460, SACKPermitted: true, HasWindowScale: true, WindowScale: 7},
+			"020405b4 01010402 01030307"},
+		{"timestamps and a SACK block", sack(tsOpt, block1), "0101080a ffffffff 00000001 0101050a" + fmt.Sprintf("%08x%08x", uint32(block1.Left), uint32(block1.Right))},
+	}
+	for _, tc := range cases {
+		want := mustHex(t, tc.hex)
+		b := make([]byte, 40)
+		if n := tc.o.Encode(b); !bytes.Equal(b[:n], want) || n != tc.o.EncodedLen() {
+			t.Errorf("%s: % x (EncodedLen %d), want % x", tc.name, b[:n], tc.o.EncodedLen(), want)
 		}
 	}
 }

@@ -1,0 +1,135 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/mtcp-go/mtcp/stack/wire"
+)
+
+// Retransmission timing (RFC 6298), with RTT samples from timestamps (RFC 7323 4) or, without
+// them, from one timed segment at a time under Karn's rule.
+
+// rttState is RFC 6298's SRTT, RTTVAR and RTO, with the timed segment of Karn's rule.
+type rttState struct {
+	srtt, rttvar, rto time.Duration
+	hasSample         bool
+	backoffs          int // RTO expirations since the last new ACK
+	timing            bool
+	timedSeq          wire.Seq // the timed segment's first sequence number
+	timedAt           time.Time
+}
+
+// rttSample takes a measurement r (RFC 6298 2.2, 2.3). With timestamps an ACK can carry a
+// sample every time, many per round trip; RFC 7323 appendix G then divides alpha and beta by
+// the samples expected in a window, ceil(FlightSize / (2·SMSS)), so that SRTT and RTTVAR age
+// at the rate RFC 6298 meant. expected is 1 without timestamps.
+func (c *Conn) rttSample(r time.Duration, expected int) {
+	t := &c.rtt
+	expected = max(expected, 1)
+	if !t.hasSample {
+		t.srtt, t.rttvar, t.hasSample = r, r/2, true
+	} else {
+		d := t.srtt - r
+		if d < 0 {
+			d = -d
+		}
+		t.rttvar += (d - t.rttvar) / time.Duration(4*expected)
+		t.srtt += (r - t.srtt) / time.Duration(8*expected)
+	}
+	if c.rack.minRTT == 0 || r < c.rack.minRTT {
+		c.rack.minRTT = r
+	}
+	t.rto = c.computeRTO()
+}
+
+// computeRTO is RFC 6298 2.3 with the minimum of 2.4 (configurable) and a maximum.
+func (c *Conn) computeRTO() time.Duration {
+	t := &c.rtt
+	if !t.hasSample {
+		return c.layer.cfg.RTOInitial
+	}
+	rto := t.srtt + max(4*t.rttvar, time.Millisecond) // G: a 1 ms clock
+	return min(max(rto, c.layer.cfg.RTOMin), c.layer.cfg.RTOMax)
+}
+
+// sampleOnAck takes the RTT sample an ACK that advanced SND.UNA offers: from its timestamp
+// echo (RFC 7323 4.1), or, without timestamps, from the timed segment if the ACK covers it and
+// it was never sent again (Karn, RFC 6298 3).
+func (c *Conn) sampleOnAck(now time.Time, s *segment, flight int) {
+	if r, ok := c.tsRTT(now, s); ok {
+		c.rtt.timing = false
+		c.rttSample(r, (flight+2*c.smss()-1)/(2*c.smss()))
+		return
+	}
+	if c.rtt.timing && c.rtt.timedSeq.LessThan(s.ack) {
+		c.rtt.timing = false
+		if c.rtt.backoffs == 0 {
+			c.rttSample(now.Sub(c.rtt.timedAt), 1)
+		}
+	}
+}
+
+// startTiming times a segment sent for the first time, unless one is timed already (Karn:
+// only segments sent once are timed; after a backoff, only new data).
+func (c *Conn) startTiming(now time.Time, seq wire.Seq) {
+	if !c.rtt.timing && c.rtt.backoffs == 0 && !c.tsOK {
+		c.rtt.timing, c.rtt.timedSeq, c.rtt.timedAt = true, seq, now
+	}
+}
+
+// armRTO starts the retransmission timer if it is not running (RFC 6298 5.1).
+func (c *Conn) armRTO(now time.Time) {
+	if !c.rtxTimer.Armed() {
+		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
+	}
+}
+
+// rtxFired is the retransmission timeout (RFC 6298 5.4-5.7).
+func (c *Conn) rtxFired(now time.Time) {
+	l := c.layer
+	l.stats.Timeouts++
+	c.rtt.backoffs++
+	c.rtt.timing = false
+	c.rtt.rto = min(2*c.rtt.rto, l.cfg.RTOMax) // RFC 6298 5.5: back off
+	switch c.state {
+	case SynSent:
+		if c.rtt.backoffs > l.cfg.SynRetries { // RFC 9293 3.8.3: give up in the end
+			c.abort(ErrTimeout)
+			return
+		}
+		l.stats.Retransmits++
+		c.sendSyn(now)
+		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
+		return
+	case SynReceived:
+		if c.rtt.backoffs > l.cfg.SynAckRetries { // the half-open connection is freed
+			c.abort(ErrTimeout)
+			return
+		}
+		l.stats.Retransmits++
+		c.sendSyn(now)
+		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
+		return
+	}
+	if c.sent.len() == 0 {
+		return
+	}
+	if c.rtt.backoffs > l.cfg.Retries {
+		c.abort(ErrTimeout)
+		return
+	}
+	c.timeoutCongestion()
+	// Everything in flight is presumed lost and goes again, from SND.UNA, as the loss window
+	// allows (RFC 5681 3.1, RFC 6675 5.1). The peer may have discarded what it SACKed: those
+	// marks go too (RFC 2018 8).
+	c.sent.clearSacks()
+	for i := range c.sent.len() {
+		c.sent.setFlag(i, segLost)
+		c.sent.clearFlag(i, segRxtInFlight)
+	}
+	c.rack.tlpOutstanding = false
+	c.timers().Stop(&c.probeTimer)
+	c.timers().Stop(&c.reoTimer)
+	c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
+	c.output(now)
+}
