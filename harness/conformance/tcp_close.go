@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -93,7 +94,8 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 
 	Spec("T4", func() {
 		b := NewBench()
-		k := accept(b, listen(b))
+		ln := listen(b)
+		k := accept(b, ln)
 		k.closeActively()
 		b.Advance(30 * time.Second)
 		// The peer did not get our ACK and sends its FIN again.
@@ -106,6 +108,18 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		Expect(k.c.State()).To(Equal(tcp.TimeWait), "TIME-WAIT ended %v after the repeated FIN", msl2-30*time.Second)
 		b.Advance(time.Millisecond)
 		Expect(k.c.State()).To(Equal(tcp.Closed))
+
+		// Any acceptable FIN, not only a repeat: one at RCV.NXT is acknowledged and restarts
+		// the timer too (RFC 9293 3.10.7.4, eighth step).
+		k2 := accept(b, ln, fromPort(40001))
+		k2.closeActively()
+		b.Advance(30 * time.Second)
+		k2.inject(k2.seg(FIN|ACK, nil))
+		k2.next(Flags(ACK), Seq(k2.ack), Ack(k2.nxt))
+		b.ExpectNothingFor(msl2 - time.Millisecond)
+		Expect(k2.c.State()).To(Equal(tcp.TimeWait))
+		b.Advance(time.Millisecond)
+		Expect(k2.c.State()).To(Equal(tcp.Closed))
 	})
 
 	Spec("T5", func() {
@@ -151,6 +165,73 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 			Expect(k2.c.State()).To(Equal(tcp.TimeWait))
 		}
 		b.ExpectNothing()
+	})
+
+	Spec("T9", func() {
+		b := NewBench()
+		ln := listen(b)
+		// Both incarnations with timestamps (RFC 6191 2): a SYN whose TSval is newer than
+		// TS.Recent opens a new connection, whatever its sequence number, an old one here.
+		k := accept(b, ln, peerTimestamps())
+		k.closeActively()
+		b.Advance(time.Second)
+		syn := func(k *tcpConn, seq, tsval uint32) {
+			GinkgoHelper()
+			b.Inject(b.Peer().TCP(Segment{SrcPort: k.peerPort, Flags: SYN, Seq: seq, Win: 29200, MSS: 1460,
+				Options: []layers.TCPOption{SACKPermittedOption, TimestampOption(tsval, 0)}}))
+		}
+		syn(k, k.nxt-1000, peerTSAt(b))
+		Expect(b.Next()).To(k.is(Flags(SYN|ACK), Ack(k.nxt-1000+1)))
+		Expect(k.c.State()).To(Equal(tcp.Closed))
+		// A SYN beyond RCV.NXT with an older TSval is not a new incarnation: a challenge ACK,
+		// and TIME-WAIT stays.
+		k2 := accept(b, ln, fromPort(40001), peerTimestamps())
+		k2.closeActively()
+		syn(k2, k2.nxt+100000, k2.peerTS-1)
+		k2.next(Flags(ACK), Seq(k2.ack), Ack(k2.nxt))
+		Expect(k2.c.State()).To(Equal(tcp.TimeWait))
+
+		// A listener that cannot take the new connection (its accept queue is full) leaves
+		// TIME-WAIT in place: the SYN is dropped, the peer will retry, the old incarnation
+		// still guards the tuple.
+		b2 := NewBench()
+		var full *tcp.Listener
+		b2.Do(func() {
+			var err error
+			full, err = b2.TCP().Listen(serverPort, 1)
+			Expect(err).NotTo(HaveOccurred())
+		})
+		k3 := accept(b2, full, fromPort(40002))
+		k3.closeActively()
+		// Another connection, established and not accepted: the queue (backlog 1) is full.
+		b2.Inject(b2.Peer().TCP(Segment{SrcPort: 40003, Flags: SYN, Seq: peerISN, Win: 29200, MSS: 1460}))
+		sa := b2.Next()
+		b2.Inject(b2.Peer().TCP(Segment{SrcPort: 40003, Flags: ACK, Seq: peerISN + 1, Ack: sa.TCP().Seq + 1, Win: 29200}))
+		Expect(full.Pending()).To(Equal(1))
+		b2.Inject(b2.Peer().TCP(Segment{SrcPort: k3.peerPort, Flags: SYN, Seq: k3.nxt + 100000, Win: 29200, MSS: 1460}))
+		b2.ExpectNothing()
+		Expect(k3.c.State()).To(Equal(tcp.TimeWait))
+		// Once the queue has room, the SYN (sent again) opens the new connection.
+		b2.Do(func() {
+			_, err := full.Accept()
+			Expect(err).NotTo(HaveOccurred())
+		})
+		b2.Inject(b2.Peer().TCP(Segment{SrcPort: k3.peerPort, Flags: SYN, Seq: k3.nxt + 100000, Win: 29200, MSS: 1460}))
+		Expect(b2.Next()).To(k3.is(Flags(SYN|ACK), Ack(k3.nxt+100001)))
+	})
+
+	Spec("T8", func() {
+		b := NewBench()
+		// close() in SYN-SENT deletes the connection (RFC 9293 3.10.4): no RST, no more SYNs.
+		c, syn := startDial(b, serverPort)
+		b.Do(func() { Expect(c.Close()).To(Succeed()) })
+		Expect(c.State()).To(Equal(tcp.Closed))
+		b.ExpectNothingFor(time.Minute)
+		// The positive control: the peer's late SYN-ACK finds no connection and draws the
+		// closed port's RST, seq = SEG.ACK (RFC 9293 3.10.7.1).
+		b.Inject(b.Peer().TCP(Segment{SrcPort: serverPort, DstPort: uint16(syn.TCP().SrcPort), Flags: SYN | ACK,
+			Seq: peerISN, Ack: syn.TCP().Seq + 1, Win: 65535, MSS: 1460}))
+		Expect(b.Next()).To(BeTCP(Flags(RST), Seq(syn.TCP().Seq+1)))
 	})
 
 	Spec("T7", func() {

@@ -176,7 +176,7 @@ func startDial(b *Bench, port uint16) (*tcp.Conn, *Frame) {
 		Expect(err).NotTo(HaveOccurred())
 	})
 	syn := b.Next()
-	Expect(syn).To(BeTCP(Flags(SYN), DstPort(port), Ack(0)))
+	Expect(syn).To(BeTCP(Flags(Or(Equal(SYN), Equal(SYN|ECE|CWR))), DstPort(port), Ack(0)))
 	Expect(c.State()).To(Equal(tcp.SynSent))
 	return c, syn
 }

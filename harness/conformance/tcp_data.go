@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"io"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -36,15 +37,22 @@ var _ = Describe("TCP data transfer and flow control (RFC 9293 3.8, 3.10.7.4; RF
 
 	Spec("D2", func() {
 		b := NewBench()
-		k := accept(b, listen(b))
+		ln := listen(b)
+		k := accept(b, ln)
 		data := pattern(300)
 		for _, off := range []uint32{100, 200} {
 			now := b.Elapsed()
 			k.outOfOrder(off, data[off:off+100])
-			f := k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt)) // the hole's left edge, again
+			f := k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt), WithoutOption(sackKind)) // the hole's left edge, again
 			Expect(f.Offset).To(Equal(now), "the duplicate ACK is not delayed")
 		}
 		Expect(k.read()).To(BeEmpty())
+		// With SACK agreed, the duplicate ACKs carry the blocks held (RFC 2018 4).
+		k2 := accept(b, ln, fromPort(40001), peerSACK())
+		k2.outOfOrder(100, data[100:200])
+		k2.next(Flags(ACK), Ack(k2.nxt), SACKBlocks([]SACKBlock{k2.block(100, 200)}))
+		k2.outOfOrder(200, data[200:300])
+		k2.next(Flags(ACK), Ack(k2.nxt), SACKBlocks([]SACKBlock{k2.block(100, 300)}))
 	})
 
 	Spec("D3", func() {
@@ -242,5 +250,60 @@ var _ = Describe("TCP data transfer and flow control (RFC 9293 3.8, 3.10.7.4; RF
 		// At one MSS (less than half the buffer) read, the window opens by that much.
 		k.readN(stackMSS - 100)
 		k.next(Flags(ACK), Ack(k.nxt), Window(BeNumerically(">=", stackMSS)))
+	})
+
+	Spec("D12", func() {
+		b := NewBench()
+		k := accept(b, listen(b))
+		k.send(ACK|PSH, []byte("abc"))
+		// The FIN comes before "def": held with the out-of-order data and answered as such, at
+		// once, without moving RCV.NXT (RFC 9293 3.10.7.4, RFC 5681 4.2).
+		fin := k.seg(FIN|ACK, nil)
+		fin.Seq = k.nxt + 3
+		k.inject(fin)
+		k.next(Flags(ACK), Ack(k.nxt))
+		Expect(k.c.State()).To(Equal(tcp.Established))
+		Expect(k.read()).To(Equal([]byte("abc")))
+		b.Do(func() {
+			_, err := k.c.Read(make([]byte, 10))
+			Expect(err).To(MatchError(tcp.ErrWouldBlock), "EOF before the data in front of the FIN")
+		})
+		// "def" fills the gap: the FIN is taken in sequence, and acknowledged with it.
+		k.send(ACK|PSH, []byte("def"))
+		k.nxt++
+		k.next(Flags(ACK), Ack(k.nxt))
+		Expect(k.c.State()).To(Equal(tcp.CloseWait))
+		Expect(k.read()).To(Equal([]byte("def")))
+		b.Do(func() {
+			_, err := k.c.Read(make([]byte, 10))
+			Expect(err).To(MatchError(io.EOF))
+		})
+	})
+
+	Spec("D13", func() {
+		b := NewBench()
+		k := accept(b, listen(b), peerWindow(2000)) // the largest window the peer offers: 2000
+		k.write(pattern(10000))
+		s1 := k.next(PayloadLen(stackMSS))
+		// 540 bytes of window left, more data queued, a segment in flight: no small segment
+		// (RFC 9293 3.8.6.2.1).
+		b.ExpectNothing()
+		// s1 acknowledged, a window of 1000: half the largest the peer offered (Fs = 1/2), so
+		// 1000 bytes go at once.
+		k.win = 1000
+		k.ackUpTo(s1)
+		s2 := k.next(PayloadLen(1000))
+		// A window of 900, under half: nothing goes until the override timeout (the persist
+		// timer, one RTO), then the 900 bytes.
+		k.win = 900
+		k.ackUpTo(s2)
+		t0 := b.Elapsed()
+		s3 := k.nextWithin(2*time.Second, PayloadLen(900))
+		Expect(s3.Offset - t0).To(Equal(rto))
+		// With TCP_NODELAY the same rule holds: it lifts Nagle's bracket, not the window's.
+		k.win = 2000
+		k.ackUpTo(s3)
+		k.next(PayloadLen(stackMSS))
+		b.ExpectNothing()
 	})
 })

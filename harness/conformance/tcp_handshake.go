@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"io"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -205,6 +206,37 @@ var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("t
 		Expect(c.State()).To(Equal(tcp.Closed))
 		Expect(c.Err()).To(MatchError(tcp.ErrTimeout))
 		b.ExpectNothingFor(5 * time.Minute)
+	})
+
+	Spec("H12", func() {
+		b := NewBench()
+		// Data on the SYN-ACK is taken and acknowledged (RFC 9293 3.10.7.3: "continue
+		// processing at the sixth step"), not dropped.
+		c, syn := startDial(b, serverPort)
+		b.Advance(10 * time.Millisecond)
+		b.Inject(b.Peer().TCP(Segment{SrcPort: serverPort, DstPort: uint16(syn.TCP().SrcPort), Flags: SYN | ACK,
+			Seq: peerISN, Ack: syn.TCP().Seq + 1, Win: 65535, MSS: 1460, Data: []byte("hello")}))
+		Expect(b.Next()).To(BeTCP(Flags(ACK), Seq(syn.TCP().Seq+1), Ack(peerISN+1+5)))
+		Expect(c.State()).To(Equal(tcp.Established))
+		buf := make([]byte, 10)
+		b.Do(func() {
+			n, err := c.Read(buf)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(buf[:n])).To(Equal("hello"))
+		})
+		// Data and a FIN on the SYN-ACK: both taken; the connection goes to CLOSE-WAIT.
+		c2, syn2 := startDial(b, serverPort+1)
+		b.Inject(b.Peer().TCP(Segment{SrcPort: serverPort + 1, DstPort: uint16(syn2.TCP().SrcPort), Flags: SYN | ACK | FIN,
+			Seq: peerISN, Ack: syn2.TCP().Seq + 1, Win: 65535, MSS: 1460, Data: []byte("bye")}))
+		Expect(b.Next()).To(BeTCP(Flags(ACK), Ack(peerISN+1+3+1)))
+		Expect(c2.State()).To(Equal(tcp.CloseWait))
+		b.Do(func() {
+			n, err := c2.Read(buf)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(buf[:n])).To(Equal("bye"))
+			_, err = c2.Read(buf)
+			Expect(err).To(MatchError(io.EOF))
+		})
 	})
 })
 

@@ -20,6 +20,7 @@ type congestion struct {
 	lastAdvance    int // bytes the last new ACK covered (RFC 6582 3.2 step 2's heuristic)
 	inRecovery     bool
 	recover        wire.Seq // RFC 6582's recover, RFC 6675's RecoveryPoint: SND.NXT when recovery began
+	highRxt        wire.Seq // RFC 6675's HighRxt: past the highest segment sent again
 }
 
 // dupThresh is RFC 5681's DupThresh.
@@ -156,6 +157,7 @@ func (c *Conn) lossDetected(now time.Time) {
 	cc.ssthresh = c.lossThreshold(c.flightSize())
 	cc.cwnd = cc.ssthresh
 	cc.recover = c.sndNxt
+	cc.highRxt = c.sndUna
 	cc.inRecovery = true
 	c.layer.stats.FastRetransmits++
 	c.timers().Stop(&c.probeTimer)

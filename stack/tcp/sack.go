@@ -56,6 +56,7 @@ func (c *Conn) noteDuplicate(left, right wire.Seq) {
 	if b, ok := c.ooo.blockAt(left); ok {
 		c.report.promote(b)
 	}
+	c.ackNow = true // the sender learns at once that it sent something twice
 }
 
 // sackBlocks returns the blocks for the next segment: the D-SACK block, then the blocks of

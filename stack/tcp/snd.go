@@ -179,40 +179,33 @@ func (c *Conn) output(now time.Time) {
 		}
 		return
 	}
-	sent := false
-	for i := c.nextLost(); i >= 0; i = c.nextLost() {
-		if c.cc.cwnd-c.pipe() < min(int(c.sent.at(i).len), c.smss()) {
+	sent, newData := false, false
+	for {
+		// RFC 6675 NextSeg rule 1 (and go-back-N after a timeout): a segment thought lost.
+		if i := c.nextLost(); i >= 0 {
+			if !c.windowAllows(i) {
+				break
+			}
+			c.retransmit(now, i)
+			sent = true
+			continue
+		}
+		// Rule 2: new data.
+		if ok, fin := c.sendNewSegment(now); ok {
+			sent, newData = true, true
+			if !fin {
+				continue
+			}
 			break
 		}
-		c.retransmit(now, i)
-		sent = true
-	}
-	newData := false
-	for c.sent.resend == 0 { // new data only after every lost segment went again
-		off := int(c.sndNxt.Sub(c.sndBufSeq))
-		unsent := c.sndBuf.Len() - off
-		if unsent < 0 { // the FIN is out
-			break
+		// Rule 3, in SACK recovery without RACK: a hole below the highest SACKed segment not
+		// yet sent again, though not yet thought lost.
+		if i := c.nextHole(); i >= 0 && c.windowAllows(i) {
+			c.retransmit(now, i)
+			sent = true
+			continue
 		}
-		room := c.smss() - c.sackOptionLen()
-		cwnd := c.cc.cwnd
-		if !c.sackOK && !c.cc.inRecovery && c.cc.dupAcks > 0 && c.cc.dupAcks < dupThresh {
-			cwnd += c.cc.dupAcks * c.smss() // RFC 3042 limited transmit: new data on dup ACKs 1 and 2
-		}
-		usable := min(int(c.sndUna.Add(c.sndWnd).Sub(c.sndNxt)), cwnd-c.pipe())
-		n := max(min(unsent, room, usable), 0)
-		fin := c.finQueued && n == unsent
-		if n == 0 && !fin {
-			break
-		}
-		if n < room && !fin && !c.mayTransmit(n, unsent) {
-			break
-		}
-		c.transmitNew(now, n, fin)
-		sent, newData = true, true
-		if fin {
-			break
-		}
+		break
 	}
 	if !sent && c.ackNow {
 		c.sendAck()
@@ -221,6 +214,61 @@ func (c *Conn) output(now time.Time) {
 		c.schedulePTO(now)
 	}
 	c.armPersist(now)
+}
+
+// windowAllows reports whether the congestion window has room to send segment i again
+// (RFC 6675 5 (C): cwnd - pipe >= 1 SMSS, or the segment's length when it is shorter).
+func (c *Conn) windowAllows(i int) bool {
+	return c.cc.cwnd-c.pipe() >= min(int(c.sent.at(i).len), c.smss())
+}
+
+// sendNewSegment sends the next new segment, if the windows, silly-window avoidance and
+// Nagle's algorithm let it go. It reports whether it sent one, and whether that was the FIN.
+func (c *Conn) sendNewSegment(now time.Time) (sent, fin bool) {
+	off := int(c.sndNxt.Sub(c.sndBufSeq))
+	unsent := c.sndBuf.Len() - off
+	if unsent < 0 { // the FIN is out
+		return false, false
+	}
+	room := c.smss() - c.sackOptionLen()
+	cwnd := c.cc.cwnd
+	if !c.sackOK && !c.cc.inRecovery && c.cc.dupAcks > 0 && c.cc.dupAcks < dupThresh {
+		cwnd += c.cc.dupAcks * c.smss() // RFC 3042 limited transmit: new data on dup ACKs 1 and 2
+	}
+	usable := min(int(c.sndUna.Add(c.sndWnd).Sub(c.sndNxt)), cwnd-c.pipe())
+	n := max(min(unsent, room, usable), 0)
+	fin = c.finQueued && n == unsent
+	if n == 0 && !fin {
+		return false, false
+	}
+	if n < room && !fin && !c.mayTransmit(n, unsent) {
+		return false, false
+	}
+	c.transmitNew(now, n, fin)
+	return true, fin
+}
+
+// nextHole is RFC 6675's NextSeg() rule 3, for SACK recovery without RACK: the first segment
+// not SACKed and not sent again, above the highest one sent again in this recovery and below
+// the highest SACKed one; or -1.
+func (c *Conn) nextHole() int {
+	if !c.cc.inRecovery || !c.sackOK || c.rackOn() || c.sent.nSack == 0 {
+		return -1
+	}
+	highest := -1
+	for i := c.sent.len() - 1; i >= 0; i-- {
+		if c.sent.at(i).is(segSacked) {
+			highest = i
+			break
+		}
+	}
+	for i := range highest {
+		s := c.sent.at(i)
+		if !s.is(segSacked) && !s.is(segRxtInFlight) && s.seq.GreaterThanEq(c.cc.highRxt) {
+			return i
+		}
+	}
+	return -1
 }
 
 // mayTransmit is RFC 9293 3.8.6.2.1's sender silly-window avoidance for a segment of n bytes,
@@ -301,6 +349,9 @@ func (c *Conn) retransmit(now time.Time, i int) {
 	}
 	c.sendSegment(now, s.seq, flags, c.sndBuf.Bytes()[off:off+n], retransmitSegment)
 	s.xmit = now
+	if s.end().GreaterThan(c.cc.highRxt) {
+		c.cc.highRxt = s.end() // RFC 6675's HighRxt
+	}
 	c.sent.setFlag(i, segRetransmitted|segRxtInFlight)
 	c.layer.stats.Retransmits++
 	if c.rtt.timing && c.rtt.timedSeq.LessThan(s.end()) {
