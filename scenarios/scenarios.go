@@ -6,7 +6,8 @@ package scenarios
 
 import "embed"
 
-// FS holds every script, by area: arp/, ipv4/, icmp/, tcp/{handshake,data,retransmit,close,rst,options,robust}/.
+// FS holds every script, by area: arp/, ipv4/, icmp/,
+// tcp/{handshake,data,retransmit,close,rst,options,robust,timestamps,sack,rack,ecn,pmtu}/.
 //
 //go:embed arp ipv4 icmp tcp
 var FS embed.FS
