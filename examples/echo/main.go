@@ -5,7 +5,8 @@
 //	ip netns exec mtcp socat - TCP:198.18.0.2:7     (type a line, get "echo: " + the line)
 //
 // Flags: --tap NAME, --addr 198.18.0.2/24, --host-addr 198.18.0.1/24, --pcap FILE, --port N
-// (default 7), --netns NAME, --mac ADDR. SIGINT or SIGTERM stops it cleanly.
+// (default 7), --fault SPEC (seeded faults on the link, e.g. loss=5%,seed=1), --netns NAME,
+// --mac ADDR. SIGINT or SIGTERM stops it cleanly.
 package main
 
 import (

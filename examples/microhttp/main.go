@@ -1,19 +1,25 @@
-// Command microhttp serves a page and static files over HTTP with Go's net/http on mtcp. It
-// brings the stack up on a TAP device, inside a network namespace:
+// Command microhttp serves a page and static files over HTTP with Go's net/http on mtcp, and
+// takes uploads: a POST's body is read and answered with its length and SHA-256. It brings
+// the stack up on a TAP device, inside a network namespace:
 //
 //	ip netns add mtcp && ip netns exec mtcp go run ./examples/microhttp --dir ./www
 //	ip netns exec mtcp curl http://198.18.0.2/
+//	ip netns exec mtcp curl --data-binary @big.bin http://198.18.0.2/upload
 //
 // Flags: --tap NAME, --addr 198.18.0.2/24, --host-addr 198.18.0.1/24, --pcap FILE, --port N
-// (default 80), --dir DIR (files to serve; without it a built-in page), --netns NAME, --mac
-// ADDR. SIGINT or SIGTERM stops it cleanly: requests in progress finish first.
+// (default 80), --dir DIR (files to serve; without it a built-in page), --fault SPEC (seeded
+// faults on the link, both ways: loss=5%,dup=1%,reorder=5%,corrupt=0.5%,delay=5ms,seed=1),
+// --netns NAME, --mac ADDR. SIGINT or SIGTERM stops it cleanly: requests in progress finish
+// first.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -71,9 +77,21 @@ func main() {
 }
 
 // handler serves the built-in page, or the files under dir: a directory's index.html, else the
-// file itself. Unlike http.FileServer it does not redirect /index.html to /.
+// file itself. Unlike http.FileServer it does not redirect /index.html to /. A POST to any
+// path is an upload: the body is read and thrown away, and the answer is its length and
+// SHA-256 (`curl --data-binary @FILE` checks a transfer to the stack).
 func handler(dir string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			h := sha256.New()
+			n, err := io.Copy(h, r.Body)
+			if err != nil {
+				http.Error(w, "reading the body: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			fmt.Fprintf(w, "%d %x\n", n, h.Sum(nil))
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return

@@ -8,7 +8,8 @@
 //
 // Flags: --tap NAME (created if absent, default mtcp0), --addr 198.18.0.2/24 (the stack),
 // --host-addr 198.18.0.1/24 (the TAP device's address on the host side), --pcap FILE (record
-// every frame as pcapng), --netns NAME, --mac ADDR. SIGINT or SIGTERM stops it cleanly.
+// every frame as pcapng), --fault SPEC (seeded faults on the link, e.g. loss=5%,seed=1),
+// --netns NAME, --mac ADDR. SIGINT or SIGTERM stops it cleanly.
 package main
 
 import (

@@ -1,5 +1,5 @@
 // Package demo brings a stack up on a TAP device for the examples, with the flags they share:
-// --tap, --addr, --host-addr, --pcap (and --netns, --mac). It keeps every example's main short
+// --tap, --addr, --host-addr, --pcap, --fault (and --netns, --mac). It keeps every example's main short
 // and their behaviour alike: one line on stdout when ready, a clean shutdown on SIGINT or
 // SIGTERM that flushes the capture, exit status 2 for bad flags.
 //
@@ -22,6 +22,7 @@ import (
 	"github.com/mtcp-go/mtcp/stack"
 	"github.com/mtcp-go/mtcp/stack/clock"
 	"github.com/mtcp-go/mtcp/stack/link"
+	"github.com/mtcp-go/mtcp/stack/link/fault"
 	"github.com/mtcp-go/mtcp/stack/link/pcapng"
 	"github.com/mtcp-go/mtcp/stack/link/tap"
 )
@@ -34,6 +35,7 @@ type Flags struct {
 	PCAP     string // --pcap: record every frame to this pcapng file
 	NetNS    string // --netns: the namespace the process must be in (default: any named one)
 	MAC      string // --mac: the stack's MAC (default 02:00 + its address)
+	Fault    string // --fault: faults to inject on the link, both ways (fault.ParseSpec)
 }
 
 // Register adds the flags to fs.
@@ -44,6 +46,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.PCAP, "pcap", "", "record every frame to this pcapng `file`")
 	fs.StringVar(&f.NetNS, "netns", "", "refuse to run unless inside this `namespace` (default: any made by ip netns add)")
 	fs.StringVar(&f.MAC, "mac", "", "the stack's Ethernet `address` (default 02:00 followed by the IPv4 address)")
+	fs.StringVar(&f.Fault, "fault", "", "inject faults on the link, seeded so a run can be replayed: `SPEC` is "+fault.SpecHelp)
 }
 
 // benchNet is the only range the examples use (RFC 2544 benchmarking addresses).
@@ -51,6 +54,9 @@ var benchNet = netip.MustParsePrefix("198.18.0.0/15")
 
 // Validate checks the flags without touching anything.
 func (f *Flags) Validate() (addr, host netip.Prefix, mac net.HardwareAddr, err error) {
+	if _, err := fault.ParseSpec(f.Fault); err != nil {
+		return addr, host, nil, fmt.Errorf("--fault: %w", err)
+	}
 	if addr, err = netip.ParsePrefix(f.Addr); err != nil {
 		return addr, host, nil, fmt.Errorf("--addr %q: want an IPv4 address with prefix, such as 198.18.0.2/24", f.Addr)
 	}
@@ -80,6 +86,7 @@ func (f *Flags) Validate() (addr, host netip.Prefix, mac net.HardwareAddr, err e
 type Up struct {
 	Stack    *stack.Stack
 	TAP      *tap.Endpoint
+	Faults   *fault.Injector // nil without --fault
 	recorder *pcapng.Recorder
 	pcapFile *os.File
 }
@@ -97,16 +104,31 @@ func Start(f Flags) (*Up, error) {
 	}
 	up := &Up{TAP: dev}
 	var ep link.Endpoint = dev
+	if f.Fault != "" {
+		// The faults sit between the device and the recorder: the capture shows what the
+		// stack sent, and what reached it.
+		cfg, _ := fault.ParseSpec(f.Fault)
+		cfg.Scheduler = clock.System{}
+		if up.Faults, err = fault.New(dev, cfg); err != nil {
+			dev.Close()
+			return nil, err
+		}
+		ep = up.Faults
+	}
 	if f.PCAP != "" {
 		if up.pcapFile, err = os.Create(f.PCAP); err != nil {
 			dev.Close()
 			return nil, err
 		}
-		up.recorder, err = pcapng.New(dev, up.pcapFile, pcapng.Options{Clock: clock.System{}, InterfaceName: f.TAP,
-			SectionComment: fmt.Sprintf("mtcp %v on %s, host side %v", addr, f.TAP, host)})
+		comment := fmt.Sprintf("mtcp %v on %s, host side %v", addr, f.TAP, host)
+		if up.Faults != nil {
+			comment += "; faults injected: " + f.Fault
+		}
+		up.recorder, err = pcapng.New(ep, up.pcapFile, pcapng.Options{Clock: clock.System{}, InterfaceName: f.TAP,
+			SectionComment: comment})
 		if err != nil {
 			up.pcapFile.Close()
-			dev.Close()
+			ep.Close()
 			return nil, err
 		}
 		ep = up.recorder
@@ -142,6 +164,14 @@ func (up *Up) Summary() string {
 	s := up.Stack.Stats()
 	sum := fmt.Sprintf("%d frames in, %d out; %d ARP replies, %d echo replies; %d TCP connections",
 		s.Link.FramesIn, s.Link.FramesOut, s.ARP.RepliesOut, s.ICMP.EchoRepliesOut, s.TCP.PassiveOpens+s.TCP.ActiveOpens)
+	sum += fmt.Sprintf("; TCP: %d retransmissions, %d timeouts", s.TCP.Retransmits, s.TCP.Timeouts)
+	if up.Faults != nil {
+		fs := up.Faults.Stats()
+		in, out := fs.Inbound, fs.Outbound
+		sum += fmt.Sprintf("; faults: %d frames in (%d dropped, %d duplicated, %d reordered, %d corrupted, %d delayed), %d out (%d dropped, %d duplicated, %d reordered, %d corrupted, %d delayed)",
+			in.Frames, in.Dropped, in.Duplicated, in.Reordered, in.Corrupted, in.Delayed,
+			out.Frames, out.Dropped, out.Duplicated, out.Reordered, out.Corrupted, out.Delayed)
+	}
 	if up.recorder != nil {
 		r := up.recorder.Stats()
 		sum += fmt.Sprintf("; %d frames recorded", r.Recorded)
