@@ -23,6 +23,10 @@ HELPER=$HERE/record_helper.py
 
 NS_CLI=mtcp-rec-cli
 NS_SRV=mtcp-rec-srv
+NS_RLY=mtcp-rec-rly # the relay between them for the lossy recording
+IF_RLY_CLI=mrec-rly-cli
+IF_RLY_SRV=mrec-rly-srv
+LOSS_SPEC=loss=5%,seed=1
 IF_CLI=mrec-cli
 IF_SRV=mrec-srv
 CLI_IP=198.18.1.1
@@ -44,7 +48,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 # ---------------------------------------------------------------- preconditions
 [ "$(id -u)" -eq 0 ] || die "must run as root (sudo bash pcaps/record.sh)"
-for c in ip dumpcap ping arping curl socat timeout taskset ss nstat stat capinfos tshark; do
+for c in ip dumpcap ping arping curl socat timeout taskset ss nstat stat capinfos tshark go; do
   command -v "$c" >/dev/null 2>&1 || die "missing command: $c (see pcaps/README.md for the packages)"
 done
 PY=$(command -v python3 || true)
@@ -110,16 +114,16 @@ wait_exit() { # wait_exit PID SECONDS: wait for a process started here, kill it 
 # ---------------------------------------------------------------- namespaces
 # A leftover namespace of ours (an earlier run killed with SIGKILL) is removed only when no
 # process is in it and it holds no device but lo and our veth end.
-for ns in "$NS_CLI" "$NS_SRV"; do
+for ns in "$NS_CLI" "$NS_SRV" "$NS_RLY"; do
   [ -e "/run/netns/$ns" ] || continue
   [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] || die "namespace $ns exists and has processes; remove it yourself"
   for dev in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | cut -d@ -f1); do
-    case $dev in lo|"$IF_CLI"|"$IF_SRV") ;; *) die "namespace $ns exists and has device $dev: not ours";; esac
+    case $dev in lo|"$IF_CLI"|"$IF_SRV"|"$IF_RLY_CLI"|"$IF_RLY_SRV") ;; *) die "namespace $ns exists and has device $dev: not ours";; esac
   done
   log "removing leftover namespace $ns"
   ip netns del "$ns"
 done
-for dev in "$IF_CLI" "$IF_SRV"; do
+for dev in "$IF_CLI" "$IF_SRV" "$IF_RLY_CLI" "$IF_RLY_SRV"; do
   ! ip link show dev "$dev" >/dev/null 2>&1 || die "device $dev exists in the root namespace: not touching it"
 done
 
@@ -153,8 +157,9 @@ IN_SRV=(ip netns exec "$NS_SRV" /bin/sh -c "$GUARD" guard "$SRV_ID" "$ROOT_NS" t
 "${IN_CLI[@]}" true || die "namespace check failed for $NS_CLI"
 "${IN_SRV[@]}" true || die "namespace check failed for $NS_SRV"
 
-# No IPv6 (no router solicitations, MLD or DAD in the captures), no TCP timestamps (mtcp does not
-# send them, and their random offsets would change every recording). Per-namespace sysctls.
+# No IPv6 (no router solicitations, MLD or DAD in the captures), no TCP timestamps until the two
+# recordings of Linux's defaults (their random offsets change every recording). Per-namespace
+# sysctls.
 for IN in CLI SRV; do
   declare -n inns="IN_$IN"
   "${inns[@]}" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
@@ -254,17 +259,17 @@ start_http_server() {
 sha() { "$PY" "$HELPER" sha256 "$1"; }
 
 # ---------------------------------------------------------------- the exchanges
-log "1/8 ping"
+log "1/10 ping"
 start_capture linux-ping
 "${IN_CLI[@]}" timeout 20 ping -n -c 3 -W 2 "$SRV_IP" >"$TMP/ping.log"
 stop_capture
 
-log "2/8 arping"
+log "2/10 arping"
 start_capture linux-arping
 "${IN_CLI[@]}" timeout 20 arping -c 2 -i "$IF_CLI" "$SRV_IP" >"$TMP/arping.log"
 stop_capture
 
-log "3/8 http-small"
+log "3/10 http-small"
 start_http_server
 start_capture linux-http-small
 "${IN_CLI[@]}" "${CURL[@]}" -o "$TMP/got-small" "http://$SRV_IP:$HTTP_PORT/small.txt"
@@ -272,7 +277,7 @@ wait_exit "$SRV_PID" 10
 stop_capture
 [ "$(sha "$TMP/got-small")" = "$(sha "$TMP/www/small.txt")" ] || die "http-small: body differs"
 
-log "4/8 http-large"
+log "4/10 http-large"
 start_http_server
 start_capture linux-http-large
 "${IN_CLI[@]}" "${CURL[@]}" -o "$TMP/got-large" "http://$SRV_IP:$HTTP_PORT/large.bin"
@@ -280,7 +285,7 @@ wait_exit "$SRV_PID" 10
 stop_capture
 [ "$(sha "$TMP/got-large")" = "$(sha "$TMP/www/large.bin")" ] || die "http-large: body differs"
 
-log "5/8 echo"
+log "5/10 echo"
 "${IN_SRV[@]}" timeout 30 socat "TCP-LISTEN:$ECHO_PORT,bind=$SRV_IP,reuseaddr" PIPE \
   >"$TMP/socat.log" 2>&1 &
 SRV_PID=$!
@@ -292,7 +297,7 @@ start_capture linux-echo
 wait_exit "$SRV_PID" 10
 stop_capture
 
-log "6/8 closed-port"
+log "6/10 closed-port"
 [ -z "$("${IN_SRV[@]}" ss -Hltn "sport = :$CLOSED_PORT")" ] || die "port $CLOSED_PORT is open"
 start_capture linux-closed-port
 rc=0
@@ -300,7 +305,7 @@ rc=0
 stop_capture
 [ "$rc" -eq 7 ] || die "closed-port: curl exited $rc, expected 7 (connection refused)"
 
-log "7/8 upload"
+log "7/10 upload"
 start_http_server
 start_capture linux-upload
 "${IN_CLI[@]}" "${CURL[@]}" -H 'Expect:' -H 'Content-Type: application/octet-stream' \
@@ -310,7 +315,7 @@ stop_capture
 grep -q "^received 204800 bytes sha256 $(sha "$TMP/www/upload.bin")\$" "$TMP/upload.answer" ||
   die "upload: unexpected answer: $(cat "$TMP/upload.answer")"
 
-log "8/8 zero-window"
+log "8/10 zero-window"
 "${IN_SRV[@]}" timeout 30 "$PY" "$HELPER" zw-server "$SRV_IP" "$ZW_PORT" "$ZW_RCVBUF" "$ZW_PAUSE" \
   >"$TMP/zw-server.log" 2>&1 &
 SRV_PID=$!
@@ -320,6 +325,63 @@ start_capture linux-zero-window
 "${IN_CLI[@]}" timeout 30 "$PY" "$HELPER" zw-client "$SRV_IP" "$ZW_PORT" "$ZW_SIZE" >"$TMP/zw.log"
 wait_exit "$SRV_PID" 10
 stop_capture
+
+log "9/10 http-modern"
+# Linux's defaults from here on: timestamps as well as SACK and window scaling (on throughout).
+for IN in CLI SRV; do
+  declare -n inns="IN_$IN"
+  "${inns[@]}" sysctl -q -w net.ipv4.tcp_timestamps=1 >/dev/null
+  unset -n inns
+done
+start_http_server
+start_capture linux-http-modern
+"${IN_CLI[@]}" "${CURL[@]}" -o "$TMP/got-modern" "http://$SRV_IP:$HTTP_PORT/large.bin"
+wait_exit "$SRV_PID" 10
+stop_capture
+[ "$(sha "$TMP/got-modern")" = "$(sha "$TMP/www/large.bin")" ] || die "http-modern: body differs"
+
+log "10/10 http-lossy"
+# The same download across a lossy link: the direct veth pair goes, and each end gets a veth
+# pair to a relay namespace, with the same addresses and MACs; there mtcp's fault injector
+# (pcaps/faultrelay) passes frames between the two, dropping 5 % each way (this kernel may have
+# no netem). The capture is still at the server's end: what reached it, and all it sent.
+go build -o "$TMP/faultrelay" "$HERE/faultrelay" || die "cannot build pcaps/faultrelay"
+"${IN_CLI[@]}" ip link del "$IF_CLI" # and with it its peer, the server's end
+ip netns add "$NS_RLY"; CREATED_NS+=("$NS_RLY")
+RLY_ID=$(ns_id "$NS_RLY")
+[ "$RLY_ID" != "$CLI_ID" ] && [ "$RLY_ID" != "$SRV_ID" ] || die "the relay namespace is not a new one"
+IN_RLY=(ip netns exec "$NS_RLY" /bin/sh -c "$GUARD" guard "$RLY_ID" "$ROOT_NS" taskset -c "$CPU")
+"${IN_RLY[@]}" true || die "namespace check failed for $NS_RLY"
+"${IN_RLY[@]}" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+"${IN_RLY[@]}" ip link add "$IF_RLY_CLI" type veth peer name "$IF_CLI" address "$CLI_MAC" netns "$NS_CLI"
+"${IN_RLY[@]}" ip link add "$IF_RLY_SRV" type veth peer name "$IF_SRV" address "$SRV_MAC" netns "$NS_SRV"
+for dev in "$IF_CLI" "$IF_SRV" "$IF_RLY_CLI" "$IF_RLY_SRV"; do
+  ! ip link show dev "$dev" >/dev/null 2>&1 || die "device $dev appeared in the root namespace"
+done
+setup_end CLI "$IF_CLI" "$CLI_IP"
+setup_end SRV "$IF_SRV" "$SRV_IP"
+for dev in "$IF_RLY_CLI" "$IF_RLY_SRV"; do # no address: the relay is the wire
+  [ "$HAVE_ETHTOOL" = 1 ] && { "${IN_RLY[@]}" ethtool -K "$dev" tx off tso off gso off gro off >/dev/null 2>&1 || true; }
+  "${IN_RLY[@]}" ip link set dev "$dev" up
+done
+"${IN_RLY[@]}" "$TMP/faultrelay" --netns "$NS_RLY" --a "$IF_RLY_CLI" --b "$IF_RLY_SRV" --fault "$LOSS_SPEC" \
+  >"$TMP/faultrelay.log" 2>&1 &
+RLY_PID=$!
+PIDS+=("$RLY_PID")
+for i in $(seq 50); do
+  grep -q ready "$TMP/faultrelay.log" 2>/dev/null && break
+  kill -0 "$RLY_PID" 2>/dev/null || { cat "$TMP/faultrelay.log" >&2; die "faultrelay exited"; }
+  [ "$i" -lt 50 ] || die "faultrelay did not start"
+  sleep 0.1
+done
+start_http_server
+start_capture linux-http-lossy
+"${IN_CLI[@]}" "${CURL[@]}" -o "$TMP/got-lossy" "http://$SRV_IP:$HTTP_PORT/large.bin"
+wait_exit "$SRV_PID" 10
+stop_capture
+kill -TERM "$RLY_PID"; wait_exit "$RLY_PID" 10 || true
+log "relay: $(tail -1 "$TMP/faultrelay.log")"
+[ "$(sha "$TMP/got-lossy")" = "$(sha "$TMP/www/large.bin")" ] || die "http-lossy: body differs"
 
 # ---------------------------------------------------------------- checks
 count() { # count FILE FILTER [tshark options]: frames that match, fails on a bad filter
@@ -335,7 +397,7 @@ expect() { # expect FILE FILTER OP N WHAT
   [ "$n" "$3" "$4" ] || die "$1: $5: $n frames match '$2', expected $3 $4"
 }
 for f in linux-ping linux-arping linux-http-small linux-http-large linux-echo linux-closed-port \
-         linux-upload linux-zero-window; do
+         linux-upload linux-zero-window linux-http-modern linux-http-lossy; do
   F=$TMP/$f.pcapng
   tshark -r "$F" >/dev/null 2>"$TMP/tshark.err" || { cat "$TMP/tshark.err" >&2; die "$f: tshark cannot read it"; }
   expect "$f" "ip and !((ip.src == $CLI_IP and ip.dst == $SRV_IP) or (ip.src == $SRV_IP and ip.dst == $CLI_IP))" -eq 0 "foreign IPv4 address"
@@ -355,18 +417,28 @@ expect linux-ping "icmp.type == 8 and ip.dst == $SRV_IP" -eq 3 "echo requests"
 expect linux-ping "icmp.type == 0 and ip.src == $SRV_IP" -eq 3 "echo replies"
 expect linux-arping "arp.opcode == 1 and arp.dst.proto_ipv4 == $SRV_IP" -ge 2 "ARP requests"
 expect linux-arping "arp.opcode == 2 and arp.src.proto_ipv4 == $SRV_IP" -ge 2 "ARP replies"
-for f in linux-http-small linux-http-large linux-echo linux-upload linux-zero-window; do
-  expect "$f" "tcp.flags.syn == 1 and tcp.flags.ack == 0 and ip.dst == $SRV_IP" -eq 1 "client SYN"
-  expect "$f" "tcp.flags.syn == 1 and tcp.flags.ack == 1 and ip.src == $SRV_IP" -eq 1 "server SYN-ACK"
+for f in linux-http-small linux-http-large linux-echo linux-upload linux-zero-window linux-http-modern linux-http-lossy; do
+  expect "$f" "tcp.flags.syn == 1 and tcp.flags.ack == 0 and ip.dst == $SRV_IP" -ge 1 "client SYN"
+  expect "$f" "tcp.flags.syn == 1 and tcp.flags.ack == 1 and ip.src == $SRV_IP" -ge 1 "server SYN-ACK"
   expect "$f" "tcp.flags.fin == 1 and ip.src == $SRV_IP" -ge 1 "server FIN"
   expect "$f" "tcp.flags.fin == 1 and ip.src == $CLI_IP" -ge 1 "client FIN"
   expect "$f" "tcp.flags.reset == 1" -eq 0 "RST"
+done
+for f in linux-http-small linux-http-large linux-echo linux-upload linux-zero-window linux-http-modern; do
+  expect "$f" "tcp.flags.syn == 1 and tcp.flags.ack == 0 and ip.dst == $SRV_IP" -eq 1 "client SYN"
+  expect "$f" "tcp.flags.syn == 1 and tcp.flags.ack == 1 and ip.src == $SRV_IP" -eq 1 "server SYN-ACK"
   expect "$f" "tcp.analysis.retransmission or tcp.analysis.lost_segment" -eq 0 "loss or retransmission"
 done
+for f in linux-http-modern linux-http-lossy; do # Linux's defaults: timestamps, SACK, window scale
+  expect "$f" "tcp.flags.syn == 1 and tcp.options.timestamp.tsval and tcp.options.sack_perm and tcp.options.wscale.shift" -ge 2 "SYN and SYN-ACK with TS, sackOK and wscale"
+  expect "$f" "tcp.flags.syn == 0 and !tcp.options.timestamp.tsval" -eq 0 "segment without a timestamp"
+done
+expect linux-http-lossy "ip.src == $SRV_IP and tcp.analysis.retransmission" -ge 1 "server retransmission"
+expect linux-http-lossy "ip.src == $CLI_IP and tcp.options.sack_le" -ge 1 "client SACK block"
 first_fin() { # first_fin NAME: the source address of the first FIN
   tshark -r "$TMP/$1.pcapng" -Y 'tcp.flags.fin == 1' -T fields -e ip.src 2>/dev/null | head -1
 }
-for f in linux-http-small linux-http-large linux-upload; do   # the server closes first (TIME-WAIT)
+for f in linux-http-small linux-http-large linux-upload linux-http-modern linux-http-lossy; do   # the server closes first (TIME-WAIT)
   [ "$(first_fin "$f")" = "$SRV_IP" ] || die "$f: the first FIN is not the server's"
 done
 for f in linux-echo linux-zero-window; do                      # the client closes first
@@ -374,6 +446,7 @@ for f in linux-echo linux-zero-window; do                      # the client clos
 done
 expect linux-http-small "http.response.code == 200 and ip.src == $SRV_IP" -eq 1 "HTTP 200"
 expect linux-http-large "http.response.code == 200 and ip.src == $SRV_IP" -eq 1 "HTTP 200"
+expect linux-http-modern "http.response.code == 200 and ip.src == $SRV_IP" -eq 1 "HTTP 200"
 expect linux-upload "http.request.method == \"POST\"" -eq 1 "HTTP POST"
 expect linux-upload "http.response.code == 200 and ip.src == $SRV_IP" -eq 1 "HTTP 200"
 expect linux-closed-port "tcp.flags.syn == 1 and tcp.flags.ack == 0 and ip.dst == $SRV_IP and tcp.dstport == $CLOSED_PORT" -ge 1 "SYN"
@@ -396,7 +469,8 @@ MANIFEST=$TMP/RECORDING.txt
   echo "python: $("$PY" --version 2>&1)"
   echo "ethtool offloads off: $([ "$HAVE_ETHTOOL" = 1 ] && echo yes || echo 'no (ethtool missing)')"
   echo "client: $CLI_IP $CLI_MAC ($NS_CLI/$IF_CLI)   server: $SRV_IP $SRV_MAC ($NS_SRV/$IF_SRV, capture point)"
-  echo "sysctls in both namespaces: net.ipv6.conf.{all,default}.disable_ipv6=1 net.ipv4.tcp_timestamps=0; client only: net.ipv4.tcp_early_retrans=0"
+  echo "sysctls in both namespaces: net.ipv6.conf.{all,default}.disable_ipv6=1 net.ipv4.tcp_timestamps=0 (=1 for http-modern and http-lossy); client only: net.ipv4.tcp_early_retrans=0"
+  echo "http-lossy: across pcaps/faultrelay in $NS_RLY with --fault $LOSS_SPEC ($(tail -1 "$TMP/faultrelay.log" | cut -d: -f2- | sed "s/^ //"))"
   echo "every namespaced command pinned to CPU $CPU (taskset)"
   echo
   printf '%-28s %8s %10s  %s\n' file packets bytes sha256

@@ -109,7 +109,7 @@ var Catalog = []Case{
 	{"SK5", "RFC 2018 8", "tcp", "frees nothing the peer SACKed before the cumulative ACK covers it, and sends it again when the peer reneges"},
 	{"SK6", "RFC 2018, RFC 6675, RFC 9293 3.1", "tcp", "ignores SACK blocks that are reversed or outside SND.UNA..SND.NXT, and drops a SACK option of a bad length"},
 	{"RK1", "RFC 8985 6.2", "tcp", "marks a segment lost once a later one is SACKed and RACK.rtt + min_RTT/4 have passed, without three duplicate ACKs"},
-	{"RK2", "RFC 8985 7", "tcp", "sends a tail loss probe 2·SRTT (+200 ms for one segment) after the last ACK instead of waiting for the RTO"},
+	{"RK2", "RFC 8985 7", "tcp", "sends a tail loss probe 2·SRTT after the last ACK or data (+200 ms with one segment in flight, +4 ms with more) instead of waiting for the RTO"},
 	{"EC1", "RFC 3168 6.1.1", "tcp", "answers an ECN-setup SYN with ECE (passive, the default) and never asks; asks when Config.ECN is On, not on a retransmitted SYN"},
 	{"EC2", "RFC 3168 6.1.1, 6.1.4, 6.1.5", "tcp", "marks new data ECT(0), and never the SYN-ACK, a pure ACK, a retransmission or a window probe"},
 	{"EC3", "RFC 3168 6.1.3", "tcp", "echoes a CE mark with ECE on every ACK, the first at once, until the peer's CWR"},

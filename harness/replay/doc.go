@@ -25,9 +25,14 @@
 // have (UDP, IPv6, LLC), are skipped and counted. How the replay decides what the capture
 // cannot say:
 //
+//   - The stack's TCP extensions are the recorded host's, as its SYNs and SYN-ACKs show:
+//     timestamps, SACK and ECN each on when the host offered or answered them, off when it
+//     never did (the report says which). A stack that spoke timestamps to a peer the host
+//     never spoke them with would drop every later segment of it (RFC 7323 3.2).
 //   - Sequence numbers: the peer's are used as captured; its acknowledgement numbers and SACK
-//     blocks are moved from the recorded host's sequence space to the stack's. mtcp sends no
-//     timestamps, so the peer's TS echo is passed unchanged.
+//     blocks are moved from the recorded host's sequence space to the stack's, and the TS
+//     echo of its timestamps from the host's clock to the stack's (both tick in
+//     milliseconds), so the stack's RTT samples are its own.
 //   - The application behind the stack's socket writes the bytes the recorded host sent, each
 //     chunk once it has read what the recorded host had acknowledged when it sent it (the
 //     segment's ack number), and not before the chunk's capture time; it shuts down writing
@@ -63,7 +68,9 @@
 // pure ACKs must be matched by an ack at least as far (and the stack never acknowledges more
 // than it was given). With Options.CompareWindow and CompareOptions, the window field and the
 // options of the SYN, SYN-ACK, FIN and RST segments are compared too (not those of data
-// segments and pure ACKs, whose segmentation and timing differ). A control segment the stack sends that the host did not, and retransmissions
+// segments and pure ACKs, whose segmentation and timing differ): the options by their kinds,
+// since their values (a window scale) follow each host's buffers and their order each
+// implementation's habit. A control segment the stack sends that the host did not, and retransmissions
 // beyond the host's, are differences. ARP replies and ICMP messages of the host must be
 // matched by the stack's (echo replies with the same id, sequence number and data). What has
 // no counterpart within Options.Horizon of virtual time is a difference; the report lists

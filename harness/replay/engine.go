@@ -46,6 +46,9 @@ type Options struct {
 	// Horizon is how long after the recorded host's packet the stack may send its own before
 	// the difference is reported (default 3 s of virtual time).
 	Horizon time.Duration
+	// TCP, if set, configures the stack's TCP instead of the recorded host's SYNs (see
+	// tcpConfigLike).
+	TCP *tcp.Config
 }
 
 // maxFrame is the largest frame the stack's link takes (MTU 1500).
@@ -112,6 +115,27 @@ type engine struct {
 
 	zeroFilled bool // the record being replayed had its payload zero-filled
 	readBuf    [16 << 10]byte
+
+	later []laterFrame // frames to inject at a time of their own, in time order
+}
+
+// laterFrame is a frame the replay injects when virtual time reaches at.
+type laterFrame struct {
+	at    time.Time
+	frame []byte
+	note  string
+}
+
+// injectAt queues f for injection at virtual time at (now, if at has passed).
+func (e *engine) injectAt(at time.Time, f []byte, note string) {
+	if !at.After(e.now) {
+		e.inject(f, note)
+		return
+	}
+	i := sort.Search(len(e.later), func(i int) bool { return e.later[i].at.After(at) })
+	e.later = append(e.later, laterFrame{})
+	copy(e.later[i+1:], e.later[i:])
+	e.later[i] = laterFrame{at: at, frame: f, note: note}
 }
 
 type convKey struct {
@@ -143,6 +167,9 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 	}
 	var like string
 	cfg.TCP, like = tcpConfigLike(sc.syns[sc.host])
+	if opts.TCP != nil {
+		cfg.TCP, like = *opts.TCP, "; the stack's TCP as configured"
+	}
 	dut, err := harness.NewMTCP(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("the stack cannot take %v's place: %w", sc.host, err)
@@ -243,10 +270,23 @@ func (e *engine) run(r *capture.Reader) error {
 	return nil
 }
 
-// advance runs the stack's timers up to t, one deadline at a time, taking what it sends.
+// advance runs the stack's timers up to t, one deadline at a time, and injects the frames
+// queued for a time by then, taking what the stack sends.
 func (e *engine) advance(t time.Time) {
 	for {
 		next, ok := e.dut.NextDeadline()
+		if len(e.later) > 0 && !e.later[0].at.After(t) && (!ok || !next.Before(e.later[0].at)) {
+			l := e.later[0]
+			e.later = e.later[1:]
+			if l.at.After(e.now) {
+				e.now = l.at
+			}
+			e.dut.Advance(e.now)
+			e.inject(l.frame, l.note)
+			e.step()
+			e.expire(e.now, false)
+			continue
+		}
 		if !ok || next.After(t) {
 			break
 		}

@@ -26,7 +26,8 @@ Flags:
   --host IP[:PORT]      the host the stack plays (default: the server of the first TCP
                         conversation); with PORT, only its conversations on that port
   --client              play the client of the first TCP conversation instead
-  --compare LIST        also compare window, options (comma-separated)
+  --compare LIST        also compare window, options (the kinds) of control segments
+                        (comma-separated)
   --horizon DURATION    how long the stack may take to answer before it counts as a
                         difference (default 3s, virtual time)
   -q                    no progress bar

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mtcp-go/mtcp/harness/replay"
 	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
+	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // The captures a replay is expected not to reproduce, and why. Every other capture of pcaps/
@@ -301,5 +302,34 @@ func TestFieldCaptures(t *testing.T) {
 	// --client with no SYN-ACK: the host that sent the first SYN.
 	if text, code := run("--client", filepath.Join("..", "..", "pcaps", "linux-closed-port.pcapng")); code != 0 || !strings.Contains(text, "it sent the first SYN") {
 		t.Errorf("--client on a refused connection: exit %d:\n%s", code, text)
+	}
+}
+
+// TestLinuxDefaultsReplay: the captures of Linux with its defaults (timestamps, SACK, window
+// scale), clean and through 5 % loss each way, replay as equivalent with the option kinds of
+// their control segments compared; the stack speaks the extensions the recorded server spoke,
+// and in the lossy one it recovers with no more retransmissions than Linux made.
+func TestLinuxDefaultsReplay(t *testing.T) {
+	for _, name := range []string{"linux-http-modern.pcapng", "linux-http-lossy.pcapng"} {
+		t.Run(name, func(t *testing.T) {
+			text, code := run("-q", "--compare", "options", filepath.Join("..", "..", "pcaps", name))
+			if code != 0 || lastLine(text) != "equivalent" {
+				t.Fatalf("want exit 0 and 'equivalent'; got exit %d:\n%s", code, text)
+			}
+			if !strings.Contains(text, "timestamps on, SACK on") {
+				t.Errorf("the stack did not take the recorded server's extensions:\n%s", text)
+			}
+		})
+	}
+	// The same replay with the stack's timestamps forced off is no longer equivalent: the
+	// comparison of option kinds is real.
+	rep, err := replay.Replay(filepath.Join("..", "..", "pcaps", "linux-http-modern.pcapng"), replay.Options{CompareOptions: true, TCP: &tcp.Config{Timestamps: tcp.Off}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	rep.Write(&buf)
+	if rep.Equivalent() || !strings.Contains(buf.String(), "options <mss 1460,nop,nop,sackOK,nop,wscale 3>, recorded <mss 1460,sackOK,TS,nop,wscale ") {
+		t.Errorf("with timestamps off:\n%s", buf.String())
 	}
 }

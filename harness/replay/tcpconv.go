@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -68,6 +69,16 @@ type conv struct {
 	firstRetrans  *outFrame
 	differences   int
 	recordedFirst int // the first capture frame of the conversation
+	// Timestamps (RFC 7323): the first TSval the recorded host sent and the first the stack
+	// sent, so that the TSecr of a peer's segment, an echo of the host's clock, can be given
+	// to the stack as the echo of its own.
+	hostTS, stackTS     uint32
+	hostTSOK, stackTSOK bool
+	// The round-trip time the capture shows, from the host's SYN or SYN-ACK to the peer's
+	// answer: how long after the stack's data a held ACK of it is given back, so that the
+	// stack's RTT estimate is the network's, not zero.
+	hostSynAt time.Time
+	recRTT    time.Duration
 }
 
 type appWrite struct {
@@ -173,6 +184,9 @@ func (e *engine) tcpToHost(data []byte) {
 	if syn || (t.SYN && !c.peerISNOK) { // the peer's SYN, or its SYN-ACK when the stack dialled
 		c.peerISN, c.peerISNOK = t.Seq, true
 	}
+	if t.ACK && c.recRTT == 0 && !c.hostSynAt.IsZero() && t.Ack == c.hostISN+1 {
+		c.recRTT = e.now.Sub(c.hostSynAt) // the peer's answer to the host's SYN
+	}
 	if c.peerISNOK {
 		end := t.Seq - c.peerISN + uint32(len(t.Payload))
 		if t.SYN {
@@ -215,6 +229,9 @@ func (e *engine) tcpToHost(data []byte) {
 		}
 		binary.BigEndian.PutUint32(seg[8:], live)
 		rebaseSACK(seg, c.hostISN, c.stackISN)
+		if c.hostTSOK && c.stackTSOK {
+			rebaseTSEcr(seg, c.hostTS, c.stackTS)
+		}
 	}
 	if !e.opts.KeepChecksums {
 		old := binary.BigEndian.Uint16(ipHdr[10:])
@@ -274,6 +291,42 @@ func rebaseSACK(seg []byte, from, to uint32) {
 		}
 		opts = opts[opts[1]:]
 	}
+}
+
+// rebaseTSEcr moves the TSecr of a timestamp option from the recorded host's clock to the
+// stack's (both tick in milliseconds, RFC 7323 5.4): the peer echoes what the host sent, and
+// the stack must read it as the echo of what it sent, for its RTT samples.
+func rebaseTSEcr(seg []byte, from, to uint32) {
+	off := int(seg[12]>>4) * 4
+	opts := seg[20:off]
+	for len(opts) > 0 {
+		switch opts[0] {
+		case 0:
+			return
+		case 1:
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
+			return
+		}
+		if opts[0] == 8 && opts[1] == 10 {
+			if ecr := binary.BigEndian.Uint32(opts[6:]); ecr != 0 {
+				binary.BigEndian.PutUint32(opts[6:], ecr-from+to)
+			}
+		}
+		opts = opts[opts[1]:]
+	}
+}
+
+// tsValOf returns the TSval of a timestamp option, if the options hold one.
+func tsValOf(opts []layers.TCPOption) (uint32, bool) {
+	for _, o := range opts {
+		if o.OptionType == layers.TCPOptionKindTimestamps && len(o.OptionData) == 8 {
+			return binary.BigEndian.Uint32(o.OptionData), true
+		}
+	}
+	return 0, false
 }
 
 // splitSegment cuts a segment coalesced by GRO or TSO in the capture (larger than the link's
@@ -336,6 +389,7 @@ func (e *engine) tcpFromHost(data []byte) {
 	}
 	if t.SYN {
 		c.hostISN, c.hostISNOK = t.Seq, true
+		c.hostSynAt = e.now
 	}
 	if !c.hostISNOK && !t.RST {
 		e.skip("segments of conversations that began before the capture")
@@ -349,6 +403,9 @@ func (e *engine) tcpFromHost(data []byte) {
 	}
 	e.rep.Compared++
 	c.hostSegs++
+	if v, ok := tsValOf(t.Options); ok && !c.hostTSOK {
+		c.hostTS, c.hostTSOK = v, true
+	}
 	flags := tcpFlags(t)
 	x := &tcpExp{frame: e.frame, at: e.now, flags: flags & ctlMask, seq: t.Seq - isn, win: t.Window,
 		opts: optionString(t.Options)}
@@ -522,6 +579,9 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 	if t.SYN && !c.stackOK {
 		c.stackISN, c.stackOK = t.Seq, true
 	}
+	if v, ok := tsValOf(t.Options); ok && !c.stackTSOK {
+		c.stackTS, c.stackTSOK = v, true
+	}
 	c.stackSegs++
 	rel := t.Seq
 	if c.stackOK {
@@ -626,7 +686,7 @@ func (c *conv) releaseDeferred() {
 		harness.SetTCPChecksum(f[14:14+len(ipHdr)], seg)
 		c.lastReleased = ack
 		c.e.rep.Synthesized++
-		c.e.inject(f, d.note)
+		c.e.injectAt(c.e.now.Add(c.recRTT), f, d.note)
 		if ack == d.ack {
 			c.deferred = c.deferred[1:]
 		} else {
@@ -674,7 +734,7 @@ func (c *conv) matchOne(x *tcpExp) bool {
 		if c.e.opts.CompareWindow && s.win != x.win {
 			what = append(what, fmt.Sprintf("window %d, recorded %d", s.win, x.win))
 		}
-		if c.e.opts.CompareOptions && s.opts != x.opts {
+		if c.e.opts.CompareOptions && optionKinds(s.opts) != optionKinds(x.opts) {
 			what = append(what, fmt.Sprintf("options <%s>, recorded <%s>", s.opts, x.opts))
 		}
 		if len(what) > 0 {
@@ -754,6 +814,21 @@ func segDesc(flags uint8, seq uint32, n int, ack uint32, hasAck bool, win uint16
 		s += " <" + opts + ">"
 	}
 	return s
+}
+
+// optionKinds is what --compare options compares: the kinds of options a segment carries,
+// sorted, padding left out. Their values (the window scale, say) follow each host's buffers,
+// and their order each implementation's habit.
+func optionKinds(opts string) string {
+	var kinds []string
+	for _, o := range strings.Split(opts, ",") {
+		k, _, _ := strings.Cut(o, " ")
+		if k != "" && k != "nop" && k != "eol" {
+			kinds = append(kinds, k)
+		}
+	}
+	sort.Strings(kinds)
+	return strings.Join(kinds, ",")
 }
 
 // optionString renders TCP options as packetdrill does.

@@ -33,6 +33,12 @@ type rack struct {
 // is in flight.
 const wcDelAckT = 200 * time.Millisecond
 
+// ptoSlack is added to the PTO when more than one segment is in flight (our policy): on a fast
+// link SRTT is microseconds, and a receiver that stalls its ACKs for a millisecond or two
+// would draw a needless probe. Linux adds 2 ms (TCP_TIMEOUT_MIN_US) and rounds up to its
+// timer tick, 4 ms at the usual HZ=250; so do we, without the tick.
+const ptoSlack = 4 * time.Millisecond
+
 // rackOn reports whether RACK-TLP runs on this connection: it needs SACK (RFC 8985 3).
 func (c *Conn) rackOn() bool { return c.sackOK && c.layer.cfg.RACK == On }
 
@@ -165,7 +171,8 @@ func (c *Conn) reorderFired(now time.Time) {
 
 // schedulePTO arms the tail loss probe (RFC 8985 7.2) after new data went out or an ACK
 // advanced SND.UNA: only outside recovery, with no SACKed data (RACK's timer covers that), and
-// not while a probe awaits its ACK.
+// not while a probe awaits its ACK. The PTO is 2·SRTT, plus WCDelAckT with one segment in
+// flight (the receiver may be delaying its ACK) or ptoSlack with more.
 func (c *Conn) schedulePTO(now time.Time) {
 	if !c.rackOn() || c.cc.inRecovery || c.sndUna.LessThan(c.cc.recover) || c.sent.len() == 0 ||
 		c.sent.nSack > 0 || c.rack.tlpOutstanding || !c.state.synchronized() {
@@ -177,8 +184,9 @@ func (c *Conn) schedulePTO(now time.Time) {
 		pto = 2 * c.rtt.srtt
 		if c.sent.len() == 1 {
 			pto += wcDelAckT
+		} else {
+			pto += ptoSlack
 		}
-		pto = max(pto, time.Millisecond) // a timer of 0 would fire before the ACK can come back
 	}
 	deadline := now.Add(pto)
 	if c.rtxTimer.Armed() && deadline.After(c.rtxTimer.Deadline()) {

@@ -305,6 +305,10 @@ func (c *Conn) isDupAck(s *segment, newlySacked bool) bool {
 // (RACK learns from each), the send buffer frees their bytes, the RTT is sampled and the
 // retransmission timer restarted (RFC 6298 5.2, 5.3).
 func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
+	// The RTT sample is the oldest segment's this ACK covers, as a timestamp echo would say
+	// (RFC 7323 4.3: a delayed ACK echoes the earliest segment), if it went only once.
+	var clean time.Time
+	first := true
 	for c.sent.len() > 0 {
 		seg := c.sent.at(0)
 		if s.ack.LessThan(seg.end()) {
@@ -315,6 +319,10 @@ func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 		}
 		if !seg.is(segSacked) {
 			c.rack.delivered(c, now, seg, s)
+			if first && !seg.is(segRetransmitted) {
+				clean = seg.xmit
+			}
+			first = false
 		}
 		c.sent.popFront()
 	}
@@ -325,7 +333,7 @@ func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 		c.sndBufSeq = c.sndBufSeq.Add(uint32(data))
 		c.wake() // writable
 	}
-	c.sampleOnAck(now, s, flight)
+	c.sampleOnAck(now, s, flight, clean)
 	// Karn (RFC 6298 5.5, RFC 9293 3.8.1): a backed-off RTO stays until a new sample replaces it.
 	c.rtt.backoffs = 0
 	if c.sent.len() == 0 {

@@ -52,14 +52,27 @@ func (c *Conn) computeRTO() time.Duration {
 	return min(max(rto, c.layer.cfg.RTOMin), c.layer.cfg.RTOMax)
 }
 
-// sampleOnAck takes the RTT sample an ACK that advanced SND.UNA offers: from its timestamp
-// echo (RFC 7323 4.1), or, without timestamps, from the timed segment if the ACK covers it and
-// it was never sent again (Karn, RFC 6298 3).
-func (c *Conn) sampleOnAck(now time.Time, s *segment, flight int) {
-	if r, ok := c.tsRTT(now, s); ok {
-		c.rtt.timing = false
-		c.rttSample(r, (flight+2*c.smss()-1)/(2*c.smss()))
-		return
+// sampleOnAck takes the RTT sample an ACK that advanced SND.UNA offers. With timestamps, one
+// per ACK (RFC 7323 4.1), weighted by RFC 7323 appendix G: the time since the oldest segment it
+// newly acknowledges was sent, when that segment went once (clean: the transmit time is kept
+// to the nanosecond, finer than the timestamp clock's millisecond, and the oldest segment is
+// the one whose TSval the echo carries, RFC 7323 4.3), else the time since the TSval it echoes
+// (a retransmission is no ambiguity with timestamps). Without them, from the timed segment if
+// the ACK covers it and it was never sent again (Karn, RFC 6298 3). clean is zero when the
+// oldest segment acknowledged was sent again.
+func (c *Conn) sampleOnAck(now time.Time, s *segment, flight int, clean time.Time) {
+	if c.tsOK {
+		expected := (flight + 2*c.smss() - 1) / (2 * c.smss())
+		if !clean.IsZero() {
+			c.rtt.timing = false
+			c.rttSample(now.Sub(clean), expected)
+			return
+		}
+		if r, ok := c.tsRTT(now, s); ok {
+			c.rtt.timing = false
+			c.rttSample(r, expected)
+			return
+		}
 	}
 	if c.rtt.timing && c.rtt.timedSeq.LessThan(s.ack) {
 		c.rtt.timing = false

@@ -1,0 +1,178 @@
+//go:build linux
+
+// Command faultrelay joins two network interfaces of one network namespace through mtcp's
+// seeded fault injector: every Ethernet frame that arrives on one goes out on the other,
+// dropped, duplicated, reordered, corrupted or delayed as the fault specification says. It
+// is pcaps/record.sh's impaired link where the kernel has no netem: client and server in
+// namespaces of their own, each joined by a veth pair to a relay namespace where it runs.
+//
+//	faultrelay --a rly-cli --b rly-srv --fault loss=5%,seed=1 [--netns NAME]
+//
+// It refuses to run outside a network namespace made with `ip netns add` (the root namespace
+// in particular), or outside --netns NAME when given: it reads and writes whole frames on the
+// interfaces it is given, which must carry no address of their own. SIGINT or SIGTERM stops it
+// and it prints what it relayed and what the faults did.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mtcp-go/mtcp/internal/netns"
+	"github.com/mtcp-go/mtcp/stack/clock"
+	"github.com/mtcp-go/mtcp/stack/link"
+	"github.com/mtcp-go/mtcp/stack/link/fault"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("faultrelay", flag.ContinueOnError)
+	a := fs.String("a", "", "one `interface`")
+	b := fs.String("b", "", "the other `interface`")
+	spec := fs.String("fault", "", "faults on frames both ways: `SPEC` is "+fault.SpecHelp)
+	ns := fs.String("netns", "", "refuse to run unless inside this `namespace`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := fault.ParseSpec(*spec)
+	if err != nil || *a == "" || *b == "" || *a == *b || fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "faultrelay: want --a IF --b IF (two interfaces) and --fault SPEC: %v\n", err)
+		return 2
+	}
+	if err := netns.Require(*ns); err != nil {
+		fmt.Fprintf(os.Stderr, "faultrelay: %v\n", err)
+		return 2
+	}
+	ea, err := openPacket(*a)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "faultrelay: %v\n", err)
+		return 1
+	}
+	eb, err := openPacket(*b)
+	if err != nil {
+		ea.Close()
+		fmt.Fprintf(os.Stderr, "faultrelay: %v\n", err)
+		return 1
+	}
+	// One injector per direction, each on the frames written to its interface, seeded apart.
+	cfg.Scheduler, cfg.Direction = clock.System{}, fault.Outbound
+	toB, errB := fault.New(eb, cfg)
+	cfg.Seed ^= 0x9e3779b97f4a7c15
+	toA, errA := fault.New(ea, cfg)
+	if err := errors.Join(errA, errB); err != nil {
+		fmt.Fprintf(os.Stderr, "faultrelay: %v\n", err)
+		return 1
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { ea.pump(toB) })
+	wg.Go(func() { eb.pump(toA) })
+	fmt.Printf("faultrelay: %s <-> %s with %s: ready\n", *a, *b, *spec)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	ea.Close()
+	eb.Close()
+	wg.Wait()
+	sa, sb := toA.Stats().Outbound, toB.Stats().Outbound
+	fmt.Printf("faultrelay: %s -> %s: %d frames, %d dropped, %d duplicated, %d reordered, %d corrupted, %d delayed; "+
+		"%s -> %s: %d frames, %d dropped, %d duplicated, %d reordered, %d corrupted, %d delayed\n",
+		*a, *b, sb.Frames, sb.Dropped, sb.Duplicated, sb.Reordered, sb.Corrupted, sb.Delayed,
+		*b, *a, sa.Frames, sa.Dropped, sa.Duplicated, sa.Reordered, sa.Corrupted, sa.Delayed)
+	return 0
+}
+
+// packetEnd is an interface read and written whole frames at a time through an AF_PACKET
+// socket: a link.Endpoint for the injector to write to.
+type packetEnd struct {
+	name    string
+	fd      int
+	ifindex int
+	mtu     int
+	closed  chan struct{}
+	once    sync.Once
+}
+
+var _ link.Endpoint = (*packetEnd)(nil)
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+func openPacket(name string) (*packetEnd, error) {
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: AF_PACKET socket: %w", name, err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: bind: %w", name, err)
+	}
+	// Every frame on the link, whoever it is for: the relay is the wire.
+	mreq := unix.PacketMreq{Ifindex: int32(ifc.Index), Type: unix.PACKET_MR_PROMISC}
+	if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: promiscuous mode: %w", name, err)
+	}
+	// A read may end when Close shuts the socket down.
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 200000})
+	return &packetEnd{name: name, fd: fd, ifindex: ifc.Index, mtu: ifc.MTU, closed: make(chan struct{})}, nil
+}
+
+func (p *packetEnd) MTU() int { return p.mtu }
+
+// WriteFrame sends one frame out of the interface.
+func (p *packetEnd) WriteFrame(frame []byte) error {
+	if err := link.CheckFrameSize(len(frame), p.mtu); err != nil {
+		return err
+	}
+	return unix.Sendto(p.fd, frame, 0, &unix.SockaddrLinklayer{Ifindex: p.ifindex, Halen: 6})
+}
+
+// Attach is not used: frames are read by pump.
+func (p *packetEnd) Attach(link.Receiver) {}
+
+// Close stops pump and closes the socket.
+func (p *packetEnd) Close() error {
+	p.once.Do(func() { close(p.closed) })
+	return nil
+}
+
+// pump reads the frames that arrive on the interface (not those the relay sent on it) and
+// writes them to out, until Close.
+func (p *packetEnd) pump(out link.Endpoint) {
+	defer unix.Close(p.fd)
+	buf := make([]byte, p.mtu+link.EthernetHeaderLen+4)
+	for {
+		select {
+		case <-p.closed:
+			return
+		default:
+		}
+		n, from, err := unix.Recvfrom(p.fd, buf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "faultrelay: %s: %v\n", p.name, err)
+			return
+		}
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+			continue // what the relay itself sent out of this interface
+		}
+		if n > p.mtu+link.EthernetHeaderLen {
+			continue // larger than the link takes (offloads left on): not relayed
+		}
+		_ = out.WriteFrame(append([]byte(nil), buf[:n]...))
+	}
+}
