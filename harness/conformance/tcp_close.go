@@ -220,6 +220,43 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		Expect(b2.Next()).To(k3.is(Flags(SYN|ACK), Ack(k3.nxt+100001)))
 	})
 
+	Spec("T10", func() {
+		b := NewBench()
+		ln := listen(b)
+		k := accept(b, ln)
+		k.closeActively()
+		b.Advance(time.Second)
+		// The ACK of our FIN again, a bare ACK at RCV.NXT, needs no answer.
+		k.inject(k.seg(ACK, nil))
+		b.ExpectNothing()
+		// Data means the peer did not see our ACK of its FIN: acknowledged, not taken.
+		k.inject(k.seg(ACK, []byte("late")))
+		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
+		// So is an old segment, and one beyond RCV.NXT, but at most one ACK per 500 ms.
+		old := k.seg(ACK, nil)
+		old.Seq = k.nxt - 1000
+		k.inject(old)
+		b.ExpectNothing()
+		b.Advance(500 * time.Millisecond)
+		k.inject(old)
+		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
+		b.Advance(500 * time.Millisecond)
+		ahead := k.seg(ACK, nil)
+		ahead.Seq = k.nxt + 10
+		k.inject(ahead)
+		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
+		Expect(k.c.State()).To(Equal(tcp.TimeWait))
+
+		// A SYN+FIN beyond RCV.NXT opens no new connection (a listener drops SYN+FIN, B4): a
+		// challenge ACK, and TIME-WAIT stays. The same SYN without the FIN opens one (T6).
+		k.inject(Segment{SrcPort: k.peerPort, Flags: SYN | FIN, Seq: k.nxt + 100000, Win: 29200, MSS: 1460})
+		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
+		Expect(k.c.State()).To(Equal(tcp.TimeWait))
+		k.inject(Segment{SrcPort: k.peerPort, Flags: SYN, Seq: k.nxt + 100000, Win: 29200, MSS: 1460})
+		Expect(b.Next()).To(k.is(Flags(SYN|ACK), Ack(k.nxt+100001)))
+		Expect(k.c.State()).To(Equal(tcp.Closed))
+	})
+
 	Spec("T8", func() {
 		b := NewBench()
 		// close() in SYN-SENT deletes the connection (RFC 9293 3.10.4): no RST, no more SYNs.

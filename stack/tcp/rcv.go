@@ -137,9 +137,10 @@ func (c *Conn) timeWaitArrives(now time.Time, s *segment) bool {
 	// both incarnations use timestamps, if its TSval is newer than TS.Recent; otherwise if its
 	// sequence number is beyond RCV.NXT. TIME-WAIT ends only if the listener takes the new
 	// connection; if it cannot (its queues are full), TIME-WAIT stays and the SYN is dropped,
-	// as RFC 6191 2 says of a SYN it does not honour. A SYN that fails the test goes on to the
-	// usual processing: a challenge ACK (RFC 5961 4.2).
-	if s.has(wire.SYN) && !s.has(wire.ACK|wire.RST) {
+	// as RFC 6191 2 says of a SYN it does not honour. A SYN that fails the test, or carries a
+	// FIN (which a listener would drop), goes on to the usual processing: a challenge ACK
+	// (RFC 5961 4.2).
+	if s.flags&(wire.SYN|wire.ACK|wire.RST|wire.FIN) == wire.SYN {
 		var newer bool
 		if c.tsOK && s.opts.HasTimestamp && c.layer.cfg.Timestamps == On {
 			newer = int32(s.opts.TSVal-c.ts.recent) > 0
@@ -155,12 +156,28 @@ func (c *Conn) timeWaitArrives(now time.Time, s *segment) bool {
 			return true
 		}
 	}
+	if s.flags&(wire.SYN|wire.RST) != 0 || !s.has(wire.ACK) {
+		return false // the usual steps: a challenge ACK, RFC 1337, or dropped for want of ACK
+	}
 	// The peer's FIN again (its ACK of ours was lost, or our ACK of its FIN was): acknowledge
 	// it and restart the 2·MSL timer (RFC 9293 3.10.7.4, eighth step). The FIN lies just
-	// before RCV.NXT, so the acceptability test would only ACK it.
-	if s.has(wire.FIN) && !s.has(wire.RST|wire.SYN) && s.seq.Add(s.seqLen()) == c.rcvNxt {
+	// before RCV.NXT, so the acceptability test would only ACK it. Any other FIN takes the
+	// usual steps: acknowledged, and the timer restarted if it is acceptable.
+	if s.has(wire.FIN) {
+		if s.seq.Add(s.seqLen()) != c.rcvNxt {
+			return false
+		}
 		c.sendAck()
 		c.timers().Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
+		return true
+	}
+	// Anything else but a bare ACK at RCV.NXT (the ACK of our FIN again, which needs no
+	// answer) means the peer has not seen our ACK of its FIN: data, an old or a future
+	// sequence number. Our policy, as Linux and FreeBSD: answer with an ACK, at most one per
+	// 500 ms, whether or not the segment is acceptable (RFC 9293 would ACK only the
+	// unacceptable ones and ignore the text of the others).
+	if len(s.data) > 0 || s.seq != c.rcvNxt {
+		c.oowAck(now, s, false)
 		return true
 	}
 	return false
