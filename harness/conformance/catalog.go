@@ -102,6 +102,7 @@ var Catalog = []Case{
 	{"TS5", "RFC 7323 5.4, 7.1", "tcp", "draws TSval from a millisecond clock plus a per-connection offset"},
 	{"TS6", "RFC 7323 5.5", "tcp", "stops trusting TS.Recent after 24 days without a segment and takes an older TSval"},
 	{"TS7", "RFC 7323 5.3, RFC 9293 3.1", "tcp", "answers a flood of stale timestamps with at most one ACK per 500 ms; drops a timestamp option of the wrong length"},
+	{"TS8", "RFC 7323 5.3, RFC 5961 5.2", "tcp", "leaves TS.Recent alone for a segment dropped for its ACK, so one forged far-ahead TSval cannot make PAWS drop the connection"},
 	{"SK1", "RFC 2018 2", "tcp", "offers SACK-permitted in its SYN and reports SACK blocks only when both SYNs carried it; Config.SACK Off neither offers nor answers"},
 	{"SK2", "RFC 2018 3, 4", "tcp", "reports the out-of-order data it holds in SACK blocks, the newest first, as many as fit beside the timestamp"},
 	{"SK3", "RFC 2883 4", "tcp", "reports a duplicate segment once in a D-SACK block, followed by the block it lies in"},

@@ -301,4 +301,40 @@ var _ = Describe("TCP timestamps (RFC 7323)", Label("tcp"), func() {
 		k.nextWithin(time.Second, Flags(ACK), Ack(k.nxt))
 		Expect(k.read()).To(Equal([]byte("y")))
 	})
+
+	Spec("TS8", func() {
+		b := NewBench()
+		k := accept(b, listen(b), peerTimestamps())
+		good := k.peerTS
+		b.Advance(10 * time.Millisecond)
+		future := peerTSAt(b) + 1<<30
+		// A segment that acknowledges data never sent, or data acknowledged long ago, is dropped
+		// with an ACK (RFC 5961 5.2); its TSval, far ahead, must not become TS.Recent: the
+		// ACK echoes the last good one.
+		beyond := k.withTSVal(ACK|PSH, []byte("x"), future)
+		beyond.Ack = k.ack + 100000
+		k.inject(beyond)
+		k.next(Flags(ACK), Ack(k.nxt), TSEcr(good))
+		old := k.withTSVal(ACK|PSH, []byte("x"), future)
+		old.Ack = k.ack - 1<<30
+		k.inject(old)
+		k.next(Flags(ACK), Ack(k.nxt), TSEcr(good))
+		// So the peer's next segment, with its own clock's TSval, is taken, not PAWS-dropped.
+		b.Advance(10 * time.Millisecond)
+		k.send(ACK|PSH, []byte("y"))
+		k.nextWithin(time.Second, Flags(ACK), Ack(k.nxt), TSEcr(k.peerTS))
+		Expect(k.read()).To(Equal([]byte("y")))
+		Expect(b.TCP().Stats().PAWSRejects).To(BeZero())
+
+		// The positive control: the same far-ahead TSval on a segment with a valid ACK does
+		// become TS.Recent, and the peer's next segment then fails PAWS.
+		k.inject(k.withTSVal(ACK|PSH, []byte("z"), future))
+		k.nxt++
+		k.nextWithin(time.Second, Flags(ACK), Ack(k.nxt), TSEcr(future))
+		b.Advance(10 * time.Millisecond)
+		k.inject(k.seg(ACK|PSH, []byte("w")))
+		k.next(Flags(ACK), Ack(k.nxt), TSEcr(future))
+		Expect(k.read()).To(Equal([]byte("z")))
+		Expect(b.TCP().Stats().PAWSRejects).To(Equal(uint64(1)))
+	})
 })

@@ -57,8 +57,8 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 		}
 		return
 	}
+	segSeq := s.seq // SEG.SEQ before trimming, for RFC 7323 4.3's test
 	c.trim(s)
-	c.updateTSRecent(now, s) // RFC 7323 5.3 R3
 	if c.ecnOK {
 		c.ecnReceive(s)
 	}
@@ -123,7 +123,7 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 			ln.wake()
 		}
 	}
-	if !c.processAck(now, s) {
+	if !c.processAck(now, s, segSeq) {
 		return
 	}
 	c.receiveText(now, s)
@@ -233,7 +233,7 @@ func (c *Conn) challengeAck(now time.Time) {
 // processAck is step five for synchronized states: RFC 5961 5.2's range check, then the
 // scoreboard (SND.UNA, SACK), RTT and loss detection, congestion control, the window and the
 // close states. It reports whether processing goes on.
-func (c *Conn) processAck(now time.Time, s *segment) bool {
+func (c *Conn) processAck(now time.Time, s *segment, segSeq wire.Seq) bool {
 	// RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT, else drop with an ACK.
 	if s.ack.GreaterThan(c.sndNxt) {
 		c.sendAck()
@@ -243,6 +243,10 @@ func (c *Conn) processAck(now time.Time, s *segment) bool {
 		c.challengeAck(now)
 		return false
 	}
+	// RFC 7323 5.3 R3, only now that the ACK too has passed: a segment dropped for its ACK
+	// leaves TS.Recent alone (as Linux), or one with a far-future TSval would make PAWS drop
+	// every segment after it.
+	c.updateTSRecent(now, s, segSeq)
 	flight := c.flightSize()
 	acked := int(s.ack.Sub(c.sndUna))
 	c.rack.dsackThisAck = false

@@ -38,15 +38,16 @@ func (c *Conn) pawsRejects(now time.Time, s *segment) bool {
 }
 
 // updateTSRecent is RFC 7323 4.3 (2) and 5.3 R3, for a segment that passed the acceptability
-// test: TS.Recent takes SEG.TSval when it is not older and the segment starts at or before
-// Last.ACK.sent. So a delayed ACK echoes the earliest unacknowledged segment's TSval, and
-// out-of-order segments do not move TS.Recent: the segment that fills the hole does.
-func (c *Conn) updateTSRecent(now time.Time, s *segment) {
+// test and starts at segSeq (before trimming): TS.Recent takes SEG.TSval when it is not older
+// and the segment starts at or before Last.ACK.sent. So a delayed ACK echoes the earliest
+// unacknowledged segment's TSval, and out-of-order segments do not move TS.Recent: the
+// segment that fills the hole does.
+func (c *Conn) updateTSRecent(now time.Time, s *segment, segSeq wire.Seq) {
 	if !c.tsOK || !s.opts.HasTimestamp {
 		return
 	}
 	newer := int32(s.opts.TSVal-c.ts.recent) >= 0 || !c.tsRecentValid(now)
-	if newer && s.seq.LessThanEq(c.ts.lastAckSent) {
+	if newer && segSeq.LessThanEq(c.ts.lastAckSent) {
 		c.ts.recent, c.ts.recentAge = s.opts.TSVal, now
 	}
 }
