@@ -140,6 +140,18 @@ func (c *Conn) closedError(op string) error {
 	return c.opError(op, net.ErrClosed)
 }
 
+// lock is lockCore for a call on c: it fails, with s.mu released, if c or the stack is closed.
+func (c *Conn) lock(op string) error {
+	if !c.s.lockCore() {
+		return c.opError(op, ErrStackClosed)
+	}
+	if c.closed {
+		c.s.unlockCore()
+		return c.opError(op, net.ErrClosed)
+	}
+	return nil
+}
+
 // Read reads received data into b. It blocks until some data is there, the peer has closed its
 // side (io.EOF, bare, after the data before the FIN), the connection failed (ErrConnReset, ...),
 // the read deadline passes (os.ErrDeadlineExceeded), or the connection or stack is closed
@@ -153,17 +165,13 @@ func (c *Conn) Read(b []byte) (int, error) {
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
 		s := c.s
-		s.mu.Lock()
-		if s.closed || c.closed {
-			err := c.closedError("read")
-			s.mu.Unlock()
+		if err := c.lock("read"); err != nil {
 			return 0, err
 		}
 		if c.readShut {
-			s.mu.Unlock()
+			s.unlockCore()
 			return 0, io.EOF
 		}
-		s.core.Advance(time.Now())
 		n, err := c.tc.Read(b)
 		if err == tcp.ErrWouldBlock {
 			ready := c.readWait()
@@ -195,13 +203,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 			return total, c.opError("write", os.ErrDeadlineExceeded)
 		}
 		s := c.s
-		s.mu.Lock()
-		if s.closed || c.closed {
-			err := c.closedError("write")
-			s.mu.Unlock()
+		if err := c.lock("write"); err != nil {
 			return total, err
 		}
-		s.core.Advance(time.Now())
 		n, err := c.tc.Write(b[total:])
 		total += n
 		if err == nil && total == len(b) {
@@ -248,13 +252,9 @@ func (c *Conn) Close() error {
 // RFC 9293 3.6). Reading goes on until the peer closes its side.
 func (c *Conn) CloseWrite() error {
 	s := c.s
-	s.mu.Lock()
-	if s.closed || c.closed {
-		err := c.closedError("close")
-		s.mu.Unlock()
+	if err := c.lock("close"); err != nil {
 		return err
 	}
-	s.core.Advance(time.Now())
 	err := c.tc.CloseWrite()
 	c.wakeWrite() // a blocked Write now fails
 	s.unlockCore()
@@ -269,12 +269,8 @@ func (c *Conn) CloseWrite() error {
 // arrives, and drops it.
 func (c *Conn) CloseRead() error {
 	s := c.s
-	if !s.lockCore() {
-		return c.opError("close", ErrStackClosed)
-	}
-	if c.closed {
-		s.mu.Unlock()
-		return c.opError("close", net.ErrClosed)
+	if err := c.lock("close"); err != nil {
+		return err
 	}
 	c.readShut = true
 	c.wakeRead()
@@ -288,16 +284,11 @@ func (c *Conn) CloseRead() error {
 
 // set runs a socket option call on the TCP core.
 func (c *Conn) set(f func(tc *tcp.Conn)) error {
-	s := c.s
-	if !s.lockCore() {
-		return c.opError("set", ErrStackClosed)
-	}
-	if c.closed {
-		s.mu.Unlock()
-		return c.opError("set", net.ErrClosed)
+	if err := c.lock("set"); err != nil {
+		return err
 	}
 	f(c.tc)
-	s.unlockCore()
+	c.s.unlockCore()
 	return nil
 }
 

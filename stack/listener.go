@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"time"
 
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
@@ -60,21 +59,27 @@ func (ln *Listener) Accept() (net.Conn, error) {
 	return c, nil
 }
 
+// lock is lockCore for a call on ln: it fails, with s.mu released, if ln or the stack is
+// closed.
+func (ln *Listener) lock(op string) error {
+	if !ln.s.lockCore() {
+		return opError(op, netip.AddrPort{}, ln.addr, ErrStackClosed)
+	}
+	if ln.closed {
+		ln.s.unlockCore()
+		return opError(op, netip.AddrPort{}, ln.addr, net.ErrClosed)
+	}
+	return nil
+}
+
 // AcceptTCP waits for the next established connection. After Close, or the stack's Close, it
 // fails with an error wrapping net.ErrClosed.
 func (ln *Listener) AcceptTCP() (*Conn, error) {
 	s := ln.s
 	for {
-		s.mu.Lock()
-		switch {
-		case s.closed:
-			s.mu.Unlock()
-			return nil, opError("accept", netip.AddrPort{}, ln.addr, ErrStackClosed)
-		case ln.closed:
-			s.mu.Unlock()
-			return nil, opError("accept", netip.AddrPort{}, ln.addr, net.ErrClosed)
+		if err := ln.lock("accept"); err != nil {
+			return nil, err
 		}
-		s.core.Advance(time.Now())
 		tc, err := ln.tl.Accept()
 		if err == nil {
 			c := s.adopt(tc)
@@ -98,13 +103,10 @@ func (ln *Listener) AcceptTCP() (*Conn, error) {
 // affected. Blocked Accepts return an error wrapping net.ErrClosed.
 func (ln *Listener) Close() error {
 	s := ln.s
-	s.mu.Lock()
-	if ln.closed || s.closed {
-		s.mu.Unlock()
-		return opError("close", netip.AddrPort{}, ln.addr, net.ErrClosed)
+	if err := ln.lock("close"); err != nil {
+		return err
 	}
 	ln.closed = true
-	s.core.Advance(time.Now())
 	ln.tl.Close()
 	ln.wakeAll()
 	delete(s.listeners, ln)

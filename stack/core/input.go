@@ -54,11 +54,11 @@ func (c *Core) countParseError(err error) {
 		return
 	}
 	switch we.Field {
-	case "version":
+	case wire.FieldVersion:
 		c.stats.IPv4.BadVersion++
-	case "IHL":
+	case wire.FieldIHL:
 		c.stats.IPv4.BadHeaderLength++
-	case "total length":
+	case wire.FieldTotalLength:
 		c.stats.IPv4.BadTotalLength++
 	default:
 		c.stats.IPv4.Truncated++

@@ -22,22 +22,22 @@ type ARP []byte
 // and IPv4 (protocol type 0x0800, length 4). Trailing bytes (Ethernet padding) are cut off.
 func ParseARP(b []byte) (ARP, error) {
 	if len(b) < ARPLen {
-		return nil, errShort("arp", "packet", len(b), ARPLen)
+		return nil, errShort("arp", FieldPacket, len(b), ARPLen)
 	}
 	if h := binary.BigEndian.Uint16(b[0:]); h != 1 {
-		return nil, errorf("arp", "hardware type", "%d is not Ethernet (1)", h)
+		return nil, errorf("arp", FieldHardwareType, "%d is not Ethernet (1)", h)
 	}
 	if p := binary.BigEndian.Uint16(b[2:]); p != uint16(EtherTypeIPv4) {
-		return nil, errorf("arp", "protocol type", "0x%04x is not IPv4 (0x0800)", p)
+		return nil, errorf("arp", FieldProtocolType, "0x%04x is not IPv4 (0x0800)", p)
 	}
 	if b[4] != 6 {
-		return nil, errorf("arp", "hardware length", "%d != 6", b[4])
+		return nil, errorf("arp", FieldHardwareLength, "%d != 6", b[4])
 	}
 	if b[5] != 4 {
-		return nil, errorf("arp", "protocol length", "%d != 4", b[5])
+		return nil, errorf("arp", FieldProtocolLength, "%d != 4", b[5])
 	}
 	if op := binary.BigEndian.Uint16(b[6:]); op != ARPRequest && op != ARPReply {
-		return nil, errorf("arp", "operation", "%d is neither request (1) nor reply (2)", op)
+		return nil, errorf("arp", FieldOperation, "%d is neither request (1) nor reply (2)", op)
 	}
 	return ARP(b[:ARPLen]), nil
 }

@@ -72,10 +72,10 @@ type Ethernet []byte
 // 0x0600 are IEEE 802.3 lengths, not EtherTypes, and are rejected.
 func ParseEthernet(b []byte) (Ethernet, error) {
 	if len(b) < EthernetHeaderLen {
-		return nil, errShort("ethernet", "header", len(b), EthernetHeaderLen)
+		return nil, errShort("ethernet", FieldHeader, len(b), EthernetHeaderLen)
 	}
 	if t := binary.BigEndian.Uint16(b[12:]); t < 0x0600 {
-		return nil, errorf("ethernet", "type", "0x%04x is an 802.3 length, not an EtherType", t)
+		return nil, errorf("ethernet", FieldType, "0x%04x is an 802.3 length, not an EtherType", t)
 	}
 	return Ethernet(b), nil
 }

@@ -413,7 +413,7 @@ func FuzzParseTCP(f *testing.F) {
 // checkError checks that a parse error is a *wire.Error of the layer, naming a field.
 func checkError(t *testing.T, err error, layer string) {
 	we, ok := err.(*wire.Error)
-	if !ok || we.Layer != layer || we.Field == "" || we.Reason == "" || err.Error() != layer+": "+we.Field+" "+we.Reason {
+	if !ok || we.Layer != layer || we.Field == "" || we.Reason == "" || err.Error() != layer+": "+string(we.Field)+" "+we.Reason {
 		t.Fatalf("error %q (%T) is not a %s *wire.Error naming a field", err, err, layer)
 	}
 }

@@ -77,7 +77,7 @@ func wantError(t *testing.T, err error, layer, field string, reasons ...string) 
 	if !errors.As(err, &we) {
 		t.Fatalf("error %q (%T) is not a *wire.Error", err, err)
 	}
-	if we.Layer != layer || we.Field != field {
+	if we.Layer != layer || string(we.Field) != field {
 		t.Errorf("error %q: Layer, Field = %q, %q; want %q, %q", err, we.Layer, we.Field, layer, field)
 	}
 	msg := err.Error()

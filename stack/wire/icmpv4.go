@@ -38,7 +38,7 @@ type ICMPv4 []byte
 // ChecksumValid.
 func ParseICMPv4(b []byte) (ICMPv4, error) {
 	if len(b) < ICMPv4HeaderLen {
-		return nil, errShort("icmpv4", "header", len(b), ICMPv4HeaderLen)
+		return nil, errShort("icmpv4", FieldHeader, len(b), ICMPv4HeaderLen)
 	}
 	return ICMPv4(b), nil
 }

@@ -64,24 +64,24 @@ type IPv4 []byte
 // The header checksum is not checked here: see ChecksumValid.
 func ParseIPv4(b []byte) (IPv4, error) {
 	if len(b) < IPv4MinHeaderLen {
-		return nil, errShort("ipv4", "header", len(b), IPv4MinHeaderLen)
+		return nil, errShort("ipv4", FieldHeader, len(b), IPv4MinHeaderLen)
 	}
 	if v := b[0] >> 4; v != 4 {
-		return nil, errorf("ipv4", "version", "%d != 4", v)
+		return nil, errorf("ipv4", FieldVersion, "%d != 4", v)
 	}
 	ihl := int(b[0]&0x0f) * 4
 	if ihl < IPv4MinHeaderLen {
-		return nil, errorf("ipv4", "IHL", "%d bytes < 20", ihl)
+		return nil, errorf("ipv4", FieldIHL, "%d bytes < 20", ihl)
 	}
 	if ihl > len(b) {
-		return nil, errorf("ipv4", "IHL", "%d bytes > %d bytes received", ihl, len(b))
+		return nil, errorf("ipv4", FieldIHL, "%d bytes > %d bytes received", ihl, len(b))
 	}
 	total := int(binary.BigEndian.Uint16(b[2:]))
 	if total < ihl {
-		return nil, errorf("ipv4", "total length", "%d < header length %d", total, ihl)
+		return nil, errorf("ipv4", FieldTotalLength, "%d < header length %d", total, ihl)
 	}
 	if total > len(b) {
-		return nil, errorf("ipv4", "total length", "%d > %d bytes received", total, len(b))
+		return nil, errorf("ipv4", FieldTotalLength, "%d > %d bytes received", total, len(b))
 	}
 	return IPv4(b[:total]), nil
 }

@@ -65,14 +65,14 @@ type TCP []byte
 // is not checked here: see ChecksumValid.
 func ParseTCP(b []byte) (TCP, error) {
 	if len(b) < TCPMinHeaderLen {
-		return nil, errShort("tcp", "header", len(b), TCPMinHeaderLen)
+		return nil, errShort("tcp", FieldHeader, len(b), TCPMinHeaderLen)
 	}
 	off := int(b[12] >> 4)
 	if off < 5 {
-		return nil, errorf("tcp", "data offset", "%d < 5", off)
+		return nil, errorf("tcp", FieldDataOffset, "%d < 5", off)
 	}
 	if off*4 > len(b) {
-		return nil, errorf("tcp", "data offset", "%d (%d bytes) > %d bytes received", off, off*4, len(b))
+		return nil, errorf("tcp", FieldDataOffset, "%d (%d bytes) > %d bytes received", off, off*4, len(b))
 	}
 	if err := walkOptions(b[TCPMinHeaderLen:off*4], nil); err != nil {
 		return nil, err
@@ -92,14 +92,14 @@ func walkOptions(b []byte, f func(kind uint8, data []byte)) error {
 			continue
 		}
 		if i+1 >= len(b) {
-			return errorf("tcp", "option", "kind %d at offset %d has no length byte", kind, i)
+			return errorf("tcp", FieldOption, "kind %d at offset %d has no length byte", kind, i)
 		}
 		n := int(b[i+1])
 		if n < 2 {
-			return errorf("tcp", "option", "kind %d length %d < 2", kind, n)
+			return errorf("tcp", FieldOption, "kind %d length %d < 2", kind, n)
 		}
 		if i+n > len(b) {
-			return errorf("tcp", "option", "kind %d length %d runs past the header", kind, n)
+			return errorf("tcp", FieldOption, "kind %d length %d runs past the header", kind, n)
 		}
 		want := 0
 		switch kind {
@@ -113,11 +113,11 @@ func walkOptions(b []byte, f func(kind uint8, data []byte)) error {
 			want = 10
 		case TCPOptionSACK:
 			if n < 10 || (n-2)%8 != 0 {
-				return errorf("tcp", "option", "SACK length %d is not 2+8n with n >= 1", n)
+				return errorf("tcp", FieldOption, "SACK length %d is not 2+8n with n >= 1", n)
 			}
 		}
 		if want != 0 && n != want {
-			return errorf("tcp", "option", "kind %d length %d != %d", kind, n, want)
+			return errorf("tcp", FieldOption, "kind %d length %d != %d", kind, n, want)
 		}
 		if f != nil {
 			f(kind, b[i+2:i+n])
