@@ -40,8 +40,10 @@
 //     established connection. It reads everything that comes.
 //   - A peer's ACK that acknowledges bytes the stack has not sent yet (it is slower than the
 //     recorded host, say with a smaller initial window) acknowledges what the stack has sent,
-//     and the rest is acknowledged again, as a pure ACK, when the stack sends it: the peer
-//     cannot acknowledge what it never received. These are counted as synthesized.
+//     and the rest is acknowledged again, as a pure ACK, one recorded round trip (from the
+//     host's SYN to the peer's answer) after the stack sends it: the peer cannot acknowledge
+//     what it never received, nor at once, and the stack's RTT estimate stays the network's.
+//     These are counted as synthesized.
 //   - Segments coalesced by GRO or TSO in the capture (larger than the 1500-byte MTU) are cut
 //     into MTU-sized ones before injection.
 //   - Checksums of injected frames are corrected when wrong: a capture's checksums are often

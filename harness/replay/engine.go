@@ -119,23 +119,25 @@ type engine struct {
 	later []laterFrame // frames to inject at a time of their own, in time order
 }
 
-// laterFrame is a frame the replay injects when virtual time reaches at.
+// laterFrame is a frame the replay injects when virtual time reaches at, built only then, so
+// that it fits what was injected in between.
 type laterFrame struct {
 	at    time.Time
-	frame []byte
+	build func() []byte
 	note  string
 }
 
-// injectAt queues f for injection at virtual time at (now, if at has passed).
-func (e *engine) injectAt(at time.Time, f []byte, note string) {
+// injectAt queues the frame build makes for injection at virtual time at (now, if at has
+// passed).
+func (e *engine) injectAt(at time.Time, build func() []byte, note string) {
 	if !at.After(e.now) {
-		e.inject(f, note)
+		e.inject(build(), note)
 		return
 	}
 	i := sort.Search(len(e.later), func(i int) bool { return e.later[i].at.After(at) })
 	e.later = append(e.later, laterFrame{})
 	copy(e.later[i+1:], e.later[i:])
-	e.later[i] = laterFrame{at: at, frame: f, note: note}
+	e.later[i] = laterFrame{at: at, build: build, note: note}
 }
 
 type convKey struct {
@@ -282,7 +284,7 @@ func (e *engine) advance(t time.Time) {
 				e.now = l.at
 			}
 			e.dut.Advance(e.now)
-			e.inject(l.frame, l.note)
+			e.inject(l.build(), l.note)
 			e.step()
 			e.expire(e.now, false)
 			continue

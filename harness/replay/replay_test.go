@@ -333,3 +333,72 @@ func TestLinuxDefaultsReplay(t *testing.T) {
 		t.Errorf("with timestamps off:\n%s", buf.String())
 	}
 }
+
+// A held ACK goes back to the stack later than recorded, after newer segments of the peer:
+// it must carry the peer's sequence number and TSval as they are then, or the stack takes it
+// for an old duplicate (RFC 7323 5.3), or for one before its window, and drops it, and the
+// transfer stalls. Here the client's FIN, which the replay gives the stack while ACKs of the
+// lossy download's last bytes are still held, has a TSval 100 s ahead of the rest.
+func TestHeldACKsTakeThePeersNewestTimestamp(t *testing.T) {
+	in := filepath.Join("..", "..", "pcaps", "linux-http-lossy.pcapng")
+	out := filepath.Join(t.TempDir(), "jump.pcapng")
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&buf, r.LinkType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jumped, fin := 0, false
+	for {
+		d, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		d = append([]byte(nil), d...)
+		// From the client's (198.18.1.1's) FIN on, its TSvals jump 100 s ahead.
+		if len(d) > 34+20 && binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[23] == 6 && bytes.Equal(d[26:30], []byte{198, 18, 1, 1}) {
+			seg := d[14+int(d[14]&0x0f)*4:]
+			if fin = fin || seg[13]&0x01 != 0; !fin {
+				if err := w.WritePacket(ci, d); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			opts := seg[20 : int(seg[12]>>4)*4]
+			for i := 0; i+1 < len(opts); {
+				if opts[i] <= 1 {
+					i++
+					continue
+				}
+				if opts[i] == 8 && opts[i+1] == 10 && i+10 <= len(opts) {
+					binary.BigEndian.PutUint32(opts[i+2:], binary.BigEndian.Uint32(opts[i+2:])+100000)
+					jumped++
+				}
+				i += max(int(opts[i+1]), 2)
+			}
+		}
+		if err := w.WritePacket(ci, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if jumped == 0 {
+		t.Fatal("no FIN with a timestamp from the client")
+	}
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text, code := run("-q", "--compare", "options", out)
+	if code != 0 || lastLine(text) != "equivalent" {
+		t.Fatalf("want exit 0 and 'equivalent'; got exit %d:\n%s", code, text)
+	}
+}

@@ -74,6 +74,10 @@ type conv struct {
 	// to the stack as the echo of its own.
 	hostTS, stackTS     uint32
 	hostTSOK, stackTSOK bool
+	// The newest TSval of the peer's segments injected so far: a held ACK given back later
+	// carries no older one, or the stack would drop it as an old duplicate (RFC 7323 5.3).
+	peerTS   uint32
+	peerTSOK bool
 	// The round-trip time the capture shows, from the host's SYN or SYN-ACK to the peer's
 	// answer: how long after the stack's data a held ACK of it is given back, so that the
 	// stack's RTT estimate is the network's, not zero.
@@ -251,6 +255,9 @@ func (e *engine) tcpToHost(data []byte) {
 	if deferred != nil {
 		deferred.frame = append([]byte(nil), f...)
 		c.deferred = append(c.deferred, *deferred)
+	}
+	if v, ok := tsValOf(t.Options); ok && (!c.peerTSOK || seqGreater(v, c.peerTS)) {
+		c.peerTS, c.peerTSOK = v, true
 	}
 	for _, part := range splitSegment(f) {
 		e.inject(part, notes...)
@@ -672,26 +679,57 @@ func (c *conv) releaseDeferred() {
 				return
 			}
 		}
-		f := append([]byte(nil), d.frame...)
-		ipHdr, seg, _ := tcpOffsets(f)
-		// A pure ACK now, at the peer's next sequence number: past all it has sent so far.
-		binary.BigEndian.PutUint32(seg[4:], c.peerISN+c.peerGiven)
-		ipTotal := len(ipHdr) + int(seg[12]>>4)*4
-		binary.BigEndian.PutUint16(ipHdr[2:], uint16(ipTotal))
-		f = f[:14+ipTotal]
-		_, seg, _ = tcpOffsets(f)
-		seg[13] &^= flFIN | flPSH | flSYN | flRST
-		binary.BigEndian.PutUint32(seg[8:], c.stackISN+ack)
-		harness.SetIPv4Checksum(f[14 : 14+len(ipHdr)])
-		harness.SetTCPChecksum(f[14:14+len(ipHdr)], seg)
 		c.lastReleased = ack
 		c.e.rep.Synthesized++
-		c.e.injectAt(c.e.now.Add(c.recRTT), f, d.note)
+		c.e.injectAt(c.e.now.Add(c.recRTT), func() []byte { return c.releasedAck(d.frame, ack) }, d.note)
 		if ack == d.ack {
 			c.deferred = c.deferred[1:]
 		} else {
 			return
 		}
+	}
+}
+
+// releasedAck makes a held ACK into the pure ACK the peer sends when it is given back: of ack,
+// at the peer's next sequence number and with its newest TSval as they are by then (the
+// peer's FIN, say, may have gone in meanwhile), so that the stack takes it as current.
+func (c *conv) releasedAck(held []byte, ack uint32) []byte {
+	f := append([]byte(nil), held...)
+	ipHdr, seg, _ := tcpOffsets(f)
+	binary.BigEndian.PutUint32(seg[4:], c.peerISN+c.peerGiven)
+	ipTotal := len(ipHdr) + int(seg[12]>>4)*4
+	binary.BigEndian.PutUint16(ipHdr[2:], uint16(ipTotal))
+	f = f[:14+ipTotal]
+	ipHdr, seg, _ = tcpOffsets(f)
+	seg[13] &^= flFIN | flPSH | flSYN | flRST
+	binary.BigEndian.PutUint32(seg[8:], c.stackISN+ack)
+	if c.peerTSOK {
+		raiseTSVal(seg, c.peerTS)
+	}
+	harness.SetIPv4Checksum(ipHdr)
+	harness.SetTCPChecksum(ipHdr, seg)
+	return f
+}
+
+// raiseTSVal sets the TSval of a timestamp option to at least v.
+func raiseTSVal(seg []byte, v uint32) {
+	off := int(seg[12]>>4) * 4
+	opts := seg[20:off]
+	for len(opts) > 0 {
+		switch opts[0] {
+		case 0:
+			return
+		case 1:
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
+			return
+		}
+		if opts[0] == 8 && opts[1] == 10 && seqGreater(v, binary.BigEndian.Uint32(opts[2:])) {
+			binary.BigEndian.PutUint32(opts[2:], v)
+		}
+		opts = opts[opts[1]:]
 	}
 }
 
