@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the full test run needs on a fresh Debian/Ubuntu machine (as root, or with sudo):
 # iproute2 (ip netns) for the live tests, ping and arping to talk to the stack over a TAP
-# device, tshark to check recorded captures, curl and socat for the TCP examples. Idempotent.
+# device, tshark to check recorded captures, curl and socat for the TCP examples, ethtool for
+# pcaps/record.sh (offloads off on its veth pairs). Idempotent.
 set -euo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -10,6 +11,7 @@ command -v arping >/dev/null 2>&1 || need+=(arping)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -14,7 +14,7 @@ import (
 )
 
 // Facts about the stack under test that the TCP specs rely on (its defaults, see the tcp
-// package doc and CONFORMANCE.md).
+// package doc and the catalog in catalog.go).
 const (
 	stackMSS      = 1460             // MTU 1500 − 40 (RFC 6691)
 	stackRcvShift = 3                // window scale of a 256 KiB receive buffer

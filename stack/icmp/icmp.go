@@ -30,7 +30,7 @@ type Stats struct {
 	BadChecksum     uint64 // dropped: checksum wrong (RFC 1122 3.2.2)
 	UnknownType     uint64 // dropped: type not handled (RFC 1122 3.2.2: silently discarded)
 	BroadcastEcho   uint64 // echo requests to a broadcast address, ignored (our policy)
-	ErrorSuppressed uint64 // errors not sent because RFC 1122 3.2.2 forbids them (C4)
+	ErrorSuppressed uint64 // errors not sent because RFC 1122 3.2.2 forbids them
 	Unowned         uint64 // errors quoting a datagram no transport owns
 }
 
