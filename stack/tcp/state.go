@@ -30,7 +30,11 @@
 //   - RFC 5961 challenge ACKs for in-window RSTs, SYNs in synchronized states and out-of-range
 //     ACKs, rate-limited per layer; out-of-window and PAWS ACKs at most one per 500 ms per
 //     connection.
-//   - RFC 1337: RSTs are ignored in TIME-WAIT.
+//   - TS.Recent moves only for a segment whose ACK also passed (RFC 5961 5.2), as in Linux.
+//   - RFC 1337: RSTs are ignored in TIME-WAIT. There, data, an old or a future segment draws an
+//     ACK at most once per 500 ms (as Linux and FreeBSD); a SYN beyond RCV.NXT (or with a
+//     newer TSval, RFC 6191) opens a new incarnation if the listener can take it, and a
+//     SYN+FIN never does.
 //   - RFC 6528 initial sequence numbers: a keyed hash of the four-tuple plus a 4 µs clock.
 //   - RFC 6298 retransmission: initial RTO 1 s, minimum 1 s (configurable), Karn's rule without
 //     timestamps, exponential backoff capped at 60 s, a bounded number of retries.
