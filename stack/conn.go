@@ -357,7 +357,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 type deadline struct {
 	mu     sync.Mutex
 	at     time.Time
-	ch     chan struct{} // nil until a deadline is first set
+	ch     chan struct{} // nil until a deadline is first set or a call first waits
 	passed bool          // ch is closed
 	timer  *time.Timer
 }
@@ -411,11 +411,15 @@ func (d *deadline) fire() {
 	d.passed = true
 }
 
-// wait returns the channel to sleep on (nil, never ready, when there is no deadline) and
-// whether the deadline has passed.
+// wait returns the channel to sleep on and whether the deadline has passed. The channel is
+// made here if no deadline has made it yet, so that a deadline set later, while the caller
+// sleeps, closes the very channel it sleeps on.
 func (d *deadline) wait() (<-chan struct{}, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.ch == nil {
+		d.ch = make(chan struct{})
+	}
 	return d.ch, d.passed
 }
 

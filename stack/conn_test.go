@@ -316,9 +316,11 @@ func TestDeadlineMovedWhileReadBlocks(t *testing.T) {
 	_, err := await(t, read)
 	wantOpError(t, err, "read", os.ErrDeadlineExceeded)
 
-	// A near deadline set while blocked fires by its timer.
+	// A near deadline set while blocked fires by its timer, also for a Read that began with
+	// no deadline at all.
 	_ = cc.SetReadDeadline(time.Time{})
 	read = goDo(func() (int, error) { return cc.Read(make([]byte, 1)) })
+	<-time.After(20 * time.Millisecond) // only to let the Read block; either order passes
 	_ = cc.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	_, err = await(t, read)
 	wantOpError(t, err, "read", os.ErrDeadlineExceeded)
