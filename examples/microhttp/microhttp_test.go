@@ -24,12 +24,7 @@ func TestLiveMicroHTTP(t *testing.T) {
 	ns := netnstest.New(t)
 	curl, tshark := netnstest.Tool(t, "curl"), netnstest.Tool(t, "tshark")
 	www := t.TempDir()
-	big := make([]byte, 1<<20)
-	rand.Read(big)
-	sum := sha256.Sum256(big)
-	if err := os.WriteFile(filepath.Join(www, "big.bin"), big, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, sum := randomFile(t, filepath.Join(www, "big.bin"), 1<<20)
 	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte("<h1>mtcp</h1>\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +88,7 @@ func TestLiveMicroHTTPUnderLoss(t *testing.T) {
 	ns := netnstest.New(t)
 	curl, tshark := netnstest.Tool(t, "curl"), netnstest.Tool(t, "tshark")
 	www := t.TempDir()
-	big := make([]byte, 16<<20)
-	rand.Read(big)
-	sum := sha256.Sum256(big)
-	if err := os.WriteFile(filepath.Join(www, "big.bin"), big, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	big, sum := randomFile(t, filepath.Join(www, "big.bin"), 16<<20)
 	up := big[:4<<20]
 	upSum := sha256.Sum256(up)
 	upFile := filepath.Join(t.TempDir(), "up.bin")
@@ -142,4 +132,15 @@ func TestLiveMicroHTTPUnderLoss(t *testing.T) {
 			t.Logf("%s: %d segments", c.what, n)
 		}
 	}
+}
+
+// randomFile writes n random bytes to path and returns them and their SHA-256.
+func randomFile(t *testing.T, path string, n int) ([]byte, [32]byte) {
+	t.Helper()
+	b := make([]byte, n)
+	rand.Read(b)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b, sha256.Sum256(b)
 }

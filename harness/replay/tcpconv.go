@@ -277,8 +277,20 @@ func seqGreater(a, b uint32) bool { return int32(a-b) > 0 }
 
 // rebaseSACK moves SACK blocks from the host's sequence space to the stack's.
 func rebaseSACK(seg []byte, from, to uint32) {
-	off := int(seg[12]>>4) * 4
-	opts := seg[20:off]
+	eachOption(seg, func(kind byte, o []byte) {
+		if kind == 5 {
+			for i := 2; i+8 <= len(o); i += 8 {
+				binary.BigEndian.PutUint32(o[i:], binary.BigEndian.Uint32(o[i:])-from+to)
+				binary.BigEndian.PutUint32(o[i+4:], binary.BigEndian.Uint32(o[i+4:])-from+to)
+			}
+		}
+	})
+}
+
+// eachOption calls f with each option of a TCP segment (kind, and the option's bytes from its
+// kind byte on), to rewrite in place; it stops at the end-of-list option or at a malformed one.
+func eachOption(seg []byte, f func(kind byte, o []byte)) {
+	opts := seg[20 : int(seg[12]>>4)*4]
 	for len(opts) > 0 {
 		switch opts[0] {
 		case 0:
@@ -290,12 +302,7 @@ func rebaseSACK(seg []byte, from, to uint32) {
 		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
 			return
 		}
-		if opts[0] == 5 {
-			for i := 2; i+8 <= int(opts[1]); i += 8 {
-				binary.BigEndian.PutUint32(opts[i:], binary.BigEndian.Uint32(opts[i:])-from+to)
-				binary.BigEndian.PutUint32(opts[i+4:], binary.BigEndian.Uint32(opts[i+4:])-from+to)
-			}
-		}
+		f(opts[0], opts[:opts[1]])
 		opts = opts[opts[1]:]
 	}
 }
@@ -304,26 +311,13 @@ func rebaseSACK(seg []byte, from, to uint32) {
 // stack's (both tick in milliseconds, RFC 7323 5.4): the peer echoes what the host sent, and
 // the stack must read it as the echo of what it sent, for its RTT samples.
 func rebaseTSEcr(seg []byte, from, to uint32) {
-	off := int(seg[12]>>4) * 4
-	opts := seg[20:off]
-	for len(opts) > 0 {
-		switch opts[0] {
-		case 0:
-			return
-		case 1:
-			opts = opts[1:]
-			continue
-		}
-		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
-			return
-		}
-		if opts[0] == 8 && opts[1] == 10 {
-			if ecr := binary.BigEndian.Uint32(opts[6:]); ecr != 0 {
-				binary.BigEndian.PutUint32(opts[6:], ecr-from+to)
+	eachOption(seg, func(kind byte, o []byte) {
+		if kind == 8 && len(o) == 10 {
+			if ecr := binary.BigEndian.Uint32(o[6:]); ecr != 0 {
+				binary.BigEndian.PutUint32(o[6:], ecr-from+to)
 			}
 		}
-		opts = opts[opts[1]:]
-	}
+	})
 }
 
 // tsValOf returns the TSval of a timestamp option, if the options hold one.
@@ -713,24 +707,11 @@ func (c *conv) releasedAck(held []byte, ack uint32) []byte {
 
 // raiseTSVal sets the TSval of a timestamp option to at least v.
 func raiseTSVal(seg []byte, v uint32) {
-	off := int(seg[12]>>4) * 4
-	opts := seg[20:off]
-	for len(opts) > 0 {
-		switch opts[0] {
-		case 0:
-			return
-		case 1:
-			opts = opts[1:]
-			continue
+	eachOption(seg, func(kind byte, o []byte) {
+		if kind == 8 && len(o) == 10 && seqGreater(v, binary.BigEndian.Uint32(o[2:])) {
+			binary.BigEndian.PutUint32(o[2:], v)
 		}
-		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
-			return
-		}
-		if opts[0] == 8 && opts[1] == 10 && seqGreater(v, binary.BigEndian.Uint32(opts[2:])) {
-			binary.BigEndian.PutUint32(opts[2:], v)
-		}
-		opts = opts[opts[1]:]
-	}
+	})
 }
 
 // match pairs the recorded host's segments with the stack's.

@@ -104,18 +104,13 @@ func (c *Conn) rtxFired(now time.Time) {
 	c.rtt.backoffs++
 	c.rtt.timing = false
 	c.rtt.rto = min(2*c.rtt.rto, l.cfg.RTOMax) // RFC 6298 5.5: back off
-	switch c.state {
-	case SynSent:
-		if c.rtt.backoffs > l.cfg.SynRetries { // RFC 9293 3.8.3: give up in the end
-			c.abort(ErrTimeout)
-			return
+	if c.state == SynSent || c.state == SynReceived {
+		// RFC 9293 3.8.3: give up in the end; a half-open passive connection is freed.
+		retries := l.cfg.SynRetries
+		if c.state == SynReceived {
+			retries = l.cfg.SynAckRetries
 		}
-		l.stats.Retransmits++
-		c.sendSyn(now)
-		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
-		return
-	case SynReceived:
-		if c.rtt.backoffs > l.cfg.SynAckRetries { // the half-open connection is freed
+		if c.rtt.backoffs > retries {
 			c.abort(ErrTimeout)
 			return
 		}
