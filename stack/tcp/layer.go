@@ -362,7 +362,9 @@ func (l *Layer) HandlePacket(now time.Time, p wire.IPv4, broadcast bool) {
 		return
 	}
 	t, err := wire.ParseTCP(p.Payload())
-	if err != nil { // a data offset past the segment, or an option whose length is impossible
+	if err != nil { // a data offset past the segment, or an option whose length is impossible:
+		// our policy is to drop the segment (RFC 9293 3.1 MUST-7 leaves the handling open and
+		// suggests a reset; Linux and FreeBSD stop reading the options and take the rest)
 		l.stats.Malformed++
 		return
 	}

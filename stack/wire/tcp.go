@@ -61,7 +61,8 @@ type TCP []byte
 
 // ParseTCP checks the data offset against len(b) and walks the options: an option whose length
 // is missing, below 2 or past the header, or a known option with the wrong length, is an
-// error (RFC 9293 3.1: such a segment is dropped). Unknown options are skipped. The checksum
+// error. (RFC 9293 3.1 requires an illegal option length to be handled and suggests a reset;
+// the TCP layer's policy is to drop the segment.) Unknown options are skipped. The checksum
 // is not checked here: see ChecksumValid.
 func ParseTCP(b []byte) (TCP, error) {
 	if len(b) < TCPMinHeaderLen {
