@@ -49,6 +49,9 @@
 //   - A full half-open table or accept queue drops new SYNs silently (the peer retries).
 //   - A connection reset (or timed out) before Accept leaves the accept queue, as in FreeBSD.
 //   - Urgent data is delivered in line (RFC 6093).
+//   - A segment with a malformed option (a length below 2, past the header, or wrong for a
+//     known kind) is dropped: RFC 9293 3.1 (MUST-7) asks that it be handled and suggests a
+//     reset, which a forged segment could then cause.
 package tcp
 
 import (
