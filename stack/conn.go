@@ -132,14 +132,6 @@ func (c *Conn) opError(op string, err error) error {
 	return opError(op, c.tc.LocalAddr(), c.tc.RemoteAddr(), err)
 }
 
-// closedError is the error of a call on a closed connection or stack; s.mu is held.
-func (c *Conn) closedError(op string) error {
-	if c.s.closed {
-		return c.opError(op, ErrStackClosed)
-	}
-	return c.opError(op, net.ErrClosed)
-}
-
 // lock is lockCore for a call on c: it fails, with s.mu released, if c or the stack is closed.
 func (c *Conn) lock(op string) error {
 	if !c.s.lockCore() {

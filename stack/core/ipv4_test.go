@@ -377,3 +377,34 @@ func TestOversizedReplyIsFragmented(t *testing.T) {
 		t.Fatal("reassembled reply is not the echo reply")
 	}
 }
+
+// A datagram with DF set that does not fit the MTU is refused, not fragmented (RFC 791, RFC
+// 1191); the same datagram without DF goes in fragments, and with DF one that fits goes whole,
+// with DF and the ECN field as asked.
+func TestDontFragmentRefusesOversizedDatagram(t *testing.T) {
+	b := newBench(t)
+	b.learnPeer()
+	big := make([]byte, 1481) // one byte over 1500 - 20
+	big[12] = 5 << 4          // a TCP header's data offset, so that the segment decodes
+	if err := b.core.SendIPv4(peerIP, wire.ProtocolTCP, big, ipv4.SendOptions{DontFragment: true}); err != ipv4.ErrTooBig {
+		t.Fatalf("DF and %d bytes: err %v, want ipv4.ErrTooBig", len(big), err)
+	}
+	b.expectNothing()
+	if n := b.core.Stats().IPv4.TooBig; n != 1 {
+		t.Fatalf("TooBig %d, want 1", n)
+	}
+	if err := b.core.SendIPv4(peerIP, wire.ProtocolTCP, big, ipv4.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if ip := layer[*layers.IPv4](t, b.next()); ip.Flags&layers.IPv4MoreFragments == 0 {
+		t.Fatal("without DF the datagram did not go in fragments")
+	}
+	b.next() // the second fragment
+	if err := b.core.SendIPv4(peerIP, wire.ProtocolTCP, big[:1480], ipv4.SendOptions{DontFragment: true, ECN: wire.ECT0}); err != nil {
+		t.Fatal(err)
+	}
+	ip := layer[*layers.IPv4](t, b.next())
+	if ip.Flags != layers.IPv4DontFragment || ip.Length != 1500 || wire.ECN(ip.TOS&3) != wire.ECT0 {
+		t.Fatalf("flags %v, length %d, ECN %v; want DF, 1500, ECT(0)", ip.Flags, ip.Length, wire.ECN(ip.TOS&3))
+	}
+}

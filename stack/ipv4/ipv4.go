@@ -108,15 +108,18 @@ var ErrTooBig = errors.New("ipv4: datagram larger than the MTU with DF set")
 // traffic volume and eases ID prediction). So, as RFC 7739 suggests, each datagram draws from
 // one of 256 counters chosen by a keyed hash of (destination, protocol), each counter starting
 // at a keyed offset. Datagrams with DF set (TCP) draw from the same counters: RFC 6864 4.1
-// lets their ID take any value, and a fresh one costs nothing here.
+// lets their ID take any value, and one from the counters is as cheap as a constant would be.
 type IDs struct {
-	key      [16]byte
+	keyed    uint32 // the FNV-1a state after the secret: the hash's prefix, hashed once
 	counters [256]uint16
 }
 
 // NewIDs returns a generator keyed with secret.
 func NewIDs(secret [16]byte) *IDs {
-	g := &IDs{key: secret}
+	g := &IDs{keyed: fnvOffset32}
+	for _, b := range secret {
+		g.keyed = (g.keyed ^ uint32(b)) * fnvPrime32
+	}
 	sum := sha256.Sum256(secret[:])
 	for i := range g.counters {
 		g.counters[i] = binary.BigEndian.Uint16(sum[(2*i)%32:]) ^ uint16(i*goldenRatio16)
@@ -135,10 +138,7 @@ const (
 // Next returns the identification for the next datagram to dst carrying protocol.
 func (g *IDs) Next(dst netip.Addr, protocol uint8) uint16 {
 	d := dst.As4()
-	h := uint32(fnvOffset32)
-	for _, b := range g.key {
-		h = (h ^ uint32(b)) * fnvPrime32
-	}
+	h := g.keyed
 	for _, b := range d {
 		h = (h ^ uint32(b)) * fnvPrime32
 	}

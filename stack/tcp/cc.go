@@ -138,8 +138,7 @@ func (c *Conn) dupAck(now time.Time) {
 // one less than the segments in flight (RFC 5827 early retransmit).
 func (c *Conn) dupThreshold() int {
 	segs := c.sent.len()
-	unsent := c.sndBuf.Len() - int(c.sndNxt.Sub(c.sndBufSeq))
-	if unsent <= 0 && segs >= 2 && segs < 4 {
+	if c.unsent() <= 0 && segs >= 2 && segs < 4 {
 		return segs - 1
 	}
 	return dupThresh
@@ -168,15 +167,16 @@ func (c *Conn) lossDetected(now time.Time) {
 
 // reduceWindow is the congestion response to a loss that needed no retransmission by us: a
 // tail loss probe repaired it (RFC 8985 7.4.2), or ECN reported it (RFC 3168 6.1.2). It
-// halves the window once per window of data.
-func (c *Conn) reduceWindow(now time.Time) {
+// halves the window once per window of data, and reports whether it did.
+func (c *Conn) reduceWindow() bool {
 	cc := &c.cc
 	if cc.inRecovery || c.sndUna.LessThan(cc.recover) {
-		return // already reduced for this window of data
+		return false // already reduced for this window of data
 	}
 	cc.ssthresh = c.lossThreshold(c.flightSize())
 	cc.cwnd = cc.ssthresh
 	cc.recover = c.sndNxt
+	return true
 }
 
 // timeoutCongestion is RFC 5681 3.1's response to a retransmission timeout: ssthresh from

@@ -1,10 +1,6 @@
 package tcp
 
-import (
-	"time"
-
-	"github.com/mtcp-go/mtcp/stack/wire"
-)
+import "github.com/mtcp-go/mtcp/stack/wire"
 
 // Explicit congestion notification (RFC 3168 6.1).
 
@@ -39,14 +35,12 @@ func (c *Conn) ecnReceive(s *segment) {
 	}
 }
 
-// ecnEcho is the data sender's side (RFC 3168 6.1.2): an ACK with ECE reports congestion. The
-// window comes down as for a loss, once per window of data; the next new data segment carries
-// CWR. An ECE on a connection that did not negotiate ECN means nothing.
-func (c *Conn) ecnEcho(now time.Time, s *segment) {
-	if !c.ecnOK || !s.has(wire.ECE) || c.cc.inRecovery || c.sndUna.LessThan(c.cc.recover) {
-		return
+// ecnEcho is the data sender's side (RFC 3168 6.1.2), for an ACK with ECE on a connection
+// that negotiated ECN (elsewhere ECE means nothing): the window comes down as for a loss, once
+// per window of data, and the next new data segment carries CWR.
+func (c *Conn) ecnEcho() {
+	if c.reduceWindow() {
+		c.ecn.cwrPending = true
+		c.layer.stats.ECNReductions++
 	}
-	c.reduceWindow(now)
-	c.ecn.cwrPending = true
-	c.layer.stats.ECNReductions++
 }

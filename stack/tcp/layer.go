@@ -216,20 +216,19 @@ type Stats struct {
 	Established       uint64
 	ConnectionsClosed uint64
 
-	PAWSRejects      uint64 // dropped: timestamp older than TS.Recent (RFC 7323 5)
-	NoTimestamp      uint64 // dropped: no timestamp on a connection that negotiated them (RFC 7323 3.2)
-	OutOfWindowACKs  uint64 // ACKs for unacceptable segments not sent because of the per-connection limit
-	SACKBlocksIn     uint64 // SACK blocks taken into the scoreboard
-	BadSACKBlocks    uint64 // SACK blocks ignored: reversed, or outside SND.UNA..SND.NXT (RFC 2018, RFC 6675)
-	DSACKsIn         uint64 // duplicate-SACK reports received (RFC 2883)
-	DSACKsOut        uint64 // duplicate-SACK reports sent (RFC 2883)
-	RACKLosses       uint64 // segments marked lost by RACK's time test (RFC 8985 6.2)
-	TailLossProbes   uint64 // tail loss probes sent (RFC 8985 7)
-	ECNReductions    uint64 // congestion window reductions for ECE (RFC 3168 6.1.2)
-	CEReceived       uint64 // segments that arrived marked CE (RFC 3168 6.1.3)
-	PMTUDecreases    uint64 // MSS lowered by a valid fragmentation-needed (RFC 1191)
-	ICMPIgnored      uint64 // ICMP errors that quoted no segment in flight (RFC 5927 4.1)
-	SpuriousRecovery uint64 // recoveries the peer's D-SACK showed were not needed
+	PAWSRejects     uint64 // dropped: timestamp older than TS.Recent (RFC 7323 5)
+	NoTimestamp     uint64 // dropped: no timestamp on a connection that negotiated them (RFC 7323 3.2)
+	OutOfWindowACKs uint64 // ACKs for unacceptable segments not sent because of the per-connection limit
+	SACKBlocksIn    uint64 // SACK blocks taken into the scoreboard
+	BadSACKBlocks   uint64 // SACK blocks ignored: reversed, or outside SND.UNA..SND.NXT (RFC 2018, RFC 6675)
+	DSACKsIn        uint64 // duplicate-SACK reports received (RFC 2883)
+	DSACKsOut       uint64 // duplicate-SACK reports sent (RFC 2883)
+	RACKLosses      uint64 // segments marked lost by RACK's time test (RFC 8985 6.2)
+	TailLossProbes  uint64 // tail loss probes sent (RFC 8985 7)
+	ECNReductions   uint64 // congestion window reductions for ECE (RFC 3168 6.1.2)
+	CEReceived      uint64 // segments that arrived marked CE (RFC 3168 6.1.3)
+	PMTUDecreases   uint64 // MSS lowered by a valid fragmentation-needed (RFC 1191)
+	ICMPIgnored     uint64 // ICMP errors not believed: no connection or no segment in flight quoted (RFC 5927 4.1), or a fragmentation-needed that cannot be right (RFC 1191 6.3, RFC 5927 5.2)
 }
 
 // Host is what the TCP layer needs of the core.

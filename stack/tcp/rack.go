@@ -203,7 +203,7 @@ func (c *Conn) probeFired(now time.Time) {
 		return
 	}
 	r := &c.rack
-	unsent := c.sndBuf.Len() - int(c.sndNxt.Sub(c.sndBufSeq))
+	unsent := c.unsent()
 	rwnd := int(c.sndUna.Add(c.sndWnd).Sub(c.sndNxt))
 	switch {
 	case unsent > 0 && rwnd > 0:
@@ -238,7 +238,7 @@ func (c *Conn) tlpAck(now time.Time, s *segment, advanced bool) {
 		r.tlpOutstanding = false
 	case s.ack.GreaterThan(r.tlpEnd): // the probe repaired a lost segment
 		r.tlpOutstanding = false
-		c.reduceWindow(now)
+		c.reduceWindow()
 	case !advanced && s.opts.NumSACKBlocks == 0 && len(s.data) == 0:
 		r.tlpOutstanding = false // a duplicate ACK without SACK: the loss, if any, was repaired
 	}

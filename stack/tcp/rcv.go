@@ -268,7 +268,7 @@ func (c *Conn) processAck(now time.Time, s *segment, segSeq wire.Seq) bool {
 	c.tlpAck(now, s, acked > 0)
 	ece := c.ecnOK && s.has(wire.ECE)
 	if ece {
-		c.ecnEcho(now, s)
+		c.ecnEcho()
 	}
 	switch {
 	case acked > 0:

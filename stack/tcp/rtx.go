@@ -64,12 +64,10 @@ func (c *Conn) sampleOnAck(now time.Time, s *segment, flight int, clean time.Tim
 	if c.tsOK {
 		expected := (flight + 2*c.smss() - 1) / (2 * c.smss())
 		if !clean.IsZero() {
-			c.rtt.timing = false
 			c.rttSample(now.Sub(clean), expected)
 			return
 		}
 		if r, ok := c.tsRTT(now, s); ok {
-			c.rtt.timing = false
 			c.rttSample(r, expected)
 			return
 		}

@@ -167,7 +167,6 @@ func (c *Conn) takeSACK(now time.Time, s *segment) (newlySacked, dsack bool) {
 // is lost when DupThresh segments, or more than (DupThresh-1)·SMSS bytes, above it were
 // SACKed. It walks down from the highest segment, counting what was SACKed above.
 func (c *Conn) markLostBySACK() {
-	const dupThresh = 3
 	var bytes uint32
 	segs := 0
 	smss := uint32(c.smss())

@@ -24,6 +24,10 @@ func (c *Conn) smss() int {
 	return m
 }
 
+// unsent is how many bytes of the send buffer have not been sent yet (negative once the FIN
+// is out: it takes a sequence number but no byte of the buffer).
+func (c *Conn) unsent() int { return c.sndBuf.Len() - int(c.sndNxt.Sub(c.sndBufSeq)) }
+
 // rcvSpace is the room left in the receive buffer.
 func (c *Conn) rcvSpace() int {
 	return max(c.rcvBufSize-c.rcvBuf.Len(), 0)
@@ -225,8 +229,7 @@ func (c *Conn) windowAllows(i int) bool {
 // sendNewSegment sends the next new segment, if the windows, silly-window avoidance and
 // Nagle's algorithm let it go. It reports whether it sent one, and whether that was the FIN.
 func (c *Conn) sendNewSegment(now time.Time) (sent, fin bool) {
-	off := int(c.sndNxt.Sub(c.sndBufSeq))
-	unsent := c.sndBuf.Len() - off
+	unsent := c.unsent()
 	if unsent < 0 { // the FIN is out
 		return false, false
 	}
@@ -285,7 +288,7 @@ func (c *Conn) mayTransmit(n, unsent int) bool {
 // peer's window holds it back: a zero window is probed (RFC 9293 3.8.6.1), a window too small
 // for silly-window avoidance is used when the timer fires (RFC 9293 3.8.6.2.1's override).
 func (c *Conn) armPersist(now time.Time) {
-	unsent := c.sndBuf.Len() - int(c.sndNxt.Sub(c.sndBufSeq))
+	unsent := c.unsent()
 	if c.sndNxt != c.sndUna || unsent <= 0 || c.persistTimer.Armed() || !c.state.synchronized() {
 		return
 	}

@@ -30,8 +30,7 @@ func (c *Conn) persistFired(now time.Time) {
 	if !c.state.synchronized() || c.sndNxt != c.sndUna {
 		return
 	}
-	off := int(c.sndNxt.Sub(c.sndBufSeq))
-	unsent := c.sndBuf.Len() - off
+	unsent := c.unsent()
 	if unsent <= 0 {
 		return
 	}
