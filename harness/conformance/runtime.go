@@ -322,6 +322,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		Eventually(func() bool { return rec.sawTCP(harness.RST) }, 10*time.Second).Should(BeTrue(), "the late SYN-ACK was not reset")
 		rst := rec.firstTCP(harness.RST)
 		Expect(rst.Seq).To(Equal(syn.Seq+1), "RST seq = SEG.ACK")
+		Expect(client.Stats().TCP.ResetsOut).To(BeEquivalentTo(1), "one RST, the closed port's, and none for the cancel")
 		Expect(client.Stats().TCP.ActiveOpens).To(BeEquivalentTo(1))
 	})
 

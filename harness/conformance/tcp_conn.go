@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"time"
@@ -88,8 +89,6 @@ type tcpConn struct {
 	ts                  bool   // timestamps agreed: every segment of the peer carries one
 	stackTS             uint32 // the TSval of the stack's last segment: what the peer echoes
 	peerTS              uint32 // the TSval of the peer's last segment
-	sack                bool   // SACK agreed
-	ecn                 bool   // ECN agreed
 }
 
 // synOptions are the options of the peer's SYN or SYN-ACK: h.opts, then timestamps and
@@ -108,18 +107,22 @@ func (h handshake) synOptions(b *Bench, ecr uint32) []layers.TCPOption {
 // peerTSAt is the peer's TSval now: a millisecond clock from the bench's start.
 func peerTSAt(b *Bench) uint32 { return peerTSBase + uint32(b.Elapsed()/time.Millisecond) }
 
-// agreed notes what the handshake settled, from both SYNs.
+// agreed notes whether the handshake settled on timestamps, from both SYNs: from then on every
+// segment of the peer carries one (RFC 7323 3.2).
 func (k *tcpConn) agreed(h handshake, stackSyn *Frame) {
-	_, hasTS := tcpOptionOf(stackSyn, layers.TCPOptionKindTimestamps)
+	_, _, hasTS := TimestampOf(stackSyn)
 	k.ts = h.ts && hasTS
-	_, hasSACK := tcpOptionOf(stackSyn, layers.TCPOptionKindSACKPermitted)
-	if !hasSACK { // a SACK-permitted option has no data: tcpOptionOf skips it
-		for _, o := range stackSyn.TCP().Options {
-			hasSACK = hasSACK || o.OptionType == layers.TCPOptionKindSACKPermitted
-		}
-	}
-	k.sack = h.sack && hasSACK
-	k.ecn = h.ecn && FlagsOf(stackSyn.TCP())&ECE != 0
+}
+
+// newBenchWith makes a bench whose stack runs with its TCP configuration changed by f: a
+// variant of a case with a feature switched off, or a timer made shorter.
+func newBenchWith(f func(*tcp.Config)) *Bench {
+	GinkgoHelper()
+	cfg := DefaultMTCPConfig()
+	f(&cfg.TCP)
+	m, err := NewMTCP(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	return NewBench(WithDUT(m))
 }
 
 // listen opens a listener on serverPort.
@@ -201,7 +204,6 @@ func dial(b *Bench, opts ...peerOpt) *tcpConn {
 		s.Flags |= ECE
 	}
 	k.agreed(h, syn)
-	k.ecn = h.ecn && FlagsOf(syn.TCP())&(ECE|CWR) == ECE|CWR
 	k.inject(s) // notes the SYN-ACK's TSval
 	k.nxt++
 	k.next(Flags(ACK), Seq(k.iss+1), Ack(k.nxt))
@@ -248,7 +250,7 @@ func (k *tcpConn) inject(s Segment) {
 	GinkgoHelper()
 	for _, o := range s.Options {
 		if o.OptionType == layers.TCPOptionKindTimestamps && len(o.OptionData) == 8 {
-			k.peerTS = uint32(o.OptionData[0])<<24 | uint32(o.OptionData[1])<<16 | uint32(o.OptionData[2])<<8 | uint32(o.OptionData[3])
+			k.peerTS = binary.BigEndian.Uint32(o.OptionData)
 		}
 	}
 	k.b.Inject(k.b.Peer().TCP(s))

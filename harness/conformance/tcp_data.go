@@ -301,9 +301,13 @@ var _ = Describe("TCP data transfer and flow control (RFC 9293 3.8, 3.10.7.4; RF
 		s3 := k.nextWithin(2*time.Second, PayloadLen(900))
 		Expect(s3.Offset - t0).To(Equal(rto))
 		// With TCP_NODELAY the same rule holds: it lifts Nagle's bracket, not the window's.
+		b.Do(func() { k.c.SetNoDelay(true) })
 		k.win = 2000
 		k.ackUpTo(s3)
+		s4 := k.next(PayloadLen(stackMSS))
+		b.ExpectNothing() // 540 bytes of window left, under half of 2000
+		// The control: s4 acknowledged, the window holds a full segment again, and it goes.
+		k.ackUpTo(s4)
 		k.next(PayloadLen(stackMSS))
-		b.ExpectNothing()
 	})
 })

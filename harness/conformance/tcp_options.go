@@ -11,6 +11,9 @@ import (
 )
 
 // An option nobody knows.
+// unknownKind is an option kind no stack knows (unassigned): it must be skipped.
+const unknownKind = 99
+
 var unknownOption = layers.TCPOption{OptionType: unknownKind, OptionData: []byte{0xab, 0xcd}}
 
 var _ = Describe("TCP options (RFC 9293 3.1, 3.7.1; RFC 6691; RFC 7323 2)", Label("tcp"), func() {

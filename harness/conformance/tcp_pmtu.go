@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -12,17 +13,11 @@ import (
 )
 
 // fragNeeded is the ICMP fragmentation-needed message (RFC 792, RFC 1191 4) a router on the
-// way sends about the stack's datagram f: the next-hop MTU in the low half of the second word,
-// and the datagram's IP header and first 28 bytes quoted; edit changes the quote first.
-func fragNeeded(b *Bench, f *Frame, mtu uint16, edit ...func(quote []byte)) *Packet {
-	quote := append([]byte(nil), f.Data[14:14+20+28]...)
-	for _, e := range edit {
-		e(quote)
-	}
-	return b.Peer().ICMP(3, 4, uint32(mtu), quote).FromIP(DefaultGateway)
+// way sends about one of the stack's datagrams, whose start q quotes (see quote): the next-hop
+// MTU in the low half of the second word.
+func fragNeeded(b *Bench, q []byte, mtu uint16) *Packet {
+	return b.Peer().ICMP(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeFragmentationNeeded, uint32(mtu), q).FromIP(DefaultGateway)
 }
-
-func (k *tcpConn) stats() tcp.Stats { return k.b.DUT().(*MTCP).Core().TCP().Stats() }
 
 var _ = Describe("TCP path MTU discovery (RFC 1191, RFC 5927)", Label("tcp"), func() {
 	Spec("PM1", func() {
@@ -38,7 +33,7 @@ var _ = Describe("TCP path MTU discovery (RFC 1191, RFC 5927)", Label("tcp"), fu
 		// A router cannot forward s1: MTU 1000. The segments in flight no longer fit and go
 		// again at once, cut to 960 bytes (1000 − 40) and the rest; the window stays (it was
 		// not congestion).
-		b.Inject(fragNeeded(b, s1, 1000))
+		b.Inject(fragNeeded(b, quote(s1), 1000))
 		seq := s1.TCP().Seq
 		for _, n := range []int{960, 500, 960, 500, 960, 500} {
 			k.next(Seq(seq), PayloadLen(n), DontFragment(true))
@@ -55,7 +50,7 @@ var _ = Describe("TCP path MTU discovery (RFC 1191, RFC 5927)", Label("tcp"), fu
 		b.ExpectNothing() // the last 80 bytes wait (Nagle)
 		// However small the MTU named, the stack keeps to 576 (536 bytes of data): RFC 1122's
 		// datagram every host takes.
-		b.Inject(fragNeeded(b, f, 300))
+		b.Inject(fragNeeded(b, quote(f), 300))
 		Expect(k.c.Info().PMTU).To(Equal(576))
 		k.next(Seq(f.TCP().Seq), PayloadLen(536))
 		k.next(Seq(f.TCP().Seq+536), PayloadLen(424))
@@ -66,7 +61,7 @@ var _ = Describe("TCP path MTU discovery (RFC 1191, RFC 5927)", Label("tcp"), fu
 		Expect(k2.syn).To(k2.is(DontFragment(false)))
 		k2.write(pattern(stackMSS))
 		g := k2.next(PayloadLen(stackMSS), DontFragment(false))
-		b2.Inject(fragNeeded(b2, g, 1000))
+		b2.Inject(fragNeeded(b2, quote(g), 1000))
 		b2.ExpectNothing()
 		Expect(k2.c.Info().PMTU).To(Equal(1500))
 	})
@@ -76,18 +71,20 @@ var _ = Describe("TCP path MTU discovery (RFC 1191, RFC 5927)", Label("tcp"), fu
 		k := accept(b, listen(b))
 		k.write(pattern(stackMSS))
 		s1 := k.next(PayloadLen(stackMSS))
-		ignored := k.stats().ICMPIgnored
+		ignored := b.TCP().Stats().ICMPIgnored
 		// Quoting a sequence number not in flight: an off-path forgery (RFC 5927 4.1).
-		b.Inject(fragNeeded(b, s1, 1000, func(q []byte) { binary.BigEndian.PutUint32(q[24:], s1.TCP().Seq+100000) }))
+		b.Inject(fragNeeded(b, withSeq(quote(s1), s1.TCP().Seq+100000), 1000))
 		// Naming an MTU no smaller than the path's: never raised by this message (RFC 1191 6.3).
-		b.Inject(fragNeeded(b, s1, 1500))
+		b.Inject(fragNeeded(b, quote(s1), 1500))
 		// Quoting a datagram no larger than the MTU it names: it was not too big (RFC 5927 5.2).
-		b.Inject(fragNeeded(b, s1, 1000, func(q []byte) { binary.BigEndian.PutUint16(q[2:], 900) }))
+		small := quote(s1)
+		binary.BigEndian.PutUint16(small[2:], 900) // the quoted IP header's total length
+		b.Inject(fragNeeded(b, small, 1000))
 		b.ExpectNothing()
-		Expect(k.stats().ICMPIgnored - ignored).To(BeEquivalentTo(3))
+		Expect(b.TCP().Stats().ICMPIgnored - ignored).To(BeEquivalentTo(3))
 		Expect(k.c.Info().PMTU).To(Equal(1500))
 		// The genuine message is believed: the segment goes again, smaller.
-		b.Inject(fragNeeded(b, s1, 1000))
+		b.Inject(fragNeeded(b, quote(s1), 1000))
 		k.next(Seq(s1.TCP().Seq), PayloadLen(960))
 		k.next(Seq(s1.TCP().Seq+960), PayloadLen(500))
 		b.ExpectNothing()

@@ -20,6 +20,7 @@ func TestParseErrors(t *testing.T) {
 		{"invalid byte", "0 close(3) = 0 \xff", 1, 16, "invalid byte 0xff"},
 		{"option after event", "0 close(3) = 0\n--tolerance_usecs=5", 2, 1, "option --tolerance_usecs must come before the first event"},
 		{"bad tolerance", "--tolerance_usecs=abc", 1, 1, "--tolerance_usecs needs a non-negative integer"},
+		{"bad TS tick", "--tcp_ts_tick_usecs=2000000", 1, 1, "--tcp_ts_tick_usecs needs an integer from 0 to 1000000"},
 		{"ipv6 unsupported", "--ip_version=ipv6", 1, 1, "unsupported: --ip_version=ipv6"},
 		{"unknown ip version", "--ip_version=ipx", 1, 1, `unknown --ip_version "ipx"`},
 		{"options cut at end of file", "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 1000 <mss 1460\n", 2, 33, "expected '>' to close the TCP options, found end of line"},

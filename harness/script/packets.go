@@ -39,17 +39,11 @@ type flow struct {
 	tsScript, tsLive uint32 // the first pair
 }
 
-// learnTimestamps notes the TS val of an outbound line and of the segment it matched, and
-// rewrites the segment's TS val into the script's clock.
-func (f *flow) learnTimestamps(want []TCPOption, got []TCPOption) {
-	w, g := tsOption(want), tsOption(got)
-	if g == nil {
-		return
-	}
-	if w == nil { // nothing to learn; shown in the script's clock if it is known
-		if f.tsKnown {
-			g.TSVal = f.tsScript + (g.TSVal - f.tsLive)
-		}
+// learnTimestamps notes the TS val an outbound line wrote and the one on the wire of the
+// segment it matched.
+func (f *flow) learnTimestamps(want []TCPOption, wire []TCPOption) {
+	w, g := tsOption(want), tsOption(wire)
+	if w == nil || g == nil {
 		return
 	}
 	if f.tsMap == nil {
@@ -59,7 +53,14 @@ func (f *flow) learnTimestamps(want []TCPOption, got []TCPOption) {
 	if !f.tsKnown {
 		f.tsKnown, f.tsScript, f.tsLive = true, w.TSVal, g.TSVal
 	}
-	g.TSVal = f.tsScript + (g.TSVal - f.tsLive)
+}
+
+// scriptTS rewrites the TS val of a segment from the wire into the script's clock, once the
+// first pair is known: how lines say it, and how it is compared and shown.
+func (f *flow) scriptTS(opts []TCPOption) {
+	if ts := tsOption(opts); ts != nil && f.tsKnown {
+		ts.TSVal = f.tsScript + (ts.TSVal - f.tsLive)
+	}
 }
 
 // liveEcr maps the TS ecr of an inbound line to the wire: the stack's TS val it names. A
@@ -594,9 +595,7 @@ func describeFrame(fr *harness.Frame, f *flow) string {
 	switch {
 	case fr.TCP() != nil && fr.IPv4() != nil:
 		s := segOfWire(fr.IPv4(), fr.TCP(), f)
-		if ts := tsOption(s.opts); ts != nil && f.tsKnown { // in the script's clock, as lines say it
-			ts.TSVal = f.tsScript + (ts.TSVal - f.tsLive)
-		}
+		f.scriptTS(s.opts)
 		return "> " + s.String()
 	case fr.ICMPv4() != nil:
 		m := fr.ICMPv4()

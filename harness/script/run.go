@@ -400,6 +400,11 @@ func (r *runner) expect(e *Event, at time.Duration) {
 		r.failWith(want, "(nothing)", "expected a packet by %s s; the stack sent nothing", secs(hi))
 	}
 	fl := r.flowOf(e.Packet, f)
+	if e.Packet.Proto == ProtoTCP && f.TCP() != nil && f.IPv4() != nil && r.frameFlow(f, fl) == fl {
+		// The stack's TS clock is learned from the line first, so that the frame is shown in
+		// the script's clock, on a failure too.
+		fl.learnTimestamps(e.Packet.TCP.Options, segOfWire(f.IPv4(), f.TCP(), fl).opts)
+	}
 	got := fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.frameFlow(f, fl)))
 	if f.Offset < lo {
 		f.Note("line %d: FAILED: sent %s too early; expected %s", e.Line, lo-f.Offset, want)
@@ -482,10 +487,6 @@ func (r *runner) frameFlow(fr *harness.Frame, fl *flow) *flow {
 	return &flow{}
 }
 
-// tsTolerance is how far an outbound TS val may stray from the script's when it is checked:
-// the script's tolerance, as packetdrill's --tolerance_usecs.
-func (r *runner) tsTolerance() time.Duration { return r.s.Tolerance }
-
 // matches lists how a frame differs from an outbound line.
 func (r *runner) matches(p *Packet, fr *harness.Frame, fl *flow) []string {
 	return append(r.addressDiff(p, fr), r.protoDiff(p, fr, fl)...)
@@ -551,8 +552,8 @@ func (r *runner) protoDiff(p *Packet, fr *harness.Frame, fl *flow) []string {
 			return []string{"not a TCP segment"}
 		}
 		want, got := segOfLine(p), segOfWire(ip, t, fl)
-		fl.learnTimestamps(want.opts, got.opts)
-		d := want.diff(got, r.cfg.Lenient, tsCheck{tick: r.s.TSTick, tolerance: r.tsTolerance()})
+		fl.scriptTS(got.opts)
+		d := want.diff(got, r.cfg.Lenient, tsCheck{tick: r.s.TSTick, tolerance: r.s.Tolerance})
 		if !p.Ports && (got.srcPort != fl.local || got.dstPort != fl.remote) {
 			d = append(d, fmt.Sprintf("ports %d>%d, want %d>%d", got.srcPort, got.dstPort, fl.local, fl.remote))
 		}

@@ -475,3 +475,56 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+// The stack's timestamps: with --tcp_ts_tick_usecs the TS val is checked within the
+// tolerance, counting from the first one the script names; the TS ecr is always checked
+// exactly (but with --lenient, which compares option kinds only).
+func TestTimestampChecks(t *testing.T) {
+	script := func(val, ecr string) string {
+		return `--tcp_ts_tick_usecs=1000
+0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0   bind(3, ..., ...) = 0
++0   listen(3, 1) = 0
++0   < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 500 ecr 0,nop,wscale 7>
++0   > S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 500,nop,wscale 3>
++.01 < . 1:1(0) ack 1 win 512 <nop,nop,TS val 510 ecr 100>
++0   accept(3, ..., ...) = 4
++.1  write(4, ..., 5) = 5
++0   > P. 1:6(5) ack 1 win 32768 <nop,nop,TS val ` + val + ` ecr ` + ecr + `>
+`
+	}
+	mustPass(t, script("210", "510"), Config{}) // 110 ms after the SYN-ACK's 100
+	mustPass(t, script("213", "510"), Config{}) // 3 ms off: within the 4 ms tolerance
+	mustFail(t, script("300", "510"), Config{}, 10, "the stack's packet differs", "TS val 210 ecr 510")
+	mustFail(t, script("210", "509"), Config{}, 10, "the stack's packet differs", "TS val 210 ecr 510")
+	mustPass(t, script("300", "509"), Config{Lenient: true})
+	// A failure on the first timestamped line shows the stack's TS val in the script's clock.
+	mustFail(t, strings.Replace(script("210", "510"), "ack 1 win 65535 <mss", "ack 1 win 5840 <mss", 1), Config{}, 6,
+		"win 65535, want 5840", "actual:   0.000000 > S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 500")
+	// Without --tcp_ts_tick_usecs the TS val is not checked, the ecr still is.
+	noTick := func(val, ecr string) string {
+		return strings.TrimPrefix(script(val, ecr), "--tcp_ts_tick_usecs=1000\n")
+	}
+	mustPass(t, noTick("300", "510"), Config{})
+	mustFail(t, noTick("210", "509"), Config{}, 9, "the stack's packet differs")
+}
+
+// An inbound TS ecr names one of the stack's TS vals as the script wrote it. When an outbound
+// line wrote that very value, the ecr goes on the wire as the TS val of the segment that line
+// matched, whatever the clock did in between (a script without --tcp_ts_tick_usecs may write
+// any TS val); other values are mapped by the offset of the first pair.
+func TestInboundEcrMapping(t *testing.T) {
+	var f flow
+	ts := func(v uint32) []TCPOption { return []TCPOption{{Kind: OptTimestamp, TSVal: v}} }
+	if got := f.liveEcr(100); got != 100 {
+		t.Fatalf("before any outbound timestamp: ecr 100 went as %d, want as written", got)
+	}
+	f.learnTimestamps(ts(100), ts(5000)) // the SYN-ACK: script 100 is wire 5000
+	f.learnTimestamps(ts(200), ts(6300)) // 1.3 s later, though the script said 100 ms
+	f.learnTimestamps(ts(300), ts(6310))
+	for _, c := range []struct{ script, wire uint32 }{{100, 5000}, {200, 6300}, {300, 6310}, {150, 5050}, {0, 4900}} {
+		if got := f.liveEcr(c.script); got != c.wire {
+			t.Errorf("ecr %d went as %d, want %d", c.script, got, c.wire)
+		}
+	}
+}
