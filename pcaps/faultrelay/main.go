@@ -44,8 +44,12 @@ func run(args []string) int {
 		return 2
 	}
 	cfg, err := fault.ParseSpec(*spec)
-	if err != nil || *a == "" || *b == "" || *a == *b || fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "faultrelay: want --a IF --b IF (two interfaces) and --fault SPEC: %v\n", err)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "faultrelay: --fault: %v\n", err)
+		return 2
+	}
+	if *a == "" || *b == "" || *a == *b || fs.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "faultrelay: want --a IF --b IF, two different interfaces, and --fault SPEC")
 		return 2
 	}
 	if err := netns.Require(*ns); err != nil {
@@ -63,42 +67,43 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "faultrelay: %v\n", err)
 		return 1
 	}
-	// One injector per direction, each on the frames written to its interface, seeded apart.
-	cfg.Scheduler, cfg.Direction = clock.System{}, fault.Outbound
-	toB, errB := fault.New(eb, cfg)
-	cfg.Seed ^= 0x9e3779b97f4a7c15
-	toA, errA := fault.New(ea, cfg)
-	if err := errors.Join(errA, errB); err != nil {
+	// One injector wrapped around b: what arrives on a goes out on b through its outbound
+	// faults (dir=out), what arrives on b goes out on a through its inbound ones (dir=in).
+	// Each direction has its own seeded stream.
+	cfg.Scheduler = clock.System{}
+	inj, err := fault.New(eb, cfg)
+	if err != nil {
+		ea.Close()
+		eb.Close()
 		fmt.Fprintf(os.Stderr, "faultrelay: %v\n", err)
 		return 1
 	}
+	inj.Attach(link.ReceiverFunc(func(frame []byte) { _ = ea.WriteFrame(frame) }))
 	var wg sync.WaitGroup
-	wg.Go(func() { ea.pump(toB) })
-	wg.Go(func() { eb.pump(toA) })
+	wg.Go(func() { ea.pump(func(frame []byte) { _ = inj.WriteFrame(frame) }) })
+	wg.Go(func() { eb.pump(eb.receiver.DeliverFrame) })
 	fmt.Printf("faultrelay: %s <-> %s with %s: ready\n", *a, *b, *spec)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
+	inj.Close() // closes b, and drops the delayed frames that fall due from now on
 	ea.Close()
-	eb.Close()
 	wg.Wait()
-	sa, sb := toA.Stats().Outbound, toB.Stats().Outbound
-	fmt.Printf("faultrelay: %s -> %s: %d frames, %d dropped, %d duplicated, %d reordered, %d corrupted, %d delayed; "+
-		"%s -> %s: %d frames, %d dropped, %d duplicated, %d reordered, %d corrupted, %d delayed\n",
-		*a, *b, sb.Frames, sb.Dropped, sb.Duplicated, sb.Reordered, sb.Corrupted, sb.Delayed,
-		*b, *a, sa.Frames, sa.Dropped, sa.Duplicated, sa.Reordered, sa.Corrupted, sa.Delayed)
+	st := inj.Stats()
+	fmt.Printf("faultrelay: %s -> %s: %v; %s -> %s: %v\n", *a, *b, st.Outbound, *b, *a, st.Inbound)
 	return 0
 }
 
 // packetEnd is an interface read and written whole frames at a time through an AF_PACKET
-// socket: a link.Endpoint for the injector to write to.
+// socket: a link.Endpoint for the injector to wrap.
 type packetEnd struct {
-	name    string
-	fd      int
-	ifindex int
-	mtu     int
-	closed  chan struct{}
-	once    sync.Once
+	name     string
+	fd       int
+	ifindex  int
+	mtu      int
+	receiver link.Receiver // set by Attach before pump starts
+	closed   chan struct{}
+	once     sync.Once
 }
 
 var _ link.Endpoint = (*packetEnd)(nil)
@@ -124,7 +129,7 @@ func openPacket(name string) (*packetEnd, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: promiscuous mode: %w", name, err)
 	}
-	// A read may end when Close shuts the socket down.
+	// Reads time out now and then, so that pump sees Close.
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 200000})
 	return &packetEnd{name: name, fd: fd, ifindex: ifc.Index, mtu: ifc.MTU, closed: make(chan struct{})}, nil
 }
@@ -139,18 +144,19 @@ func (p *packetEnd) WriteFrame(frame []byte) error {
 	return unix.Sendto(p.fd, frame, 0, &unix.SockaddrLinklayer{Ifindex: p.ifindex, Halen: 6})
 }
 
-// Attach is not used: frames are read by pump.
-func (p *packetEnd) Attach(link.Receiver) {}
+// Attach sets the receiver pump hands the interface's frames to; it is called before pump
+// starts.
+func (p *packetEnd) Attach(r link.Receiver) { p.receiver = r }
 
-// Close stops pump and closes the socket.
+// Close stops pump, which then closes the socket.
 func (p *packetEnd) Close() error {
 	p.once.Do(func() { close(p.closed) })
 	return nil
 }
 
 // pump reads the frames that arrive on the interface (not those the relay sent on it) and
-// writes them to out, until Close.
-func (p *packetEnd) pump(out link.Endpoint) {
+// hands them to out, until Close. out must not keep the frame.
+func (p *packetEnd) pump(out func(frame []byte)) {
 	defer unix.Close(p.fd)
 	buf := make([]byte, p.mtu+link.EthernetHeaderLen+4)
 	for {
@@ -173,6 +179,6 @@ func (p *packetEnd) pump(out link.Endpoint) {
 		if n > p.mtu+link.EthernetHeaderLen {
 			continue // larger than the link takes (offloads left on): not relayed
 		}
-		_ = out.WriteFrame(append([]byte(nil), buf[:n]...))
+		out(buf[:n])
 	}
 }

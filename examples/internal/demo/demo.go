@@ -107,7 +107,11 @@ func Start(f Flags) (*Up, error) {
 	if f.Fault != "" {
 		// The faults sit between the device and the recorder: the capture shows what the
 		// stack sent, and what reached it.
-		cfg, _ := fault.ParseSpec(f.Fault)
+		cfg, err := fault.ParseSpec(f.Fault)
+		if err != nil {
+			dev.Close()
+			return nil, fmt.Errorf("--fault: %w", err)
+		}
 		cfg.Scheduler = clock.System{}
 		if up.Faults, err = fault.New(dev, cfg); err != nil {
 			dev.Close()
@@ -167,10 +171,7 @@ func (up *Up) Summary() string {
 	sum += fmt.Sprintf("; TCP: %d retransmissions, %d timeouts", s.TCP.Retransmits, s.TCP.Timeouts)
 	if up.Faults != nil {
 		fs := up.Faults.Stats()
-		in, out := fs.Inbound, fs.Outbound
-		sum += fmt.Sprintf("; faults: %d frames in (%d dropped, %d duplicated, %d reordered, %d corrupted, %d delayed), %d out (%d dropped, %d duplicated, %d reordered, %d corrupted, %d delayed)",
-			in.Frames, in.Dropped, in.Duplicated, in.Reordered, in.Corrupted, in.Delayed,
-			out.Frames, out.Dropped, out.Duplicated, out.Reordered, out.Corrupted, out.Delayed)
+		sum += fmt.Sprintf("; faults: in %v, out %v", fs.Inbound, fs.Outbound)
 	}
 	if up.recorder != nil {
 		r := up.recorder.Stats()

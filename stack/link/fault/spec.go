@@ -111,7 +111,7 @@ func (c Config) String() string {
 		parts = append(parts, d)
 	}
 	if c.Direction != Both {
-		parts = append(parts, "dir="+map[Direction]string{Inbound: "in", Outbound: "out"}[c.Direction])
+		parts = append(parts, "dir="+c.Direction.String())
 	}
 	parts = append(parts, fmt.Sprintf("seed=%d", c.Seed))
 	return strings.Join(parts, ",")
