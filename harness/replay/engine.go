@@ -207,7 +207,7 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 // that sent no SYN leaves the defaults.
 func tcpConfigLike(o *synOptions) (tcp.Config, string) {
 	var c tcp.Config
-	if o == nil || o.syns == 0 {
+	if o == nil {
 		return c, ""
 	}
 	onOff := func(n int) tcp.Switch {
@@ -276,18 +276,12 @@ func (e *engine) run(r *capture.Reader) error {
 // queued for a time by then, taking what the stack sends.
 func (e *engine) advance(t time.Time) {
 	for {
+		// The next thing to happen: the stack's next deadline, or a frame queued for a time of
+		// its own when that comes first.
 		next, ok := e.dut.NextDeadline()
-		if len(e.later) > 0 && !e.later[0].at.After(t) && (!ok || !next.Before(e.later[0].at)) {
-			l := e.later[0]
-			e.later = e.later[1:]
-			if l.at.After(e.now) {
-				e.now = l.at
-			}
-			e.dut.Advance(e.now)
-			e.inject(l.build(), l.note)
-			e.step()
-			e.expire(e.now, false)
-			continue
+		later := len(e.later) > 0 && (!ok || !next.Before(e.later[0].at))
+		if later {
+			next, ok = e.later[0].at, true
 		}
 		if !ok || next.After(t) {
 			break
@@ -296,6 +290,11 @@ func (e *engine) advance(t time.Time) {
 			e.now = next
 		}
 		e.dut.Advance(e.now)
+		if later {
+			l := e.later[0]
+			e.later = e.later[1:]
+			e.inject(l.build(), l.note)
+		}
 		e.step()
 		e.expire(e.now, false)
 	}

@@ -40,9 +40,9 @@ type scan struct {
 // can be configured as the recorded host was: a stack that answers timestamps the recorded
 // host never spoke would make every later comparison differ for that alone.
 type synOptions struct {
-	syns, timestamps, sack int
-	ecnAsked, ecnAnswered  int // ECN-setup SYNs (ECE and CWR) and SYN-ACKs (ECE alone), RFC 3168 6.1.1
-	peerAskedECN           int // SYN-ACKs answering a SYN that asked for ECN: they show the policy
+	timestamps, sack      int
+	ecnAsked, ecnAnswered int // ECN-setup SYNs (ECE and CWR) and SYN-ACKs (ECE alone), RFC 3168 6.1.1
+	peerAskedECN          int // SYN-ACKs answering a SYN that asked for ECN: they show the policy
 }
 
 // errNoHost is returned when nothing in the capture says which host to play.
@@ -190,7 +190,6 @@ func (s *scan) noteSYN(src netip.Addr, t *layers.TCP, askedECN map[[2]netip.Addr
 		o = &synOptions{}
 		s.syns[src] = o
 	}
-	o.syns++
 	for _, opt := range t.Options {
 		switch opt.OptionType {
 		case layers.TCPOptionKindTimestamps:

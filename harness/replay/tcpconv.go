@@ -289,6 +289,8 @@ func rebaseSACK(seg []byte, from, to uint32) {
 
 // eachOption calls f with each option of a TCP segment (kind, and the option's bytes from its
 // kind byte on), to rewrite in place; it stops at the end-of-list option or at a malformed one.
+// The replay reads frames with its own code, not the stack's wire package: a parsing bug must
+// not hide on both sides of the comparison.
 func eachOption(seg []byte, f func(kind byte, o []byte)) {
 	opts := seg[20 : int(seg[12]>>4)*4]
 	for len(opts) > 0 {
@@ -404,8 +406,8 @@ func (e *engine) tcpFromHost(data []byte) {
 	}
 	e.rep.Compared++
 	c.hostSegs++
-	if v, ok := tsValOf(t.Options); ok && !c.hostTSOK {
-		c.hostTS, c.hostTSOK = v, true
+	if !c.hostTSOK {
+		c.hostTS, c.hostTSOK = tsValOf(t.Options)
 	}
 	flags := tcpFlags(t)
 	x := &tcpExp{frame: e.frame, at: e.now, flags: flags & ctlMask, seq: t.Seq - isn, win: t.Window,
@@ -580,8 +582,8 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 	if t.SYN && !c.stackOK {
 		c.stackISN, c.stackOK = t.Seq, true
 	}
-	if v, ok := tsValOf(t.Options); ok && !c.stackTSOK {
-		c.stackTS, c.stackTSOK = v, true
+	if !c.stackTSOK {
+		c.stackTS, c.stackTSOK = tsValOf(t.Options)
 	}
 	c.stackSegs++
 	rel := t.Seq
@@ -842,6 +844,9 @@ func optionKinds(opts string) string {
 	var kinds []string
 	for _, o := range strings.Split(opts, ",") {
 		k, _, _ := strings.Cut(o, " ")
+		if k == "kind" { // an option optionString has no name for: its number tells it apart
+			k = o
+		}
 		if k != "" && k != "nop" && k != "eol" {
 			kinds = append(kinds, k)
 		}
