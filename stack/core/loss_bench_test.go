@@ -14,7 +14,7 @@ import (
 // SACK with RFC 6675's DupThresh alone, and NewReno without SACK. It reports, per transfer,
 // the retransmission timeouts, the virtual time it took and the segments sent again; the
 // wall-clock ns/op is the simulation's cost, not the protocol's. Run it with -benchtime=1x
-// (one transfer per sub-benchmark, a few seconds each).
+// (one transfer per sub-benchmark, under a second of wall time each here).
 func BenchmarkLossyTransfer(b *testing.B) {
 	const size = 64 << 20
 	for _, r := range []struct {
