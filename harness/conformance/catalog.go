@@ -152,7 +152,7 @@ var Catalog = []Case{
 	{"S3", "RFC 5961 3.2 (+Errata 4845)", "tcp", "drops a RST outside the window silently"},
 	{"S4", "RFC 5961 4.2", "tcp", "answers a SYN in a synchronized state with a challenge ACK and stays up"},
 	{"S5", "RFC 5961 5.2", "tcp", "drops a segment whose ACK is outside [SND.UNA − MAX.SND.WND, SND.NXT] and answers with an ACK"},
-	{"S6", "RFC 5961 7", "tcp", "sends at most 100 challenge ACKs a second, however many bad RSTs and SYNs come"},
+	{"S6", "RFC 5961 7", "tcp", "sends at most one challenge ACK per 500 ms per connection, and a budget per second drawn anew between 50 and 149 in all (CVE-2016-5696)"},
 	{"B1", "RFC 9293 3.1", "tcp", "drops a segment with a bad TCP checksum silently"},
 	{"B2", "RFC 9293 3.1", "tcp", "ignores the reserved bits of the segments it gets and sends them zero"},
 	{"B3", "RFC 9293", "tcp", "drops a segment without ACK in a synchronized state, and one with a bad data offset"},

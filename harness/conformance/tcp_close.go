@@ -163,6 +163,7 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 			b.Inject(b.Peer().TCP(Segment{SrcPort: k2.peerPort, Flags: SYN, Seq: seq, Win: 29200, MSS: 1460}))
 			k2.next(Flags(ACK), Seq(k2.ack), Ack(k2.nxt))
 			Expect(k2.c.State()).To(Equal(tcp.TimeWait))
+			b.ExpectNothingFor(500 * time.Millisecond) // one challenge ACK per 500 ms (S6)
 		}
 		b.ExpectNothing()
 	})
@@ -249,6 +250,7 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 
 		// A SYN+FIN beyond RCV.NXT opens no new connection (a listener drops SYN+FIN, B4): a
 		// challenge ACK, and TIME-WAIT stays. The same SYN without the FIN opens one (T6).
+		b.Advance(500 * time.Millisecond)
 		k.inject(Segment{SrcPort: k.peerPort, Flags: SYN | FIN, Seq: k.nxt + 100000, Win: 29200, MSS: 1460})
 		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
 		Expect(k.c.State()).To(Equal(tcp.TimeWait))

@@ -141,7 +141,9 @@ var _ = Describe("TCP retransmission (RFC 6298, RFC 5681 3.2, RFC 9293 3.6)", La
 		}
 		k.send(ACK, nil)
 		Expect(k.c.State()).To(Equal(tcp.FinWait2))
-		b.ExpectNothingFor(time.Minute)
+		// The application closed: FIN-WAIT-2 lasts 60 s at most (HD5), then a RST.
+		b.ExpectNothingFor(time.Minute - time.Millisecond)
+		k.nextWithin(time.Millisecond, Flags(RST), Seq(k.iss+2))
 		// A FIN that came with data is retransmitted with it.
 		k2 := accept(b, ln, fromPort(40001))
 		k2.write([]byte("bye"))

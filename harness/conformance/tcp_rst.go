@@ -99,10 +99,12 @@ var _ = Describe("TCP RST handling and blind-attack defences (RFC 5961, RFC 9293
 		k.nextWithin(time.Second, Flags(ACK), Ack(k.nxt))
 		Expect(k.read()).To(Equal([]byte("x")))
 		// In the window, but not at RCV.NXT: a challenge ACK, and the connection stays.
+		// Half a second apart: a connection sends at most one challenge ACK per 500 ms (S6).
 		for _, s := range []Segment{k.at(RST, k.nxt+1), k.at(RST|ACK, k.nxt+100), k.at(RST, k.edge-1)} {
 			k.inject(s)
 			Expect(b.Next()).To(k.challengeACK())
 			Expect(k.c.State()).To(Equal(tcp.Established))
+			b.ExpectNothingFor(500 * time.Millisecond)
 		}
 		k.stillUp()
 		// The RST a real peer would send after the challenge, at RCV.NXT, resets.
@@ -139,6 +141,7 @@ var _ = Describe("TCP RST handling and blind-attack defences (RFC 5961, RFC 9293
 			s.MSS = 1460
 			k.inject(s)
 			Expect(b.Next()).To(k.challengeACK())
+			b.ExpectNothingFor(500 * time.Millisecond) // one challenge ACK per 500 ms (S6)
 		}
 		b.ExpectNothing()
 		k.stillUp()
@@ -151,7 +154,10 @@ var _ = Describe("TCP RST handling and blind-attack defences (RFC 5961, RFC 9293
 		k.next(Payload([]byte("hello")))
 		// SEG.ACK > SND.NXT, and SEG.ACK < SND.UNA − MAX.SND.WND (65535): dropped, data and all,
 		// and answered with an ACK.
-		for _, ack := range []uint32{k.ack + 1, k.ack + 1<<20, k.iss + 1 - 65536, k.iss + 1 - 1<<20} {
+		for i, ack := range []uint32{k.ack + 1, k.ack + 1<<20, k.iss + 1 - 65536, k.iss + 1 - 1<<20} {
+			if i == 3 { // the old ones draw challenge ACKs: one per 500 ms (S6)
+				b.ExpectNothingFor(500 * time.Millisecond)
+			}
 			s := k.seg(ACK|PSH, []byte("bad"))
 			s.Ack = ack
 			k.inject(s)
@@ -171,25 +177,58 @@ var _ = Describe("TCP RST handling and blind-attack defences (RFC 5961, RFC 9293
 
 	Spec("S6", func() {
 		b := NewBench()
-		k := accept(b, listen(b))
-		// 150 RSTs and 50 SYNs that each deserve a challenge ACK, all in one instant.
-		for i := range uint32(150) {
-			k.inject(k.at(RST, k.nxt+1+i))
+		ln := listen(b)
+		k := accept(b, ln)
+		// One connection: 150 RSTs and 50 SYNs that each deserve a challenge ACK, all in one
+		// instant. The connection answers the first and nothing more for 500 ms.
+		flood := func() {
+			for i := range uint32(150) {
+				k.inject(k.at(RST, k.nxt+1+i))
+			}
+			for i := range uint32(50) {
+				k.inject(k.at(SYN, k.nxt+1+i))
+			}
 		}
-		for i := range uint32(50) {
-			k.inject(k.at(SYN, k.nxt+1+i))
-		}
-		acks := 0
-		for f := b.TryNextWithin(0); f != nil; f = b.TryNextWithin(0) {
-			Expect(f).To(k.challengeACK())
-			acks++
-		}
-		Expect(acks).To(Equal(100), "challenge ACKs in one second (our limit: tcp.DefaultChallengeACKs)")
-		Expect(k.c.State()).To(Equal(tcp.Established))
-		// The next second allows more.
-		b.ExpectNothingFor(time.Second)
-		k.inject(k.at(RST, k.nxt+1))
+		flood()
 		Expect(b.Next()).To(k.challengeACK())
+		b.ExpectNothingFor(500*time.Millisecond - time.Millisecond)
+		b.Advance(time.Millisecond)
+		flood()
+		Expect(b.Next()).To(k.challengeACK())
+		b.ExpectNothing()
+		Expect(k.c.State()).To(Equal(tcp.Established))
 		k.stillUp()
+
+		// Many connections, one bad RST each, all in one second: the layer answers a budget drawn
+		// anew each second between 50 and 149 (tcp.DefaultChallengeACKs ± half), so the count an
+		// off-path attacker sees varies by itself (CVE-2016-5696).
+		const n = 200
+		conns := make([]*tcpConn, n)
+		for i := range conns {
+			conns[i] = accept(b, ln, fromPort(uint16(41000+i)))
+		}
+		var counts []int
+		for round := range 6 {
+			b.Advance(time.Second)
+			acks := 0
+			for i, c := range conns {
+				c.inject(c.at(RST, c.nxt+1+uint32(round)))
+				if f := b.TryNextWithin(0); f != nil {
+					Expect(f).To(conns[i].challengeACK())
+					acks++
+				}
+			}
+			Expect(acks).To(BeNumerically(">=", 50), "round %d", round)
+			Expect(acks).To(BeNumerically("<", 150), "round %d", round)
+			counts = append(counts, acks)
+		}
+		distinct := map[int]bool{}
+		for _, c := range counts {
+			distinct[c] = true
+		}
+		Expect(len(distinct)).To(BeNumerically(">", 1), "the same budget every second: %v", counts)
+		for _, c := range conns {
+			Expect(c.c.State()).To(Equal(tcp.Established))
+		}
 	})
 })

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"errors"
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack/ipv4"
@@ -18,7 +19,7 @@ func (ln *Listener) synArrives(now time.Time, s *segment) *Conn {
 	l := ln.layer
 	c := l.newConn(s.tuple, SynReceived, ln.bufs)
 	c.listener = ln
-	l.halfOpen++
+	ln.halfOpen++
 	l.stats.PassiveOpens++
 	c.irs, c.rcvNxt = s.seq, s.seq.Add(1)
 	c.negotiate(now, s)
@@ -30,6 +31,14 @@ func (ln *Listener) synArrives(now time.Time, s *segment) *Conn {
 	c.maxSndWnd = c.sndWnd
 	c.sendSyn(now)
 	return c
+}
+
+// unsendable frees a half-open passive connection whose SYN-ACK cannot be sent: no route to
+// the peer, or no ARP answer for it. Its SYN was most likely spoofed; keeping it through the
+// SYN-ACK retries would only hold a half-open slot for a minute.
+func (c *Conn) unsendable() {
+	c.layer.stats.HalfOpenUnsendable++
+	c.abort(ErrHostUnreach)
 }
 
 // negotiate takes the options of the peer's SYN or SYN-ACK. Each extension is used only when
@@ -96,7 +105,11 @@ func (c *Conn) sendSyn(now time.Time) {
 	}
 	c.sndNxt = c.iss.Add(1)
 	c.rcvAdv = c.rcvNxt.Add(uint32(f.WindowSize))
-	c.layer.send(c.tuple, &f, nil, ipv4.SendOptions{DontFragment: cfg.PMTUD == On})
+	err := c.layer.send(c.tuple, &f, nil, ipv4.SendOptions{DontFragment: cfg.PMTUD == On})
+	if errors.Is(err, ipv4.ErrNoRoute) && c.state == SynReceived && c.listener != nil {
+		c.unsendable()
+		return
+	}
 	c.armRTO(now)
 	if c.rtt.backoffs == 0 && !c.rtt.timing {
 		c.rtt.timing, c.rtt.timedSeq, c.rtt.timedAt = true, c.iss, now

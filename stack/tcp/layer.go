@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -66,7 +67,7 @@ func (m ECNMode) String() string {
 type Config struct {
 	MaxConnections  int           // connections in the table, any state (default 4096)
 	Backlog         int           // established connections waiting for Accept, per listener (default 128)
-	MaxHalfOpen     int           // SYN-RECEIVED connections, all listeners together (default 256)
+	MaxHalfOpen     int           // SYN-RECEIVED connections per listener, before SYN cookies (default 256)
 	SendBuffer      int           // bytes per connection (default 256 KiB)
 	ReceiveBuffer   int           // bytes per connection (default 256 KiB)
 	MSL             time.Duration // maximum segment lifetime; TIME-WAIT lasts 2·MSL (default 30 s)
@@ -77,15 +78,18 @@ type Config struct {
 	SynRetries      int           // SYN retransmissions before ErrTimeout (default 5)
 	SynAckRetries   int           // SYN-ACK retransmissions before the half-open connection is freed (default 5)
 	DelayedACK      time.Duration // RFC 1122 4.2.3.2, at most 500 ms (default 200 ms)
-	ChallengeACKs   int           // RFC 5961 7: challenge ACKs per second, all connections (default 100)
+	ChallengeACKs   int           // RFC 5961 7: challenge ACKs per second, all connections, on average: each second's budget is drawn between half and 1.5 times this (default 100)
+	MaxTimeWait     int           // connections in TIME-WAIT, kept apart from MaxConnections; the oldest goes past it (default 65536)
 	KeepAliveIdle   time.Duration // idle time before the first keepalive probe (default 2 h, RFC 1122 4.2.3.6)
 	KeepAliveProbes int           // unanswered probes before ErrTimeout (default 9)
+	FinTimeout      time.Duration // FIN-WAIT-2 after Close before the connection is reset (default 60 s, Linux's tcp_fin_timeout)
 
 	Timestamps Switch  // RFC 7323 timestamps: RTTM and PAWS (default on)
 	SACK       Switch  // RFC 2018 selective acknowledgments, RFC 2883 D-SACK, RFC 6675 recovery (default on)
 	RACK       Switch  // RFC 8985 RACK-TLP loss detection on connections with SACK (default on)
 	ECN        ECNMode // RFC 3168 explicit congestion notification (default ECNPassive)
 	PMTUD      Switch  // RFC 1191 path MTU discovery: DF on every segment (default on)
+	SynCookies Switch  // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
 	// TolerateMissingTimestamps accepts non-RST segments without a timestamp on a connection
 	// that negotiated timestamps; by default they are dropped (RFC 7323 3.2 SHOULD).
 	TolerateMissingTimestamps bool
@@ -102,6 +106,7 @@ const (
 	DefaultSynRetries     = 5
 	DefaultDelayedACK     = 200 * time.Millisecond
 	DefaultChallengeACKs  = 100
+	DefaultMaxTimeWait    = 65536
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -130,9 +135,11 @@ func (c Config) WithDefaults() Config {
 	set(&c.SynAckRetries, DefaultSynRetries)
 	setD(&c.DelayedACK, DefaultDelayedACK)
 	set(&c.ChallengeACKs, DefaultChallengeACKs)
+	set(&c.MaxTimeWait, DefaultMaxTimeWait)
 	setD(&c.KeepAliveIdle, 2*time.Hour)
+	setD(&c.FinTimeout, 60*time.Second)
 	set(&c.KeepAliveProbes, 9)
-	for _, s := range []*Switch{&c.Timestamps, &c.SACK, &c.RACK, &c.PMTUD} {
+	for _, s := range []*Switch{&c.Timestamps, &c.SACK, &c.RACK, &c.PMTUD, &c.SynCookies} {
 		if *s == Default {
 			*s = On
 		}
@@ -151,7 +158,7 @@ func (c Config) Validate() error {
 	}{
 		{"MaxConnections", c.MaxConnections}, {"Backlog", c.Backlog}, {"MaxHalfOpen", c.MaxHalfOpen},
 		{"Retries", c.Retries}, {"SynRetries", c.SynRetries}, {"SynAckRetries", c.SynAckRetries},
-		{"ChallengeACKs", c.ChallengeACKs}, {"KeepAliveProbes", c.KeepAliveProbes},
+		{"ChallengeACKs", c.ChallengeACKs}, {"KeepAliveProbes", c.KeepAliveProbes}, {"MaxTimeWait", c.MaxTimeWait},
 	}
 	for _, p := range positive {
 		if p.v < 1 {
@@ -177,11 +184,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("tcp: DelayedACK %v outside 0..500 ms (RFC 1122 4.2.3.2)", c.DelayedACK)
 	case c.KeepAliveIdle <= 0:
 		return fmt.Errorf("tcp: KeepAliveIdle %v <= 0", c.KeepAliveIdle)
+	case c.FinTimeout <= 0:
+		return fmt.Errorf("tcp: FinTimeout %v <= 0", c.FinTimeout)
 	}
 	for _, s := range []struct {
 		name string
 		v    Switch
-	}{{"Timestamps", c.Timestamps}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}} {
+	}{{"Timestamps", c.Timestamps}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}, {"SynCookies", c.SynCookies}} {
 		if s.v > Off {
 			return fmt.Errorf("tcp: %s %v is not Default, On or Off", s.name, s.v)
 		}
@@ -199,6 +208,9 @@ type Stats struct {
 	Retransmits       uint64 // segments sent again (RTO, fast retransmit, recovery, tail loss probe)
 	FastRetransmits   uint64 // loss recoveries begun without a timeout (RFC 5681 3.2, RFC 6675 5)
 	Timeouts          uint64 // RTO expirations
+	PersistTimeouts   uint64 // connections given up: zero-window probes unanswered (Retries, or the user timeout)
+	UserTimeouts      uint64 // connections given up: data unacknowledged past the user timeout (RFC 5482)
+	FinWait2Timeouts  uint64 // closed connections reset after FinTimeout in FIN-WAIT-2
 	BadChecksum       uint64 // dropped: checksum wrong (RFC 9293 3.1)
 	Malformed         uint64 // dropped: data offset or options malformed, or a port is 0
 	Broadcast         uint64 // dropped: sent to a broadcast or multicast address
@@ -208,13 +220,19 @@ type Stats struct {
 	ResetsOut         uint64
 	ChallengeACKs     uint64 // RFC 5961
 	ChallengeLimited  uint64 // challenge ACKs not sent because of the rate limit
-	ListenOverflow    uint64 // SYNs dropped: half-open table or accept queue full
+	HalfOpenUnsendable uint64 // half-open connections freed at once: their SYN-ACK had no route, or no ARP answer
+	ListenOverflow    uint64 // SYNs (or cookie ACKs) dropped: accept queue full, or half-open table full with SYN cookies off
+	SynCookiesSent    uint64 // SYN-ACKs sent with a SYN cookie (RFC 4987 3.6)
+	SynCookiesValid   uint64 // ACKs that returned a valid cookie
+	SynCookiesFailed  uint64 // ACKs to a listener that had sent cookies, whose cookie did not check (answered with RST)
 	TableFull         uint64 // SYNs dropped or dials refused: connection table full
 	OutOfOrder        uint64 // segments queued out of order
 	ActiveOpens       uint64
 	PassiveOpens      uint64
 	Established       uint64
 	ConnectionsClosed uint64
+	TimeWaitEvicted   uint64 // TIME-WAIT entries ended early to make room (MaxTimeWait reached)
+	TimeWaitReused    uint64 // TIME-WAIT entries ended by a new incarnation's SYN (RFC 6191)
 
 	PAWSRejects     uint64 // dropped: timestamp older than TS.Recent (RFC 7323 5)
 	NoTimestamp     uint64 // dropped: no timestamp on a connection that negotiated them (RFC 7323 3.2)
@@ -250,11 +268,13 @@ type Layer struct {
 	key       [16]byte
 	conns     map[fourTuple]*Conn
 	listeners map[uint16]*Listener
-	halfOpen  int
+	tw        timeWait
+	twTimer   timer.Timer
 	nextPort  uint16
 	challenge struct {
-		second time.Time
-		sent   int
+		second       time.Time
+		sent, budget int
+		rng          *rand.ChaCha8 // keyed by the secret: the budget is unpredictable from outside
 	}
 	stats Stats
 }
@@ -264,6 +284,9 @@ type Layer struct {
 // port choice.
 func New(cfg Config, host Host, secret [16]byte) *Layer {
 	l := &Layer{cfg: cfg, host: host, key: secret, conns: make(map[fourTuple]*Conn), listeners: make(map[uint16]*Listener)}
+	l.challenge.rng = rand.NewChaCha8(sha256.Sum256(append([]byte("challenge"), secret[:]...)))
+	l.tw.entries = make(map[twKey]*twEntry)
+	l.twTimer.Init(l.timeWaitFired)
 	sum := sha256.Sum256(append([]byte("ports"), secret[:]...))
 	l.nextPort = ephemeralFirst + binary.BigEndian.Uint16(sum[:])%(ephemeralLast-ephemeralFirst+1)
 	return l
@@ -285,6 +308,8 @@ func (l *Layer) Config() Config { return l.cfg }
 func (l *Layer) Conns() int { return len(l.conns) }
 
 func (l *Layer) now() time.Time { return l.host.Now() }
+
+func (l *Layer) timers() *timer.Heap { return l.host.Timers() }
 
 // keyedHash is SHA-256 over the layer's secret, a label that keeps the uses apart, and the
 // connection's addresses and ports: RFC 6528 3's F() and RFC 7323 7.1's timestamp offset.
@@ -314,16 +339,24 @@ func (l *Layer) isn(t fourTuple) wire.Seq {
 // mss returns the MSS the stack announces: the MTU less the IPv4 and TCP headers (RFC 6691).
 func (l *Layer) mss() int { return l.host.MTU() - wire.IPv4MinHeaderLen - wire.TCPMinHeaderLen }
 
-// allowChallenge applies the RFC 5961 7 rate limit: at most ChallengeACKs per second.
+// allowChallenge applies the layer's RFC 5961 7 rate limit. A fixed count per second is a side
+// channel (CVE-2016-5696): an off-path attacker who exhausts it and counts the challenge ACKs
+// left learns whether its guess made another connection send one. So, as Linux since 4.7, the
+// budget of each second is drawn anew between half and one and a half times ChallengeACKs,
+// from a generator keyed by the layer's secret, and each connection sends at most one
+// challenge ACK per 500 ms of its own (Conn.challengeAck).
 func (l *Layer) allowChallenge(now time.Time) bool {
-	if now.Sub(l.challenge.second) >= time.Second {
-		l.challenge.second, l.challenge.sent = now, 0
+	ch := &l.challenge
+	if now.Sub(ch.second) >= time.Second {
+		n := l.cfg.ChallengeACKs
+		ch.second, ch.sent = now, 0
+		ch.budget = (n+1)/2 + int(ch.rng.Uint64()%uint64(n))
 	}
-	if l.challenge.sent >= l.cfg.ChallengeACKs {
+	if ch.sent >= ch.budget {
 		l.stats.ChallengeLimited++
 		return false
 	}
-	l.challenge.sent++
+	ch.sent++
 	l.stats.ChallengeACKs++
 	return true
 }
@@ -387,6 +420,13 @@ func (l *Layer) HandlePacket(now time.Time, p wire.IPv4, broadcast bool) {
 		c.segmentArrives(now, &s)
 		return
 	}
+	if len(l.tw.entries) > 0 {
+		k := keyOf(s.tuple)
+		if e := l.tw.entries[k]; e != nil {
+			l.timeWaitArrives(now, k, e, &s)
+			return
+		}
+	}
 	if ln := l.listeners[s.tuple.local.Port()]; ln != nil {
 		ln.segmentArrives(now, &s)
 		return
@@ -412,17 +452,18 @@ func (l *Layer) closedArrives(s *segment) {
 func (l *Layer) sendReset(t fourTuple, seq, ack wire.Seq, flags wire.TCPFlags) {
 	f := wire.TCPFields{SourcePort: t.local.Port(), DestinationPort: t.remote.Port(), SeqNum: seq, AckNum: ack, Flags: flags}
 	l.stats.ResetsOut++
-	l.send(t, &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
+	_ = l.send(t, &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
 }
 
-// send builds a segment in the core's payload buffer and sends it.
-func (l *Layer) send(t fourTuple, f *wire.TCPFields, data []byte, opts ipv4.SendOptions) {
+// send builds a segment in the core's payload buffer and sends it. The error says why the
+// datagram could not even be queued (no route); a segment lost later is retransmitted.
+func (l *Layer) send(t fourTuple, f *wire.TCPFields, data []byte, opts ipv4.SendOptions) error {
 	buf := l.host.PayloadBuffer()
 	hl := f.HeaderLen()
 	n := hl + copy(buf[hl:], data)
 	f.Encode(buf[:n], t.local.Addr(), t.remote.Addr())
 	l.stats.SegmentsOut++
-	_ = l.host.SendIPv4(t.remote.Addr(), wire.ProtocolTCP, buf[:n], opts)
+	return l.host.SendIPv4(t.remote.Addr(), wire.ProtocolTCP, buf[:n], opts)
 }
 
 // HandleError takes an ICMP error about a segment the stack sent (RFC 1122 4.2.3.9).
@@ -463,7 +504,8 @@ func (l *Layer) ephemeralPort(local netip.Addr, remote netip.AddrPort) (uint16, 
 		if l.listeners[p] != nil {
 			continue
 		}
-		if l.conns[fourTuple{netip.AddrPortFrom(local, p), remote}] == nil {
+		t := fourTuple{netip.AddrPortFrom(local, p), remote}
+		if l.conns[t] == nil && l.tw.entries[keyOf(t)] == nil {
 			return p, nil
 		}
 	}

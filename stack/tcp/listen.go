@@ -13,9 +13,12 @@ type Listener struct {
 	port    uint16
 	backlog int
 	queue   []*Conn // established, not yet accepted
-	closed  bool
-	notify  func()
-	bufs    BufferSizes
+	// halfOpen counts the listener's connections in SYN-RECEIVED; maxHalfOpen bounds them.
+	halfOpen, maxHalfOpen int
+	cookieSentAt          time.Time // when the last SYN cookie went out
+	closed                bool
+	notify                func()
+	bufs                  BufferSizes
 }
 
 // SetBuffers sets the buffer sizes of the connections the listener opens from now on
@@ -33,7 +36,7 @@ func (l *Layer) Listen(port uint16, backlog int) (*Listener, error) {
 	if backlog <= 0 {
 		backlog = l.cfg.Backlog
 	}
-	ln := &Listener{layer: l, port: port, backlog: backlog}
+	ln := &Listener{layer: l, port: port, backlog: backlog, maxHalfOpen: l.cfg.MaxHalfOpen}
 	l.listeners[port] = ln
 	return ln, nil
 }
@@ -46,6 +49,19 @@ func (ln *Listener) SetNotify(f func()) { ln.notify = f }
 
 // Pending returns the established connections waiting for Accept.
 func (ln *Listener) Pending() int { return len(ln.queue) }
+
+// HalfOpen returns the listener's connections in SYN-RECEIVED.
+func (ln *Listener) HalfOpen() int { return ln.halfOpen }
+
+// SetHalfOpenLimit bounds the listener's connections in SYN-RECEIVED (n <= 0 takes
+// Config.MaxHalfOpen). Past it, SYNs are answered with SYN cookies, or dropped when
+// Config.SynCookies is Off.
+func (ln *Listener) SetHalfOpenLimit(n int) {
+	if n <= 0 {
+		n = ln.layer.cfg.MaxHalfOpen
+	}
+	ln.maxHalfOpen = n
+}
 
 // Accept returns the oldest established connection, or ErrWouldBlock.
 func (ln *Listener) Accept() (*Conn, error) {
@@ -97,8 +113,12 @@ func (ln *Listener) segmentArrives(now time.Time, s *segment) {
 	switch {
 	case s.has(wire.RST): // an incoming RST is ignored
 		return
-	case s.has(wire.ACK): // an ACK in LISTEN: RST with seq = SEG.ACK
-		l.sendReset(s.tuple, s.ack, 0, wire.RST)
+	case s.has(wire.ACK):
+		// The ACK that completes a handshake answered with a SYN cookie; any other ACK in
+		// LISTEN draws a RST with seq = SEG.ACK.
+		if !ln.cookieAck(now, s) {
+			l.sendReset(s.tuple, s.ack, 0, wire.RST)
+		}
 		return
 	case !s.has(wire.SYN):
 		return
@@ -106,18 +126,35 @@ func (ln *Listener) segmentArrives(now time.Time, s *segment) {
 		// SYN+FIN: our policy, as Linux: dropped without an answer.
 		return
 	}
-	if !ln.canOpen(0) {
-		return
-	}
-	ln.synArrives(now, s)
+	ln.synArrivesAdmitted(now, s, 0)
 }
 
-// canOpen reports whether the listener may open one more connection once freed connections
-// have left the table, counting why not: our policy is that a full half-open table or accept
-// queue drops the SYN, and the peer retries.
-func (ln *Listener) canOpen(freed int) bool {
+// synArrivesAdmitted answers a SYN to the listener once freed connections have left the
+// table: a new half-open connection if there is room for one, a SYN cookie if the listener's
+// half-open connections are at their limit, and nothing if the accept queue or the connection
+// table is full (the peer retries). It reports whether the SYN was answered.
+func (ln *Listener) synArrivesAdmitted(now time.Time, s *segment, freed int) bool {
+	if !ln.admit(freed) {
+		return false
+	}
+	if ln.halfOpen >= ln.maxHalfOpen {
+		if ln.layer.cfg.SynCookies != On {
+			ln.layer.stats.ListenOverflow++
+			return false
+		}
+		ln.sendCookie(now, s)
+		return true
+	}
+	ln.synArrives(now, s)
+	return true
+}
+
+// admit reports whether the listener may take one more connection once freed connections have
+// left the table, counting why not: our policy, as Linux's, is that a full accept queue drops
+// the SYN (or the ACK of a cookie), and so does a full table.
+func (ln *Listener) admit(freed int) bool {
 	l := ln.layer
-	if l.halfOpen >= l.cfg.MaxHalfOpen || len(ln.queue) >= ln.backlog {
+	if len(ln.queue) >= ln.backlog {
 		l.stats.ListenOverflow++
 		return false
 	}

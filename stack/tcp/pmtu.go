@@ -34,6 +34,10 @@ func (c *Conn) icmpError(now time.Time, e icmp.Error, seq wire.Seq) {
 	if e.Type == wire.ICMPv4DestUnreach && (e.Code == wire.ICMPv4ProtocolUnreachable || e.Code == wire.ICMPv4PortUnreachable) {
 		err = ErrConnRefused
 	}
+	if c.state == SynReceived && c.listener != nil && e.Local {
+		c.unsendable() // ARP found no one at the SYN's source address
+		return
+	}
 	// Hard errors abort a connection still opening (RFC 1122 4.2.3.9); everything else is soft.
 	if c.state == SynSent && err == ErrConnRefused {
 		c.abort(err)

@@ -18,9 +18,6 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 		c.keepProbes = 0
 		c.armKeepAlive(now)
 	}
-	if c.state == TimeWait && c.timeWaitArrives(now, s) {
-		return
-	}
 
 	// Simultaneous open (RFC 9293 3.5, figure 7, line 6): the peer's SYN,ACK carries SEG.SEQ =
 	// IRS, one below RCV.NXT; its SYN is the one already received, its ACK completes ours.
@@ -66,9 +63,6 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	// Second, the RST bit (RFC 5961 3.2: exact match resets, else a challenge ACK).
 	if s.has(wire.RST) {
 		c.layer.stats.ResetsIn++
-		if c.state == TimeWait { // RFC 1337: ignore RSTs in TIME-WAIT
-			return
-		}
 		if s.seq != c.rcvNxt {
 			c.challengeAck(now)
 			return
@@ -130,59 +124,6 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	c.output(now)
 }
 
-// timeWaitArrives handles what TIME-WAIT treats apart, and reports whether the segment was
-// dealt with.
-func (c *Conn) timeWaitArrives(now time.Time, s *segment) bool {
-	// A SYN may open a new incarnation of the connection (RFC 1122 4.2.2.13, RFC 6191): when
-	// both incarnations use timestamps, if its TSval is newer than TS.Recent; otherwise if its
-	// sequence number is beyond RCV.NXT. TIME-WAIT ends only if the listener takes the new
-	// connection; if it cannot (its queues are full), TIME-WAIT stays and the SYN is dropped,
-	// as RFC 6191 2 says of a SYN it does not honour. A SYN that fails the test, or carries a
-	// FIN (which a listener would drop), goes on to the usual processing: a challenge ACK
-	// (RFC 5961 4.2).
-	if s.flags&(wire.SYN|wire.ACK|wire.RST|wire.FIN) == wire.SYN {
-		var newer bool
-		if c.tsOK && s.opts.HasTimestamp && c.layer.cfg.Timestamps == On {
-			newer = int32(s.opts.TSVal-c.ts.recent) > 0
-		} else {
-			newer = s.seq.GreaterThan(c.rcvNxt)
-		}
-		if ln := c.layer.listeners[c.tuple.local.Port()]; newer && ln != nil {
-			if !ln.canOpen(1) {
-				return true // TIME-WAIT stays: the old incarnation still guards the tuple
-			}
-			c.closeNormally()
-			ln.synArrives(now, s)
-			return true
-		}
-	}
-	if s.flags&(wire.SYN|wire.RST) != 0 || !s.has(wire.ACK) {
-		return false // the usual steps: a challenge ACK, RFC 1337, or dropped for want of ACK
-	}
-	// The peer's FIN again (its ACK of ours was lost, or our ACK of its FIN was): acknowledge
-	// it and restart the 2·MSL timer (RFC 9293 3.10.7.4, eighth step). The FIN lies just
-	// before RCV.NXT, so the acceptability test would only ACK it. Any other FIN takes the
-	// usual steps: acknowledged, and the timer restarted if it is acceptable.
-	if s.has(wire.FIN) {
-		if s.seq.Add(s.seqLen()) != c.rcvNxt {
-			return false
-		}
-		c.sendAck()
-		c.timers().Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
-		return true
-	}
-	// Anything else but a bare ACK at RCV.NXT (the ACK of our FIN again, which needs no
-	// answer) means the peer has not seen our ACK of its FIN: data, an old or a future
-	// sequence number. Our policy, as Linux and FreeBSD: answer with an ACK, at most one per
-	// 500 ms, whether or not the segment is acceptable (RFC 9293 would ACK only the
-	// unacceptable ones and ignore the text of the others).
-	if len(s.data) > 0 || s.seq != c.rcvNxt {
-		c.oowAck(now, s, false)
-		return true
-	}
-	return false
-}
-
 // acceptable is RFC 9293 3.10.7.4's table of segment acceptability.
 func (c *Conn) acceptable(s *segment) bool {
 	wnd := c.rcvWnd()
@@ -223,9 +164,16 @@ func (c *Conn) trim(s *segment) {
 	}
 }
 
-// challengeAck sends an RFC 5961 challenge ACK, within the rate limit.
+// challengeAck sends an RFC 5961 challenge ACK within the rate limits: one per 500 ms for the
+// connection (shared with the ACKs for unacceptable segments, as Linux's
+// tcp_invalid_ratelimit), then the layer's randomised budget (allowChallenge).
 func (c *Conn) challengeAck(now time.Time) {
+	if !c.lastOOWAck.IsZero() && now.Sub(c.lastOOWAck) < oowInterval {
+		c.layer.stats.ChallengeLimited++
+		return
+	}
 	if c.layer.allowChallenge(now) {
+		c.lastOOWAck = now
 		c.sendAck()
 	}
 }
@@ -247,6 +195,7 @@ func (c *Conn) processAck(now time.Time, s *segment, segSeq wire.Seq) bool {
 	// leaves TS.Recent alone (as Linux), or one with a far-future TSval would make PAWS drop
 	// every segment after it.
 	c.updateTSRecent(now, s, segSeq)
+	c.lastAckAt, c.probesOut = now, 0 // the peer is there: zero-window probes start counting again
 	flight := c.flightSize()
 	acked := int(s.ack.Sub(c.sndUna))
 	c.rack.dsackThisAck = false
@@ -348,6 +297,7 @@ func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 		c.sent.popFront()
 	}
 	c.sndUna = s.ack
+	c.progressAt = now
 	data := min(int(c.sndUna.Sub(c.sndBufSeq)), c.sndBuf.Len())
 	if data > 0 {
 		c.sndBuf.Discard(data)
@@ -389,12 +339,8 @@ func (c *Conn) receiveText(now time.Time, s *segment) {
 	at := s.seq.Add(uint32(len(s.data)))
 	switch {
 	case c.finRcvd:
-		// A FIN again, after the one taken: acknowledge it, and in TIME-WAIT restart the
-		// 2·MSL timer (RFC 9293 3.10.7.4, eighth step).
+		// A FIN again, after the one taken: acknowledge it (RFC 9293 3.10.7.4, eighth step).
 		c.ackNow = true
-		if c.state == TimeWait {
-			c.timers().Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
-		}
 	case at == c.rcvNxt:
 		c.receiveFin(now)
 	default:

@@ -114,6 +114,9 @@ func (c *Conn) rtxFired(now time.Time) {
 		}
 		l.stats.Retransmits++
 		c.sendSyn(now)
+		if c.state == Closed { // unsendable
+			return
+		}
 		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
 		return
 	}
@@ -121,6 +124,11 @@ func (c *Conn) rtxFired(now time.Time) {
 		return
 	}
 	if c.rtt.backoffs > l.cfg.Retries {
+		c.abort(ErrTimeout)
+		return
+	}
+	if c.userTimedOut(now, c.progressAt) {
+		l.stats.UserTimeouts++
 		c.abort(ErrTimeout)
 		return
 	}
@@ -136,6 +144,10 @@ func (c *Conn) rtxFired(now time.Time) {
 	c.rack.tlpOutstanding = false
 	c.timers().Stop(&c.probeTimer)
 	c.timers().Stop(&c.reoTimer)
-	c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
+	next := now.Add(c.rtt.rto)
+	if end := c.progressAt.Add(c.userTimeout); c.userTimeout > 0 && end.Before(next) {
+		next = end // RFC 5482: the user timeout ends the wait, not the next backoff
+	}
+	c.timers().Arm(&c.rtxTimer, next)
 	c.output(now)
 }

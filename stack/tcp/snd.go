@@ -145,6 +145,10 @@ func (c *Conn) sendReset() {
 	c.layer.send(c.tuple, &f, nil, ipv4.SendOptions{DontFragment: c.layer.cfg.PMTUD == On})
 }
 
+// oowInterval is the least time between two ACKs for unacceptable segments, or two challenge
+// ACKs, on one connection.
+const oowInterval = 500 * time.Millisecond
+
 // oowAck answers a segment that failed the acceptability test or PAWS with an ACK (RFC 9293
 // 3.10.7.4, RFC 7323 5.3 R1). A segment with data is always answered: the ACK may carry a
 // D-SACK and tells a retransmitting peer where it stands. Others (ACKs, and anything PAWS
@@ -156,7 +160,7 @@ func (c *Conn) oowAck(now time.Time, s *segment, always bool) {
 		c.sendAck()
 		return
 	}
-	if !c.lastOOWAck.IsZero() && now.Sub(c.lastOOWAck) < 500*time.Millisecond {
+	if !c.lastOOWAck.IsZero() && now.Sub(c.lastOOWAck) < oowInterval {
 		c.layer.stats.OutOfWindowACKs++
 		return
 	}
@@ -169,17 +173,12 @@ func (c *Conn) oowAck(now time.Time, s *segment, always bool) {
 // ACK.
 func (c *Conn) output(now time.Time) {
 	switch c.state {
-	case Closed, Listen, SynSent:
+	case Closed, Listen, SynSent, TimeWait:
 		return
 	case SynReceived:
 		if c.ackNow {
 			c.sendSyn(now)
 			c.ackNow = false
-		}
-		return
-	case TimeWait:
-		if c.ackNow {
-			c.sendAck()
 		}
 		return
 	}
@@ -316,6 +315,9 @@ func (c *Conn) transmitNew(now time.Time, n int, fin bool) {
 	}
 	c.sendSegment(now, seq, flags, c.sndBuf.Bytes()[off:off+n], kind)
 	seg := txSeg{seq: seq, len: uint32(n), fin: fin, xmit: now}
+	if c.sent.len() == 0 {
+		c.progressAt = now
+	}
 	if fin {
 		seg.len++
 	}

@@ -57,7 +57,11 @@ type Conn struct {
 
 	rtxTimer, delackTimer, persistTimer, keepTimer, waitTimer, probeTimer, reoTimer timer.Timer
 	persistBackoff                                                                  int
+	probesOut                                                                       int // zero-window probes sent since the last ACK
 	keepProbes                                                                      int
+	userTimeout                                                                     time.Duration
+	progressAt                                                                      time.Time // data in flight last made progress: first sent, or SND.UNA moved
+	lastAckAt                                                                       time.Time // the last acceptable ACK arrived
 
 	sndBufSize, rcvBufSize int // bytes; from Config or BufferSizes
 
@@ -83,16 +87,14 @@ func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
 	c.delackTimer.Init(c.delackFired)
 	c.persistTimer.Init(c.persistFired)
 	c.keepTimer.Init(c.keepFired)
-	c.waitTimer.Init(c.waitFired)
+	c.waitTimer.Init(c.finWait2Fired)
 	c.probeTimer.Init(c.probeFired)
 	c.reoTimer.Init(c.reorderFired)
 	c.iss = l.isn(t)
 	c.sndUna, c.sndNxt, c.cc.recover = c.iss, c.iss, c.iss
 	c.sndBufSeq = c.iss.Add(1)
 	c.ts.offset = l.keyedHash("timestamps", t)
-	for (c.rcvBufSize >> c.rcvWScale) > 0xffff {
-		c.rcvWScale++
-	}
+	c.rcvWScale = windowScaleFor(c.rcvBufSize)
 	l.conns[t] = c
 	return c
 }
@@ -105,12 +107,15 @@ func (c *Conn) setState(s State) {
 		return
 	}
 	if c.state == SynReceived && c.listener != nil {
-		c.layer.halfOpen--
+		c.listener.halfOpen--
 	}
 	if s == Established {
 		c.layer.stats.Established++
 	}
 	c.state = s
+	if s == FinWait2 {
+		c.armFinWait2(c.layer.now())
+	}
 	c.wake()
 }
 
@@ -239,6 +244,7 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.appClosed = true
+	c.armFinWait2(c.layer.now())
 	switch {
 	case c.state == Closed:
 		return nil
@@ -341,6 +347,13 @@ func (c *Conn) abort(err error) {
 		// returns one.
 		ln.queue = slices.DeleteFunc(ln.queue, func(q *Conn) bool { return q == c })
 	}
+	c.release()
+	c.layer.remove(c)
+	c.wake()
+}
+
+// release stops the connection's timers and frees what it holds to send and to reassemble.
+func (c *Conn) release() {
 	h := c.timers()
 	for _, t := range []*timer.Timer{&c.rtxTimer, &c.delackTimer, &c.persistTimer, &c.keepTimer, &c.waitTimer, &c.probeTimer, &c.reoTimer} {
 		h.Stop(t)
@@ -348,8 +361,6 @@ func (c *Conn) abort(err error) {
 	c.sndBuf.Release()
 	c.sent.release()
 	c.ooo.release()
-	c.layer.remove(c)
-	c.wake()
 }
 
 // closeNormally ends a connection whose close handshake completed (or whose TIME-WAIT ended).

@@ -2,12 +2,10 @@ package tcp
 
 import (
 	"time"
-
-	"github.com/mtcp-go/mtcp/stack/timer"
 )
 
-// The timers other than retransmission's (rtx.go, rack.go): delayed ACK, persist, keepalive
-// and TIME-WAIT.
+// The timers other than retransmission's (rtx.go, rack.go) and TIME-WAIT's (timewait.go):
+// delayed ACK, persist, keepalive and the FIN-WAIT-2 timeout.
 
 // delackFired sends the delayed ACK (RFC 1122 4.2.3.2).
 func (c *Conn) delackFired(now time.Time) {
@@ -22,10 +20,12 @@ func (c *Conn) persistInterval() time.Duration {
 }
 
 // persistFired runs when data waited with nothing in flight because of the peer's window. A
-// zero window is probed (RFC 9293 3.8.6.1, RFC 6429: never give up while the peer answers)
-// with a segment at SND.UNA-1 and no data, which the peer must ACK with its current window. A
-// window too small for silly-window avoidance is filled as far as it goes: the timer is RFC
-// 9293 3.8.6.2.1's override timeout.
+// zero window is probed (RFC 9293 3.8.6.1) with a segment at SND.UNA-1 and no data, which the
+// peer must ACK with its current window. The connection stays while probes are answered
+// (RFC 6429, RFC 1122 4.2.2.17); probes that go unanswered count like retransmissions: after
+// Config.Retries of them (or the user timeout, RFC 5482) the peer is given up for gone, with
+// ErrTimeout. A window too small for silly-window avoidance is filled as far as it goes: the
+// timer is RFC 9293 3.8.6.2.1's override timeout.
 func (c *Conn) persistFired(now time.Time) {
 	if !c.state.synchronized() || c.sndNxt != c.sndUna {
 		return
@@ -39,6 +39,12 @@ func (c *Conn) persistFired(now time.Time) {
 		c.transmitNew(now, n, c.finQueued && n == unsent)
 		return
 	}
+	if c.probesOut >= c.layer.cfg.Retries || c.userTimedOut(now, c.lastAckAt) {
+		c.layer.stats.PersistTimeouts++
+		c.abort(ErrTimeout)
+		return
+	}
+	c.probesOut++
 	c.sendSegment(now, c.sndUna.Add(^uint32(0)), 0, nil, controlSegment)
 	c.persistBackoff++
 	c.timers().Arm(&c.persistTimer, now.Add(c.persistInterval()))
@@ -63,15 +69,33 @@ func (c *Conn) keepFired(now time.Time) {
 	c.timers().Arm(&c.keepTimer, now.Add(c.keepIdle))
 }
 
-// enterTimeWait moves to TIME-WAIT for 2·MSL (RFC 9293 3.10.7.4).
-func (c *Conn) enterTimeWait(now time.Time) {
-	c.setState(TimeWait)
-	h := c.timers()
-	for _, t := range []*timer.Timer{&c.rtxTimer, &c.persistTimer, &c.keepTimer, &c.probeTimer, &c.reoTimer} {
-		h.Stop(t)
-	}
-	h.Arm(&c.waitTimer, now.Add(2*c.layer.cfg.MSL))
+// userTimedOut reports whether the user timeout (RFC 5482, SetUserTimeout) has passed since
+// since: the last forward progress for data in flight, the last ACK for zero-window probes.
+func (c *Conn) userTimedOut(now, since time.Time) bool {
+	return c.userTimeout > 0 && !since.IsZero() && now.Sub(since) >= c.userTimeout
 }
 
-// waitFired ends TIME-WAIT.
-func (c *Conn) waitFired(time.Time) { c.closeNormally() }
+// SetUserTimeout sets how long data may stay unacknowledged, or wait behind a zero window with
+// its probes unanswered, before the connection is aborted with ErrTimeout (RFC 5482's user
+// timeout, Linux's TCP_USER_TIMEOUT); 0 leaves it to the retry counts (Config.Retries).
+func (c *Conn) SetUserTimeout(d time.Duration) { c.userTimeout = max(d, 0) }
+
+// armFinWait2 bounds FIN-WAIT-2 once nobody can read from the connection: our policy, as
+// Linux's, is that a peer that acknowledged our FIN but never sends its own is reset after
+// Config.FinTimeout. A half-closed connection (CloseWrite) still open for reading waits as
+// long as the peer likes (RFC 9293 3.6).
+func (c *Conn) armFinWait2(now time.Time) {
+	if c.state == FinWait2 && c.appClosed && !c.waitTimer.Armed() {
+		c.timers().Arm(&c.waitTimer, now.Add(c.layer.cfg.FinTimeout))
+	}
+}
+
+// finWait2Fired resets a closed connection whose peer never sent its FIN.
+func (c *Conn) finWait2Fired(time.Time) {
+	if c.state != FinWait2 {
+		return
+	}
+	c.layer.stats.FinWait2Timeouts++
+	c.sendReset()
+	c.abort(ErrTimeout)
+}

@@ -1,0 +1,241 @@
+package tcp
+
+import (
+	"net/netip"
+	"time"
+	"weak"
+
+	"github.com/mtcp-go/mtcp/stack/ipv4"
+	"github.com/mtcp-go/mtcp/stack/wire"
+)
+
+// TIME-WAIT (RFC 9293 3.10.7.4, RFC 1337, RFC 6191) is kept apart from the connection table:
+// a connection that enters it leaves the table and a compact record (about 50 bytes with its
+// key) remembers what TIME-WAIT needs: the two sequence numbers, the window last advertised,
+// the timestamps to echo and check, and when it ends. So a busy server's closed connections do
+// not count against MaxConnections; MaxTimeWait bounds them instead, and when it is reached the
+// oldest record goes first (Stats.TimeWaitEvicted), as Linux does past tcp_max_tw_buckets.
+
+// twKey is a four-tuple in 12 bytes.
+type twKey struct {
+	local, remote         [4]byte
+	localPort, remotePort uint16
+}
+
+func keyOf(t fourTuple) twKey {
+	return twKey{t.local.Addr().As4(), t.remote.Addr().As4(), t.local.Port(), t.remote.Port()}
+}
+
+func (k twKey) tuple() fourTuple {
+	return fourTuple{
+		netip.AddrPortFrom(netip.AddrFrom4(k.local), k.localPort),
+		netip.AddrPortFrom(netip.AddrFrom4(k.remote), k.remotePort),
+	}
+}
+
+// twEntry is one connection in TIME-WAIT.
+type twEntry struct {
+	sndNxt, rcvNxt     wire.Seq
+	tsOffset, tsRecent uint32
+	ends, lastAck      int64  // Unix nanoseconds: end of 2·MSL; the last ACK sent, for the 500 ms limit
+	wnd                uint16 // the window field last sent
+	wscale             uint8  // our window scale
+	tsOK               bool
+	// conn is the connection the application may still hold, to say CLOSED when TIME-WAIT
+	// ends; weak, so a connection nobody holds is freed at once.
+	conn weak.Pointer[Conn]
+}
+
+// twRecord orders the entries by the end of their 2·MSL; a record whose entry moved on (a new
+// end, or gone) is skipped.
+type twRecord struct {
+	key  twKey
+	ends int64
+}
+
+// timeWait is the layer's table of TIME-WAIT entries.
+type timeWait struct {
+	entries map[twKey]*twEntry
+	order   []twRecord // by ends; order[head:] is live
+	head    int
+}
+
+// TimeWaits returns the connections in TIME-WAIT.
+func (l *Layer) TimeWaits() int { return len(l.tw.entries) }
+
+// enterTimeWait moves c to TIME-WAIT for 2·MSL (RFC 9293 3.10.7.4). The ACK the move owes
+// the peer goes first; then the connection leaves the table for a TIME-WAIT entry.
+func (c *Conn) enterTimeWait(now time.Time) {
+	if c.ackNow {
+		c.sendAck()
+	}
+	l := c.layer
+	e := &twEntry{
+		sndNxt: c.sndNxt, rcvNxt: c.rcvNxt, tsOffset: c.ts.offset, tsRecent: c.ts.recent,
+		wnd: c.windowField(), wscale: c.rcvWScale, tsOK: c.tsOK, conn: weak.Make(c),
+	}
+	c.release()
+	c.setState(TimeWait)
+	if l.conns[c.tuple] == c {
+		delete(l.conns, c.tuple)
+	}
+	if len(l.tw.entries) >= l.cfg.MaxTimeWait {
+		l.evictTimeWait()
+	}
+	l.tw.entries[keyOf(c.tuple)] = e
+	l.restartTimeWait(now, keyOf(c.tuple), e)
+}
+
+// restartTimeWait starts e's 2·MSL from now.
+func (l *Layer) restartTimeWait(now time.Time, k twKey, e *twEntry) {
+	e.ends = now.Add(2 * l.cfg.MSL).UnixNano()
+	l.tw.order = append(l.tw.order, twRecord{k, e.ends})
+	if !l.twTimer.Armed() {
+		l.timers().Arm(&l.twTimer, time.Unix(0, e.ends))
+	}
+}
+
+// timeWaitFired ends the entries whose 2·MSL is over.
+func (l *Layer) timeWaitFired(now time.Time) {
+	t := &l.tw
+	for t.head < len(t.order) {
+		r := t.order[t.head]
+		e := t.entries[r.key]
+		if e == nil || e.ends != r.ends { // stale: the entry ended or restarted
+			t.head++
+			continue
+		}
+		if r.ends > now.UnixNano() {
+			l.timers().Arm(&l.twTimer, time.Unix(0, r.ends))
+			break
+		}
+		t.head++
+		l.endTimeWait(r.key, e)
+	}
+	l.compactTimeWait()
+}
+
+// evictTimeWait ends the oldest entry to make room for a new one.
+func (l *Layer) evictTimeWait() {
+	t := &l.tw
+	for ; t.head < len(t.order); t.head++ {
+		r := t.order[t.head]
+		if e := t.entries[r.key]; e != nil && e.ends == r.ends {
+			t.head++
+			l.stats.TimeWaitEvicted++
+			l.endTimeWait(r.key, e)
+			break
+		}
+	}
+	l.compactTimeWait()
+}
+
+// compactTimeWait drops the records before head once they are most of the slice.
+func (l *Layer) compactTimeWait() {
+	t := &l.tw
+	if t.head > 64 && t.head*2 > len(t.order) {
+		t.order = append(t.order[:0], t.order[t.head:]...)
+		t.head = 0
+	}
+	if len(t.entries) == 0 {
+		t.order, t.head = t.order[:0], 0
+		l.timers().Stop(&l.twTimer)
+	}
+}
+
+// endTimeWait deletes an entry: the connection is CLOSED.
+func (l *Layer) endTimeWait(k twKey, e *twEntry) {
+	delete(l.tw.entries, k)
+	l.stats.ConnectionsClosed++
+	if c := e.conn.Value(); c != nil && c.state == TimeWait {
+		c.setState(Closed)
+	}
+}
+
+// timeWaitArrives handles a segment for a connection in TIME-WAIT.
+func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) {
+	// A SYN may open a new incarnation of the connection (RFC 1122 4.2.2.13, RFC 6191): when
+	// both incarnations use timestamps, if its TSval is newer than TS.Recent; otherwise if its
+	// sequence number is beyond RCV.NXT. TIME-WAIT ends only if the listener takes the new
+	// connection; if it cannot (its accept queue is full), TIME-WAIT stays and the SYN is
+	// dropped, as RFC 6191 2 says of a SYN it does not honour. A SYN that fails the test, or
+	// carries a FIN (which a listener would drop), draws a challenge ACK (RFC 5961 4.2).
+	if s.flags&(wire.SYN|wire.ACK|wire.RST|wire.FIN) == wire.SYN {
+		var newer bool
+		if e.tsOK && s.opts.HasTimestamp && l.cfg.Timestamps == On {
+			newer = int32(s.opts.TSVal-e.tsRecent) > 0
+		} else {
+			newer = s.seq.GreaterThan(e.rcvNxt)
+		}
+		if ln := l.listeners[k.localPort]; newer && ln != nil {
+			if ln.admit(0) {
+				l.stats.TimeWaitReused++
+				l.endTimeWait(k, e)
+				ln.synArrivesAdmitted(now, s, 0)
+			}
+			return
+		}
+	}
+	switch {
+	case s.has(wire.RST): // RFC 1337: ignored
+		l.stats.ResetsIn++
+		return
+	case s.has(wire.SYN): // a challenge ACK (RFC 5961 4.2), within both limits
+		if e.lastAck != 0 && now.UnixNano()-e.lastAck < int64(oowInterval) {
+			l.stats.ChallengeLimited++
+		} else if l.allowChallenge(now) {
+			l.timeWaitAck(now, k, e)
+		}
+		return
+	case !s.has(wire.ACK):
+		l.stats.NoACK++
+		return
+	case e.tsOK && !s.opts.HasTimestamp && !l.cfg.TolerateMissingTimestamps:
+		l.stats.NoTimestamp++
+		return
+	case e.tsOK && s.opts.HasTimestamp && int32(s.opts.TSVal-e.tsRecent) < 0: // PAWS
+		l.stats.PAWSRejects++
+		l.timeWaitOOWAck(now, k, e)
+		return
+	}
+	end := s.seq.Add(s.seqLen())
+	inWindow := s.seq.InWindow(e.rcvNxt, max(uint32(e.wnd)<<e.wscale, 1))
+	if e.tsOK && s.opts.HasTimestamp && s.seq.LessThanEq(e.rcvNxt) && (inWindow || end == e.rcvNxt) {
+		e.tsRecent = s.opts.TSVal // RFC 7323 4.3: the newest acceptable timestamp is echoed
+	}
+	switch {
+	case s.has(wire.FIN) && (end == e.rcvNxt || inWindow):
+		// The peer's FIN again (its ACK of ours was lost, or our ACK of its FIN was), or any
+		// acceptable FIN: acknowledged, and 2·MSL starts again (RFC 9293 3.10.7.4, eighth step).
+		l.timeWaitAck(now, k, e)
+		l.restartTimeWait(now, k, e)
+	case len(s.data) > 0 || s.seq != e.rcvNxt || s.has(wire.FIN) || s.ack.GreaterThan(e.sndNxt):
+		// Data, an old or a future sequence number, or an ACK of what we never sent means the
+		// peer has not seen our ACK of its FIN. Our policy, as Linux and FreeBSD: an ACK, at
+		// most one per 500 ms (RFC 9293 would ACK only the unacceptable ones).
+		l.timeWaitOOWAck(now, k, e)
+	}
+	// A bare ACK at RCV.NXT is the ACK of our FIN again: nothing to say.
+}
+
+// timeWaitOOWAck sends the entry's ACK unless one went in the last 500 ms.
+func (l *Layer) timeWaitOOWAck(now time.Time, k twKey, e *twEntry) {
+	if e.lastAck != 0 && now.UnixNano()-e.lastAck < int64(oowInterval) {
+		l.stats.OutOfWindowACKs++
+		return
+	}
+	l.timeWaitAck(now, k, e)
+}
+
+// timeWaitAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the window last advertised.
+func (l *Layer) timeWaitAck(now time.Time, k twKey, e *twEntry) {
+	e.lastAck = now.UnixNano()
+	f := wire.TCPFields{
+		SourcePort: k.localPort, DestinationPort: k.remotePort,
+		SeqNum: e.sndNxt, AckNum: e.rcvNxt, Flags: wire.ACK, WindowSize: e.wnd,
+	}
+	if e.tsOK {
+		f.Options.HasTimestamp, f.Options.TSVal, f.Options.TSEcr = true, uint32(now.UnixMilli())+e.tsOffset, e.tsRecent
+	}
+	l.send(k.tuple(), &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
+}
