@@ -359,9 +359,11 @@ func (c *Conn) receiveText(now time.Time, s *segment) {
 func (c *Conn) receiveData(now time.Time, s *segment) {
 	if s.seq != c.rcvNxt {
 		c.layer.stats.OutOfOrder++
+		pruned := c.ooo.pruned
 		if dup, ok := c.ooo.insert(s.seq, s.data); ok {
 			c.noteDuplicate(dup.Left, dup.Right)
 		}
+		c.layer.stats.OutOfOrderPruned += c.ooo.pruned - pruned
 		c.noteOutOfOrder(s.seq)
 		c.ackNow = true // RFC 5681 4.2: an out-of-order segment draws an immediate (duplicate) ACK
 		return
