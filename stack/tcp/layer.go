@@ -71,13 +71,13 @@ type Config struct {
 	SendBuffer      int           // bytes per connection (default 256 KiB)
 	ReceiveBuffer   int           // bytes per connection (default 256 KiB)
 	MSL             time.Duration // maximum segment lifetime; TIME-WAIT lasts 2·MSL (default 30 s)
-	RTOMin          time.Duration // RFC 6298 2.4 (default 1 s)
+	RTOMin          time.Duration // RFC 6298 2.4's floor, lowered as RFC 8961 allows and Linux does (default 200 ms)
 	RTOInitial      time.Duration // RFC 6298 2.1 (default 1 s)
 	RTOMax          time.Duration // backoff cap (default 60 s)
 	Retries         int           // retransmissions of data or FIN before ErrTimeout (default 8)
 	SynRetries      int           // SYN retransmissions before ErrTimeout (default 5)
 	SynAckRetries   int           // SYN-ACK retransmissions before the half-open connection is freed (default 5)
-	DelayedACK      time.Duration // RFC 1122 4.2.3.2, at most 500 ms (default 200 ms)
+	DelayedACK      time.Duration // RFC 1122 4.2.3.2, at most 500 ms (default 40 ms, Linux's TCP_DELACK_MIN)
 	ChallengeACKs   int           // RFC 5961 7: challenge ACKs per second, all connections, on average: each second's budget is drawn between half and 1.5 times this (default 100)
 	MaxTimeWait     int           // connections in TIME-WAIT, kept apart from MaxConnections; the oldest goes past it (default 65536)
 	KeepAliveIdle   time.Duration // idle time before the first keepalive probe (default 2 h, RFC 1122 4.2.3.6)
@@ -104,7 +104,8 @@ const (
 	DefaultMSL            = 30 * time.Second
 	DefaultRetries        = 8
 	DefaultSynRetries     = 5
-	DefaultDelayedACK     = 200 * time.Millisecond
+	DefaultRTOMin         = 200 * time.Millisecond
+	DefaultDelayedACK     = 40 * time.Millisecond
 	DefaultChallengeACKs  = 100
 	DefaultMaxTimeWait    = 65536
 )
@@ -127,7 +128,7 @@ func (c Config) WithDefaults() Config {
 	set(&c.SendBuffer, DefaultBuffer)
 	set(&c.ReceiveBuffer, DefaultBuffer)
 	setD(&c.MSL, DefaultMSL)
-	setD(&c.RTOMin, time.Second)
+	setD(&c.RTOMin, DefaultRTOMin)
 	setD(&c.RTOInitial, time.Second)
 	setD(&c.RTOMax, 60*time.Second)
 	set(&c.Retries, DefaultRetries)
@@ -203,36 +204,37 @@ func (c Config) Validate() error {
 
 // Stats counts segments and events.
 type Stats struct {
-	SegmentsIn        uint64
-	SegmentsOut       uint64
-	Retransmits       uint64 // segments sent again (RTO, fast retransmit, recovery, tail loss probe)
-	FastRetransmits   uint64 // loss recoveries begun without a timeout (RFC 5681 3.2, RFC 6675 5)
-	Timeouts          uint64 // RTO expirations
-	PersistTimeouts   uint64 // connections given up: zero-window probes unanswered (Retries, or the user timeout)
-	UserTimeouts      uint64 // connections given up: data unacknowledged past the user timeout (RFC 5482)
-	FinWait2Timeouts  uint64 // closed connections reset after FinTimeout in FIN-WAIT-2
-	BadChecksum       uint64 // dropped: checksum wrong (RFC 9293 3.1)
-	Malformed         uint64 // dropped: data offset or options malformed, or a port is 0
-	Broadcast         uint64 // dropped: sent to a broadcast or multicast address
-	NoACK             uint64 // dropped: no ACK bit in a synchronized state (RFC 9293 3.10.7.4)
-	Unacceptable      uint64 // segments outside the receive window, answered with an ACK
-	ResetsIn          uint64
-	ResetsOut         uint64
-	ChallengeACKs     uint64 // RFC 5961
-	ChallengeLimited  uint64 // challenge ACKs not sent because of the rate limit
+	SegmentsIn         uint64
+	SegmentsOut        uint64
+	Retransmits        uint64 // segments sent again (RTO, fast retransmit, recovery, tail loss probe)
+	FastRetransmits    uint64 // loss recoveries begun without a timeout (RFC 5681 3.2, RFC 6675 5)
+	Timeouts           uint64 // RTO expirations
+	PersistTimeouts    uint64 // connections given up: zero-window probes unanswered (Retries, or the user timeout)
+	UserTimeouts       uint64 // connections given up: data unacknowledged past the user timeout (RFC 5482)
+	FinWait2Timeouts   uint64 // closed connections reset after FinTimeout in FIN-WAIT-2
+	BadChecksum        uint64 // dropped: checksum wrong (RFC 9293 3.1)
+	Malformed          uint64 // dropped: data offset or options malformed, or a port is 0
+	Broadcast          uint64 // dropped: sent to a broadcast or multicast address
+	NoACK              uint64 // dropped: no ACK bit in a synchronized state (RFC 9293 3.10.7.4)
+	Unacceptable       uint64 // segments outside the receive window, answered with an ACK
+	ResetsIn           uint64
+	ResetsOut          uint64
+	ChallengeACKs      uint64 // RFC 5961
+	ChallengeLimited   uint64 // challenge ACKs not sent because of the rate limit
 	HalfOpenUnsendable uint64 // half-open connections freed at once: their SYN-ACK had no route, or no ARP answer
-	ListenOverflow    uint64 // SYNs (or cookie ACKs) dropped: accept queue full, or half-open table full with SYN cookies off
-	SynCookiesSent    uint64 // SYN-ACKs sent with a SYN cookie (RFC 4987 3.6)
-	SynCookiesValid   uint64 // ACKs that returned a valid cookie
-	SynCookiesFailed  uint64 // ACKs to a listener that had sent cookies, whose cookie did not check (answered with RST)
-	TableFull         uint64 // SYNs dropped or dials refused: connection table full
-	OutOfOrder        uint64 // segments queued out of order
-	ActiveOpens       uint64
-	PassiveOpens      uint64
-	Established       uint64
-	ConnectionsClosed uint64
-	TimeWaitEvicted   uint64 // TIME-WAIT entries ended early to make room (MaxTimeWait reached)
-	TimeWaitReused    uint64 // TIME-WAIT entries ended by a new incarnation's SYN (RFC 6191)
+	ListenOverflow     uint64 // SYNs (or cookie ACKs) dropped: accept queue full, or half-open table full with SYN cookies off
+	SynCookiesSent     uint64 // SYN-ACKs sent with a SYN cookie (RFC 4987 3.6)
+	SynCookiesValid    uint64 // ACKs that returned a valid cookie
+	SynCookiesFailed   uint64 // ACKs to a listener that had sent cookies, whose cookie did not check (answered with RST)
+	TableFull          uint64 // SYNs dropped or dials refused: connection table full
+	OutOfOrder         uint64 // segments queued out of order
+	OutOfOrderPruned   uint64 // out-of-order stretches given up (or not taken) to keep the queue within its bound
+	ActiveOpens        uint64
+	PassiveOpens       uint64
+	Established        uint64
+	ConnectionsClosed  uint64
+	TimeWaitEvicted    uint64 // TIME-WAIT entries ended early to make room (MaxTimeWait reached)
+	TimeWaitReused     uint64 // TIME-WAIT entries ended by a new incarnation's SYN (RFC 6191)
 
 	PAWSRejects     uint64 // dropped: timestamp older than TS.Recent (RFC 7323 5)
 	NoTimestamp     uint64 // dropped: no timestamp on a connection that negotiated them (RFC 7323 3.2)
