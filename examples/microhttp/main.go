@@ -11,6 +11,10 @@
 // faults on the link, both ways: loss=5%,dup=1%,reorder=5%,corrupt=0.5%,delay=5ms,seed=1),
 // --netns NAME, --mac ADDR. SIGINT or SIGTERM stops it cleanly: requests in progress finish
 // first.
+//
+// Server timeouts: 10 s to send a request's header, 60 s idle between requests, and a
+// 60 s TCP user timeout (RFC 5482) on every connection, so a client that vanishes
+// mid-transfer, or leaves a zero window shut, is let go.
 package main
 
 import (
@@ -21,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -58,7 +63,19 @@ func main() {
 			if err != nil {
 				return "", nil, err
 			}
-			srv := &http.Server{Handler: handler(dir), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{
+				Handler: handler(dir),
+				// A client that never finishes its request, or keeps an idle connection,
+				// is let go; one whose peer vanished mid-transfer (nothing acknowledged,
+				// or a zero window nobody reopens, for a minute) is aborted by TCP.
+				ReadHeaderTimeout: 10 * time.Second,
+				IdleTimeout:       60 * time.Second,
+				ConnState: func(c net.Conn, s http.ConnState) {
+					if u, ok := c.(interface{ SetUserTimeout(time.Duration) error }); ok && s == http.StateNew {
+						_ = u.SetUserTimeout(time.Minute)
+					}
+				},
+			}
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
