@@ -62,6 +62,34 @@ func (m ECNMode) String() string {
 	return fmt.Sprintf("ECNMode(%d)", uint8(m))
 }
 
+// CongestionMode is how a loss changes the congestion window. The zero value,
+// CongestionDefault, is CongestionAIMD.
+type CongestionMode uint8
+
+// The congestion responses.
+const (
+	CongestionDefault CongestionMode = iota
+	// CongestionReno halves the window on a loss and adds one segment per round trip (RFC
+	// 5681).
+	CongestionReno
+	// CongestionAIMD takes the window to 0.7 of the flight on a loss and adds 9/17 of a
+	// segment per round trip: RFC 9438's β_cubic with the increase that keeps it as fair to
+	// Reno as Reno (4.3, 4.6), Linux's decrease without CUBIC's cubic growth.
+	CongestionAIMD
+)
+
+func (m CongestionMode) String() string {
+	switch m {
+	case CongestionDefault:
+		return "default"
+	case CongestionReno:
+		return "reno"
+	case CongestionAIMD:
+		return "aimd"
+	}
+	return fmt.Sprintf("CongestionMode(%d)", uint8(m))
+}
+
 // Config bounds and times the TCP layer and chooses its extensions. Zero values take the
 // defaults.
 type Config struct {
@@ -84,12 +112,13 @@ type Config struct {
 	KeepAliveProbes int           // unanswered probes before ErrTimeout (default 9)
 	FinTimeout      time.Duration // FIN-WAIT-2 after Close before the connection is reset (default 60 s, Linux's tcp_fin_timeout)
 
-	Timestamps Switch  // RFC 7323 timestamps: RTTM and PAWS (default on)
-	SACK       Switch  // RFC 2018 selective acknowledgments, RFC 2883 D-SACK, RFC 6675 recovery (default on)
-	RACK       Switch  // RFC 8985 RACK-TLP loss detection on connections with SACK (default on)
-	ECN        ECNMode // RFC 3168 explicit congestion notification (default ECNPassive)
-	PMTUD      Switch  // RFC 1191 path MTU discovery: DF on every segment (default on)
-	SynCookies Switch  // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
+	Timestamps Switch         // RFC 7323 timestamps: RTTM and PAWS (default on)
+	SACK       Switch         // RFC 2018 selective acknowledgments, RFC 2883 D-SACK, RFC 6675 recovery (default on)
+	RACK       Switch         // RFC 8985 RACK-TLP loss detection on connections with SACK (default on)
+	ECN        ECNMode        // RFC 3168 explicit congestion notification (default ECNPassive)
+	Congestion CongestionMode // the response to a loss (default CongestionAIMD)
+	PMTUD      Switch         // RFC 1191 path MTU discovery: DF on every segment (default on)
+	SynCookies Switch         // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
 	// TolerateMissingTimestamps accepts non-RST segments without a timestamp on a connection
 	// that negotiated timestamps; by default they are dropped (RFC 7323 3.2 SHOULD).
 	TolerateMissingTimestamps bool
@@ -148,6 +177,9 @@ func (c Config) WithDefaults() Config {
 	if c.ECN == ECNDefault {
 		c.ECN = ECNPassive
 	}
+	if c.Congestion == CongestionDefault {
+		c.Congestion = CongestionAIMD
+	}
 	return c
 }
 
@@ -195,6 +227,9 @@ func (c Config) Validate() error {
 		if s.v > Off {
 			return fmt.Errorf("tcp: %s %v is not Default, On or Off", s.name, s.v)
 		}
+	}
+	if c.Congestion > CongestionAIMD {
+		return fmt.Errorf("tcp: Congestion %v is not CongestionDefault, CongestionReno or CongestionAIMD", c.Congestion)
 	}
 	if c.ECN > ECNOn {
 		return fmt.Errorf("tcp: ECN %v is not ECNDefault, ECNOff, ECNPassive or ECNOn", c.ECN)
@@ -461,7 +496,15 @@ func (l *Layer) sendReset(t fourTuple, seq, ack wire.Seq, flags wire.TCPFlags) {
 // datagram could not even be queued (no route); a segment lost later is retransmitted.
 func (l *Layer) send(t fourTuple, f *wire.TCPFields, data []byte, opts ipv4.SendOptions) error {
 	buf := l.host.PayloadBuffer()
+	// On a link whose MTU leaves less room than the longest header (an MTU under 80), SACK
+	// blocks go first: the segment is still right without them.
+	for f.HeaderLen() > len(buf) && f.Options.NumSACKBlocks > 0 {
+		f.Options.NumSACKBlocks--
+	}
 	hl := f.HeaderLen()
+	if hl > len(buf) {
+		return ipv4.ErrTooBig
+	}
 	n := hl + copy(buf[hl:], data)
 	f.Encode(buf[:n], t.local.Addr(), t.remote.Addr())
 	l.stats.SegmentsOut++

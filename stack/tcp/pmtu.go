@@ -76,7 +76,14 @@ func (c *Conn) fragmentationNeeded(now time.Time, e icmp.Error) {
 		c.layer.stats.ICMPIgnored++
 		return
 	}
-	c.pmtu = max(mtu, minPMTU)
+	// Never below the 576-byte floor, nor above what the interface itself takes (an interface
+	// MTU under 576 leaves the path MTU where it was).
+	if next := min(max(mtu, minPMTU), c.layer.host.MTU()); next < c.pmtu {
+		c.pmtu = next
+	} else {
+		c.layer.stats.ICMPIgnored++
+		return
+	}
 	c.layer.stats.PMTUDecreases++
 	if !c.state.synchronized() {
 		return

@@ -200,7 +200,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	case !c.state.synchronized():
 		return 0, ErrWouldBlock
 	}
-	n := min(len(p), c.sndBufSize-c.sndBuf.Len())
+	n := max(min(len(p), c.sndBufSize-c.sndBuf.Len()), 0) // SetBuffers may have shrunk it below what is queued
 	if n == 0 {
 		if len(p) == 0 {
 			return 0, nil
