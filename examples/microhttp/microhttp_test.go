@@ -135,7 +135,7 @@ func TestLiveMicroHTTPUnderLoss(t *testing.T) {
 }
 
 // randomFile writes n random bytes to path and returns them and their SHA-256.
-func randomFile(t *testing.T, path string, n int) ([]byte, [32]byte) {
+func randomFile(t testing.TB, path string, n int) ([]byte, [32]byte) {
 	t.Helper()
 	b := make([]byte, n)
 	rand.Read(b)

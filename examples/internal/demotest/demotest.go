@@ -17,7 +17,7 @@ import (
 )
 
 // Build compiles the example in the current directory (the test's package).
-func Build(t *testing.T) string {
+func Build(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "example")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -28,7 +28,7 @@ func Build(t *testing.T) string {
 
 // Running is an example started by Start.
 type Running struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	Ready  string // the line it printed when ready
 	stderr *strings.Builder
@@ -37,7 +37,7 @@ type Running struct {
 }
 
 // Start runs bin with args inside ns and waits (at most 30 s) for its ready line.
-func Start(t *testing.T, ns *netnstest.NS, bin string, args ...string) *Running {
+func Start(t testing.TB, ns *netnstest.NS, bin string, args ...string) *Running {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	r := &Running{t: t, cancel: cancel, stderr: &strings.Builder{}}
