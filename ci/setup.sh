@@ -2,7 +2,8 @@
 # Installs what the full test run needs on a fresh Debian/Ubuntu machine (as root, or with sudo):
 # iproute2 (ip netns) for the live tests, ping and arping to talk to the stack over a TAP
 # device, tshark to check recorded captures, curl and socat for the TCP examples, ethtool for
-# pcaps/record.sh (offloads off on its veth pairs). Idempotent.
+# pcaps/record.sh (offloads off on its veth pairs), hping3 and python3 for the live attack
+# tests (a spoofed SYN flood, HTTP/1.0 bursts, clients that stop reading). Idempotent.
 set -euo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -12,6 +13,8 @@ command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
+command -v hping3 >/dev/null 2>&1 || need+=(hping3)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -47,7 +47,11 @@ func (c *Conn) persistFired(now time.Time) {
 	c.probesOut++
 	c.sendSegment(now, c.sndUna.Add(^uint32(0)), 0, nil, controlSegment)
 	c.persistBackoff++
-	c.timers().Arm(&c.persistTimer, now.Add(c.persistInterval()))
+	next := now.Add(c.persistInterval())
+	if end := c.lastAckAt.Add(c.userTimeout); c.userTimeout > 0 && end.After(now) && end.Before(next) {
+		next = end // RFC 5482: the user timeout ends the wait, not the next probe
+	}
+	c.timers().Arm(&c.persistTimer, next)
 }
 
 func (c *Conn) armKeepAlive(now time.Time) {

@@ -169,6 +169,23 @@ func (up *Up) Summary() string {
 	sum := fmt.Sprintf("%d frames in, %d out; %d ARP replies, %d echo replies; %d TCP connections",
 		s.Link.FramesIn, s.Link.FramesOut, s.ARP.RepliesOut, s.ICMP.EchoRepliesOut, s.TCP.PassiveOpens+s.TCP.ActiveOpens)
 	sum += fmt.Sprintf("; TCP: %d retransmissions, %d timeouts", s.TCP.Retransmits, s.TCP.Timeouts)
+	// What the defences did, when they did anything.
+	t := s.TCP
+	for _, c := range []struct {
+		n    uint64
+		what string
+	}{
+		{t.SynCookiesSent, "SYN cookies sent"}, {t.SynCookiesValid, "valid cookie ACKs"}, {t.SynCookiesFailed, "bad cookie ACKs"},
+		{t.HalfOpenUnsendable, "unsendable half-open freed"}, {t.ListenOverflow, "SYNs dropped (accept queue full)"},
+		{t.TableFull, "SYNs dropped (table full)"}, {t.TimeWaitEvicted, "TIME-WAIT evicted"},
+		{t.PersistTimeouts, "zero-window peers given up"}, {t.UserTimeouts, "user timeouts"},
+		{t.FinWait2Timeouts, "FIN-WAIT-2 timeouts"}, {t.ChallengeLimited, "challenge ACKs withheld"},
+		{t.OutOfOrderPruned, "out-of-order stretches pruned"},
+	} {
+		if c.n > 0 {
+			sum += fmt.Sprintf(", %d %s", c.n, c.what)
+		}
+	}
 	if up.Faults != nil {
 		fs := up.Faults.Stats()
 		sum += fmt.Sprintf("; faults: in %v, out %v", fs.Inbound, fs.Outbound)
