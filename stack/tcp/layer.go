@@ -119,6 +119,7 @@ type Config struct {
 	Congestion CongestionMode // the response to a loss (default CongestionAIMD)
 	PMTUD      Switch         // RFC 1191 path MTU discovery: DF on every segment (default on)
 	SynCookies Switch         // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
+	QuickACK   Switch         // after out-of-order data, acknowledge the next segments one by one, as Linux (default on)
 	// TolerateMissingTimestamps accepts non-RST segments without a timestamp on a connection
 	// that negotiated timestamps; by default they are dropped (RFC 7323 3.2 SHOULD).
 	TolerateMissingTimestamps bool
@@ -169,7 +170,7 @@ func (c Config) WithDefaults() Config {
 	setD(&c.KeepAliveIdle, 2*time.Hour)
 	setD(&c.FinTimeout, 60*time.Second)
 	set(&c.KeepAliveProbes, 9)
-	for _, s := range []*Switch{&c.Timestamps, &c.SACK, &c.RACK, &c.PMTUD, &c.SynCookies} {
+	for _, s := range []*Switch{&c.Timestamps, &c.SACK, &c.RACK, &c.PMTUD, &c.SynCookies, &c.QuickACK} {
 		if *s == Default {
 			*s = On
 		}
@@ -223,7 +224,7 @@ func (c Config) Validate() error {
 	for _, s := range []struct {
 		name string
 		v    Switch
-	}{{"Timestamps", c.Timestamps}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}, {"SynCookies", c.SynCookies}} {
+	}{{"Timestamps", c.Timestamps}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}, {"SynCookies", c.SynCookies}, {"QuickACK", c.QuickACK}} {
 		if s.v > Off {
 			return fmt.Errorf("tcp: %s %v is not Default, On or Off", s.name, s.v)
 		}

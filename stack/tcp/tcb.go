@@ -53,6 +53,7 @@ type Conn struct {
 	// ACK policy (RFC 1122 4.2.3.2).
 	ackNow     bool
 	unackedSeg int       // full-sized segments received since the last ACK
+	quickAcks  int       // segments still to be acknowledged one by one (enterQuickAck)
 	lastOOWAck time.Time // last ACK for an unacceptable segment (rate-limited)
 
 	rtxTimer, delackTimer, persistTimer, keepTimer, waitTimer, probeTimer, reoTimer timer.Timer
