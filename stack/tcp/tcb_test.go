@@ -159,3 +159,39 @@ func TestISNsDifferPerTupleAndMoveWithTime(t *testing.T) {
 		t.Error("two secrets gave the same ISN")
 	}
 }
+
+// After data out of order, the next full segments are acknowledged one by one (quick ACKs);
+// before it, every second one is (the control), and with QuickACK off, every second one after
+// it too.
+func TestQuickACKAfterOutOfOrder(t *testing.T) {
+	for _, quick := range []Switch{On, Off} {
+		c, h := established(t, 1<<16)
+		c.layer.cfg.QuickACK = quick
+		seg := func(seq wire.Seq) {
+			s := segment{seq: seq, ack: c.sndNxt, flags: wire.ACK, wnd: 65535, data: make([]byte, 1460)}
+			c.receiveText(h.now, &s)
+			c.output(h.now)
+		}
+		acks := func(segs ...wire.Seq) int {
+			before := len(h.sent)
+			for _, s := range segs {
+				seg(s)
+			}
+			return len(h.sent) - before
+		}
+		if n := acks(1001, 2461, 3921, 5381); n != 2 {
+			t.Fatalf("quick %v: in order, %d ACKs for 4 segments, want 2", quick, n)
+		}
+		if n := acks(8301); n != 1 { // out of order: a duplicate ACK at once
+			t.Fatalf("quick %v: %d ACKs for an out-of-order segment", quick, n)
+		}
+		acks(6841) // fills the hole: an ACK at once
+		want := 2
+		if quick == On {
+			want = 4
+		}
+		if n := acks(9761, 11221, 12681, 14141); n != want {
+			t.Fatalf("quick %v: %d ACKs for 4 segments after the hole, want %d", quick, n, want)
+		}
+	}
+}
