@@ -68,7 +68,7 @@ func DefaultMTCPConfig() core.Config {
 		MAC:       mac,
 		Interface: ipv4.Interface{Addr: DefaultStackAddr, Gateway: DefaultGateway},
 		Secret:    [16]byte{'m', 't', 'c', 'p', '-', 'b', 'e', 'n', 'c', 'h'},
-		TCP: tcp.Config{RTOMin: time.Second, DelayedACK: 200 * time.Millisecond, Congestion: tcp.CongestionReno,
+		TCP: tcp.Config{RTOMin: time.Second, RTOVarMin: time.Millisecond, DelayedACK: 200 * time.Millisecond, Congestion: tcp.CongestionReno,
 			QuickACK: tcp.Off},
 	}
 }

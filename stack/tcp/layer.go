@@ -100,6 +100,7 @@ type Config struct {
 	ReceiveBuffer   int           // bytes per connection (default 256 KiB)
 	MSL             time.Duration // maximum segment lifetime; TIME-WAIT lasts 2·MSL (default 30 s)
 	RTOMin          time.Duration // RFC 6298 2.4's floor, lowered as RFC 8961 allows and Linux does (default 200 ms)
+	RTOVarMin       time.Duration // the least the RTO's variance term counts for: RTO >= SRTT + RTOVarMin, as Linux's tcp_rto_min (default 200 ms)
 	RTOInitial      time.Duration // RFC 6298 2.1 (default 1 s)
 	RTOMax          time.Duration // backoff cap (default 60 s)
 	Retries         int           // retransmissions of data or FIN before ErrTimeout (default 8)
@@ -159,6 +160,7 @@ func (c Config) WithDefaults() Config {
 	set(&c.ReceiveBuffer, DefaultBuffer)
 	setD(&c.MSL, DefaultMSL)
 	setD(&c.RTOMin, DefaultRTOMin)
+	setD(&c.RTOVarMin, DefaultRTOMin)
 	setD(&c.RTOInitial, time.Second)
 	setD(&c.RTOMax, 60*time.Second)
 	set(&c.Retries, DefaultRetries)
@@ -210,6 +212,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("tcp: MSL %v <= 0", c.MSL)
 	case c.RTOMin <= 0:
 		return fmt.Errorf("tcp: RTOMin %v <= 0", c.RTOMin)
+	case c.RTOVarMin < 0:
+		return fmt.Errorf("tcp: RTOVarMin %v < 0", c.RTOVarMin)
 	case c.RTOInitial < c.RTOMin:
 		return fmt.Errorf("tcp: RTOInitial %v < RTOMin %v", c.RTOInitial, c.RTOMin)
 	case c.RTOMax < c.RTOInitial:

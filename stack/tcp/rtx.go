@@ -42,14 +42,19 @@ func (c *Conn) rttSample(r time.Duration, expected int) {
 	t.rto = c.computeRTO()
 }
 
-// computeRTO is RFC 6298 2.3 with the minimum of 2.4 (configurable) and a maximum.
+// computeRTO is RFC 6298 2.3, SRTT + max(G, 4·RTTVAR), with the variance term at least
+// Config.RTOVarMin (Linux's rule: its tcp_rto_min bounds the variance term, so the RTO stays a
+// margin above the round trip however steady it is, where RFC 6298 2.4's floor alone would
+// let a 100 ms path time out 200 ms after a loss, before recovery can repair it), then 2.4's
+// minimum (Config.RTOMin) and a maximum.
 func (c *Conn) computeRTO() time.Duration {
 	t := &c.rtt
+	cfg := &c.layer.cfg
 	if !t.hasSample {
-		return c.layer.cfg.RTOInitial
+		return cfg.RTOInitial
 	}
-	rto := t.srtt + max(4*t.rttvar, time.Millisecond) // G: a 1 ms clock
-	return min(max(rto, c.layer.cfg.RTOMin), c.layer.cfg.RTOMax)
+	rto := t.srtt + max(4*t.rttvar, time.Millisecond, cfg.RTOVarMin) // G: a 1 ms clock
+	return min(max(rto, cfg.RTOMin), cfg.RTOMax)
 }
 
 // sampleOnAck takes the RTT sample an ACK that advanced SND.UNA offers. With timestamps, one
