@@ -21,6 +21,7 @@ type congestion struct {
 	inRecovery     bool
 	recover        wire.Seq // RFC 6582's recover, RFC 6675's RecoveryPoint: SND.NXT when recovery began
 	highRxt        wire.Seq // RFC 6675's HighRxt: past the highest segment sent again
+	cubic          cubicState
 }
 
 // dupThresh is RFC 5681's DupThresh.
@@ -53,28 +54,27 @@ func (c *Conn) pipe() int {
 	return c.flightSize() - int(q.sacked) - int(q.lost) + int(q.rxt)
 }
 
-// lossThreshold is the ssthresh a loss sets: RFC 5681 3.1 (equation 4)'s max(FlightSize/2,
-// 2·SMSS) under CongestionReno; by default max(0.7·FlightSize, 2·SMSS), RFC 9438 4.6's
-// β_cubic. Halving leaves too few segments in flight at high loss rates for SACK and RACK to
-// see the next loss, and each lost ACK then becomes a timeout (two-way 5 % loss, 16 MiB: 16
-// RTOs halving, 5 with 0.7, in virtual time).
+// lossThreshold is the ssthresh a congestion event sets, and notes the event for CUBIC: RFC
+// 5681 3.1 (equation 4)'s max(FlightSize/2, 2·SMSS) under CongestionReno; by default
+// max(0.7·FlightSize, 2·SMSS), RFC 9438 4.6's β_cubic. Halving leaves too few segments in
+// flight at high loss rates for SACK and RACK to see the next loss, and each lost ACK then
+// becomes a timeout (two-way 5 % loss, 16 MiB: 16 RTOs halving, 5 with 0.7, in virtual time).
 func (c *Conn) lossThreshold(flight int) int {
 	if c.layer.cfg.Congestion == CongestionReno {
 		return max(flight/2, 2*c.smss())
 	}
-	return max(flight*7/10, 2*c.smss())
+	c.cubicCongestion()
+	return max(int(float64(flight)*cubicBeta), 2*c.smss())
 }
 
-// avoidanceIncrease is what congestion avoidance adds to cwnd for one ACK: about one SMSS per
-// round trip (RFC 5681 3.1, equation 3) under CongestionReno; by default α = 3(1-β)/(1+β) =
-// 9/17 of one, the additive increase that makes a decrease of β = 0.7 exactly as fair to Reno
-// as Reno itself (RFC 9438 4.3, the Reno-friendly region).
-func (c *Conn) avoidanceIncrease() int {
-	inc := c.smss() * c.smss() / max(c.cc.cwnd, 1)
-	if c.layer.cfg.Congestion != CongestionReno {
-		inc = inc * 9 / 17
+// avoidanceIncrease is what congestion avoidance adds to cwnd for an ACK of acked bytes: about
+// one SMSS per round trip (RFC 5681 3.1, equation 3) under CongestionReno; CUBIC's growth
+// (RFC 9438) by default.
+func (c *Conn) avoidanceIncrease(now time.Time, acked int) int {
+	if c.layer.cfg.Congestion == CongestionReno {
+		return max(c.smss()*c.smss()/max(c.cc.cwnd, 1), 1)
 	}
-	return max(inc, 1)
+	return c.cubicIncrease(now, acked)
 }
 
 // newAck handles an ACK that advanced SND.UNA by acked bytes; flight is FlightSize before it.
@@ -107,7 +107,7 @@ func (c *Conn) newAck(now time.Time, acked int, flight int, ece bool) {
 	if cc.cwnd < cc.ssthresh { // slow start (RFC 5681 3.1)
 		cc.cwnd += min(acked, c.smss())
 	} else { // congestion avoidance
-		cc.cwnd += c.avoidanceIncrease()
+		cc.cwnd += c.avoidanceIncrease(now, acked)
 	}
 }
 

@@ -63,7 +63,7 @@ func (m ECNMode) String() string {
 }
 
 // CongestionMode is how a loss changes the congestion window. The zero value,
-// CongestionDefault, is CongestionAIMD.
+// CongestionDefault, is CongestionCUBIC.
 type CongestionMode uint8
 
 // The congestion responses.
@@ -72,10 +72,10 @@ const (
 	// CongestionReno halves the window on a loss and adds one segment per round trip (RFC
 	// 5681).
 	CongestionReno
-	// CongestionAIMD takes the window to 0.7 of the flight on a loss and adds 9/17 of a
-	// segment per round trip: RFC 9438's β_cubic with the increase that keeps it as fair to
-	// Reno as Reno (4.3, 4.6), Linux's decrease without CUBIC's cubic growth.
-	CongestionAIMD
+	// CongestionCUBIC is RFC 9438, Linux's default: the window comes down to 0.7 of the
+	// flight on a loss and grows back along a cubic function of the time since, never slower
+	// than a Reno-friendly AIMD.
+	CongestionCUBIC
 )
 
 func (m CongestionMode) String() string {
@@ -84,8 +84,8 @@ func (m CongestionMode) String() string {
 		return "default"
 	case CongestionReno:
 		return "reno"
-	case CongestionAIMD:
-		return "aimd"
+	case CongestionCUBIC:
+		return "cubic"
 	}
 	return fmt.Sprintf("CongestionMode(%d)", uint8(m))
 }
@@ -117,7 +117,7 @@ type Config struct {
 	SACK       Switch         // RFC 2018 selective acknowledgments, RFC 2883 D-SACK, RFC 6675 recovery (default on)
 	RACK       Switch         // RFC 8985 RACK-TLP loss detection on connections with SACK (default on)
 	ECN        ECNMode        // RFC 3168 explicit congestion notification (default ECNPassive)
-	Congestion CongestionMode // the response to a loss (default CongestionAIMD)
+	Congestion CongestionMode // the response to a loss (default CongestionCUBIC)
 	PMTUD      Switch         // RFC 1191 path MTU discovery: DF on every segment (default on)
 	SynCookies Switch         // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
 	QuickACK   Switch         // after out-of-order data, acknowledge the next segments one by one, as Linux (default on)
@@ -181,7 +181,7 @@ func (c Config) WithDefaults() Config {
 		c.ECN = ECNPassive
 	}
 	if c.Congestion == CongestionDefault {
-		c.Congestion = CongestionAIMD
+		c.Congestion = CongestionCUBIC
 	}
 	return c
 }
@@ -233,8 +233,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("tcp: %s %v is not Default, On or Off", s.name, s.v)
 		}
 	}
-	if c.Congestion > CongestionAIMD {
-		return fmt.Errorf("tcp: Congestion %v is not CongestionDefault, CongestionReno or CongestionAIMD", c.Congestion)
+	if c.Congestion > CongestionCUBIC {
+		return fmt.Errorf("tcp: Congestion %v is not CongestionDefault, CongestionReno or CongestionCUBIC", c.Congestion)
 	}
 	if c.ECN > ECNOn {
 		return fmt.Errorf("tcp: ECN %v is not ECNDefault, ECNOff, ECNPassive or ECNOn", c.ECN)
