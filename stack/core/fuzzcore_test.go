@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
@@ -1961,24 +1962,19 @@ func fzReadCapture(path string) []fzPacket {
 		pkts = append(pkts, fzPacket{at, append([]byte(nil), data...)})
 		return len(pkts) < 1500
 	}
+	var src gopacket.PacketDataSource
 	if r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.DefaultNgReaderOptions); err == nil {
 		if r.LinkType() != layers.LinkTypeEthernet {
 			return nil
 		}
-		for {
-			data, ci, err := r.ReadPacketData()
-			if err != nil || !add(data, ci.Timestamp) {
-				break
-			}
-		}
-		return pkts
-	}
-	r, err := pcapgo.NewReader(bytes.NewReader(raw))
-	if err != nil || r.LinkType() != layers.LinkTypeEthernet {
+		src = r
+	} else if r, err := pcapgo.NewReader(bytes.NewReader(raw)); err == nil && r.LinkType() == layers.LinkTypeEthernet {
+		src = r
+	} else {
 		return nil
 	}
 	for {
-		data, ci, err := r.ReadPacketData()
+		data, ci, err := src.ReadPacketData()
 		if err != nil || !add(data, ci.Timestamp) {
 			break
 		}
