@@ -60,7 +60,7 @@ var (
 // DefaultMTCPConfig is the core configuration the bench uses unless told otherwise: the
 // default addresses, the default gateway, and a fixed secret so that captures are reproducible.
 // Its timers are RFC 6298's 1 s minimum RTO and RFC 1122's customary 200 ms delayed ACK, and its
-// congestion response RFC 5681's halving, without quick ACKs: the values the suite's cases and scripts are written
+// congestion response RFC 5681's halving, without quick ACKs, with RFC 8985's new-data probes: the values the suite's cases and scripts are written
 // against. The stack's own defaults are Linux's 200 ms and 40 ms, and a decrease to 0.7.
 func DefaultMTCPConfig() core.Config {
 	mac, _ := wire.MACFrom(DefaultStackMAC)
@@ -69,7 +69,7 @@ func DefaultMTCPConfig() core.Config {
 		Interface: ipv4.Interface{Addr: DefaultStackAddr, Gateway: DefaultGateway},
 		Secret:    [16]byte{'m', 't', 'c', 'p', '-', 'b', 'e', 'n', 'c', 'h'},
 		TCP: tcp.Config{RTOMin: time.Second, RTOVarMin: time.Millisecond, DelayedACK: 200 * time.Millisecond, Congestion: tcp.CongestionReno,
-			QuickACK: tcp.Off},
+			QuickACK: tcp.Off, TLPNewData: tcp.On},
 	}
 }
 

@@ -72,6 +72,18 @@ var _ = Describe("TCP RACK-TLP loss detection (RFC 8985)", Label("tcp"), func() 
 		probe := k2.nextWithin(time.Second, Seq(seqEnd(u3)), PayloadLen(stackMSS))
 		Expect(probe.Offset - u1.Offset).To(Equal(2*10*time.Millisecond + 4*time.Millisecond))
 
+		// The stack's default (TLPNewData off): the last segment goes again as the probe, which
+		// any receiver acknowledges at once, even with new data waiting.
+		b4 := newBenchWith(func(c *tcp.Config) { c.TLPNewData = tcp.Off })
+		k4 := accept(b4, listen(b4), fromPort(40002), peerSACK())
+		k4.write(pattern(4 * stackMSS))
+		v1 := k4.next(PayloadLen(stackMSS))
+		k4.next(PayloadLen(stackMSS))
+		v3 := k4.next(PayloadLen(stackMSS))
+		b4.ExpectNothing()
+		probe = k4.nextWithin(time.Second, Seq(v3.TCP().Seq), PayloadLen(stackMSS))
+		Expect(probe.Offset - v1.Offset).To(Equal(2*10*time.Millisecond + 4*time.Millisecond))
+
 		// RACK off: no probe; the tail waits for the RTO.
 		b2 := newBenchWith(func(c *tcp.Config) { c.RACK = tcp.Off })
 		k3 := accept(b2, listen(b2), peerSACK())

@@ -15,7 +15,7 @@ import (
 )
 
 // Switch turns an optional behaviour on or off. The zero value, Default, takes the behaviour's
-// default (on, for every Switch in Config).
+// default (on, for every Switch in Config but TLPNewData).
 type Switch uint8
 
 // The values of a Switch.
@@ -121,6 +121,7 @@ type Config struct {
 	PMTUD      Switch         // RFC 1191 path MTU discovery: DF on every segment (default on)
 	SynCookies Switch         // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
 	QuickACK   Switch         // after out-of-order data, acknowledge the next segments one by one, as Linux (default on)
+	TLPNewData Switch         // a tail loss probe sends new data when there is some (RFC 8985 7.3), not the last segment again (default off)
 	// TolerateMissingTimestamps accepts non-RST segments without a timestamp on a connection
 	// that negotiated timestamps; by default they are dropped (RFC 7323 3.2 SHOULD).
 	TolerateMissingTimestamps bool
@@ -177,6 +178,9 @@ func (c Config) WithDefaults() Config {
 			*s = On
 		}
 	}
+	if c.TLPNewData == Default {
+		c.TLPNewData = Off
+	}
 	if c.ECN == ECNDefault {
 		c.ECN = ECNPassive
 	}
@@ -228,7 +232,7 @@ func (c Config) Validate() error {
 	for _, s := range []struct {
 		name string
 		v    Switch
-	}{{"Timestamps", c.Timestamps}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}, {"SynCookies", c.SynCookies}, {"QuickACK", c.QuickACK}} {
+	}{{"Timestamps", c.Timestamps}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}, {"SynCookies", c.SynCookies}, {"QuickACK", c.QuickACK}, {"TLPNewData", c.TLPNewData}} {
 		if s.v > Off {
 			return fmt.Errorf("tcp: %s %v is not Default, On or Off", s.name, s.v)
 		}

@@ -197,7 +197,12 @@ func (c *Conn) schedulePTO(now time.Time) {
 }
 
 // probeFired is RFC 8985 7.3: send one new segment if there is one and the peer's window
-// allows it, else the last segment again; then the RTO takes over.
+// allows it, else the last segment again; then the RTO takes over. Our policy, unless
+// Config.TLPNewData: the last segment again, always. A receiver acknowledges a duplicate at
+// once (RFC 5681 4.2), while a lone new segment in order waits for its delayed ACK (40 ms at
+// least in Linux): on a lossy path, where probes are frequent, that wait was most of the time
+// lost (16 MiB down through 5 % loss each way to Linux's curl: 4.9-8.5 s with new data as the
+// probe, 2.1-4.3 s with the last segment).
 func (c *Conn) probeFired(now time.Time) {
 	if !c.state.synchronized() || c.sent.len() == 0 || c.cc.inRecovery {
 		return
@@ -206,7 +211,7 @@ func (c *Conn) probeFired(now time.Time) {
 	unsent := c.unsent()
 	rwnd := int(c.sndUna.Add(c.sndWnd).Sub(c.sndNxt))
 	switch {
-	case unsent > 0 && rwnd > 0:
+	case unsent > 0 && rwnd > 0 && c.layer.cfg.TLPNewData == On:
 		n := min(unsent, c.smss()-c.sackOptionLen(), rwnd)
 		c.transmitNew(now, n, c.finQueued && n == unsent)
 		r.tlpRetransmit = false
