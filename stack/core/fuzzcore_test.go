@@ -176,8 +176,9 @@ type fzSetup struct {
 
 // fzDecodeSetup reads the header. Byte 0: the peer's SYN options (bits set turn off
 // timestamps, SACK-permitted, window scale, MSS; bit 3 asks for ECN), bit 5 no automatic ARP
-// answers, bit 6 no third ACK (the connection stays half-open). 1: the peer's window scale
-// (xor 7). 2-3: its MSS (xor 1460). 4-5: its window (xor 0xffff). 6: the stack's send and
+// answers, bit 6 no third ACK (the connection stays half-open), bit 7 Reno, no quick ACKs
+// and new data in tail loss probes (the conformance bench's choices). 1: the peer's window
+// scale (xor 7). 2-3: its MSS (xor 1460). 4-5: its window (xor 0xffff). 6: the stack's send and
 // receive buffers and its switches (timestamps, SACK, RACK off; ECN on). 7: PMTUD off, missing
 // timestamps tolerated, the MTU, the connection limit, small backlog and half-open limits, fast
 // timers. 8-11: the peer's ISN. 12-13: its port (0: 40000).
@@ -220,6 +221,9 @@ func fzDecodeSetup(r *fzReader) fzSetup {
 		tc.Backlog, tc.MaxHalfOpen = 2, 2
 	}
 	reasm := ipv4.ReassemblyConfig{MaxBytes: 16 << 10, MaxDatagrams: 4}
+	if h[0]&128 != 0 { // the RFC-plain choices the conformance bench makes
+		tc.Congestion, tc.QuickACK, tc.TLPNewData = tcp.CongestionReno, tcp.Off, tcp.On
+	}
 	if h[7]&128 != 0 { // fast timers: every timeout within a few steps
 		tc.RTOMin, tc.RTOInitial, tc.RTOMax = 10*time.Millisecond, 100*time.Millisecond, time.Second
 		tc.MSL, tc.DelayedACK = time.Second, 10*time.Millisecond

@@ -212,7 +212,7 @@ func (c *Conn) probeFired(now time.Time) {
 	rwnd := int(c.sndUna.Add(c.sndWnd).Sub(c.sndNxt))
 	switch {
 	case unsent > 0 && rwnd > 0 && c.layer.cfg.TLPNewData == On:
-		n := min(unsent, c.smss()-c.sackOptionLen(), rwnd)
+		n := min(unsent, c.dataRoom(), rwnd)
 		c.transmitNew(now, n, c.finQueued && n == unsent)
 		r.tlpRetransmit = false
 	default:

@@ -116,6 +116,10 @@ func (c *Conn) sackOptionLen() int {
 	return 4 + 8*n
 }
 
+// dataRoom is how much data the next segment takes: SMSS less its SACK blocks, and at least a
+// byte (on a link too small for both, the blocks give way when the segment is built).
+func (c *Conn) dataRoom() int { return max(c.smss()-c.sackOptionLen(), 1) }
+
 // The sending side of SACK: the scoreboard (RFC 6675 4's Update()).
 
 // takeSACK applies the SACK blocks of an arriving ACK to the scoreboard, after the cumulative

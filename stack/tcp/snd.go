@@ -232,7 +232,7 @@ func (c *Conn) sendNewSegment(now time.Time) (sent, fin bool) {
 	if unsent < 0 { // the FIN is out
 		return false, false
 	}
-	room := c.smss() - c.sackOptionLen()
+	room := c.dataRoom()
 	cwnd := c.cc.cwnd
 	if !c.sackOK && !c.cc.inRecovery && c.cc.dupAcks > 0 && c.cc.dupAcks < dupThresh {
 		cwnd += c.cc.dupAcks * c.smss() // RFC 3042 limited transmit: new data on dup ACKs 1 and 2

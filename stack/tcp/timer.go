@@ -35,7 +35,7 @@ func (c *Conn) persistFired(now time.Time) {
 		return
 	}
 	if c.sndWnd > 0 {
-		n := min(unsent, int(c.sndWnd), c.smss()-c.sackOptionLen())
+		n := min(unsent, int(c.sndWnd), c.dataRoom())
 		c.transmitNew(now, n, c.finQueued && n == unsent)
 		return
 	}
