@@ -22,7 +22,9 @@
 //     (RFC 8985) are offered in every SYN and used when the peer agrees; each can be switched
 //     off in Config. TSval is a millisecond clock plus a keyed per-connection offset. A non-RST
 //     segment without timestamps on a connection that negotiated them is dropped (RFC 7323 3.2
-//     SHOULD), unless Config.TolerateMissingTimestamps.
+//     SHOULD), unless Config.TolerateMissingTimestamps. A tail loss probe sends the last
+//     segment again, not new data (RFC 8985 7.3's SHOULD; Config.TLPNewData restores it): a
+//     receiver acknowledges a duplicate at once, a lone new segment only after its delayed ACK.
 //   - ECN (RFC 3168) is passive by default, as in Linux: an ECN-setup SYN is answered, the
 //     stack never asks.
 //   - Path MTU discovery (RFC 1191): DF on every segment; an ICMP fragmentation-needed that
