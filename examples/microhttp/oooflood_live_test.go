@@ -18,9 +18,17 @@ import (
 	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
 )
 
-// TestMain runs the out-of-order flooder when TestLiveOutOfOrderFlood starts this binary again
-// inside its namespace.
+// TestMain runs the out-of-order flooder, or the challenge-ACK attacker, when
+// TestLiveOutOfOrderFlood or TestLiveChallengeACKSideChannel starts this binary again inside
+// its namespace.
 func TestMain(m *testing.M) {
+	if ns := os.Getenv("MTCP_CHALLENGE_NETNS"); ns != "" {
+		if err := challengeAttack(ns); err != nil {
+			fmt.Fprintln(os.Stderr, "attacker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if ns := os.Getenv("MTCP_OOO_FLOOD_NETNS"); ns != "" {
 		if err := oooFlood(ns, oooFloodSegments); err != nil {
 			fmt.Fprintln(os.Stderr, "flooder:", err)
