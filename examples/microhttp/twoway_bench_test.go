@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
@@ -131,12 +132,18 @@ func linuxPair(b *testing.B, relay, spec string) (cli, srv *netnstest.NS) {
 		run(rly, "ip", "link", "set", end.near, "up")
 	}
 	log := &strings.Builder{}
-	cmd := rly.Exec(b.Context(), relay, "--netns", rly.Name(), "--a", "rly-cli", "--b", "rly-srv", "--fault", spec)
+	cmd := rly.Exec(context.Background(), relay, // not b.Context(): that ends before the cleanup that reads its summary
+		"--netns", rly.Name(), "--a", "rly-cli", "--b", "rly-srv", "--fault", spec)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+		b.Logf("faultrelay: %s", lines[len(lines)-1])
+	})
 	return cli, srv
 }
 
