@@ -195,3 +195,37 @@ func TestQuickACKAfterOutOfOrder(t *testing.T) {
 		}
 	}
 }
+
+// The peer's FIN again in TIME-WAIT restarts 2·MSL each time (RFC 9293 3.10.7.4) without
+// growing the queue of entries due: one record per entry, however many FINs come.
+func TestTimeWaitRestartsDoNotGrowTheQueue(t *testing.T) {
+	c, h := established(t, 1<<16)
+	l := c.layer
+	c.rcvNxt = c.rcvNxt.Add(1) // the peer's FIN, taken
+	c.enterTimeWait(h.now)
+	k := keyOf(c.tuple)
+	e := l.tw.entries[k]
+	if e == nil || c.State() != TimeWait || l.Conns() != 0 {
+		t.Fatalf("entry %v, state %v, %d connections", e, c.State(), l.Conns())
+	}
+	fin := segment{tuple: c.tuple, seq: c.rcvNxt.Add(^uint32(0)), ack: c.sndNxt, flags: wire.FIN | wire.ACK, wnd: 65535}
+	for range 10000 {
+		h.now = h.now.Add(time.Millisecond)
+		s := fin
+		l.timeWaitArrives(h.now, k, e, &s)
+	}
+	if live := len(l.tw.order) - l.tw.head; live != 1 {
+		t.Fatalf("%d records queued for one entry after 10,000 FINs", live)
+	}
+	last := h.now
+	h.now = last.Add(2*l.cfg.MSL - time.Millisecond)
+	h.timers.Fire(h.now)
+	if c.State() != TimeWait {
+		t.Fatalf("TIME-WAIT ended %v after the last FIN, before 2·MSL", h.now.Sub(last))
+	}
+	h.now = last.Add(2 * l.cfg.MSL)
+	h.timers.Fire(h.now)
+	if c.State() != Closed || l.TimeWaits() != 0 || len(l.tw.order) != 0 {
+		t.Fatalf("2·MSL after the last FIN: state %v, %d entries, %d records", c.State(), l.TimeWaits(), len(l.tw.order))
+	}
+}

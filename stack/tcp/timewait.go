@@ -46,17 +46,20 @@ type twEntry struct {
 	conn weak.Pointer[Conn]
 }
 
-// twRecord orders the entries by the end of their 2·MSL; a record whose entry moved on (a new
-// end, or gone) is skipped.
+// twRecord queues an entry for the end of its 2·MSL. Each entry has one record: a restart
+// (the peer's FIN again) only moves the entry's end, and its record goes to the back of the
+// queue when it reaches the front, so a peer repeating its FIN cannot grow the queue. (A
+// restarted entry may so end a little after 2·MSL: never before.)
 type twRecord struct {
 	key  twKey
-	ends int64
+	e    *twEntry
+	ends int64 // e.ends when the record was queued
 }
 
 // timeWait is the layer's table of TIME-WAIT entries.
 type timeWait struct {
 	entries map[twKey]*twEntry
-	order   []twRecord // by ends; order[head:] is live
+	order   []twRecord // in the order the entries are due; order[head:] is live
 	head    int
 }
 
@@ -82,17 +85,18 @@ func (c *Conn) enterTimeWait(now time.Time) {
 	if len(l.tw.entries) >= l.cfg.MaxTimeWait {
 		l.evictTimeWait()
 	}
-	l.tw.entries[keyOf(c.tuple)] = e
-	l.restartTimeWait(now, keyOf(c.tuple), e)
-}
-
-// restartTimeWait starts e's 2·MSL from now.
-func (l *Layer) restartTimeWait(now time.Time, k twKey, e *twEntry) {
-	e.ends = now.Add(2 * l.cfg.MSL).UnixNano()
-	l.tw.order = append(l.tw.order, twRecord{k, e.ends})
+	k := keyOf(c.tuple)
+	l.tw.entries[k] = e
+	l.restartTimeWait(now, e)
+	l.tw.order = append(l.tw.order, twRecord{k, e, e.ends})
 	if !l.twTimer.Armed() {
 		l.timers().Arm(&l.twTimer, time.Unix(0, e.ends))
 	}
+}
+
+// restartTimeWait starts e's 2·MSL from now.
+func (l *Layer) restartTimeWait(now time.Time, e *twEntry) {
+	e.ends = now.Add(2 * l.cfg.MSL).UnixNano()
 }
 
 // timeWaitFired ends the entries whose 2·MSL is over.
@@ -100,17 +104,20 @@ func (l *Layer) timeWaitFired(now time.Time) {
 	t := &l.tw
 	for t.head < len(t.order) {
 		r := t.order[t.head]
-		e := t.entries[r.key]
-		if e == nil || e.ends != r.ends { // stale: the entry ended or restarted
+		switch {
+		case t.entries[r.key] != r.e: // ended already
 			t.head++
-			continue
-		}
-		if r.ends > now.UnixNano() {
+		case r.e.ends != r.ends: // restarted: to the back of the queue
+			t.head++
+			t.order = append(t.order, twRecord{r.key, r.e, r.e.ends})
+		case r.ends > now.UnixNano():
 			l.timers().Arm(&l.twTimer, time.Unix(0, r.ends))
-			break
+			l.compactTimeWait()
+			return
+		default:
+			t.head++
+			l.endTimeWait(r.key, r.e)
 		}
-		t.head++
-		l.endTimeWait(r.key, e)
 	}
 	l.compactTimeWait()
 }
@@ -118,12 +125,12 @@ func (l *Layer) timeWaitFired(now time.Time) {
 // evictTimeWait ends the oldest entry to make room for a new one.
 func (l *Layer) evictTimeWait() {
 	t := &l.tw
-	for ; t.head < len(t.order); t.head++ {
+	for t.head < len(t.order) {
 		r := t.order[t.head]
-		if e := t.entries[r.key]; e != nil && e.ends == r.ends {
-			t.head++
+		t.head++
+		if t.entries[r.key] == r.e {
 			l.stats.TimeWaitEvicted++
-			l.endTimeWait(r.key, e)
+			l.endTimeWait(r.key, r.e)
 			break
 		}
 	}
@@ -208,7 +215,7 @@ func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) 
 		// The peer's FIN again (its ACK of ours was lost, or our ACK of its FIN was), or any
 		// acceptable FIN: acknowledged, and 2·MSL starts again (RFC 9293 3.10.7.4, eighth step).
 		l.timeWaitAck(now, k, e)
-		l.restartTimeWait(now, k, e)
+		l.restartTimeWait(now, e)
 	case len(s.data) > 0 || s.seq != e.rcvNxt || s.has(wire.FIN) || s.ack.GreaterThan(e.sndNxt):
 		// Data, an old or a future sequence number, or an ACK of what we never sent means the
 		// peer has not seen our ACK of its FIN. Our policy, as Linux and FreeBSD: an ACK, at
