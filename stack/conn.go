@@ -49,7 +49,10 @@ func (s *Stack) adopt(tc *tcp.Conn) *Conn {
 // It must not call back into the TCP core.
 func (c *Conn) notified() {
 	tc := c.tc
-	if tc.State() == tcp.Closed {
+	// Closed, or in TIME-WAIT, where the TCP core keeps only a compact record and nothing is
+	// left for the stack to do at Close: the registry lets go, so a busy server's closed
+	// connections are freed as soon as the application drops them.
+	if st := tc.State(); st == tcp.Closed || st == tcp.TimeWait {
 		delete(c.s.conns, c)
 		c.wakeAll()
 	}

@@ -77,7 +77,7 @@ type Stack struct {
 
 	closed     bool                   // Close has begun: every socket call fails
 	wakeAt     time.Time              // when the driver will next run the core by itself
-	conns      map[*Conn]struct{}     // connections whose TCP side is not closed yet
+	conns      map[*Conn]struct{}     // connections whose TCP side is neither closed nor in TIME-WAIT
 	listeners  map[*Listener]struct{} // open listeners
 	shutReads  []*Conn                // connections after CloseRead with data to discard
 	scratch    []byte                 // where discarded data is read to

@@ -181,6 +181,7 @@ func (up *Up) Summary() string {
 		{t.PersistTimeouts, "zero-window peers given up"}, {t.UserTimeouts, "user timeouts"},
 		{t.FinWait2Timeouts, "FIN-WAIT-2 timeouts"}, {t.ChallengeLimited, "challenge ACKs withheld"},
 		{t.OutOfOrderPruned, "out-of-order stretches pruned"},
+		{s.RxQueueDrops, "frames dropped (receive queue full)"},
 	} {
 		if c.n > 0 {
 			sum += fmt.Sprintf(", %d %s", c.n, c.what)
