@@ -194,6 +194,10 @@ func (ln *Listener) cookieAck(now time.Time, s *segment) bool {
 	c.rcvAdv = c.rcvNxt.Add(uint32(c.synWindow()))
 	c.initCongestion()
 	c.segmentArrives(now, s)
+	if c.state == SynReceived { // not completed after all: nothing would ever time it out
+		c.abort(ErrConnAborted)
+		return true
+	}
 	// The handshake gave no RTT sample: the TSval the ACK echoes was rounded down for the
 	// options it carries, so the time since it overstates the round trip by up to 63 ms.
 	c.rtt = rttState{rto: l.cfg.RTOInitial}
