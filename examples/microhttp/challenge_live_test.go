@@ -14,8 +14,6 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
-
-	"github.com/mtcp-go/mtcp/internal/netns"
 )
 
 // TestLiveChallengeACKSideChannel plays the off-path attack of CVE-2016-5696 against microhttp
@@ -77,24 +75,11 @@ func TestLiveChallengeACKSideChannel(t *testing.T) {
 // 300 of its own to 198.18.0.2:80 from the kernel, learns their sequence numbers from the
 // handshakes on an AF_PACKET socket, and plays 8 rounds, printing one line each.
 func challengeAttack(ns string) error {
-	if err := netns.Require(ns); err != nil {
-		return err
-	}
-	ifi, err := net.InterfaceByName("mtcp0")
-	if err != nil {
-		return err
-	}
-	proto := uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8 // in network byte order
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(proto))
+	fd, ll, err := rawLink(ns, unix.Timeval{Usec: 20000})
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	ll := &unix.SockaddrLinklayer{Protocol: proto, Ifindex: ifi.Index}
-	if err := unix.Bind(fd, ll); err != nil {
-		return err
-	}
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 20000})
 
 	// The reader: the kernel's initial sequence number per port, the MACs, and the challenge
 	// ACKs (bare ACKs from the stack at RCV.NXT = ISN+1) counted per port.

@@ -104,24 +104,11 @@ loop:
 // socket, and sends n one-byte segments at every other sequence number past the next one, over
 // the first 120,000 bytes of the window again and again.
 func oooFlood(ns string, n int) error {
-	if err := netns.Require(ns); err != nil {
-		return err
-	}
-	ifi, err := net.InterfaceByName("mtcp0")
-	if err != nil {
-		return err
-	}
-	proto := uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8 // in network byte order
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(proto))
+	fd, ll, err := rawLink(ns, unix.Timeval{Sec: 5})
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	ll := &unix.SockaddrLinklayer{Protocol: proto, Ifindex: ifi.Index}
-	if err := unix.Bind(fd, ll); err != nil {
-		return err
-	}
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5})
 	conn, err := net.Dial("tcp", "198.18.0.2:80")
 	if err != nil {
 		return err
@@ -174,6 +161,31 @@ func oooFlood(ns string, n int) error {
 	}
 	fmt.Printf("%d one-byte segments with holes sent on port %d\n", n, lport)
 	return nil
+}
+
+// rawLink checks that it runs inside namespace ns and opens an AF_PACKET socket on its mtcp0,
+// the kernel's side of microhttp's TAP device: every frame on it is read, with reads timing
+// out after timeout, and frames written go to the stack.
+func rawLink(ns string, timeout unix.Timeval) (int, *unix.SockaddrLinklayer, error) {
+	if err := netns.Require(ns); err != nil {
+		return 0, nil, err
+	}
+	ifi, err := net.InterfaceByName("mtcp0")
+	if err != nil {
+		return 0, nil, err
+	}
+	proto := uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8 // in network byte order
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(proto))
+	if err != nil {
+		return 0, nil, err
+	}
+	ll := &unix.SockaddrLinklayer{Protocol: proto, Ifindex: ifi.Index}
+	if err := unix.Bind(fd, ll); err != nil {
+		unix.Close(fd)
+		return 0, nil, err
+	}
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &timeout)
+	return fd, ll, nil
 }
 
 // timestampOf is a SYN's TSval (zero without the option).
