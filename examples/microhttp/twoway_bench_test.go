@@ -31,9 +31,11 @@ var twoWayImpairments = []struct{ name, spec string }{
 // the client's through pcaps/faultrelay (the same fault package, between two veth pairs in a
 // relay namespace). Every byte is checked both ways. Each iteration is one run of each, with
 // seed = the iteration's number; it reports the medians over the iterations, in seconds for
-// download and upload together, and their ratio. Run it as root:
+// download and upload together, and their ratio. The kernel runs its default congestion
+// control (logged), or the one MTCP_LINUX_CC names. Run it as root:
 //
 //	go test -run '^$' -bench LiveTwoWayLoss -benchtime 3x ./examples/microhttp
+//	MTCP_LINUX_CC=cubic go test -run '^$' -bench LiveTwoWayLoss -benchtime 3x ./examples/microhttp
 func BenchmarkLiveTwoWayLoss(b *testing.B) {
 	for _, tool := range []string{"curl", "python3", "ethtool"} {
 		netnstest.Tool(b, tool)
@@ -130,6 +132,16 @@ func linuxPair(b *testing.B, relay, spec string) (cli, srv *netnstest.NS) {
 		run(end.ns, "ip", "addr", "add", end.addr, "dev", end.far)
 		run(end.ns, "ip", "link", "set", end.far, "up")
 		run(rly, "ip", "link", "set", end.near, "up")
+	}
+	// The kernel's congestion control: its default (logged; BBR on some machines, which does
+	// not take random loss for congestion), or MTCP_LINUX_CC's.
+	for _, ns := range []*netnstest.NS{cli, srv} {
+		if cc := os.Getenv("MTCP_LINUX_CC"); cc != "" {
+			run(ns, "sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control="+cc)
+		}
+	}
+	if cc, err := srv.Run("sysctl", "-n", "net.ipv4.tcp_congestion_control"); err == nil {
+		b.Logf("linux congestion control: %s", strings.TrimSpace(cc))
 	}
 	log := &strings.Builder{}
 	cmd := rly.Exec(context.Background(), relay, // not b.Context(): that ends before the cleanup that reads its summary
