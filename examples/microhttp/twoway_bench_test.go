@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -32,7 +33,7 @@ var twoWayImpairments = []struct{ name, spec string }{
 // relay namespace). Every byte is checked both ways. Each iteration is one run of each, with
 // seed = the iteration's number; it reports the medians over the iterations, in seconds for
 // download and upload together, and their ratio. The kernel runs its default congestion
-// control (logged), or the one MTCP_LINUX_CC names. Run it as root:
+// control (logged), or on the server's side the one MTCP_LINUX_CC names. Run it as root:
 //
 //	go test -run '^$' -bench LiveTwoWayLoss -benchtime 3x ./examples/microhttp
 //	MTCP_LINUX_CC=cubic go test -run '^$' -bench LiveTwoWayLoss -benchtime 3x ./examples/microhttp
@@ -89,7 +90,7 @@ func BenchmarkLiveTwoWayLoss(b *testing.B) {
 				b.Logf("mtcp, %s: %.2f s; %s", spec, onMTCP[i], srv.Stop())
 
 				cli, srvNS := linuxPair(b, relay, spec)
-				py := srvNS.Exec(b.Context(), "python3", server, www)
+				py := srvNS.Exec(b.Context(), "python3", server, www, os.Getenv("MTCP_LINUX_CC"))
 				if err := py.Start(); err != nil {
 					b.Fatal(err)
 				}
@@ -133,15 +134,11 @@ func linuxPair(b *testing.B, relay, spec string) (cli, srv *netnstest.NS) {
 		run(end.ns, "ip", "link", "set", end.far, "up")
 		run(rly, "ip", "link", "set", end.near, "up")
 	}
-	// The kernel's congestion control: its default (logged; BBR on some machines, which does
-	// not take random loss for congestion), or MTCP_LINUX_CC's.
-	for _, ns := range []*netnstest.NS{cli, srv} {
-		if cc := os.Getenv("MTCP_LINUX_CC"); cc != "" {
-			run(ns, "sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control="+cc)
-		}
-	}
+	// The kernel's default congestion control (BBR on some machines, which does not take
+	// random loss for congestion); MTCP_LINUX_CC sets another on the server's sockets, the
+	// sender of the download (a namespace other than the first may not change the default).
 	if cc, err := srv.Run("sysctl", "-n", "net.ipv4.tcp_congestion_control"); err == nil {
-		b.Logf("linux congestion control: %s", strings.TrimSpace(cc))
+		b.Logf("linux congestion control: %s by default; the server's sockets: %s", strings.TrimSpace(cc), cmp.Or(os.Getenv("MTCP_LINUX_CC"), "the default"))
 	}
 	log := &strings.Builder{}
 	cmd := rly.Exec(context.Background(), relay, // not b.Context(): that ends before the cleanup that reads its summary
@@ -178,8 +175,9 @@ func median(v []float64) float64 {
 }
 
 // pyServer serves the files of the directory it is given on 198.18.3.1:80, and answers a POST
-// with the body's length and SHA-256, as microhttp does.
-const pyServer = `import hashlib, http.server, os, sys
+// with the body's length and SHA-256, as microhttp does; a second argument names the congestion
+// control of its sockets.
+const pyServer = `import hashlib, http.server, os, socket, sys
 os.chdir(sys.argv[1])
 class H(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *a): pass
@@ -193,5 +191,10 @@ class H(http.server.SimpleHTTPRequestHandler):
         body = ("%d %s\n" % (n, h.hexdigest())).encode()
         self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
         self.wfile.write(body)
-http.server.ThreadingHTTPServer(("198.18.3.1", 80), H).serve_forever()
+class S(http.server.ThreadingHTTPServer):
+    def server_bind(self):
+        if len(sys.argv) > 2 and sys.argv[2]:
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[2].encode())
+        super().server_bind()
+S(("198.18.3.1", 80), H).serve_forever()
 `
