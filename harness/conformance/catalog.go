@@ -161,7 +161,7 @@ var Catalog = []Case{
 	{"HD1", "RFC 4987 3.6", "tcp", "answers SYNs past the half-open limit with SYN cookies, window scale and SACK-permitted in the TSval's low bits, and builds the connection from the cookie's ACK"},
 	{"HD2", "RFC 4987 3.6, RFC 9293 3.10.7.2", "tcp", "answers an ACK whose cookie does not check, or is older than two minutes, with RST, seq = SEG.ACK, and opens nothing"},
 	{"HD3", "RFC 4987 3.3, RFC 1122 2.3.2.1", "tcp", "frees a half-open connection once ARP finds no one at its SYN's source, long before the SYN-ACK retries end"},
-	{"HD4", "RFC 9293 3.8.6.1, RFC 1122 4.2.2.17", "tcp", "probes a zero window for as long as the peer answers, and gives up with ErrTimeout after Config.Retries unanswered probes"},
+	{"HD4", "RFC 9293 3.8.6.1, RFC 1122 4.2.2.17", "tcp", "probes a zero window for as long as the peer answers, and gives up with ErrTimeout after Config.Retries unanswered probes, in FIN-WAIT-1 too"},
 	{"HD5", "RFC 9293 3.6", "tcp", "resets a closed connection after 60 s in FIN-WAIT-2 (FinTimeout, as Linux); a half-closed one waits and still reads"},
 	{"HD6", "RFC 5482, RFC 6298 5", "tcp", "aborts a connection with ErrTimeout once its data has gone unacknowledged for the user timeout, not at the next backoff"},
 	{"HD7", "RFC 6191, RFC 9293 3.10.7.4", "tcp", "keeps TIME-WAIT out of the connection table, and past MaxTimeWait evicts the oldest entry, whose tuple then draws the listener's RST"},

@@ -291,6 +291,25 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		Expect(stats(b2).PersistTimeouts).To(BeEquivalentTo(1))
 		b2.ExpectNothingFor(time.Minute)
 		k2.expectGone()
+
+		// The same in FIN-WAIT-1: the application closed with its data still behind the
+		// window; the probes go unanswered, and the connection goes as well.
+		b3 := newBenchWith(withRetries)
+		k3, t3 := shut(b3)
+		k3.close()
+		Expect(k3.c.State()).To(Equal(tcp.FinWait1))
+		at = 0
+		for i, gap := range []time.Duration{1, 2, 4} {
+			at += gap * time.Second
+			f := b3.NextWithin(time.Minute)
+			Expect(f).To(probe(k3), "probe %d", i+1)
+			Expect(f.Offset-t3).To(Equal(at), "probe %d, after %v", i+1, gap*time.Second)
+		}
+		b3.ExpectNothingFor(8*time.Second - time.Millisecond)
+		Expect(k3.c.State()).To(Equal(tcp.FinWait1))
+		b3.Advance(time.Millisecond)
+		Expect(k3.c.State()).To(Equal(tcp.Closed))
+		Expect(stats(b3).PersistTimeouts).To(BeEquivalentTo(1))
 	})
 
 	Spec("HD5", func() {
