@@ -126,39 +126,35 @@ func (ln *Listener) segmentArrives(now time.Time, s *segment) {
 		// SYN+FIN: our policy, as Linux: dropped without an answer.
 		return
 	}
-	ln.synArrivesAdmitted(now, s, 0)
+	if ln.admit() {
+		ln.synAdmitted(now, s)
+	}
 }
 
-// synArrivesAdmitted answers a SYN to the listener once freed connections have left the
-// table: a new half-open connection if there is room for one, a SYN cookie if the listener's
-// half-open connections are at their limit, and nothing if the accept queue or the connection
-// table is full (the peer retries). It reports whether the SYN was answered.
-func (ln *Listener) synArrivesAdmitted(now time.Time, s *segment, freed int) bool {
-	if !ln.admit(freed) {
-		return false
-	}
-	if ln.halfOpen >= ln.maxHalfOpen {
-		if ln.layer.cfg.SynCookies != On {
-			ln.layer.stats.ListenOverflow++
-			return false
-		}
+// synAdmitted answers a SYN the listener has room for: with a new half-open connection, or
+// with a SYN cookie once the listener's half-open connections are at their limit (dropped, if
+// cookies are off: the peer retries).
+func (ln *Listener) synAdmitted(now time.Time, s *segment) {
+	switch {
+	case ln.halfOpen < ln.maxHalfOpen:
+		ln.synArrives(now, s)
+	case ln.layer.cfg.SynCookies == On:
 		ln.sendCookie(now, s)
-		return true
+	default:
+		ln.layer.stats.ListenOverflow++
 	}
-	ln.synArrives(now, s)
-	return true
 }
 
-// admit reports whether the listener may take one more connection once freed connections have
-// left the table, counting why not: our policy, as Linux's, is that a full accept queue drops
-// the SYN (or the ACK of a cookie), and so does a full table.
-func (ln *Listener) admit(freed int) bool {
+// admit reports whether the listener may take one more connection, counting why not: our
+// policy, as Linux's, is that a full accept queue drops the SYN (or the ACK of a cookie), and
+// so does a full connection table (TIME-WAIT is not in it).
+func (ln *Listener) admit() bool {
 	l := ln.layer
 	if len(ln.queue) >= ln.backlog {
 		l.stats.ListenOverflow++
 		return false
 	}
-	if len(l.conns)-freed >= l.cfg.MaxConnections {
+	if len(l.conns) >= l.cfg.MaxConnections {
 		l.stats.TableFull++
 		return false
 	}

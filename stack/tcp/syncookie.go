@@ -170,7 +170,7 @@ func (ln *Listener) cookieAck(now time.Time, s *segment) bool {
 		ecnOK = bits&cookieTSECN != 0 && l.cfg.ECN != ECNOff
 	}
 	l.stats.SynCookiesValid++
-	if !ln.admit(0) {
+	if !ln.admit() {
 		return true
 	}
 	c := l.newConn(s.tuple, SynReceived, ln.bufs)

@@ -175,10 +175,10 @@ func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) 
 			newer = s.seq.GreaterThan(e.rcvNxt)
 		}
 		if ln := l.listeners[k.localPort]; newer && ln != nil {
-			if ln.admit(0) {
+			if ln.admit() {
 				l.stats.TimeWaitReused++
 				l.endTimeWait(k, e)
-				ln.synArrivesAdmitted(now, s, 0)
+				ln.synAdmitted(now, s)
 			}
 			return
 		}
