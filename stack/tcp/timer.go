@@ -73,8 +73,9 @@ func (c *Conn) keepFired(now time.Time) {
 	c.timers().Arm(&c.keepTimer, now.Add(c.keepIdle))
 }
 
-// userTimedOut reports whether the user timeout (RFC 5482, SetUserTimeout) has passed since
-// since: the last forward progress for data in flight, the last ACK for zero-window probes.
+// userTimedOut reports whether the user timeout (RFC 5482, SetUserTimeout) has passed since the
+// time given: the last forward progress for data in flight, or the last ACK for zero-window
+// probes.
 func (c *Conn) userTimedOut(now, since time.Time) bool {
 	return c.userTimeout > 0 && !since.IsZero() && now.Sub(since) >= c.userTimeout
 }
