@@ -253,18 +253,39 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 			return k, b.Elapsed()
 		}
 
+		// probes expects a zero-window probe after each gap in seconds (from t0, backing off),
+		// answered with the window still shut when answer is set.
+		probes := func(b *Bench, k *tcpConn, t0 time.Duration, answer bool, gaps ...time.Duration) {
+			GinkgoHelper()
+			var at time.Duration
+			for i, gap := range gaps {
+				at += gap * time.Second
+				f := b.NextWithin(2 * time.Minute)
+				Expect(f).To(probe(k), "probe %d", i+1)
+				Expect(f.Offset-t0).To(Equal(at), "probe %d, after %v", i+1, gap*time.Second)
+				if answer {
+					k.inject(k.seg(ACK, nil))
+				}
+			}
+		}
+		// givenUp expects Retries probes (1, 3 and 7 s) left unanswered, one more interval in
+		// state, and then the connection given up with ErrTimeout, 15 s after the window shut.
+		givenUp := func(b *Bench, k *tcpConn, t0 time.Duration, state tcp.State) {
+			GinkgoHelper()
+			probes(b, k, t0, false, 1, 2, 4)
+			b.ExpectNothingFor(8*time.Second - time.Millisecond)
+			Expect(k.c.State()).To(Equal(state))
+			b.Advance(time.Millisecond)
+			Expect(k.c.State()).To(Equal(tcp.Closed))
+			Expect(k.c.Err()).To(MatchError(tcp.ErrTimeout))
+			Expect(stats(b).PersistTimeouts).To(BeEquivalentTo(1))
+		}
+
 		// The positive control: a peer that answers every probe with its zero window keeps the
 		// connection, far past Retries probes.
 		b := newBenchWith(withRetries)
 		k, t0 := shut(b)
-		var at time.Duration
-		for i, gap := range []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60, 60} {
-			at += gap * time.Second
-			f := b.NextWithin(2 * time.Minute)
-			Expect(f).To(probe(k), "probe %d", i+1)
-			Expect(f.Offset-t0).To(Equal(at), "probe %d, after %v", i+1, gap*time.Second)
-			k.inject(k.seg(ACK, nil)) // still zero
-		}
+		probes(b, k, t0, true, 1, 2, 4, 8, 16, 32, 60, 60, 60, 60)
 		Expect(k.c.State()).To(Equal(tcp.Established))
 		Expect(k.c.Err()).NotTo(HaveOccurred())
 		Expect(stats(b).PersistTimeouts).To(BeZero())
@@ -272,23 +293,10 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		k.send(ACK, nil)
 		k.next(Seq(k.ack), Payload(data))
 
-		// A peer that stops answering: after Retries probes (1, 3 and 7 s) one more interval,
-		// and the connection is given up with ErrTimeout, 15 s after the window closed.
+		// A peer that stops answering is given up.
 		b2 := newBenchWith(withRetries)
 		k2, t2 := shut(b2)
-		at = 0
-		for i, gap := range []time.Duration{1, 2, 4} {
-			at += gap * time.Second
-			f := b2.NextWithin(time.Minute)
-			Expect(f).To(probe(k2), "probe %d", i+1)
-			Expect(f.Offset-t2).To(Equal(at), "probe %d, after %v", i+1, gap*time.Second)
-		}
-		b2.ExpectNothingFor(8*time.Second - time.Millisecond)
-		Expect(k2.c.State()).To(Equal(tcp.Established))
-		b2.Advance(time.Millisecond)
-		Expect(k2.c.State()).To(Equal(tcp.Closed))
-		Expect(k2.c.Err()).To(MatchError(tcp.ErrTimeout))
-		Expect(stats(b2).PersistTimeouts).To(BeEquivalentTo(1))
+		givenUp(b2, k2, t2, tcp.Established)
 		b2.ExpectNothingFor(time.Minute)
 		k2.expectGone()
 
@@ -298,18 +306,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		k3, t3 := shut(b3)
 		k3.close()
 		Expect(k3.c.State()).To(Equal(tcp.FinWait1))
-		at = 0
-		for i, gap := range []time.Duration{1, 2, 4} {
-			at += gap * time.Second
-			f := b3.NextWithin(time.Minute)
-			Expect(f).To(probe(k3), "probe %d", i+1)
-			Expect(f.Offset-t3).To(Equal(at), "probe %d, after %v", i+1, gap*time.Second)
-		}
-		b3.ExpectNothingFor(8*time.Second - time.Millisecond)
-		Expect(k3.c.State()).To(Equal(tcp.FinWait1))
-		b3.Advance(time.Millisecond)
-		Expect(k3.c.State()).To(Equal(tcp.Closed))
-		Expect(stats(b3).PersistTimeouts).To(BeEquivalentTo(1))
+		givenUp(b3, k3, t3, tcp.FinWait1)
 	})
 
 	Spec("HD5", func() {

@@ -57,8 +57,8 @@ func (c *Conn) cubicIncrease(now time.Time, acked int) int {
 	}
 	rtt := c.rtt.srtt
 	t := now.Sub(s.epoch).Seconds()
-	target := cubicC*math.Pow(t+rtt.Seconds()-s.k, 3) + s.wMax // W_cubic(t + RTT)
-	target = min(max(target, cwnd), 1.5*cwnd)                  // 4.4: at most 1.5 times cwnd per RTT
+	target := s.wCubic(t + rtt.Seconds())
+	target = min(max(target, cwnd), 1.5*cwnd) // 4.4: at most 1.5 times cwnd per RTT
 	// 4.3: the Reno-friendly estimate, α_cubic per RTT until it passes W_max, then Reno's 1.
 	alpha := cubicAlpha
 	if s.wEst >= s.wMax {
@@ -67,10 +67,16 @@ func (c *Conn) cubicIncrease(now time.Time, acked int) int {
 	segs := float64(acked) / mss
 	s.wEst += alpha * segs / cwnd
 	var next float64
-	if cubicC*math.Pow(t-s.k, 3)+s.wMax < s.wEst { // the Reno-friendly region
+	if s.wCubic(t) < s.wEst { // the Reno-friendly region
 		next = s.wEst
 	} else { // concave or convex region: (target - cwnd) / cwnd per segment acknowledged
 		next = cwnd + (target-cwnd)/cwnd*segs
 	}
 	return max(int(next*mss)-c.cc.cwnd, 0)
+}
+
+// wCubic is W_cubic(t), t seconds into the epoch (RFC 9438 4.2, equation 1).
+func (s *cubicState) wCubic(t float64) float64 {
+	d := t - s.k
+	return cubicC*d*d*d + s.wMax
 }

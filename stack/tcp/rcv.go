@@ -359,11 +359,13 @@ func (c *Conn) receiveText(now time.Time, s *segment) {
 func (c *Conn) receiveData(now time.Time, s *segment) {
 	if s.seq != c.rcvNxt {
 		c.layer.stats.OutOfOrder++
-		pruned := c.ooo.pruned
-		if dup, ok := c.ooo.insert(s.seq, s.data); ok {
+		dup, hasDup, pruned := c.ooo.insert(s.seq, s.data)
+		if hasDup {
 			c.noteDuplicate(dup.Left, dup.Right)
 		}
-		c.layer.stats.OutOfOrderPruned += c.ooo.pruned - pruned
+		if pruned {
+			c.layer.stats.OutOfOrderPruned++
+		}
 		c.noteOutOfOrder(s.seq)
 		c.ackNow = true // RFC 5681 4.2: an out-of-order segment draws an immediate (duplicate) ACK
 		c.enterQuickAck()

@@ -24,7 +24,6 @@ type reassembly struct {
 	bytes  int
 	fin    bool     // a FIN arrived out of order
 	finSeq wire.Seq // its sequence number: where the data ends
-	pruned uint64   // ranges given up to stay within maxRanges
 }
 
 // seqRange is a stretch of held bytes, [start, end).
@@ -53,15 +52,16 @@ func (r *reassembly) search(seq wire.Seq) int {
 }
 
 // insert holds data at seq, keeping only the bytes not held already. It returns the first
-// stretch that was held already, for a D-SACK report (RFC 2883 4.1.2).
-func (r *reassembly) insert(seq wire.Seq, data []byte) (dup wire.SACKBlock, hasDup bool) {
+// stretch that was held already, for a D-SACK report (RFC 2883 4.1.2), and whether a stretch
+// was given up (this one, or the highest) to stay within maxRanges.
+func (r *reassembly) insert(seq wire.Seq, data []byte) (dup wire.SACKBlock, hasDup, pruned bool) {
 	if r.fin { // nothing lies past the FIN
 		if over := int(seq.Add(uint32(len(data))).Sub(r.finSeq)); over > 0 {
 			data = data[:max(len(data)-over, 0)]
 		}
 	}
 	if len(data) == 0 {
-		return dup, false
+		return dup, false, false
 	}
 	end := seq.Add(uint32(len(data)))
 	i := r.search(seq)
@@ -72,11 +72,11 @@ func (r *reassembly) insert(seq wire.Seq, data []byte) (dup wire.SACKBlock, hasD
 	}
 	if i == j && len(r.ranges) >= maxRanges {
 		// A new stretch and no room: the highest goes, unless the new one is the highest.
-		r.pruned++
 		if i == len(r.ranges) {
-			return dup, false
+			return dup, false, true
 		}
 		r.dropLast()
+		pruned = true
 	}
 	// Write the bytes in the gaps between the ranges it overlaps; note the first overlap.
 	at := seq
@@ -101,7 +101,7 @@ func (r *reassembly) insert(seq wire.Seq, data []byte) (dup wire.SACKBlock, hasD
 		merged.end = seqMax(end, r.ranges[j-1].end)
 	}
 	r.ranges = slices.Replace(r.ranges, i, j, merged)
-	return dup, hasDup
+	return dup, hasDup, pruned
 }
 
 // write copies data to its place in the pages and counts it held.
@@ -216,7 +216,7 @@ func (r *reassembly) blockAt(seq wire.Seq) (wire.SACKBlock, bool) {
 }
 
 // release drops everything.
-func (r *reassembly) release() { *r = reassembly{pruned: r.pruned} }
+func (r *reassembly) release() { *r = reassembly{} }
 
 func seqMin(a, b wire.Seq) wire.Seq {
 	if a.LessThan(b) {

@@ -72,7 +72,7 @@ func TestReassemblyRandomPieces(t *testing.T) {
 func TestReassemblyDuplicate(t *testing.T) {
 	var r reassembly
 	r.insert(100, []byte("abcd"))
-	dup, ok := r.insert(98, []byte("xxabcdef"))
+	dup, ok, _ := r.insert(98, []byte("xxabcdef"))
 	if !ok || dup != (wire.SACKBlock{Left: 100, Right: 104}) {
 		t.Fatalf("D-SACK %v %v, want 100-104", dup, ok)
 	}
@@ -99,17 +99,19 @@ func TestReassemblyDuplicate(t *testing.T) {
 func TestReassemblyBound(t *testing.T) {
 	var r reassembly
 	for i := range uint32(maxRanges) {
-		r.insert(wire.Seq(1000+2*i), []byte{byte(i)})
+		if _, _, pruned := r.insert(wire.Seq(1000+2*i), []byte{byte(i)}); pruned {
+			t.Fatalf("range %d pruned below the bound", i)
+		}
 	}
 	checkRanges(t, &r)
-	if len(r.ranges) != maxRanges || r.pruned != 0 {
-		t.Fatalf("at the bound: %d ranges, %d pruned", len(r.ranges), r.pruned)
+	if len(r.ranges) != maxRanges {
+		t.Fatalf("at the bound: %d ranges", len(r.ranges))
 	}
-	r.insert(wire.Seq(1000+2*maxRanges+10), []byte{1}) // above the highest: not taken
-	r.insert(wire.Seq(997), []byte{2})                 // below it: the highest goes
+	_, _, above := r.insert(wire.Seq(1000+2*maxRanges+10), []byte{1}) // above the highest: not taken
+	_, _, below := r.insert(wire.Seq(997), []byte{2})                 // below it: the highest goes
 	checkRanges(t, &r)
-	if r.pruned != 2 || len(r.ranges) != maxRanges {
-		t.Fatalf("%d ranges, %d pruned; want %d, 2", len(r.ranges), r.pruned, maxRanges)
+	if !above || !below || len(r.ranges) != maxRanges {
+		t.Fatalf("%d ranges, pruned %v %v; want %d, true true", len(r.ranges), above, below, maxRanges)
 	}
 	if last := r.ranges[len(r.ranges)-1]; last.start != wire.Seq(1000+2*(maxRanges-2)) {
 		t.Fatalf("highest range kept %v", last)

@@ -188,7 +188,7 @@ func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) 
 		l.stats.ResetsIn++
 		return
 	case s.has(wire.SYN): // a challenge ACK (RFC 5961 4.2), within both limits
-		if e.lastAck != 0 && now.UnixNano()-e.lastAck < int64(oowInterval) {
+		if e.ackedWithin(now) {
 			l.stats.ChallengeLimited++
 		} else if l.allowChallenge(now) {
 			l.timeWaitAck(now, k, e)
@@ -225,9 +225,15 @@ func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) 
 	// A bare ACK at RCV.NXT is the ACK of our FIN again: nothing to say.
 }
 
+// ackedWithin reports whether the entry sent an ACK less than oowInterval ago: its limit on
+// ACKs for bad segments and on challenge ACKs, as a connection's (Conn.oowAck, challengeAck).
+func (e *twEntry) ackedWithin(now time.Time) bool {
+	return e.lastAck != 0 && now.UnixNano()-e.lastAck < int64(oowInterval)
+}
+
 // timeWaitOOWAck sends the entry's ACK unless one went in the last 500 ms.
 func (l *Layer) timeWaitOOWAck(now time.Time, k twKey, e *twEntry) {
-	if e.lastAck != 0 && now.UnixNano()-e.lastAck < int64(oowInterval) {
+	if e.ackedWithin(now) {
 		l.stats.OutOfWindowACKs++
 		return
 	}
