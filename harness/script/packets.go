@@ -15,15 +15,28 @@ import (
 	"github.com/mtcp-go/mtcp/harness"
 )
 
-// flow is one TCP connection as the script sees it: its ports and the stack's initial
-// sequence number, learned from the stack's SYN or SYN-ACK, which maps the script's relative
-// sequence numbers onto the wire's. The peer's sequence numbers are used as written: the
-// script chooses the peer's ISN in its SYN.
+// flow is one TCP connection as the script sees it: its ports and both initial sequence
+// numbers, which map the script's sequence numbers onto the wire's as packetdrill does
+// (socket.h, remote_seq_script_to_live_offset and local_seq_script_to_live_offset):
+//
+//   - In a segment with SYN, the peer's numbers are absolute and the stack's count from the
+//     ISN the script gave the stack in its SYN line ("> S. 0:0(0)" calls it 0).
+//   - In a segment without SYN, the peer's numbers count from the peer's ISN (its SYN's
+//     sequence number) and the stack's from the stack's ISN: "< . 1:1(0) ack 1" is the first
+//     byte after both SYNs, whatever the SYN lines wrote.
+//
+// Until a side's ISN is known (before its SYN), its numbers are absolute.
 type flow struct {
 	local, remote uint16 // ports; local is 0 until the stack's SYN shows its ephemeral port
 	isnKnown      bool
 	scriptISN     uint32 // the stack's ISN as the script writes it (usually 0)
 	liveISN       uint32 // the stack's ISN on the wire
+	// The peer's ISN: the sequence number of the first SYN the peer sent on these ports (a
+	// passive open), or of the SYN-ACK it answered the stack's SYN with (an active open).
+	// Later SYNs (a SYN in ESTABLISHED, a new connection after TIME-WAIT) leave it, as in
+	// packetdrill, whose socket keeps the ISN of the SYN that made it.
+	remoteISN   uint32
+	remoteKnown bool
 	// The peer's last SYN. A SYN with another sequence number may begin a new connection on
 	// these ports (after TIME-WAIT, or a reset): if the stack's next line answers with a SYN,
 	// its ISN is learned again; if not (a challenge ACK), the connection went on.
@@ -84,20 +97,51 @@ func tsOption(opts []TCPOption) *TCPOption {
 	return nil
 }
 
-// toLive maps a sequence number of the stack's sequence space from script to wire.
-func (f *flow) toLive(v uint32) uint32 {
-	if !f.isnKnown {
+// toLive maps a sequence number of the stack's sequence space from script to wire, in a
+// segment with SYN set (syn) or without.
+func (f *flow) toLive(v uint32, syn bool) uint32 {
+	switch {
+	case !f.isnKnown:
 		return v
+	case syn:
+		return v - f.scriptISN + f.liveISN
 	}
-	return v - f.scriptISN + f.liveISN
+	return v + f.liveISN
 }
 
 // toScript maps a sequence number of the stack's sequence space from wire to script.
-func (f *flow) toScript(v uint32) uint32 {
-	if !f.isnKnown {
+func (f *flow) toScript(v uint32, syn bool) uint32 {
+	switch {
+	case !f.isnKnown:
+		return v
+	case syn:
+		return v - f.liveISN + f.scriptISN
+	}
+	return v - f.liveISN
+}
+
+// remoteToLive maps a sequence number of the peer's sequence space from script to wire.
+func (f *flow) remoteToLive(v uint32, syn bool) uint32 {
+	if syn || !f.remoteKnown {
 		return v
 	}
-	return v - f.liveISN + f.scriptISN
+	return v + f.remoteISN
+}
+
+// remoteToScript maps a sequence number of the peer's sequence space from wire to script.
+func (f *flow) remoteToScript(v uint32, syn bool) uint32 {
+	if syn || !f.remoteKnown {
+		return v
+	}
+	return v - f.remoteISN
+}
+
+// learnRemoteISN notes the peer's ISN from an inbound segment of this flow: its first SYN, or
+// the SYN-ACK answering the stack's SYN.
+func (f *flow) learnRemoteISN(flags TCPFlags, seq uint32) {
+	if flags&SYN != 0 && !f.remoteKnown {
+		f.remoteISN, f.remoteKnown = seq, true
+	}
 }
 
 // seg is a TCP segment in packetdrill's terms, from a script line or from the wire.
@@ -127,15 +171,20 @@ func segOfLine(p *Packet) seg {
 
 // segOfWire reads a segment the stack sent, with its sequence numbers made relative by f.
 func segOfWire(ip *layers.IPv4, t *layers.TCP, f *flow) seg {
-	s := seg{flags: TCPFlags(harness.FlagsOf(t)), seq: f.toScript(t.Seq), len: len(t.Payload), win: t.Window,
+	s := seg{flags: TCPFlags(harness.FlagsOf(t)), seq: f.toScript(t.Seq, t.SYN), len: len(t.Payload), win: t.Window,
 		hasWin: true, ecn: ecnOf(ip.TOS), srcPort: uint16(t.SrcPort), dstPort: uint16(t.DstPort)}
 	if t.ACK {
-		s.ack, s.hasAck = t.Ack, true
+		s.ack, s.hasAck = f.remoteToScript(t.Ack, t.SYN), true
 	}
 	if t.URG {
 		s.urg, s.hasUrg = t.Urgent, true
 	}
 	s.opts = optionsOfWire(t.Options)
+	for i := range s.opts {
+		for j, b := range s.opts[i].SACK { // the stack's SACK blocks are in the peer's sequence space
+			s.opts[i].SACK[j] = SACKBlock{f.remoteToScript(b.Left, t.SYN), f.remoteToScript(b.Right, t.SYN)}
+		}
+	}
 	return s
 }
 
@@ -359,9 +408,9 @@ func ecnBits(e ECN) uint8 {
 }
 
 // wireOptions encodes a line's options for an inbound segment; SACK blocks are in the stack's
-// sequence space, so f maps them, and so does a TS ecr on a segment with ACK set (ack): it
-// echoes a TS val of the stack's.
-func wireOptions(opts []TCPOption, f *flow, ack bool) []layers.TCPOption {
+// sequence space, so f maps them (as in a segment with SYN set, syn, or without), and so does
+// a TS ecr on a segment with ACK set (ack): it echoes a TS val of the stack's.
+func wireOptions(opts []TCPOption, f *flow, syn, ack bool) []layers.TCPOption {
 	var out []layers.TCPOption
 	for _, o := range opts {
 		lo := layers.TCPOption{OptionType: layers.TCPOptionKind(o.Kind)}
@@ -375,8 +424,8 @@ func wireOptions(opts []TCPOption, f *flow, ack bool) []layers.TCPOption {
 		case OptSACKOK:
 		case OptSACK:
 			for _, s := range o.SACK {
-				lo.OptionData = binary.BigEndian.AppendUint32(lo.OptionData, f.toLive(s.Left))
-				lo.OptionData = binary.BigEndian.AppendUint32(lo.OptionData, f.toLive(s.Right))
+				lo.OptionData = binary.BigEndian.AppendUint32(lo.OptionData, f.toLive(s.Left, syn))
+				lo.OptionData = binary.BigEndian.AppendUint32(lo.OptionData, f.toLive(s.Right, syn))
 			}
 		case OptTimestamp:
 			ecr := o.TSEcr
@@ -482,13 +531,14 @@ func (fb *frameBuilder) tcp(p *Packet, f *flow) ([]byte, error) {
 	if t.HasWin {
 		win = t.Win
 	}
-	l := &layers.TCP{SrcPort: layers.TCPPort(src), DstPort: layers.TCPPort(dst), Seq: t.Seq, Window: win, Urgent: t.Urg,
+	syn := t.Flags&SYN != 0
+	l := &layers.TCP{SrcPort: layers.TCPPort(src), DstPort: layers.TCPPort(dst), Seq: f.remoteToLive(t.Seq, syn), Window: win, Urgent: t.Urg,
 		FIN: t.Flags&FIN != 0, SYN: t.Flags&SYN != 0, RST: t.Flags&RST != 0, PSH: t.Flags&PSH != 0,
 		ACK: t.Flags&ACK != 0, URG: t.Flags&URG != 0, ECE: t.Flags&ECE != 0, CWR: t.Flags&CWR != 0}
 	if t.HasAck {
-		l.Ack = f.toLive(t.Ack)
+		l.Ack = f.toLive(t.Ack, syn)
 	}
-	l.Options = wireOptions(t.Options, f, t.Flags&ACK != 0)
+	l.Options = wireOptions(t.Options, f, syn, t.Flags&ACK != 0)
 	return fb.ipv4(p, layers.IPProtocolTCP, l, gopacket.Payload(make([]byte, t.Len)))
 }
 
@@ -537,7 +587,7 @@ func (fb *frameBuilder) quoted(e *ICMPEchoed, f *flow) []byte {
 		l4 = make([]byte, 20)
 		binary.BigEndian.PutUint16(l4[0:], f.local)
 		binary.BigEndian.PutUint16(l4[2:], f.remote)
-		binary.BigEndian.PutUint32(l4[4:], f.toLive(e.Seq))
+		binary.BigEndian.PutUint32(l4[4:], f.toLive(e.Seq, false))
 		l4[12] = 5 << 4
 		l4[13] = 0x18 // PSH, ACK
 	case "udp":

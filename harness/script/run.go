@@ -686,6 +686,7 @@ func (r *runner) inject(p *Packet) {
 			}
 			fl.peerSYN, fl.hasPeerSYN = t.Seq, true
 		}
+		fl.learnRemoteISN(p.TCP.Flags, p.TCP.Seq)
 		data, err = r.fb.tcp(p, fl)
 	case ProtoICMP:
 		if p.ICMP.Type == layers.ICMPv4TypeEchoRequest {
