@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/mtcp-go/mtcp/harness/script"
 	"github.com/mtcp-go/mtcp/internal/cli"
 	. "github.com/onsi/gomega"
 )
@@ -98,6 +99,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&verbose, "v", false, "verbose")
 	fs.BoolVar(&ScriptConfig.Strict, "strict", false, "strict scripts")
 	fs.BoolVar(&ScriptConfig.Lenient, "lenient", false, "lenient scripts")
+	fs.StringVar(&ScriptConfig.Platform, "platform", "", "platform defaults")
 	defines := defineFlag{"STANDARD": true}
 	fs.Var(defines, "D", "#ifdef name")
 	// Flags and paths may come in any order: "run scenarios -o out" as well as "run -o out scenarios".
@@ -109,6 +111,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch {
+	case ScriptConfig.Platform != "" && !slices.Contains(script.Platforms, ScriptConfig.Platform):
+		fmt.Fprintf(stderr, "mtcp-test: unknown --platform %q (%s)\n", ScriptConfig.Platform, strings.Join(script.Platforms, ", "))
+		return 2
 	case !runMode && len(paths) > 0:
 		fmt.Fprintf(stderr, "mtcp-test: unexpected argument %q (to run scripts: mtcp-test run %s)\n", paths[0], paths[0])
 		return 2

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,10 @@ type Config struct {
 	// MaxWait bounds how long an outbound line with time '*', or a blocking call with no end
 	// time, waits in virtual time (default 10 minutes).
 	MaxWait time.Duration
+	// Platform ("freebsd", "linux" or "") gives the stack the defaults that platform's
+	// scripts assume without setting them (Platforms; the table is in policy.go), before the
+	// script's own sysctl lines apply.
+	Platform string
 }
 
 // Ports the runner uses when a line names none (packetdrill's defaults for bind and connect).
@@ -51,8 +56,11 @@ type Result struct {
 	Script *Script
 	// Failure is the first mismatch, nil when the script passed.
 	Failure *Failure
-	// Skipped are the shell and code lines, which are reported, never run.
+	// Skipped are the shell and code lines, which are reported, never run, and the sysctl
+	// assignments not applied.
 	Skipped []Skip
+	// Applied are the sysctl assignments that set the stack's policy for the run.
+	Applied []Sysctl
 	// Elapsed is the virtual time the script took.
 	Elapsed time.Duration
 	bench   *harness.Bench
@@ -104,6 +112,9 @@ type Skip struct {
 }
 
 func (s Skip) String() string {
+	if s.What == "sysctl" {
+		return fmt.Sprintf("line %d: sysctl not applied: %s", s.Line, s.Text)
+	}
 	return fmt.Sprintf("line %d: %s line not run: %s", s.Line, s.What, s.Text)
 }
 
@@ -155,21 +166,35 @@ func Run(s *Script, cfg Config) (*Result, error) {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 10 * time.Minute
 	}
+	sets, skips := scriptSysctls(s)
 	var dut harness.DUT
+	var applied []Sysctl
 	if cfg.NewDUT != nil {
 		d, err := cfg.NewDUT()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.File, err)
 		}
 		dut = d
+		for _, set := range sets { // another target's policy is its own
+			skips = append(skips, Skip{Line: set.Line, What: "sysctl", Text: fmt.Sprintf("%s=%s: the target %s sets its own policy", set.Name, set.Value, d.Name())})
+		}
 	} else {
-		m, err := harness.NewMTCP(harness.DefaultMTCPConfig())
+		mc := harness.DefaultMTCPConfig()
+		var notApplied []Skip
+		var err error
+		applied, notApplied, err = applyPolicy(&mc, cfg.Platform, sets)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.File, err)
+		}
+		skips = append(skips, notApplied...)
+		m, err := harness.NewMTCP(mc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.File, err)
 		}
 		dut = m
 	}
-	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name()}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}}
+	slices.SortStableFunc(skips, func(a, b Skip) int { return a.Line - b.Line })
+	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name(), Skipped: skips, Applied: applied}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}}
 	r.run(dut)
 	return r.res, nil
 }
@@ -294,8 +319,7 @@ func (r *runner) when(e *Event) time.Duration {
 
 func (r *runner) event(e *Event) {
 	switch e.Kind {
-	case EventShell:
-		r.res.Skipped = append(r.res.Skipped, Skip{Line: e.Line, What: "shell", Text: "`" + e.Command + "`"})
+	case EventShell: // sorted out before the run (scriptSysctls)
 		return
 	case EventCode:
 		r.res.Skipped = append(r.res.Skipped, Skip{Line: e.Line, What: "code", Text: "%{" + strings.TrimSpace(e.Code) + "}%"})

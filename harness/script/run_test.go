@@ -275,10 +275,15 @@ func TestRunSyscallResults(t *testing.T) {
 	mustFail(t, strings.Replace(src, "-1 EALREADY", "-1 EISCONN", 1), Config{}, 8, "connect() failed with EALREADY, expected EISCONN")
 }
 
+// Shell lines never run: a leading sysctl sets the policy, anything else is reported.
 func TestRunShellLinesSkipped(t *testing.T) {
-	res := mustPass(t, "0 `sysctl -w net.inet.tcp.rfc1323=1`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n`echo done`\n", Config{})
-	if len(res.Skipped) != 2 || !strings.Contains(res.Skipped[0].String(), "line 1: shell line not run: `sysctl -w net.inet.tcp.rfc1323=1`") {
+	res := mustPass(t, "0 `sysctl -w net.inet.tcp.rfc1323=1; ip link set up`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n`echo done`\n", Config{})
+	if len(res.Skipped) != 2 || res.Skipped[0].String() != "line 1: shell line not run: `ip link set up`" ||
+		res.Skipped[1].String() != "line 3: shell line not run: `echo done`" {
 		t.Fatalf("skipped: %v", res.Skipped)
+	}
+	if len(res.Applied) != 1 || res.Applied[0] != (Sysctl{Name: "net.inet.tcp.rfc1323", Value: "1", Line: 1}) {
+		t.Fatalf("applied: %v", res.Applied)
 	}
 }
 

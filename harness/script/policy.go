@@ -1,0 +1,430 @@
+package script
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/mtcp-go/mtcp/stack/core"
+	"github.com/mtcp-go/mtcp/stack/tcp"
+)
+
+// A script sets the policy of the stack under test with shell lines such as
+// `sysctl -w net.inet.tcp.sack.enable=1` (FreeBSD) or `sysctl -q net.ipv4.tcp_sack=1` (Linux).
+// The runner never runs a shell line; it reads the sysctl assignments of the lines before the
+// first packet or system call and applies the ones it knows to the stack's configuration for
+// that script. The table below is every sysctl understood; scenarios/README.md lists it for
+// script writers.
+
+// sysctl is a setting the runner understands: how a value maps onto the stack's configuration.
+type sysctl struct {
+	name  string
+	apply func(c *core.Config, v string) error
+}
+
+// Sysctl is one assignment a shell line makes.
+type Sysctl struct {
+	Name, Value string
+	Line        int
+}
+
+// Platforms are the --platform names: each is the defaults a platform's scripts assume
+// without setting them.
+var Platforms = []string{"freebsd", "linux"}
+
+// platformDefaults are, per platform, the settings its scripts take for granted, in sysctl
+// terms, each from the platform's source or documentation. A script's own sysctl lines apply
+// after them.
+var platformDefaults = map[string][]Sysctl{
+	"freebsd": {
+		{Name: "net.inet.tcp.recvspace", Value: "65536"},      // tcp_usrreq.c: tcp_recvspace = 1024*64
+		{Name: "net.inet.tcp.sendspace", Value: "32768"},      // tcp_usrreq.c: tcp_sendspace = 1024*32
+		{Name: "net.inet.tcp.delacktime", Value: "40"},        // tcp_timer.h: TCPTV_DELACK (hz/25), 40 ms
+		{Name: "net.inet.tcp.rexmit_initial", Value: "1000"},  // tcp_timer.h: TCPTV_RTOBASE (hz), 1 s
+		{Name: "net.inet.tcp.rexmit_min", Value: "30"},        // tcp_timer.h: TCPTV_MIN (hz/33), 30 ms
+		{Name: "net.inet.tcp.rexmit_slop", Value: "200"},      // tcp_timer.h: TCPTV_CPU_VAR (hz/5), 200 ms
+		{Name: "net.inet.tcp.msl", Value: "30000"},            // tcp_timer.h: TCPTV_MSL (30*hz)
+		{Name: "net.inet.tcp.sack.enable", Value: "1"},        // tcp(4)
+		{Name: "net.inet.tcp.rfc1323", Value: "1"},            // tcp(4)
+		{Name: "net.inet.tcp.ecn.enable", Value: "2"},         // tcp(4): 2, accept ECN when asked (FreeBSD 13+)
+		{Name: "net.inet.tcp.keepidle", Value: "7200000"},     // tcp_timer.h: TCPTV_KEEP_IDLE, 2 h
+		{Name: "net.inet.tcp.keepcnt", Value: "8"},            // tcp_timer.h: TCPTV_KEEPCNT
+		{Name: "net.inet.tcp.cc.algorithm", Value: "newreno"}, // cc(4)
+	},
+	"linux": {
+		{Name: "net.ipv4.tcp_rmem", Value: "4096 131072 6291456"}, // ip-sysctl.rst: tcp_rmem default 131072
+		{Name: "net.ipv4.tcp_wmem", Value: "4096 16384 4194304"},  // ip-sysctl.rst: tcp_wmem default 16384
+		{Name: "net.ipv4.tcp_sack", Value: "1"},                   // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_timestamps", Value: "1"},             // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_ecn", Value: "2"},                    // ip-sysctl.rst: 2, accept ECN when asked
+		{Name: "net.ipv4.tcp_rto_min_us", Value: "200000"},        // include/net/tcp.h: TCP_RTO_MIN (HZ/5)
+		{Name: "net.ipv4.tcp_syn_retries", Value: "6"},            // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_synack_retries", Value: "5"},         // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_retries2", Value: "15"},              // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_fin_timeout", Value: "60"},           // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_keepalive_time", Value: "7200"},      // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_keepalive_probes", Value: "9"},       // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_congestion_control", Value: "cubic"}, // the default since Linux 2.6.19
+		{Name: "net.ipv4.tcp_syncookies", Value: "1"},             // ip-sysctl.rst
+	},
+}
+
+// sysctls is every sysctl the runner understands.
+var sysctls = []sysctl{
+	// FreeBSD (tcp(4); times in milliseconds).
+	{"net.inet.tcp.recvspace", bytesTo(func(c *tcp.Config) *int { return &c.ReceiveBuffer })},
+	{"net.inet.tcp.sendspace", bytesTo(func(c *tcp.Config) *int { return &c.SendBuffer })},
+	{"kern.ipc.maxsockbuf", maxBuffer},
+	{"net.inet.tcp.sack.enable", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SACK })},
+	{"net.inet.tcp.rfc1323", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.Timestamps })},
+	{"net.inet.tcp.ecn.enable", ecnMode},
+	{"net.inet.tcp.rexmit_initial", msTo(func(c *tcp.Config) *time.Duration { return &c.RTOInitial })},
+	{"net.inet.tcp.rexmit_min", msTo(func(c *tcp.Config) *time.Duration { return &c.RTOMin })},
+	{"net.inet.tcp.rexmit_slop", msTo(func(c *tcp.Config) *time.Duration { return &c.RTOVarMin })},
+	{"net.inet.tcp.delacktime", msTo(func(c *tcp.Config) *time.Duration { return &c.DelayedACK })},
+	{"net.inet.tcp.msl", msTo(func(c *tcp.Config) *time.Duration { return &c.MSL })},
+	{"net.inet.tcp.keepidle", msTo(func(c *tcp.Config) *time.Duration { return &c.KeepAliveIdle })},
+	{"net.inet.tcp.keepcnt", countTo(func(c *tcp.Config) *int { return &c.KeepAliveProbes })},
+	{"net.inet.tcp.cc.algorithm", congestion},
+	{"net.inet.tcp.blackhole", only("0", "a RST for every segment to a closed port, as mtcp does")},
+	{"net.inet.tcp.hostcache.purgenow", ignore}, // mtcp keeps no host cache
+	// Linux (ip-sysctl.rst; times in seconds unless the name says otherwise).
+	{"net.ipv4.tcp_rmem", tripleTo(func(c *tcp.Config) *int { return &c.ReceiveBuffer })},
+	{"net.ipv4.tcp_wmem", tripleTo(func(c *tcp.Config) *int { return &c.SendBuffer })},
+	{"net.core.rmem_max", maxBuffer},
+	{"net.core.wmem_max", maxBuffer},
+	{"net.ipv4.tcp_sack", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SACK })},
+	{"net.ipv4.tcp_timestamps", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.Timestamps })},
+	{"net.ipv4.tcp_ecn", ecnMode},
+	{"net.ipv4.tcp_rto_min_us", usTo(func(c *tcp.Config) *time.Duration { return &c.RTOMin })},
+	{"net.ipv4.tcp_syn_retries", countTo(func(c *tcp.Config) *int { return &c.SynRetries })},
+	{"net.ipv4.tcp_synack_retries", countTo(func(c *tcp.Config) *int { return &c.SynAckRetries })},
+	{"net.ipv4.tcp_retries2", countTo(func(c *tcp.Config) *int { return &c.Retries })},
+	{"net.ipv4.tcp_fin_timeout", secondsTo(func(c *tcp.Config) *time.Duration { return &c.FinTimeout })},
+	{"net.ipv4.tcp_keepalive_time", secondsTo(func(c *tcp.Config) *time.Duration { return &c.KeepAliveIdle })},
+	{"net.ipv4.tcp_keepalive_probes", countTo(func(c *tcp.Config) *int { return &c.KeepAliveProbes })},
+	{"net.ipv4.tcp_congestion_control", congestion},
+	{"net.ipv4.tcp_syncookies", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SynCookies })},
+	{"net.ipv4.tcp_recovery", rackBit},
+}
+
+func lookupSysctl(name string) *sysctl {
+	for i := range sysctls {
+		if sysctls[i].name == name {
+			return &sysctls[i]
+		}
+	}
+	return nil
+}
+
+func parseInt(v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an integer", v)
+	}
+	return n, nil
+}
+
+func bytesTo(field func(*tcp.Config) *int) func(*core.Config, string) error {
+	return func(c *core.Config, v string) error {
+		n, err := parseInt(v)
+		switch {
+		case err != nil:
+			return err
+		case n < tcp.MinBuffer || n > 1<<30:
+			return fmt.Errorf("%d bytes is out of the stack's range (%d to 2^30)", n, tcp.MinBuffer)
+		}
+		*field(&c.TCP) = n
+		return nil
+	}
+}
+
+// tripleTo reads Linux's "min default max" buffer triple: the default is a new socket's size.
+func tripleTo(field func(*tcp.Config) *int) func(*core.Config, string) error {
+	set := bytesTo(field)
+	return func(c *core.Config, v string) error {
+		f := strings.Fields(v)
+		if len(f) != 3 {
+			return fmt.Errorf("%q is not three numbers (min default max)", v)
+		}
+		return set(c, f[1])
+	}
+}
+
+// maxBuffer caps both buffer sizes.
+func maxBuffer(c *core.Config, v string) error {
+	n, err := parseInt(v)
+	if err != nil {
+		return err
+	}
+	for _, b := range []*int{&c.TCP.ReceiveBuffer, &c.TCP.SendBuffer} {
+		*b = min(cmp.Or(*b, tcp.DefaultBuffer), max(n, tcp.MinBuffer))
+	}
+	return nil
+}
+
+func switchTo(field func(*tcp.Config) *tcp.Switch) func(*core.Config, string) error {
+	return func(c *core.Config, v string) error {
+		switch strings.TrimSpace(v) {
+		case "0":
+			*field(&c.TCP) = tcp.Off
+		case "1", "2": // Linux's tcp_syncookies=2 (always) and tcp_timestamps=2 (no random offset) are on too
+			*field(&c.TCP) = tcp.On
+		default:
+			return fmt.Errorf("%q is not 0, 1 or 2", v)
+		}
+		return nil
+	}
+}
+
+func durationTo(unit time.Duration, field func(*tcp.Config) *time.Duration) func(*core.Config, string) error {
+	return func(c *core.Config, v string) error {
+		n, err := parseInt(v)
+		switch {
+		case err != nil:
+			return err
+		case n <= 0:
+			return fmt.Errorf("%d is not a positive time", n)
+		}
+		*field(&c.TCP) = time.Duration(n) * unit
+		return nil
+	}
+}
+
+func msTo(f func(*tcp.Config) *time.Duration) func(*core.Config, string) error {
+	return durationTo(time.Millisecond, f)
+}
+func usTo(f func(*tcp.Config) *time.Duration) func(*core.Config, string) error {
+	return durationTo(time.Microsecond, f)
+}
+func secondsTo(f func(*tcp.Config) *time.Duration) func(*core.Config, string) error {
+	return durationTo(time.Second, f)
+}
+
+func countTo(field func(*tcp.Config) *int) func(*core.Config, string) error {
+	return func(c *core.Config, v string) error {
+		n, err := parseInt(v)
+		switch {
+		case err != nil:
+			return err
+		case n <= 0:
+			return fmt.Errorf("%d is not a positive count", n)
+		}
+		*field(&c.TCP) = n
+		return nil
+	}
+}
+
+// ecnMode reads FreeBSD's ecn.enable and Linux's tcp_ecn alike: 0 off, 1 ask and answer, 2
+// answer only.
+func ecnMode(c *core.Config, v string) error {
+	switch strings.TrimSpace(v) {
+	case "0":
+		c.TCP.ECN = tcp.ECNOff
+	case "1":
+		c.TCP.ECN = tcp.ECNOn
+	case "2":
+		c.TCP.ECN = tcp.ECNPassive
+	default:
+		return fmt.Errorf("%q is not 0, 1 or 2", v)
+	}
+	return nil
+}
+
+func congestion(c *core.Config, v string) error {
+	switch strings.TrimSpace(v) {
+	case "newreno", "reno":
+		c.TCP.Congestion = tcp.CongestionReno
+	case "cubic":
+		c.TCP.Congestion = tcp.CongestionCUBIC
+	default:
+		return fmt.Errorf("mtcp has no congestion control %q (newreno, reno, cubic)", v)
+	}
+	return nil
+}
+
+// rackBit reads Linux's tcp_recovery bit mask: bit 0 is RACK loss detection.
+func rackBit(c *core.Config, v string) error {
+	n, err := parseInt(v)
+	if err != nil {
+		return err
+	}
+	c.TCP.RACK = tcp.Off
+	if n&1 != 0 {
+		c.TCP.RACK = tcp.On
+	}
+	return nil
+}
+
+// only accepts the one value the stack's behaviour matches.
+func only(value, why string) func(*core.Config, string) error {
+	return func(_ *core.Config, v string) error {
+		if strings.TrimSpace(v) != value {
+			return fmt.Errorf("only %s is supported: %s", value, why)
+		}
+		return nil
+	}
+}
+
+func ignore(*core.Config, string) error { return nil }
+
+// sysctlsOf reads the sysctl assignments of a shell line (`sysctl -w a=1 b=2; sysctl -q c=3`)
+// and returns the commands it does not understand.
+func sysctlsOf(cmd string) (sets []Sysctl, rest []string) {
+	for _, c := range splitCommands(cmd) {
+		words := shellWords(c)
+		if len(words) == 0 {
+			continue
+		}
+		if words[0] != "sysctl" {
+			rest = append(rest, c)
+			continue
+		}
+		var mine []Sysctl
+		ok := true
+		for _, w := range words[1:] {
+			name, value, isSet := strings.Cut(w, "=")
+			switch {
+			case strings.HasPrefix(w, "-") && !isSet && strings.Trim(w, "-wqe") == "":
+				// -w (write), -q (quiet), -e: no effect on what is set
+			case isSet && name != "":
+				mine = append(mine, Sysctl{Name: name, Value: value})
+			default:
+				ok = false // a read (sysctl -n name) or a flag the runner does not know
+			}
+		}
+		if !ok || len(mine) == 0 {
+			rest = append(rest, c)
+			continue
+		}
+		sets = append(sets, mine...)
+	}
+	return sets, rest
+}
+
+// splitCommands splits a shell line at ';', '&&', '||' and newlines outside quotes, dropping
+// comment lines.
+func splitCommands(s string) []string {
+	var out []string
+	var cur strings.Builder
+	var quote rune
+	flush := func() {
+		if c := strings.TrimSpace(cur.String()); c != "" && !strings.HasPrefix(c, "#") {
+			out = append(out, c)
+		}
+		cur.Reset()
+	}
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '\'' || r == '"':
+			quote = r
+		case r == ';' || r == '\n':
+			flush()
+			continue
+		case (r == '&' || r == '|') && i+1 < len(rs) && rs[i+1] == r:
+			flush()
+			i++
+			continue
+		}
+		cur.WriteRune(r)
+	}
+	flush()
+	return out
+}
+
+// shellWords splits a command into words as a shell would, for the simple commands scripts
+// use: quotes group, backslashes are kept as written.
+func shellWords(s string) []string {
+	var out []string
+	var cur strings.Builder
+	var quote rune
+	in := false
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, in = r, true
+		case unicode.IsSpace(r):
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// applyPolicy applies the platform's defaults and then the script's sysctls to cfg; it
+// returns the assignments applied and a Skip for each one not.
+func applyPolicy(cfg *core.Config, platform string, sets []Sysctl) (applied []Sysctl, skips []Skip, err error) {
+	if platform != "" && !slices.Contains(Platforms, platform) {
+		return nil, nil, fmt.Errorf("unknown platform %q (%s)", platform, strings.Join(Platforms, ", "))
+	}
+	for _, d := range platformDefaults[platform] {
+		if err := lookupSysctl(d.Name).apply(cfg, d.Value); err != nil {
+			return nil, nil, fmt.Errorf("platform %s default %s=%s: %w", platform, d.Name, d.Value, err)
+		}
+	}
+	for _, s := range sets {
+		sc := lookupSysctl(s.Name)
+		if sc == nil {
+			skips = append(skips, Skip{Line: s.Line, What: "sysctl", Text: fmt.Sprintf("%s=%s: not a setting mtcp maps", s.Name, s.Value)})
+			continue
+		}
+		if err := sc.apply(cfg, s.Value); err != nil {
+			skips = append(skips, Skip{Line: s.Line, What: "sysctl", Text: fmt.Sprintf("%s=%s: %v", s.Name, s.Value, err)})
+			continue
+		}
+		applied = append(applied, s)
+	}
+	return applied, skips, nil
+}
+
+// scriptSysctls sorts a script's shell lines: the sysctl assignments of those before its first
+// packet or system call set the stack's policy; everything else is skipped.
+func scriptSysctls(s *Script) (sets []Sysctl, skips []Skip) {
+	started := false
+	for _, e := range s.Events {
+		switch e.Kind {
+		case EventShell:
+		case EventCode:
+			continue
+		default:
+			started = true
+			continue
+		}
+		found, rest := sysctlsOf(e.Command)
+		for _, f := range found {
+			f.Line = e.Line
+			if started {
+				skips = append(skips, Skip{Line: e.Line, What: "sysctl", Text: fmt.Sprintf("%s=%s: set after the script started (only the lines before the first packet or system call set the policy)", f.Name, f.Value)})
+				continue
+			}
+			sets = append(sets, f)
+		}
+		if len(rest) > 0 {
+			skips = append(skips, Skip{Line: e.Line, What: "shell", Text: "`" + strings.Join(rest, "; ") + "`"})
+		}
+	}
+	return sets, skips
+}

@@ -1,0 +1,153 @@
+package script
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/stack/tcp"
+)
+
+func TestSysctlsOf(t *testing.T) {
+	cases := []struct {
+		cmd  string
+		sets []Sysctl
+		rest []string
+	}{
+		{"sysctl -w net.inet.tcp.sack.enable=1", []Sysctl{{Name: "net.inet.tcp.sack.enable", Value: "1"}}, nil},
+		{"sysctl -q net.ipv4.tcp_sack=0; sysctl -q net.ipv4.tcp_timestamps=1",
+			[]Sysctl{{Name: "net.ipv4.tcp_sack", Value: "0"}, {Name: "net.ipv4.tcp_timestamps", Value: "1"}}, nil},
+		{`sysctl -q net.ipv4.tcp_rmem="4096 65536 131072"`, []Sysctl{{Name: "net.ipv4.tcp_rmem", Value: "4096 65536 131072"}}, nil},
+		{"sysctl -w a=1 b=2 && echo done", []Sysctl{{Name: "a", Value: "1"}, {Name: "b", Value: "2"}}, []string{"echo done"}},
+		{"tc qdisc add dev tun0 root fq\n# a comment\nsysctl -q x=3", []Sysctl{{Name: "x", Value: "3"}}, []string{"tc qdisc add dev tun0 root fq"}},
+		{"sysctl -n net.inet.tcp.sack.enable", nil, []string{"sysctl -n net.inet.tcp.sack.enable"}},
+		{"echo 'a;b' > /tmp/x", nil, []string{"echo 'a;b' > /tmp/x"}},
+	}
+	for _, c := range cases {
+		sets, rest := sysctlsOf(c.cmd)
+		if !reflect.DeepEqual(sets, c.sets) || !reflect.DeepEqual(rest, c.rest) {
+			t.Errorf("sysctlsOf(%q) = %v, %q; want %v, %q", c.cmd, sets, rest, c.sets, c.rest)
+		}
+	}
+}
+
+// Every sysctl the runner maps changes the configuration it names.
+func TestSysctlMapping(t *testing.T) {
+	cases := []struct {
+		name, value string
+		check       func(c tcp.Config) bool
+	}{
+		{"net.inet.tcp.recvspace", "65536", func(c tcp.Config) bool { return c.ReceiveBuffer == 65536 }},
+		{"net.inet.tcp.sendspace", "32768", func(c tcp.Config) bool { return c.SendBuffer == 32768 }},
+		{"kern.ipc.maxsockbuf", "100000", func(c tcp.Config) bool { return c.ReceiveBuffer == 100000 && c.SendBuffer == 100000 }},
+		{"net.inet.tcp.sack.enable", "0", func(c tcp.Config) bool { return c.SACK == tcp.Off }},
+		{"net.inet.tcp.rfc1323", "0", func(c tcp.Config) bool { return c.Timestamps == tcp.Off }},
+		{"net.inet.tcp.ecn.enable", "1", func(c tcp.Config) bool { return c.ECN == tcp.ECNOn }},
+		{"net.inet.tcp.ecn.enable", "0", func(c tcp.Config) bool { return c.ECN == tcp.ECNOff }},
+		{"net.inet.tcp.rexmit_initial", "3000", func(c tcp.Config) bool { return c.RTOInitial == 3*time.Second }},
+		{"net.inet.tcp.rexmit_min", "30", func(c tcp.Config) bool { return c.RTOMin == 30*time.Millisecond }},
+		{"net.inet.tcp.rexmit_slop", "200", func(c tcp.Config) bool { return c.RTOVarMin == 200*time.Millisecond }},
+		{"net.inet.tcp.delacktime", "100", func(c tcp.Config) bool { return c.DelayedACK == 100*time.Millisecond }},
+		{"net.inet.tcp.msl", "5000", func(c tcp.Config) bool { return c.MSL == 5*time.Second }},
+		{"net.inet.tcp.keepidle", "10000", func(c tcp.Config) bool { return c.KeepAliveIdle == 10*time.Second }},
+		{"net.inet.tcp.keepcnt", "3", func(c tcp.Config) bool { return c.KeepAliveProbes == 3 }},
+		{"net.inet.tcp.cc.algorithm", "cubic", func(c tcp.Config) bool { return c.Congestion == tcp.CongestionCUBIC }},
+		{"net.ipv4.tcp_rmem", "4096 87380 6291456", func(c tcp.Config) bool { return c.ReceiveBuffer == 87380 }},
+		{"net.ipv4.tcp_wmem", "4096 16384 4194304", func(c tcp.Config) bool { return c.SendBuffer == 16384 }},
+		{"net.core.rmem_max", "8192", func(c tcp.Config) bool { return c.ReceiveBuffer == 8192 }},
+		{"net.core.wmem_max", "8192", func(c tcp.Config) bool { return c.SendBuffer == 8192 }},
+		{"net.ipv4.tcp_sack", "0", func(c tcp.Config) bool { return c.SACK == tcp.Off }},
+		{"net.ipv4.tcp_timestamps", "0", func(c tcp.Config) bool { return c.Timestamps == tcp.Off }},
+		{"net.ipv4.tcp_ecn", "1", func(c tcp.Config) bool { return c.ECN == tcp.ECNOn }},
+		{"net.ipv4.tcp_rto_min_us", "5000", func(c tcp.Config) bool { return c.RTOMin == 5*time.Millisecond }},
+		{"net.ipv4.tcp_syn_retries", "2", func(c tcp.Config) bool { return c.SynRetries == 2 }},
+		{"net.ipv4.tcp_synack_retries", "2", func(c tcp.Config) bool { return c.SynAckRetries == 2 }},
+		{"net.ipv4.tcp_retries2", "3", func(c tcp.Config) bool { return c.Retries == 3 }},
+		{"net.ipv4.tcp_fin_timeout", "7", func(c tcp.Config) bool { return c.FinTimeout == 7*time.Second }},
+		{"net.ipv4.tcp_keepalive_time", "60", func(c tcp.Config) bool { return c.KeepAliveIdle == time.Minute }},
+		{"net.ipv4.tcp_keepalive_probes", "4", func(c tcp.Config) bool { return c.KeepAliveProbes == 4 }},
+		{"net.ipv4.tcp_congestion_control", "reno", func(c tcp.Config) bool { return c.Congestion == tcp.CongestionReno }},
+		{"net.ipv4.tcp_syncookies", "0", func(c tcp.Config) bool { return c.SynCookies == tcp.Off }},
+		{"net.ipv4.tcp_recovery", "0", func(c tcp.Config) bool { return c.RACK == tcp.Off }},
+	}
+	mapped := map[string]bool{}
+	for _, c := range cases {
+		cfg := harness.DefaultMTCPConfig()
+		applied, skips, err := applyPolicy(&cfg, "", []Sysctl{{Name: c.name, Value: c.value, Line: 1}})
+		if err != nil || len(skips) > 0 || len(applied) != 1 {
+			t.Errorf("%s=%s: applied %v, skipped %v, err %v", c.name, c.value, applied, skips, err)
+			continue
+		}
+		if !c.check(cfg.TCP) {
+			t.Errorf("%s=%s did not set what it maps to: %+v", c.name, c.value, cfg.TCP)
+		}
+		mapped[c.name] = true
+	}
+	for _, s := range sysctls {
+		if !mapped[s.name] && s.name != "net.inet.tcp.blackhole" && s.name != "net.inet.tcp.hostcache.purgenow" {
+			t.Errorf("%s has no test here", s.name)
+		}
+	}
+}
+
+func TestSysctlNotApplied(t *testing.T) {
+	cfg := harness.DefaultMTCPConfig()
+	before := cfg
+	_, skips, err := applyPolicy(&cfg, "", []Sysctl{
+		{Name: "net.inet.tcp.blackhole", Value: "2", Line: 3},
+		{Name: "net.ipv4.tcp_frto", Value: "0", Line: 4},
+		{Name: "net.inet.tcp.recvspace", Value: "lots", Line: 5},
+		{Name: "net.ipv4.tcp_congestion_control", Value: "bbr", Line: 6},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"line 3: sysctl not applied: net.inet.tcp.blackhole=2: only 0 is supported",
+		"line 4: sysctl not applied: net.ipv4.tcp_frto=0: not a setting mtcp maps",
+		`line 5: sysctl not applied: net.inet.tcp.recvspace=lots: "lots" is not an integer`,
+		`line 6: sysctl not applied: net.ipv4.tcp_congestion_control=bbr: mtcp has no congestion control "bbr"`,
+	}
+	if len(skips) != len(want) {
+		t.Fatalf("skips %v, want %d", skips, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(skips[i].String(), w) {
+			t.Errorf("skip %d: %q, want it to start %q", i, skips[i], w)
+		}
+	}
+	if !reflect.DeepEqual(cfg, before) {
+		t.Errorf("a refused sysctl changed the configuration")
+	}
+	if _, _, err := applyPolicy(&cfg, "solaris", nil); err == nil || !strings.Contains(err.Error(), "freebsd, linux") {
+		t.Errorf("unknown platform: %v", err)
+	}
+}
+
+const rcvbufScript = `
+0  %s
++0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [65536], [4]) = 0
+`
+
+// A sysctl line before the first event sets the policy; the same line later is reported, not
+// applied; the platform's defaults set it too.
+func TestSysctlSetsPolicy(t *testing.T) {
+	set := strings.Replace(rcvbufScript, "%s", "`sysctl -w net.inet.tcp.recvspace=65536`", 1)
+	res := mustPass(t, set, Config{})
+	if len(res.Applied) != 1 || res.Applied[0].Name != "net.inet.tcp.recvspace" || len(res.Skipped) != 0 {
+		t.Errorf("applied %v, skipped %v", res.Applied, res.Skipped)
+	}
+	// Positive control: without the line, the stack keeps its own size and the script fails.
+	none := strings.Replace(rcvbufScript, "%s", "`true`", 1)
+	mustFail(t, none, Config{}, 4, "gave 262144, expected 65536")
+	mustPass(t, none, Config{Platform: "freebsd"})
+
+	late := strings.Replace(rcvbufScript, "%s", "`true`", 1) + "+0 `sysctl -w net.inet.tcp.recvspace=1000000`\n"
+	res = mustPass(t, late, Config{Platform: "freebsd"})
+	if len(res.Skipped) != 2 || !strings.Contains(res.Skipped[1].String(), "line 5: sysctl not applied: net.inet.tcp.recvspace=1000000: set after the script started") {
+		t.Errorf("skipped %v", res.Skipped)
+	}
+}
