@@ -20,6 +20,7 @@ type congestion struct {
 	lastAdvance    int // bytes the last new ACK covered (RFC 6582 3.2 step 2's heuristic)
 	inRecovery     bool
 	recover        wire.Seq // RFC 6582's recover, RFC 6675's RecoveryPoint: SND.NXT when recovery began
+	event          CAState  // what set recover: CARecovery, CACWR or CALoss (for Info's CAState)
 	highRxt        wire.Seq // RFC 6675's HighRxt: past the highest segment sent again
 	cubic          cubicState
 }
@@ -147,7 +148,7 @@ func (c *Conn) dupAck(now time.Time) {
 		return
 	}
 	cc.ssthresh = c.lossThreshold(cc.flightAtDup)
-	cc.recover = c.sndNxt
+	cc.recover, cc.event = c.sndNxt, CARecovery
 	cc.inRecovery = true
 	c.layer.stats.FastRetransmits++
 	c.retransmitFirst(now)
@@ -175,7 +176,7 @@ func (c *Conn) lossDetected(now time.Time) {
 	}
 	cc.ssthresh = c.lossThreshold(c.flightSize())
 	cc.cwnd = cc.ssthresh
-	cc.recover = c.sndNxt
+	cc.recover, cc.event = c.sndNxt, CARecovery
 	cc.highRxt = c.sndUna
 	cc.inRecovery = true
 	c.layer.stats.FastRetransmits++
@@ -195,7 +196,7 @@ func (c *Conn) reduceWindow() bool {
 	}
 	cc.ssthresh = c.lossThreshold(c.flightSize())
 	cc.cwnd = cc.ssthresh
-	cc.recover = c.sndNxt
+	cc.recover, cc.event = c.sndNxt, CACWR
 	return true
 }
 
@@ -207,7 +208,7 @@ func (c *Conn) timeoutCongestion() {
 	cc.ssthresh = c.lossThreshold(c.flightSize())
 	cc.cwnd = c.smss()
 	cc.inRecovery, cc.dupAcks = false, 0
-	cc.recover = c.sndNxt
+	cc.recover, cc.event = c.sndNxt, CALoss
 }
 
 // nextLost is RFC 6675's NextSeg() rule 1: the first segment thought lost and not yet sent

@@ -19,6 +19,8 @@ func (ln *Listener) synArrives(now time.Time, s *segment) *Conn {
 	l := ln.layer
 	c := l.newConn(s.tuple, SynReceived, ln.bufs)
 	c.listener = ln
+	c.noOpt = ln.noOpt
+	c.counts.segsIn = 1 // the SYN
 	ln.halfOpen++
 	l.stats.PassiveOpens++
 	c.irs, c.rcvNxt = s.seq, s.seq.Add(1)
@@ -42,8 +44,9 @@ func (c *Conn) unsendable() {
 }
 
 // negotiate takes the options of the peer's SYN or SYN-ACK. Each extension is used only when
-// both SYNs carry it: ours carries every one the configuration allows, and a SYN-ACK answers
-// only what the SYN offered.
+// both SYNs carry it: ours carries every one the configuration allows (none with TCP_NOOPT),
+// and a SYN-ACK answers only what the SYN offered. The peer's MSS counts either way: it says
+// what the peer can take, and asks nothing of us.
 func (c *Conn) negotiate(now time.Time, s *segment) {
 	o := &s.opts
 	cfg := &c.layer.cfg
@@ -52,32 +55,36 @@ func (c *Conn) negotiate(now time.Time, s *segment) {
 		mss = int(o.MSS)
 	}
 	c.peerMSS = max(mss, 64)
-	c.wsOK = o.HasWindowScale
+	offer := !c.noOpt
+	c.wsOK = offer && cfg.WindowScale == On && o.HasWindowScale
 	if c.wsOK {
 		c.sndWScale = min(o.WindowScale, wire.MaxWindowScale) // RFC 7323 2.3: larger shifts count as 14
 	} else {
 		c.sndWScale, c.rcvWScale = 0, 0 // RFC 7323 2.2: scaling only when both SYNs carry the option
 	}
-	c.tsOK = cfg.Timestamps == On && o.HasTimestamp // RFC 7323 3.2
+	c.tsOK = offer && cfg.Timestamps == On && o.HasTimestamp // RFC 7323 3.2
 	if c.tsOK {
 		c.ts.recent, c.ts.recentAge = o.TSVal, now
 	}
-	c.sackOK = cfg.SACK == On && o.SACKPermitted // RFC 2018 2
+	c.sackOK = offer && cfg.SACK == On && o.SACKPermitted // RFC 2018 2
 	c.initCongestion()
 }
 
 // sendSyn sends (or resends) our SYN or SYN-ACK. A SYN offers everything the configuration
 // allows; a SYN-ACK answers what the peer's SYN offered. The options are in Linux's layout
-// (wire.TCPOptions.Encode).
+// (wire.TCPOptions.Encode). With TCP_NOOPT there are none, not even the MSS (as FreeBSD's
+// tcp_output under TF_NOOPT): the peer assumes 536 (RFC 9293 3.7.1).
 func (c *Conn) sendSyn(now time.Time) {
 	cfg := &c.layer.cfg
 	f := wire.TCPFields{
 		SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(),
 		SeqNum: c.iss, Flags: wire.SYN,
 		WindowSize: c.synWindow(), // never scaled in a SYN (RFC 7323 2.2)
-		Options:    wire.TCPOptions{MSS: uint16(c.layer.mss())},
 	}
 	o := &f.Options
+	if !c.noOpt {
+		o.MSS = uint16(c.layer.mss())
+	}
 	if c.state == SynReceived { // a SYN-ACK: passive, or our answer in a simultaneous open
 		f.Flags |= wire.ACK
 		f.AckNum = c.rcvNxt
@@ -91,11 +98,13 @@ func (c *Conn) sendSyn(now time.Time) {
 		}
 		c.ts.lastAckSent = c.rcvNxt
 	} else {
-		o.HasWindowScale, o.WindowScale = true, c.rcvWScale
-		if cfg.Timestamps == On {
-			o.HasTimestamp, o.TSVal = true, c.tsAt(now)
+		if !c.noOpt {
+			o.HasWindowScale, o.WindowScale = cfg.WindowScale == On, c.rcvWScale
+			if cfg.Timestamps == On {
+				o.HasTimestamp, o.TSVal = true, c.tsAt(now)
+			}
+			o.SACKPermitted = cfg.SACK == On
 		}
-		o.SACKPermitted = cfg.SACK == On
 		// RFC 3168 6.1.1: ECE and CWR ask for ECN. A retransmitted SYN goes without them
 		// (6.1.1.1): a middlebox may have dropped the first for its flags.
 		if cfg.ECN == ECNOn && c.rtt.backoffs == 0 {
@@ -105,6 +114,7 @@ func (c *Conn) sendSyn(now time.Time) {
 	}
 	c.sndNxt = c.iss.Add(1)
 	c.rcvAdv = c.rcvNxt.Add(uint32(f.WindowSize))
+	c.counts.segsOut++
 	err := c.layer.send(c.tuple, &f, nil, ipv4.SendOptions{DontFragment: cfg.PMTUD == On})
 	if errors.Is(err, ipv4.ErrNoRoute) && c.state == SynReceived && c.listener != nil {
 		c.unsendable()
@@ -135,6 +145,9 @@ func (c *Conn) ackedSyn(now time.Time, s *segment) {
 
 // synSentArrives handles a segment in SYN-SENT (RFC 9293 3.10.7.3).
 func (c *Conn) synSentArrives(now time.Time, s *segment) {
+	if c.layer.cfg.SynFin == SynFinDrop && s.flags&(wire.SYN|wire.FIN) == wire.SYN|wire.FIN {
+		return
+	}
 	ackOK := false
 	if s.has(wire.ACK) {
 		// First, the ACK: it must acknowledge our SYN and nothing more.
@@ -171,6 +184,7 @@ func (c *Conn) synSentArrives(now time.Time, s *segment) {
 		return
 	}
 	c.ecnOK = c.ecn.setupSent && ecnSetupSYNACK(s) // RFC 3168 6.1.1
+	c.counts.bytesAcked += uint64(s.ack.Sub(c.sndUna))
 	c.sndUna = s.ack
 	c.ackedSyn(now, s)
 	c.sndWnd = uint32(s.wnd) // the SYN-ACK's window is not scaled (RFC 7323 2.2)

@@ -90,38 +90,81 @@ func (m CongestionMode) String() string {
 	return fmt.Sprintf("CongestionMode(%d)", uint8(m))
 }
 
+// SynFinMode is what a segment with both SYN and FIN does where a SYN could open a connection:
+// in LISTEN, in SYN-SENT and in TIME-WAIT. RFC 9293 takes it as a SYN (its FIN, like its data,
+// waits until the peer sends it again); stacks often drop it, since no stack sends one and
+// scanners probe with it. The zero value, SynFinDefault, is SynFinListenDrop.
+type SynFinMode uint8
+
+// The SYN+FIN policies.
+const (
+	SynFinDefault SynFinMode = iota
+	// SynFinListenDrop drops it in LISTEN, and so never opens a new incarnation from
+	// TIME-WAIT with it; in SYN-SENT it is a SYN (simultaneous open). As Linux.
+	SynFinListenDrop
+	// SynFinAccept takes it as a SYN everywhere (RFC 9293 3.10.7.2), as FreeBSD's default,
+	// net.inet.tcp.drop_synfin=0.
+	SynFinAccept
+	// SynFinDrop drops it silently in LISTEN and SYN-SENT, where it could open a
+	// connection, as FreeBSD's net.inet.tcp.drop_synfin=1 (tcp_input, tcp_do_segment); in
+	// TIME-WAIT it is a SYN the stack does not take (challenged, or reset with SYNChallenge
+	// off), as the STANDARD branches of FreeBSD's tcp-testsuite expect (FreeBSD's own
+	// tcp_twcheck drops it there too).
+	SynFinDrop
+)
+
+func (m SynFinMode) String() string {
+	switch m {
+	case SynFinDefault:
+		return "default"
+	case SynFinListenDrop:
+		return "listen-drop"
+	case SynFinAccept:
+		return "accept"
+	case SynFinDrop:
+		return "drop"
+	}
+	return fmt.Sprintf("SynFinMode(%d)", uint8(m))
+}
+
 // Config bounds and times the TCP layer and chooses its extensions. Zero values take the
 // defaults.
 type Config struct {
-	MaxConnections  int           // connections in the table, any state (default 4096)
-	Backlog         int           // established connections waiting for Accept, per listener (default 128)
-	MaxHalfOpen     int           // SYN-RECEIVED connections per listener, before SYN cookies (default 256)
-	SendBuffer      int           // bytes per connection (default 256 KiB)
-	ReceiveBuffer   int           // bytes per connection (default 256 KiB)
-	MSL             time.Duration // maximum segment lifetime; TIME-WAIT lasts 2·MSL (default 30 s)
-	RTOMin          time.Duration // RFC 6298 2.4's floor, lowered as RFC 8961 allows and Linux does (default 200 ms)
-	RTOVarMin       time.Duration // the least the RTO's variance term counts for: RTO >= SRTT + RTOVarMin, as Linux's tcp_rto_min (default 200 ms)
-	RTOInitial      time.Duration // RFC 6298 2.1 (default 1 s)
-	RTOMax          time.Duration // backoff cap (default 60 s)
-	Retries         int           // retransmissions of data or FIN before ErrTimeout (default 8)
-	SynRetries      int           // SYN retransmissions before ErrTimeout (default 5)
-	SynAckRetries   int           // SYN-ACK retransmissions before the half-open connection is freed (default 5)
-	DelayedACK      time.Duration // RFC 1122 4.2.3.2, at most 500 ms (default 40 ms, Linux's TCP_DELACK_MIN)
-	ChallengeACKs   int           // RFC 5961 7: challenge ACKs per second, all connections, on average: each second's budget is drawn between half and 1.5 times this (default 100)
-	MaxTimeWait     int           // connections in TIME-WAIT, kept apart from MaxConnections; the oldest goes past it (default 65536)
-	KeepAliveIdle   time.Duration // idle time before the first keepalive probe (default 2 h, RFC 1122 4.2.3.6)
-	KeepAliveProbes int           // unanswered probes before ErrTimeout (default 9)
-	FinTimeout      time.Duration // FIN-WAIT-2 after Close before the connection is reset (default 60 s, Linux's tcp_fin_timeout)
+	MaxConnections    int           // connections in the table, any state (default 4096)
+	Backlog           int           // established connections waiting for Accept, per listener (default 128)
+	MaxHalfOpen       int           // SYN-RECEIVED connections per listener, before SYN cookies (default 256)
+	SendBuffer        int           // bytes per connection (default 256 KiB)
+	ReceiveBuffer     int           // bytes per connection (default 256 KiB)
+	MSL               time.Duration // maximum segment lifetime; TIME-WAIT lasts 2·MSL (default 30 s)
+	RTOMin            time.Duration // RFC 6298 2.4's floor, lowered as RFC 8961 allows and Linux does (default 200 ms)
+	RTOVarMin         time.Duration // the least the RTO's variance term counts for: RTO >= SRTT + RTOVarMin, as Linux's tcp_rto_min (default 200 ms)
+	RTOInitial        time.Duration // RFC 6298 2.1 (default 1 s)
+	RTOMax            time.Duration // backoff cap (default 60 s)
+	Retries           int           // retransmissions of data or FIN before ErrTimeout (default 8)
+	SynRetries        int           // SYN retransmissions before ErrTimeout (default 5)
+	SynAckRetries     int           // SYN-ACK retransmissions before the half-open connection is freed (default 5)
+	DelayedACK        time.Duration // RFC 1122 4.2.3.2, at most 500 ms (default 40 ms, Linux's TCP_DELACK_MIN)
+	ChallengeACKs     int           // RFC 5961 7: challenge ACKs per second, all connections, on average: each second's budget is drawn between half and 1.5 times this (default 100)
+	MaxTimeWait       int           // connections in TIME-WAIT, kept apart from MaxConnections; the oldest goes past it (default 65536)
+	KeepAliveIdle     time.Duration // idle time before the first keepalive probe (default 2 h, RFC 1122 4.2.3.6)
+	KeepAliveProbes   int           // unanswered probes before ErrTimeout (default 9)
+	KeepAliveInterval time.Duration // between keepalive probes left unanswered, RFC 1122 4.2.3.6 (default KeepAliveIdle; Linux's tcp_keepalive_intvl and FreeBSD's keepintvl are 75 s)
+	ConnectTimeout    time.Duration // an active open not established by then fails with ErrTimeout (RFC 1122 4.2.3.5 lets it give up early), as FreeBSD's TCP_KEEPINIT (default none: SynRetries bound it)
+	FinTimeout        time.Duration // FIN-WAIT-2 after Close before the connection is reset (default 60 s, Linux's tcp_fin_timeout)
 
-	Timestamps Switch         // RFC 7323 timestamps: RTTM and PAWS (default on)
-	SACK       Switch         // RFC 2018 selective acknowledgments, RFC 2883 D-SACK, RFC 6675 recovery (default on)
-	RACK       Switch         // RFC 8985 RACK-TLP loss detection on connections with SACK (default on)
-	ECN        ECNMode        // RFC 3168 explicit congestion notification (default ECNPassive)
-	Congestion CongestionMode // the response to a loss (default CongestionCUBIC)
-	PMTUD      Switch         // RFC 1191 path MTU discovery: DF on every segment (default on)
-	SynCookies Switch         // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
-	QuickACK   Switch         // after out-of-order data, acknowledge the next segments one by one, as Linux (default on)
-	TLPNewData Switch         // a tail loss probe sends new data when there is some (RFC 8985 7.3), not the last segment again (default off)
+	Timestamps   Switch         // RFC 7323 timestamps: RTTM and PAWS (default on)
+	WindowScale  Switch         // RFC 7323 2 window scale, apart from Timestamps (default on; off is Linux's tcp_window_scaling=0, FreeBSD's rfc1323=0 with Timestamps off)
+	SACK         Switch         // RFC 2018 selective acknowledgments, RFC 2883 D-SACK, RFC 6675 recovery (default on)
+	RACK         Switch         // RFC 8985 RACK-TLP loss detection on connections with SACK (default on)
+	ECN          ECNMode        // RFC 3168 explicit congestion notification (default ECNPassive)
+	Congestion   CongestionMode // the response to a loss (default CongestionCUBIC)
+	PMTUD        Switch         // RFC 1191 path MTU discovery: DF on every segment (default on)
+	SynCookies   Switch         // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
+	QuickACK     Switch         // after out-of-order data, acknowledge the next segments one by one, as Linux (default on)
+	TLPNewData   Switch         // a tail loss probe sends new data when there is some (RFC 8985 7.3), not the last segment again (default off)
+	RSTChallenge Switch         // RFC 5961 3.2: a RST in the window but not at RCV.NXT draws a challenge ACK; off, it resets, as RFC 9293 alone and FreeBSD's insecure_rst=1 (default on)
+	SYNChallenge Switch         // RFC 5961 4.2: a SYN in a synchronized state draws a challenge ACK; off, one in the window resets (RST,ACK), as RFC 793 3.9 and FreeBSD's insecure_syn=1 (default on)
+	SynFin       SynFinMode     // a SYN+FIN in LISTEN and SYN-SENT, a SYN to RFC 9293 3.10.7.2 (default SynFinListenDrop: dropped in LISTEN only, as Linux)
 	// TolerateMissingTimestamps accepts non-RST segments without a timestamp on a connection
 	// that negotiated timestamps; by default they are dropped (RFC 7323 3.2 SHOULD).
 	TolerateMissingTimestamps bool
@@ -171,9 +214,10 @@ func (c Config) WithDefaults() Config {
 	set(&c.ChallengeACKs, DefaultChallengeACKs)
 	set(&c.MaxTimeWait, DefaultMaxTimeWait)
 	setD(&c.KeepAliveIdle, 2*time.Hour)
+	setD(&c.KeepAliveInterval, c.KeepAliveIdle)
 	setD(&c.FinTimeout, 60*time.Second)
 	set(&c.KeepAliveProbes, 9)
-	for _, s := range []*Switch{&c.Timestamps, &c.SACK, &c.RACK, &c.PMTUD, &c.SynCookies, &c.QuickACK} {
+	for _, s := range []*Switch{&c.Timestamps, &c.WindowScale, &c.SACK, &c.RACK, &c.PMTUD, &c.SynCookies, &c.QuickACK, &c.RSTChallenge, &c.SYNChallenge} {
 		if *s == Default {
 			*s = On
 		}
@@ -186,6 +230,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Congestion == CongestionDefault {
 		c.Congestion = CongestionCUBIC
+	}
+	if c.SynFin == SynFinDefault {
+		c.SynFin = SynFinListenDrop
 	}
 	return c
 }
@@ -226,13 +273,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("tcp: DelayedACK %v outside 0..500 ms (RFC 1122 4.2.3.2)", c.DelayedACK)
 	case c.KeepAliveIdle <= 0:
 		return fmt.Errorf("tcp: KeepAliveIdle %v <= 0", c.KeepAliveIdle)
+	case c.KeepAliveInterval <= 0:
+		return fmt.Errorf("tcp: KeepAliveInterval %v <= 0", c.KeepAliveInterval)
+	case c.ConnectTimeout < 0:
+		return fmt.Errorf("tcp: ConnectTimeout %v < 0", c.ConnectTimeout)
 	case c.FinTimeout <= 0:
 		return fmt.Errorf("tcp: FinTimeout %v <= 0", c.FinTimeout)
 	}
 	for _, s := range []struct {
 		name string
 		v    Switch
-	}{{"Timestamps", c.Timestamps}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}, {"SynCookies", c.SynCookies}, {"QuickACK", c.QuickACK}, {"TLPNewData", c.TLPNewData}} {
+	}{{"Timestamps", c.Timestamps}, {"WindowScale", c.WindowScale}, {"SACK", c.SACK}, {"RACK", c.RACK}, {"PMTUD", c.PMTUD}, {"SynCookies", c.SynCookies},
+		{"QuickACK", c.QuickACK}, {"TLPNewData", c.TLPNewData}, {"RSTChallenge", c.RSTChallenge}, {"SYNChallenge", c.SYNChallenge}} {
 		if s.v > Off {
 			return fmt.Errorf("tcp: %s %v is not Default, On or Off", s.name, s.v)
 		}
@@ -242,6 +294,9 @@ func (c Config) Validate() error {
 	}
 	if c.ECN > ECNOn {
 		return fmt.Errorf("tcp: ECN %v is not ECNDefault, ECNOff, ECNPassive or ECNOn", c.ECN)
+	}
+	if c.SynFin > SynFinDrop {
+		return fmt.Errorf("tcp: SynFin %v is not SynFinDefault, SynFinListenDrop, SynFinAccept or SynFinDrop", c.SynFin)
 	}
 	return nil
 }
@@ -256,6 +311,7 @@ type Stats struct {
 	PersistTimeouts    uint64 // connections given up: zero-window probes unanswered (Retries, or the user timeout)
 	UserTimeouts       uint64 // connections given up: data unacknowledged past the user timeout (RFC 5482)
 	FinWait2Timeouts   uint64 // closed connections reset after FinTimeout in FIN-WAIT-2
+	ConnectTimeouts    uint64 // active opens given up: not established within the connect timeout (TCP_KEEPINIT)
 	BadChecksum        uint64 // dropped: checksum wrong (RFC 9293 3.1)
 	Malformed          uint64 // dropped: data offset or options malformed, or a port is 0
 	Broadcast          uint64 // dropped: sent to a broadcast or multicast address

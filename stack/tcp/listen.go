@@ -17,6 +17,7 @@ type Listener struct {
 	halfOpen, maxHalfOpen int
 	cookieSentAt          time.Time // when the last SYN cookie went out
 	closed                bool
+	noOpt                 bool // TCP_NOOPT: SYN-ACKs without options
 	notify                func()
 	bufs                  BufferSizes
 }
@@ -24,6 +25,14 @@ type Listener struct {
 // SetBuffers sets the buffer sizes of the connections the listener opens from now on
 // (SO_SNDBUF and SO_RCVBUF set on a listening socket); zero keeps the Config's.
 func (ln *Listener) SetBuffers(b BufferSizes) { ln.bufs = b.clamp() }
+
+// SetNoOptions makes the listener answer SYNs from now on with SYN-ACKs that carry no TCP
+// option, not even the MSS, cookie SYN-ACKs included; so no extension is agreed and none is
+// used after (FreeBSD's TCP_NOOPT set on a listening socket). The peer's MSS still counts.
+func (ln *Listener) SetNoOptions(on bool) { ln.noOpt = on }
+
+// NoOptions reports whether the listener's SYN-ACKs go without options.
+func (ln *Listener) NoOptions() bool { return ln.noOpt }
 
 // Listen opens a listener on port. backlog <= 0 takes Config.Backlog.
 func (l *Layer) Listen(port uint16, backlog int) (*Listener, error) {
@@ -122,8 +131,9 @@ func (ln *Listener) segmentArrives(now time.Time, s *segment) {
 		return
 	case !s.has(wire.SYN):
 		return
-	case s.has(wire.FIN):
-		// SYN+FIN: our policy, as Linux: dropped without an answer.
+	case s.has(wire.FIN) && l.cfg.SynFin != SynFinAccept:
+		// SYN+FIN: our policy, as Linux (and FreeBSD's drop_synfin), is to drop it without an
+		// answer; SynFinAccept takes it as a SYN, its FIN left for the peer to send again.
 		return
 	}
 	if ln.admit() {

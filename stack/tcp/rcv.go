@@ -10,6 +10,10 @@ import (
 // 3.10.7.3 (SYN-SENT) and 3.10.7.4 (every other state), with RFC 7323's checks before the
 // first step and RFC 5961's in the second, fourth and fifth.
 func (c *Conn) segmentArrives(now time.Time, s *segment) {
+	c.counts.segsIn++
+	if len(s.data) > 0 {
+		c.counts.dataSegsIn++
+	}
 	if c.state == SynSent {
 		c.synSentArrives(now, s)
 		return
@@ -60,10 +64,11 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 		c.ecnReceive(s)
 	}
 
-	// Second, the RST bit (RFC 5961 3.2: exact match resets, else a challenge ACK).
+	// Second, the RST bit (RFC 5961 3.2: exact match resets, else a challenge ACK; without
+	// RFC 5961, Config.RSTChallenge off, any RST in the window resets).
 	if s.has(wire.RST) {
 		c.layer.stats.ResetsIn++
-		if s.seq != c.rcvNxt {
+		if s.seq != c.rcvNxt && c.layer.cfg.RSTChallenge == On {
 			c.challengeAck(now)
 			return
 		}
@@ -81,10 +86,17 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	}
 
 	// Fourth, the SYN bit: in a synchronized state (or SYN-RECEIVED's duplicate) a challenge ACK
-	// and no reset (RFC 5961 4.2).
+	// and no reset (RFC 5961 4.2). Without RFC 5961 (Config.SYNChallenge off), RFC 793 3.9: a
+	// SYN still here is in the window (trim took off one below RCV.NXT), an error that resets
+	// the connection, as FreeBSD's insecure_syn (tcp_drop: <CTL=RST,ACK>, ECONNRESET).
 	if s.has(wire.SYN) {
 		if c.state == SynReceived && c.listener != nil && s.seq == c.irs {
 			c.sendSyn(now) // a retransmitted SYN: our SYN-ACK was lost
+			return
+		}
+		if c.state.synchronized() && c.layer.cfg.SYNChallenge == Off {
+			c.sendReset(wire.RST | wire.ACK)
+			c.abort(ErrConnReset)
 			return
 		}
 		c.challengeAck(now)
@@ -288,6 +300,7 @@ func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 			break
 		}
 		if !seg.is(segSacked) {
+			c.counts.delivered++
 			c.rack.delivered(c, now, seg, s)
 			if first && !seg.is(segRetransmitted) {
 				clean = seg.xmit
@@ -296,6 +309,7 @@ func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 		}
 		c.sent.popFront()
 	}
+	c.counts.bytesAcked += uint64(s.ack.Sub(c.sndUna))
 	c.sndUna = s.ack
 	c.progressAt = now
 	data := min(int(c.sndUna.Sub(c.sndBufSeq)), c.sndBuf.Len())
@@ -373,7 +387,10 @@ func (c *Conn) receiveData(now time.Time, s *segment) {
 	}
 	hole := c.ooo.bytes > 0 || c.ooo.fin
 	c.rcvBuf.Write(s.data)
-	c.rcvNxt = c.ooo.pull(c.rcvNxt.Add(uint32(len(s.data))), &c.rcvBuf)
+	next := c.ooo.pull(c.rcvNxt.Add(uint32(len(s.data))), &c.rcvBuf)
+	c.counts.bytesReceived += uint64(next.Sub(c.rcvNxt))
+	c.counts.lastDataRecv = now.UnixNano()
+	c.rcvNxt = next
 	switch {
 	case hole: // RFC 5681 4.2: a segment that fills (part of) a hole draws an immediate ACK
 		c.ackNow = true
@@ -399,6 +416,7 @@ func (c *Conn) receiveData(now time.Time, s *segment) {
 // receiveFin takes the peer's FIN, in order (RFC 9293 3.10.7.4, eighth).
 func (c *Conn) receiveFin(now time.Time) {
 	c.rcvNxt = c.rcvNxt.Add(1)
+	c.counts.bytesReceived++
 	c.finRcvd = true
 	c.ackNow = true
 	switch c.state {

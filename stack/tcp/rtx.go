@@ -118,6 +118,7 @@ func (c *Conn) rtxFired(now time.Time) {
 			return
 		}
 		l.stats.Retransmits++
+		c.counts.retransmits++
 		c.sendSyn(now)
 		if c.state == Closed { // unsendable
 			return

@@ -160,6 +160,7 @@ func (c *Conn) takeSACK(now time.Time, s *segment) (newlySacked, dsack bool) {
 				continue
 			}
 			c.sent.sack(i)
+			c.counts.delivered++
 			c.rack.delivered(c, now, c.sent.at(i), s)
 			newlySacked = true
 		}

@@ -126,6 +126,11 @@ func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, dat
 		}
 	}
 	c.layer.send(c.tuple, &f, data, opts)
+	c.counts.segsOut++
+	if len(data) > 0 {
+		c.counts.dataSegsOut++
+		c.counts.bytesSent += uint64(len(data))
+	}
 	c.ts.lastAckSent = c.rcvNxt
 	c.ackNow, c.unackedSeg = false, 0
 	c.timers().Stop(&c.delackTimer)
@@ -134,14 +139,19 @@ func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, dat
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> now.
 func (c *Conn) sendAck() { c.sendSegment(c.layer.now(), c.sndNxt, 0, nil, controlSegment) }
 
-// sendReset sends the connection's <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5), with the
-// timestamp option when negotiated (RFC 7323 3.2: SHOULD).
-func (c *Conn) sendReset() {
-	f := wire.TCPFields{SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(), SeqNum: c.sndNxt, Flags: wire.RST}
+// sendReset sends the connection's <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5), or with flags
+// RST|ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, with the timestamp option when negotiated
+// (RFC 7323 3.2: SHOULD).
+func (c *Conn) sendReset(flags wire.TCPFlags) {
+	f := wire.TCPFields{SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(), SeqNum: c.sndNxt, Flags: flags}
+	if flags&wire.ACK != 0 {
+		f.AckNum = c.rcvNxt
+	}
 	if c.tsOK {
 		f.Options.HasTimestamp, f.Options.TSVal, f.Options.TSEcr = true, c.tsAt(c.layer.now()), c.ts.recent
 	}
 	c.layer.stats.ResetsOut++
+	c.counts.segsOut++
 	c.layer.send(c.tuple, &f, nil, ipv4.SendOptions{DontFragment: c.layer.cfg.PMTUD == On})
 }
 
@@ -314,6 +324,9 @@ func (c *Conn) transmitNew(now time.Time, n int, fin bool) {
 		kind = controlSegment
 	}
 	c.sendSegment(now, seq, flags, c.sndBuf.Bytes()[off:off+n], kind)
+	if n > 0 {
+		c.counts.lastDataSent = now.UnixNano()
+	}
 	seg := txSeg{seq: seq, len: uint32(n), fin: fin, xmit: now}
 	if c.sent.len() == 0 {
 		c.progressAt = now
@@ -359,6 +372,8 @@ func (c *Conn) retransmit(now time.Time, i int) {
 	}
 	c.sent.setFlag(i, segRetransmitted|segRxtInFlight)
 	c.layer.stats.Retransmits++
+	c.counts.retransmits++
+	c.counts.bytesRetrans += uint64(n)
 	if c.rtt.timing && c.rtt.timedSeq.LessThan(s.end()) {
 		c.rtt.timing = false // Karn: a segment sent twice gives no sample
 	}

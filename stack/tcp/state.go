@@ -34,12 +34,16 @@
 //     ACKs: at most one per 500 ms per connection (shared with the ACKs for out-of-window and
 //     PAWS-rejected segments), then a layer-wide budget per second drawn anew between half and
 //     1.5 times Config.ChallengeACKs, so the count says nothing of other connections
-//     (CVE-2016-5696).
+//     (CVE-2016-5696). Config.RSTChallenge and Config.SYNChallenge turn the first two off:
+//     then an in-window RST resets (RFC 9293 alone) and an in-window SYN resets with a RST
+//     (RFC 793), as FreeBSD's insecure_rst and insecure_syn.
 //   - TS.Recent moves only for a segment whose ACK also passed (RFC 5961 5.2), as in Linux.
 //   - RFC 1337: RSTs are ignored in TIME-WAIT. There, data, an old or a future segment draws an
 //     ACK at most once per 500 ms (as Linux and FreeBSD); a SYN beyond RCV.NXT (or with a
 //     newer TSval, RFC 6191) opens a new incarnation if the listener can take it, and a
-//     SYN+FIN never does.
+//     SYN+FIN only if the listener would take it.
+//   - A SYN+FIN is dropped in LISTEN, as Linux; Config.SynFin takes it as a SYN (RFC 9293,
+//     FreeBSD's default) or drops it in SYN-SENT too (FreeBSD's drop_synfin).
 //   - RFC 6528 initial sequence numbers: a keyed hash of the four-tuple plus a 4 µs clock.
 //   - RFC 6298 retransmission: initial RTO 1 s, minimum 200 ms as Linux (RFC 8961 allows it;
 //     Config.RTOMin), Karn's rule without timestamps, exponential backoff capped at 60 s, a

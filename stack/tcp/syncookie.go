@@ -114,11 +114,13 @@ func (ln *Listener) sendCookie(now time.Time, s *segment) {
 		SourcePort: s.tuple.local.Port(), DestinationPort: s.tuple.remote.Port(),
 		SeqNum: l.makeCookie(now, s.tuple, s.seq, idx), AckNum: s.seq.Add(1), Flags: wire.SYN | wire.ACK,
 		WindowSize: uint16(min(rcvBuf, 0xffff)),
-		Options:    wire.TCPOptions{MSS: uint16(l.mss())},
 	}
-	if cfg.Timestamps == On && o.HasTimestamp {
+	if !ln.noOpt {
+		f.Options.MSS = uint16(l.mss())
+	}
+	if cfg.Timestamps == On && o.HasTimestamp && !ln.noOpt {
 		bits := uint32(cookieNoWScale)
-		if o.HasWindowScale {
+		if o.HasWindowScale && cfg.WindowScale == On {
 			bits = uint32(min(o.WindowScale, wire.MaxWindowScale))
 			f.Options.HasWindowScale, f.Options.WindowScale = true, windowScaleFor(rcvBuf)
 		}
@@ -156,9 +158,9 @@ func (ln *Listener) cookieAck(now time.Time, s *segment) bool {
 	// What the cookie's timestamp says; an ACK without the echo had none of it.
 	var wsOK, sackOK, ecnOK, tsOK bool
 	var wscale uint8
-	if o := &s.opts; l.cfg.Timestamps == On && o.HasTimestamp && o.TSEcr != 0 {
+	if o := &s.opts; l.cfg.Timestamps == On && o.HasTimestamp && o.TSEcr != 0 && !ln.noOpt {
 		bits := o.TSEcr & cookieTSMask
-		if w := bits & 0xf; w != cookieNoWScale {
+		if w := bits & 0xf; w != cookieNoWScale && l.cfg.WindowScale == On {
 			if w > wire.MaxWindowScale {
 				l.stats.SynCookiesFailed++
 				return false
@@ -175,6 +177,7 @@ func (ln *Listener) cookieAck(now time.Time, s *segment) bool {
 	}
 	c := l.newConn(s.tuple, SynReceived, ln.bufs)
 	c.listener = ln
+	c.noOpt = ln.noOpt
 	ln.halfOpen++ // for the moment it takes to complete below
 	l.stats.PassiveOpens++
 	c.irs, c.rcvNxt = s.seq.Add(^uint32(0)), s.seq

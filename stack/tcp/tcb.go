@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"io"
 	"net/netip"
 	"slices"
@@ -56,26 +57,46 @@ type Conn struct {
 	quickAcks  int       // segments still to be acknowledged one by one (enterQuickAck)
 	lastOOWAck time.Time // last ACK for an unacceptable segment (rate-limited)
 
-	rtxTimer, delackTimer, persistTimer, keepTimer, waitTimer, probeTimer, reoTimer timer.Timer
-	persistBackoff                                                                  int
-	probesOut                                                                       int // zero-window probes sent since the last ACK
-	keepProbes                                                                      int
-	userTimeout                                                                     time.Duration
-	progressAt                                                                      time.Time // data in flight last made progress: first sent, or SND.UNA moved
-	lastAckAt                                                                       time.Time // the last acceptable ACK arrived
+	rtxTimer, delackTimer, persistTimer, keepTimer, probeTimer, reoTimer timer.Timer
+	// waitTimer bounds how long the connection may wait in a state: the handshake of an
+	// active open (the connect timeout), FIN-WAIT-2 after Close (Config.FinTimeout).
+	waitTimer      timer.Timer
+	persistBackoff int
+	probesOut      int // zero-window probes sent since the last ACK
+	keepProbes     int
+	userTimeout    time.Duration
+	progressAt     time.Time // data in flight last made progress: first sent, or SND.UNA moved
+	lastAckAt      time.Time // the last acceptable ACK arrived
 
 	sndBufSize, rcvBufSize int // bytes; from Config or BufferSizes
 
 	noDelay, keepAlive, lingerZero bool
-	keepIdle                       time.Duration
+	noOpt                          bool // TCP_NOOPT: no option in our SYN or SYN-ACK, so none agreed
+	keepIdle, keepIntvl            time.Duration
+	keepCount                      int
+	connectTimeout                 time.Duration
 	appClosed                      bool // Close was called: the application reads no more
 	err                            error
 	softErr                        error
 	notify                         func()
+
+	counts connCounts
+}
+
+// connCounts are a connection's traffic counters and times, for Info: each is one increment
+// or store on a path that sends or takes a segment anyway. Segments are counted in 32 bits,
+// as Linux's tcp_info does; times are Unix nanoseconds, 0 for never.
+type connCounts struct {
+	segsIn, segsOut, dataSegsIn, dataSegsOut uint32
+	retransmits, delivered                   uint32 // segments sent again (SYNs included); segments delivered: acknowledged or SACKed
+	bytesSent, bytesRetrans                  uint64 // data sent, retransmissions included; data sent again
+	bytesAcked, bytesReceived                uint64 // SND.UNA's and RCV.NXT's advance (FIN included; SYN: ours if active)
+	lastDataSent, lastDataRecv               int64
 }
 
 func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
-	c := &Conn{layer: l, tuple: t, state: state, peerMSS: 536, pmtu: l.host.MTU(), keepIdle: l.cfg.KeepAliveIdle}
+	c := &Conn{layer: l, tuple: t, state: state, peerMSS: 536, pmtu: l.host.MTU(),
+		keepIdle: l.cfg.KeepAliveIdle, keepIntvl: l.cfg.KeepAliveInterval, keepCount: l.cfg.KeepAliveProbes}
 	c.rtt.rto = l.cfg.RTOInitial
 	c.sndBufSize, c.rcvBufSize = l.cfg.SendBuffer, l.cfg.ReceiveBuffer
 	if bufs.Send > 0 {
@@ -88,7 +109,7 @@ func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
 	c.delackTimer.Init(c.delackFired)
 	c.persistTimer.Init(c.persistFired)
 	c.keepTimer.Init(c.keepFired)
-	c.waitTimer.Init(c.finWait2Fired)
+	c.waitTimer.Init(c.waitFired)
 	c.probeTimer.Init(c.probeFired)
 	c.reoTimer.Init(c.reorderFired)
 	c.iss = l.isn(t)
@@ -112,6 +133,9 @@ func (c *Conn) setState(s State) {
 	}
 	if s == Established {
 		c.layer.stats.Established++
+	}
+	if s.synchronized() && !c.state.synchronized() {
+		c.timers().Stop(&c.waitTimer) // the handshake is done: no connect timeout
 	}
 	c.state = s
 	if s == FinWait2 {
@@ -158,8 +182,14 @@ func (c *Conn) Writable() bool {
 	return c.err != nil || c.finQueued || c.state == Closed || (c.state.synchronized() && c.sndBuf.Len() < c.sndBufSize)
 }
 
-// Buffered returns the bytes written but not yet acknowledged.
+// Buffered returns the bytes written but not yet acknowledged (Linux's SIOCOUTQ).
 func (c *Conn) Buffered() int { return c.sndBuf.Len() }
+
+// Unsent returns the bytes written and not yet sent (Linux's SIOCOUTQNSD).
+func (c *Conn) Unsent() int { return max(c.unsent(), 0) }
+
+// Unread returns the bytes received in order and not yet read (FIONREAD, SIOCINQ).
+func (c *Conn) Unread() int { return c.rcvBuf.Len() }
 
 // Read moves received bytes into p. It returns ErrWouldBlock when nothing is there yet,
 // io.EOF once the peer's FIN has been read past, and the connection's error once it failed.
@@ -172,18 +202,67 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.windowOpened()
 		return n, nil
 	}
+	return 0, c.noData(len(p))
+}
+
+// Peek is Read without taking the bytes (MSG_PEEK): the next Read returns them again.
+func (c *Conn) Peek(p []byte) (int, error) {
+	if c.appClosed {
+		return 0, ErrClosed
+	}
+	if c.rcvBuf.Len() > 0 {
+		return copy(p, c.rcvBuf.Bytes()), nil
+	}
+	return 0, c.noData(len(p))
+}
+
+// Discard is Read that drops up to n bytes instead of copying them (Linux's MSG_TRUNC on
+// TCP), and returns how many it dropped.
+func (c *Conn) Discard(n int) (int, error) {
+	if c.appClosed {
+		return 0, ErrClosed
+	}
+	if c.rcvBuf.Len() > 0 {
+		n = min(max(n, 0), c.rcvBuf.Len())
+		c.rcvBuf.Discard(n)
+		c.windowOpened()
+		return n, nil
+	}
+	return 0, c.noData(n)
+}
+
+// noData is what reading n bytes returns when none are buffered: io.EOF past the peer's FIN
+// or after a normal close, the connection's error, nothing for n = 0, else ErrWouldBlock.
+func (c *Conn) noData(n int) error {
 	switch {
 	case c.finRcvd:
-		return 0, io.EOF
+		return io.EOF
 	case c.err != nil:
-		return 0, c.err
+		return c.err
 	case c.state == Closed:
-		return 0, io.EOF
+		return io.EOF
+	case n <= 0:
+		return nil
 	}
-	if len(p) == 0 {
-		return 0, nil
+	return ErrWouldBlock
+}
+
+// Readiness is what poll(2) says of a connection.
+type Readiness struct {
+	Readable, Writable bool // as Conn.Readable and Conn.Writable: POLLIN, POLLOUT
+	Error              bool // the connection failed (Err): POLLERR
+	ReadHangUp         bool // no more data will arrive: the peer's FIN came, or the connection ended (POLLRDHUP)
+	HangUp             bool // neither direction is open: the peer's FIN came and ours is queued, or the connection ended (POLLHUP)
+}
+
+// Poll returns the connection's readiness. As Linux's tcp_poll, a connection that ended
+// (CLOSED, or TIME-WAIT, where the socket is done) has hung up in both directions.
+func (c *Conn) Poll() Readiness {
+	ended := c.state == Closed || c.state == TimeWait
+	return Readiness{
+		Readable: c.Readable(), Writable: c.Writable(), Error: c.err != nil,
+		ReadHangUp: c.finRcvd || ended, HangUp: c.finRcvd && c.finQueued || ended,
 	}
-	return 0, ErrWouldBlock
 }
 
 // Write queues p for sending and returns how much fit in the send buffer; ErrWouldBlock when
@@ -268,7 +347,7 @@ func (c *Conn) Abort() {
 	case Closed:
 		return
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		c.sendReset()
+		c.sendReset(wire.RST)
 	}
 	c.abort(ErrConnAborted)
 }
@@ -328,10 +407,50 @@ func (c *Conn) SetKeepAlive(on bool) {
 // SetKeepAlivePeriod sets the idle time before the first probe and between probes.
 func (c *Conn) SetKeepAlivePeriod(d time.Duration) {
 	if d > 0 {
+		c.keepIdle, c.keepIntvl = d, d
+		c.armKeepAlive(c.layer.now())
+	}
+}
+
+// SetKeepAliveIdle sets the idle time before the first probe (TCP_KEEPIDLE); d <= 0 leaves it.
+func (c *Conn) SetKeepAliveIdle(d time.Duration) {
+	if d > 0 {
 		c.keepIdle = d
 		c.armKeepAlive(c.layer.now())
 	}
 }
+
+// SetKeepAliveInterval sets the time between probes left unanswered (TCP_KEEPINTVL), from
+// the next probe on; d <= 0 leaves it.
+func (c *Conn) SetKeepAliveInterval(d time.Duration) {
+	if d > 0 {
+		c.keepIntvl = d
+	}
+}
+
+// SetKeepAliveCount sets how many probes go unanswered before ErrTimeout (TCP_KEEPCNT);
+// n <= 0 leaves it.
+func (c *Conn) SetKeepAliveCount(n int) {
+	if n > 0 {
+		c.keepCount = n
+	}
+}
+
+// KeepAlive reports whether keepalive probes are on (SO_KEEPALIVE).
+func (c *Conn) KeepAlive() bool { return c.keepAlive }
+
+// KeepAliveIdle returns the idle time before the first probe.
+func (c *Conn) KeepAliveIdle() time.Duration { return c.keepIdle }
+
+// KeepAliveInterval returns the time between probes left unanswered.
+func (c *Conn) KeepAliveInterval() time.Duration { return c.keepIntvl }
+
+// KeepAliveCount returns how many probes go unanswered before ErrTimeout.
+func (c *Conn) KeepAliveCount() int { return c.keepCount }
+
+// NoOptions reports whether the connection's SYN (or SYN-ACK) went without options
+// (TCP_NOOPT: DialOptions.NoOptions, Listener.SetNoOptions).
+func (c *Conn) NoOptions() bool { return c.noOpt }
 
 // abort ends the connection with err (nil: a normal end) and frees everything but the data
 // received and not yet read.
@@ -367,35 +486,121 @@ func (c *Conn) release() {
 // closeNormally ends a connection whose close handshake completed (or whose TIME-WAIT ended).
 func (c *Conn) closeNormally() { c.abort(nil) }
 
-// Info is a snapshot of a connection's control block, like Linux's TCP_INFO.
+// CAState is where a connection stands in loss recovery, numbered as Linux's tcpi_ca_state.
+type CAState uint8
+
+// The congestion-avoidance states.
+const (
+	CAOpen     CAState = iota // nothing amiss
+	CADisorder                // duplicate ACKs or SACKs came, no loss recovery yet
+	CACWR                     // the window came down for ECN (RFC 3168 6.1.2) or a tail loss probe's repair (RFC 8985 7.4.2), for the data then in flight
+	CARecovery                // fast retransmit and loss recovery (RFC 5681 3.2, RFC 6582, RFC 6675)
+	CALoss                    // after a retransmission timeout, until the data then in flight is acknowledged (RFC 5681 3.1)
+)
+
+var caStateNames = [...]string{"Open", "Disorder", "CWR", "Recovery", "Loss"}
+
+func (s CAState) String() string {
+	if int(s) < len(caStateNames) {
+		return caStateNames[s]
+	}
+	return fmt.Sprintf("CAState(%d)", uint8(s))
+}
+
+// caState works out the congestion-avoidance state from the recovery state and from what last
+// set the recovery point: it lasts until SND.UNA reaches it.
+func (c *Conn) caState() CAState {
+	cc := &c.cc
+	switch {
+	case cc.inRecovery:
+		return CARecovery
+	case c.sndUna.LessThan(cc.recover) && (cc.event == CALoss || cc.event == CACWR):
+		return cc.event
+	case cc.dupAcks > 0 || c.sent.nSack > 0:
+		return CADisorder
+	}
+	return CAOpen
+}
+
+// Info is a snapshot of a connection's control block, like Linux's TCP_INFO (struct tcp_info:
+// its names follow in parentheses where they differ).
 type Info struct {
 	State                       State
+	CAState                     CAState // (ca_state)
 	ISS, SndUna, SndNxt         wire.Seq
 	SndWnd                      uint32
 	IRS, RcvNxt                 wire.Seq
 	RcvWnd                      uint32 // as last advertised, unscaled
 	SndMSS                      int    // the most data a segment carries: MSS and path MTU, less the timestamp option
+	AdvMSS                      int    // the MSS the stack announces (RFC 9293 3.7.1), in its SYN unless NoOptions
 	PMTU                        int    // the path MTU (RFC 1191)
 	SndWScale, RcvWScale        uint8
 	Timestamps, SACK, ECN       bool // negotiated in the handshake
+	WindowScale                 bool // both SYNs carried window scale (RFC 7323 2)
 	RTO, SRTT, RTTVar, MinRTT   time.Duration
-	Cwnd, Ssthresh              int
-	Backoffs, DupAcks           int
+	ATO                         time.Duration // the delayed-ACK timeout (Config.DelayedACK)
+	Cwnd, Ssthresh              int           // bytes
+	Backoffs, DupAcks           int           // RTO expirations since the last new ACK (retransmits, backoff); duplicate ACKs in a row
+	Reordering                  int           // the duplicate ACKs that mean a loss without RACK: RFC 5681's DupThresh, fixed
 	InRecovery                  bool
 	InFlight                    int // RFC 6675's pipe: bytes thought to be in the network
 	Sacked, Lost                int // bytes of the retransmission queue the peer SACKed, and thought lost
+	UnackedSegs, SackedSegs     int // segments sent and not cumulatively acknowledged (unacked), and of them SACKed (sacked)
+	LostSegs, RetransSegs       int // of them thought lost (lost), and sent again with the retransmission in flight (retrans)
 	SendQueued, RecvQueued, OOO int
+	NotSent                     int    // bytes written and not yet sent (notsent_bytes)
+	TotalRetrans                uint32 // segments sent again, SYNs included (total_retrans)
+	BytesSent, BytesRetrans     uint64 // data bytes sent, retransmissions included, and sent again
+	BytesAcked, BytesReceived   uint64 // SND.UNA's and RCV.NXT's advance: data and FIN, and our SYN on an active open
+	SegsOut, SegsIn             uint32
+	DataSegsOut, DataSegsIn     uint32
+	Delivered                   uint32        // segments the peer acknowledged, cumulatively or by SACK
+	LastDataSent, LastDataRecv  time.Duration // since new data last went and data last came; 0 if never
+	LastAckRecv                 time.Duration // since the last acceptable ACK came; 0 if none
 }
 
 // Info returns the connection's control block.
 func (c *Conn) Info() Info {
-	return Info{
-		State: c.state, ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndWnd: c.sndWnd,
-		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(), SndMSS: c.smss(), PMTU: c.pmtu,
-		SndWScale: c.sndWScale, RcvWScale: c.rcvWScale, Timestamps: c.tsOK, SACK: c.sackOK, ECN: c.ecnOK,
-		RTO: c.rtt.rto, SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, MinRTT: c.rack.minRTT,
-		Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, Backoffs: c.rtt.backoffs, DupAcks: c.cc.dupAcks, InRecovery: c.cc.inRecovery,
-		InFlight: c.pipe(), Sacked: int(c.sent.sacked), Lost: int(c.sent.lost),
-		SendQueued: c.sndBuf.Len(), RecvQueued: c.rcvBuf.Len(), OOO: c.ooo.bytes,
+	now := c.layer.now()
+	since := func(t time.Time) time.Duration {
+		if t.IsZero() {
+			return 0
+		}
+		return now.Sub(t)
 	}
+	sinceNanos := func(ns int64) time.Duration {
+		if ns == 0 {
+			return 0
+		}
+		return time.Duration(now.UnixNano() - ns)
+	}
+	in := Info{
+		State: c.state, CAState: c.caState(), ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndWnd: c.sndWnd,
+		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(), SndMSS: c.smss(), AdvMSS: c.layer.mss(), PMTU: c.pmtu,
+		SndWScale: c.sndWScale, RcvWScale: c.rcvWScale, Timestamps: c.tsOK, SACK: c.sackOK, ECN: c.ecnOK, WindowScale: c.wsOK,
+		RTO: c.rtt.rto, SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, MinRTT: c.rack.minRTT, ATO: c.layer.cfg.DelayedACK,
+		Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, Backoffs: c.rtt.backoffs, DupAcks: c.cc.dupAcks, Reordering: dupThresh,
+		InRecovery: c.cc.inRecovery, InFlight: c.pipe(), Sacked: int(c.sent.sacked), Lost: int(c.sent.lost),
+		UnackedSegs: c.sent.len(), SackedSegs: c.sent.nSack,
+		SendQueued: c.sndBuf.Len(), RecvQueued: c.rcvBuf.Len(), OOO: c.ooo.bytes, NotSent: c.Unsent(),
+		TotalRetrans: c.counts.retransmits, BytesSent: c.counts.bytesSent, BytesRetrans: c.counts.bytesRetrans,
+		BytesAcked: c.counts.bytesAcked, BytesReceived: c.counts.bytesReceived,
+		SegsOut: c.counts.segsOut, SegsIn: c.counts.segsIn, DataSegsOut: c.counts.dataSegsOut, DataSegsIn: c.counts.dataSegsIn,
+		Delivered: c.counts.delivered, LastDataSent: sinceNanos(c.counts.lastDataSent), LastDataRecv: sinceNanos(c.counts.lastDataRecv),
+		LastAckRecv: since(c.lastAckAt),
+	}
+	// The queue keeps byte counts; segment counts are for Info alone, so they are counted here.
+	for i := range c.sent.len() {
+		s := c.sent.at(i)
+		if s.is(segSacked) {
+			continue
+		}
+		if s.is(segLost) {
+			in.LostSegs++
+		}
+		if s.is(segRxtInFlight) {
+			in.RetransSegs++
+		}
+	}
+	return in
 }

@@ -2,10 +2,12 @@ package tcp
 
 import (
 	"time"
+
+	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
 // The timers other than retransmission's (rtx.go, rack.go) and TIME-WAIT's (timewait.go):
-// delayed ACK, persist, keepalive and the FIN-WAIT-2 timeout.
+// delayed ACK, persist, keepalive, the connect timeout and the FIN-WAIT-2 timeout.
 
 // delackFired sends the delayed ACK (RFC 1122 4.2.3.2).
 func (c *Conn) delackFired(now time.Time) {
@@ -62,15 +64,17 @@ func (c *Conn) armKeepAlive(now time.Time) {
 	c.timers().Arm(&c.keepTimer, now.Add(c.keepIdle))
 }
 
-// keepFired sends a keepalive probe (RFC 1122 4.2.3.6): SEG.SEQ = SND.NXT-1, no data.
+// keepFired sends a keepalive probe (RFC 1122 4.2.3.6): SEG.SEQ = SND.NXT-1, no data. The
+// first goes after the idle time, the next ones at the keepalive interval; the connection is
+// given up one interval after the last of its probe count.
 func (c *Conn) keepFired(now time.Time) {
-	if c.keepProbes >= c.layer.cfg.KeepAliveProbes {
+	if c.keepProbes >= c.keepCount {
 		c.abort(ErrTimeout)
 		return
 	}
 	c.keepProbes++
 	c.sendSegment(now, c.sndNxt.Add(^uint32(0)), 0, nil, controlSegment)
-	c.timers().Arm(&c.keepTimer, now.Add(c.keepIdle))
+	c.timers().Arm(&c.keepTimer, now.Add(c.keepIntvl))
 }
 
 // userTimedOut reports whether the user timeout (RFC 5482, SetUserTimeout) has passed since the
@@ -85,6 +89,50 @@ func (c *Conn) userTimedOut(now, since time.Time) bool {
 // timeout, Linux's TCP_USER_TIMEOUT); 0 leaves it to the retry counts (Config.Retries).
 func (c *Conn) SetUserTimeout(d time.Duration) { c.userTimeout = max(d, 0) }
 
+// UserTimeout returns the user timeout; 0 when the retry counts decide.
+func (c *Conn) UserTimeout() time.Duration { return c.userTimeout }
+
+// SetConnectTimeout gives up the handshake of an active open d from now, with ErrTimeout:
+// FreeBSD's TCP_KEEPINIT, which restarts the timer when set during the handshake. Dial sets
+// it from Config.ConnectTimeout. 0 leaves the handshake to the SYN retries
+// (Config.SynRetries); once the connection is established it has no effect. RFC 1122
+// 4.2.3.5 lets the application give up an open attempt sooner than the retries would.
+func (c *Conn) SetConnectTimeout(d time.Duration) {
+	c.connectTimeout = max(d, 0)
+	if c.state != SynSent && c.state != SynReceived {
+		return
+	}
+	if c.connectTimeout == 0 {
+		c.timers().Stop(&c.waitTimer)
+		return
+	}
+	c.timers().Arm(&c.waitTimer, c.layer.now().Add(c.connectTimeout))
+}
+
+// ConnectTimeout returns the connect timeout; 0 when the SYN retries decide.
+func (c *Conn) ConnectTimeout() time.Duration { return c.connectTimeout }
+
+// waitFired ends a wait that lasted too long: the handshake, or FIN-WAIT-2.
+func (c *Conn) waitFired(time.Time) {
+	switch c.state {
+	case SynSent, SynReceived:
+		c.connectTimedOut()
+	case FinWait2:
+		c.finWait2TimedOut()
+	}
+}
+
+// connectTimedOut gives up a handshake past the connect timeout, as an abort (RFC 9293
+// 3.10.5): from SYN-SENT without a word, from SYN-RECEIVED (a simultaneous open) with a RST,
+// as FreeBSD's tcp_drop.
+func (c *Conn) connectTimedOut() {
+	c.layer.stats.ConnectTimeouts++
+	if c.state == SynReceived {
+		c.sendReset(wire.RST)
+	}
+	c.abort(ErrTimeout)
+}
+
 // armFinWait2 bounds FIN-WAIT-2 once nobody can read from the connection: our policy, as
 // Linux's, is that a peer that acknowledged our FIN but never sends its own is reset after
 // Config.FinTimeout. A half-closed connection (CloseWrite) still open for reading waits as
@@ -95,12 +143,9 @@ func (c *Conn) armFinWait2(now time.Time) {
 	}
 }
 
-// finWait2Fired resets a closed connection whose peer never sent its FIN.
-func (c *Conn) finWait2Fired(time.Time) {
-	if c.state != FinWait2 {
-		return
-	}
+// finWait2TimedOut resets a closed connection whose peer never sent its FIN.
+func (c *Conn) finWait2TimedOut() {
 	c.layer.stats.FinWait2Timeouts++
-	c.sendReset()
+	c.sendReset(wire.RST)
 	c.abort(ErrTimeout)
 }

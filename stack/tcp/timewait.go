@@ -166,8 +166,10 @@ func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) 
 	// sequence number is beyond RCV.NXT. TIME-WAIT ends only if the listener takes the new
 	// connection; if it cannot (its accept queue is full), TIME-WAIT stays and the SYN is
 	// dropped, as RFC 6191 2 says of a SYN it does not honour. A SYN that fails the test, or
-	// carries a FIN (which a listener would drop), draws a challenge ACK (RFC 5961 4.2).
-	if s.flags&(wire.SYN|wire.ACK|wire.RST|wire.FIN) == wire.SYN {
+	// carries a FIN the listener would drop (Config.SynFin), draws a challenge ACK (RFC 5961
+	// 4.2), or with Config.SYNChallenge off a RST if it is in the window (RFC 793 3.9).
+	synFin := s.flags&(wire.SYN|wire.FIN) == wire.SYN|wire.FIN
+	if s.flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN && (!synFin || l.cfg.SynFin == SynFinAccept) {
 		var newer bool
 		if e.tsOK && s.opts.HasTimestamp && l.cfg.Timestamps == On {
 			newer = int32(s.opts.TSVal-e.tsRecent) > 0
@@ -183,9 +185,14 @@ func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) 
 			return
 		}
 	}
+	wnd := uint32(e.wnd) << e.wscale
+	paws := e.tsOK && s.opts.HasTimestamp && int32(s.opts.TSVal-e.tsRecent) < 0 // RFC 7323 5.3 R1
 	switch {
 	case s.has(wire.RST): // RFC 1337: ignored
 		l.stats.ResetsIn++
+		return
+	case s.has(wire.SYN) && l.cfg.SYNChallenge == Off && !paws && wnd > 0 && s.seq.InWindow(e.rcvNxt, wnd):
+		l.timeWaitReset(k, e)
 		return
 	case s.has(wire.SYN): // a challenge ACK (RFC 5961 4.2), within both limits
 		if e.ackedWithin(now) {
@@ -200,13 +207,13 @@ func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) 
 	case e.tsOK && !s.opts.HasTimestamp && !l.cfg.TolerateMissingTimestamps:
 		l.stats.NoTimestamp++
 		return
-	case e.tsOK && s.opts.HasTimestamp && int32(s.opts.TSVal-e.tsRecent) < 0: // PAWS
+	case paws:
 		l.stats.PAWSRejects++
 		l.timeWaitOOWAck(now, k, e)
 		return
 	}
 	end := s.seq.Add(s.seqLen())
-	inWindow := s.seq.InWindow(e.rcvNxt, max(uint32(e.wnd)<<e.wscale, 1))
+	inWindow := s.seq.InWindow(e.rcvNxt, max(wnd, 1))
 	if e.tsOK && s.opts.HasTimestamp && s.seq.LessThanEq(e.rcvNxt) && (inWindow || end == e.rcvNxt) {
 		e.tsRecent = s.opts.TSVal // RFC 7323 4.3: the newest acceptable timestamp is echoed
 	}
@@ -238,6 +245,21 @@ func (l *Layer) timeWaitOOWAck(now time.Time, k twKey, e *twEntry) {
 		return
 	}
 	l.timeWaitAck(now, k, e)
+}
+
+// timeWaitReset ends the entry with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>: RFC 793 3.9's
+// answer to a SYN in the window (Config.SYNChallenge off).
+func (l *Layer) timeWaitReset(k twKey, e *twEntry) {
+	f := wire.TCPFields{
+		SourcePort: k.localPort, DestinationPort: k.remotePort,
+		SeqNum: e.sndNxt, AckNum: e.rcvNxt, Flags: wire.RST | wire.ACK,
+	}
+	if e.tsOK {
+		f.Options.HasTimestamp, f.Options.TSVal, f.Options.TSEcr = true, uint32(l.now().UnixMilli())+e.tsOffset, e.tsRecent
+	}
+	l.stats.ResetsOut++
+	l.send(k.tuple(), &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
+	l.endTimeWait(k, e)
 }
 
 // timeWaitAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the window last advertised.

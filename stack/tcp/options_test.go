@@ -1,0 +1,111 @@
+package tcp
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mtcp-go/mtcp/stack/wire"
+)
+
+// everything is a SYN's options offering every extension.
+var everything = wire.TCPOptions{MSS: 1000, HasWindowScale: true, WindowScale: 7, SACKPermitted: true, HasTimestamp: true, TSVal: 77}
+
+// Config.WindowScale, apart from Timestamps: our SYN offers window scale only when on, our
+// SYN-ACK (cookies included) answers it only when on; timestamps are agreed either way.
+func TestWindowScaleSwitch(t *testing.T) {
+	for _, sw := range []Switch{On, Off} {
+		want := sw == On
+		p := newPeer(t, Config{WindowScale: sw, MaxHalfOpen: 1})
+		c, err := p.l.Dial(p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := p.recvOne().DecodeOptions(); o.HasWindowScale != want || !o.HasTimestamp {
+			t.Fatalf("%v: SYN with window scale %v, timestamps %v", sw, o.HasWindowScale, o.HasTimestamp)
+		}
+		p.send(c.LocalAddr().Port(), wire.TCPFields{SeqNum: peerISS, AckNum: c.iss.Add(1), Flags: wire.SYN | wire.ACK, WindowSize: 1000, Options: everything}, nil)
+		if in := c.Info(); in.WindowScale != want || !in.Timestamps || (in.SndWScale == 7) != want {
+			t.Fatalf("%v: dialled connection agreed window scale %v (shift %d), timestamps %v", sw, in.WindowScale, in.SndWScale, in.Timestamps)
+		}
+
+		// Passive: a half-open connection, then a SYN cookie (MaxHalfOpen 1).
+		p.l.Listen(80, 0)
+		for i := range 2 {
+			p.addr = netip.AddrPortFrom(p.addr.Addr(), 41000+uint16(i))
+			p.recv()
+			p.send(80, wire.TCPFields{SeqNum: peerISS, Flags: wire.SYN, WindowSize: 65535, Options: everything}, nil)
+			if o := p.recvOne().DecodeOptions(); o.HasWindowScale != want || !o.HasTimestamp {
+				t.Fatalf("%v: SYN-ACK %d with window scale %v, timestamps %v", sw, i, o.HasWindowScale, o.HasTimestamp)
+			}
+		}
+		if p.l.Stats().SynCookiesSent != 1 {
+			t.Fatalf("%v: %d cookies sent, want 1", sw, p.l.Stats().SynCookiesSent)
+		}
+	}
+}
+
+// TCP_NOOPT: a SYN, a SYN-ACK and a cookie SYN-ACK without any option, not even the MSS;
+// nothing agreed, no option on the segments after; the peer's MSS still counts. Without it,
+// the same exchange agrees on everything.
+func TestNoOptions(t *testing.T) {
+	for _, noOpt := range []bool{false, true} {
+		p := newPeer(t, Config{MaxHalfOpen: 1})
+		c, err := p.l.DialWith(p.addr, DialOptions{NoOptions: noOpt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hl := p.recvOne().HeaderLen(); (hl == wire.TCPMinHeaderLen) != noOpt {
+			t.Fatalf("no options %v: SYN header of %d bytes", noOpt, hl)
+		}
+		p.send(c.LocalAddr().Port(), wire.TCPFields{SeqNum: peerISS, AckNum: c.iss.Add(1), Flags: wire.SYN | wire.ACK, WindowSize: 65535, Options: everything}, nil)
+		in := c.Info()
+		if in.Timestamps == noOpt || in.SACK == noOpt || in.WindowScale == noOpt || c.NoOptions() != noOpt {
+			t.Fatalf("no options %v: agreed timestamps %v, SACK %v, window scale %v", noOpt, in.Timestamps, in.SACK, in.WindowScale)
+		}
+		if noOpt && in.SndMSS != 1000 {
+			t.Fatalf("no options: SMSS %d, want the peer's 1000", in.SndMSS)
+		}
+		p.recv()
+		c.SetNoDelay(true)
+		c.Write([]byte("data"))
+		if hl := p.recvOne().HeaderLen(); (hl == wire.TCPMinHeaderLen) != noOpt {
+			t.Fatalf("no options %v: data segment header of %d bytes", noOpt, hl)
+		}
+
+		// Passive: a half-open connection, then a SYN cookie (MaxHalfOpen 1).
+		ln, _ := p.l.Listen(80, 0)
+		ln.SetNoOptions(noOpt)
+		for i := range 2 {
+			p.addr = netip.AddrPortFrom(p.addr.Addr(), 41000+uint16(i))
+			p.send(80, wire.TCPFields{SeqNum: peerISS, Flags: wire.SYN, WindowSize: 65535, Options: everything}, nil)
+			if hl := p.recvOne().HeaderLen(); (hl == wire.TCPMinHeaderLen) != noOpt {
+				t.Fatalf("no options %v: SYN-ACK %d header of %d bytes", noOpt, i, hl)
+			}
+		}
+		if p.l.Stats().SynCookiesSent != 1 {
+			t.Fatalf("no options %v: %d cookies sent, want 1", noOpt, p.l.Stats().SynCookiesSent)
+		}
+	}
+}
+
+// The new knobs' defaults keep the stack as it was, and their bad values fail Validate.
+func TestKnobDefaultsAndValidation(t *testing.T) {
+	d := Config{KeepAliveIdle: time.Minute}.WithDefaults()
+	if d.WindowScale != On || d.RSTChallenge != On || d.SYNChallenge != On || d.SynFin != SynFinListenDrop ||
+		d.KeepAliveInterval != time.Minute || d.ConnectTimeout != 0 {
+		t.Fatalf("defaults: %+v", d)
+	}
+	for name, c := range map[string]Config{
+		"SynFin":         {SynFin: SynFinDrop + 1},
+		"RSTChallenge":   {RSTChallenge: Off + 1},
+		"SYNChallenge":   {SYNChallenge: Off + 1},
+		"WindowScale":    {WindowScale: Off + 1},
+		"ConnectTimeout": {ConnectTimeout: -time.Second},
+	} {
+		if err := c.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s out of range: Validate says %v", name, err)
+		}
+	}
+}
