@@ -129,7 +129,9 @@ type Event struct {
 	Syscall   *Syscall
 	// Command is the text between the backquotes of a shell line.
 	Command string
-	// Code is the text between %{ and }% of a code line.
+	// Code is the Python text between %{ and }% of a code line, spaces and tabs
+	// trimmed at both ends as packetdrill does (newlines and the indentation of
+	// later lines are kept): what packetdrill hands to python3.
 	Code string
 }
 
@@ -276,12 +278,18 @@ type TCP struct {
 	// are relative to the initial sequence numbers except on SYN segments.
 	Seq, End uint32
 	Len      int
-	Ack      uint32
-	HasAck   bool
-	Win      uint16
-	HasWin   bool
-	Urg      uint16
-	HasUrg   bool
+	// AbsoluteSeq is the FreeBSD fork's "Seq:End(Len)!": Seq and End are the
+	// numbers on the wire, not relative to the initial sequence number.
+	AbsoluteSeq bool
+	// AnySeq is the FreeBSD fork's "...(Len)" in place of "Seq:End(Len)": the
+	// sequence number is not checked (Seq and End are 0); outbound only.
+	AnySeq bool
+	Ack    uint32
+	HasAck bool
+	Win    uint16
+	HasWin bool
+	Urg    uint16
+	HasUrg bool
 	// Options are the options in order; nil with AnyOptions false means "no options".
 	Options []TCPOption
 	// AnyOptions is "<...>": the options are not checked; outbound only.
@@ -310,6 +318,11 @@ type TCPOption struct {
 	SACK   []SACKBlock
 	TSVal  uint32
 	TSEcr  uint32
+	// AnyTSVal is the FreeBSD fork's "TS val ... ecr N": TSVal is not checked.
+	AnyTSVal bool
+	// AbsoluteTSEcr is the FreeBSD fork's "ecr N!": TSEcr is the value on the
+	// wire, not one of the script's TS values to map.
+	AbsoluteTSEcr bool
 
 	raw     []byte // data of an option of another kind, seen on the wire
 	unknown bool
@@ -336,6 +349,8 @@ type ICMPEchoed struct {
 	Proto    string
 	Seq, End uint32
 	Len      int
+	// AbsoluteSeq and AnySeq are as in TCP: "[seq:end(len)!]" and "[...(len)]".
+	AbsoluteSeq, AnySeq bool
 }
 
 // ARPOp is the operation of an ARP line.
@@ -381,6 +396,26 @@ type Syscall struct {
 type ExprKind uint8
 
 // Expression kinds.
+//
+// Every form of packetdrill's expression grammar, and of its FreeBSD fork's,
+// is one of these:
+//
+//	...                                   ExprEllipsis
+//	42, -1, 0x02                          ExprInt
+//	SOCK_STREAM, NULL                     ExprWord
+//	"abc", "a" "b", "abc"...              ExprString
+//	[], [1], [{fd=3, events=POLLIN}]      ExprArray
+//	{}, {onoff=1, linger=0}, {..., 10}    ExprStruct: sockaddr, linger, iovec, pollfd,
+//	                                      epoll_event, msghdr, cmsg, sock_extended_err,
+//	                                      scm_timestamping, the fork's structs
+//	POLLIN|POLLOUT                        ExprOr
+//	fd=3, msg_flags=0                     ExprAssign (Len nil)
+//	msg_iov(1)=[...], msg_name(...)=...   ExprAssign with Len: the length annotation
+//	htons(8080), inet_addr("192.0.2.1")   ExprCall; also htonl, inet6_addr, any NAME(
+//
+// A binding is always an ExprAssign whatever its name (sa_family=, cmsg_data=,
+// ee_errno=, iov_base=, revents=, scm_sec=...): Text is the name and Elems[0]
+// the value.
 const (
 	ExprEllipsis ExprKind = iota + 1 // ...
 	ExprInt                          // 42, -1, 0x02 (Int; Text as written)
@@ -389,7 +424,7 @@ const (
 	ExprArray                        // [a, b] (Elems)
 	ExprStruct                       // {a, b} (Elems)
 	ExprOr                           // a|b|c (Elems)
-	ExprAssign                       // name=value (Text, Elems[0])
+	ExprAssign                       // name=value, name(LEN)=value (Text, Elems[0], Len)
 	ExprCall                         // htons(8080), inet_addr("192.0.2.1") (Text, Elems)
 )
 
@@ -400,5 +435,10 @@ type Expr struct {
 	Text      string
 	AnySuffix bool
 	Elems     []Expr
+	// Len is the length annotation of an ExprAssign written name(LEN)=value,
+	// as in {msg_name(...)=..., msg_iov(1)=[...], msg_control(48)=[...]}: the
+	// expression between the parentheses (an ExprInt or an ExprEllipsis). It is
+	// nil for name=value and for every other kind.
+	Len       *Expr
 	Line, Col int
 }

@@ -15,13 +15,46 @@ const defaultTolerance = 4 * time.Millisecond
 
 // Parse parses a scenario in packetdrill's syntax (with mtcp's extensions,
 // see the package documentation). filename is used only in messages.
-// defines are the names #ifdef tests; nil means DefaultDefines(), and a
-// caller passing its own map should include "STANDARD" unless it means to
-// leave it out. On error, Parse returns a nil *Script and an *Error.
-func Parse(filename string, src []byte, defines map[string]bool) (s *Script, err error) {
+// defines are exactly the names #ifdef finds defined; nil means
+// DefaultDefines(), and a caller passing its own map includes "STANDARD"
+// unless it means to leave it out. No word of the script is substituted
+// (ParseWith takes packetdrill's -D NAME=VALUE). On error, Parse returns a
+// nil *Script and an *Error; see ParseWith.
+func Parse(filename string, src []byte, defines map[string]bool) (*Script, error) {
 	if defines == nil {
 		defines = DefaultDefines()
 	}
+	return parse(filename, src, newDefineSet(Defines{}, defines), "")
+}
+
+// ParseOptions are the settings of ParseWith.
+type ParseOptions struct {
+	// Defines are the -D and -U definitions; the zero value defines STANDARD
+	// only. See Defines for the rule.
+	Defines Defines
+	// IPVersion, when set, is packetdrill's --ip_version given to the run
+	// ("ipv4", "ipv6" or "ipv4-mapped-ipv6"): it overrides the script's own
+	// option line, as packetdrill's command line does.
+	IPVersion string
+}
+
+// ParseWith parses a scenario as Parse does, with packetdrill's definitions:
+// opts.Defines decide the #ifdef branches and the bare words that read as a
+// value. Script.Warnings include CaseWarnings.
+//
+// On error it returns a nil *Script and an *Error: a malformed script (the
+// first error in source order), or, when the whole script is well-formed, the
+// first construct the runner cannot run, with Error.Feature set.
+func ParseWith(filename string, src []byte, opts ParseOptions) (*Script, error) {
+	s, err := parse(filename, src, newDefineSet(opts.Defines, nil), opts.IPVersion)
+	if err != nil {
+		return nil, err
+	}
+	s.Warnings = append(s.Warnings, CaseWarnings(filename, src, opts.Defines)...)
+	return s, nil
+}
+
+func parse(filename string, src []byte, defs *defineSet, ipVersion string) (s *Script, err error) {
 	lines := strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
 	withText := func(e *Error) *Error {
 		e.File = filename
@@ -30,16 +63,12 @@ func Parse(filename string, src []byte, defines map[string]bool) (s *Script, err
 		}
 		return e
 	}
-	kept, perr := preprocess(src, defines)
-	if perr != nil {
-		return nil, withText(perr)
-	}
-	lx := newLexer(kept)
+	lx := newLexer(src, defs)
 	if lerr := lx.run(); lerr != nil {
 		line, col := lx.pos(lerr.off)
 		return nil, withText(&Error{Line: line, Col: col, Msg: lerr.msg})
 	}
-	p := &parser{toks: lx.toks, src: kept, script: &Script{
+	p := &parser{toks: lx.toks, src: src, ipVersion: ipVersion, script: &Script{
 		File: filename, Tolerance: defaultTolerance, IPVersion: "ipv4", lines: lines,
 	}}
 	defer func() {
@@ -52,6 +81,15 @@ func Parse(filename string, src []byte, defines map[string]bool) (s *Script, err
 		}
 	}()
 	p.parseScript()
+	if len(p.unsup) > 0 {
+		first := p.unsup[0]
+		for _, u := range p.unsup[1:] {
+			if u.Line < first.Line || u.Line == first.Line && u.Col < first.Col {
+				first = u
+			}
+		}
+		return nil, withText(first)
+	}
 	for _, w := range p.script.Warnings {
 		withText(w)
 	}
@@ -65,6 +103,11 @@ type parser struct {
 	script *Script
 	// lastLine is the line of the last token of the previous event.
 	lastLine int
+	// unsup are the well-formed constructs the runner cannot run, in source order.
+	unsup []*Error
+	// ipVersion is ParseOptions.IPVersion; ipTok the script's --ip_version line.
+	ipVersion string
+	ipTok     token
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -84,8 +127,26 @@ func (p *parser) next() token {
 	return t
 }
 
+// prev is the token last taken.
+func (p *parser) prev() token {
+	if p.i == 0 {
+		return p.toks[0]
+	}
+	return p.toks[p.i-1]
+}
+
 func (p *parser) failAt(t token, format string, args ...any) {
 	panic(bail{&Error{Line: t.line, Col: t.col, Msg: fmt.Sprintf(format, args...)}})
+}
+
+// unsupported records a well-formed construct at t that needs feature; the
+// parse goes on, so that a malformed line later in the script still wins.
+func (p *parser) unsupported(t token, feature, detail string) {
+	msg := "unsupported: needs " + feature
+	if detail != "" {
+		msg += " (" + detail + ")"
+	}
+	p.unsup = append(p.unsup, &Error{Line: t.line, Col: t.col, Msg: msg, Feature: feature})
 }
 
 func (p *parser) expectPunct(s, what string) token {
@@ -121,11 +182,20 @@ func (p *parser) failMissing(t token, msg string) {
 	p.failAt(t, "%s, found %s", msg, t.describe())
 }
 
+// undefinedHint is appended when a word stands where a number should: an
+// upper-case word is most often a -D NAME=VALUE the run did not give.
+func undefinedHint(t token) string {
+	if t.kind != tWord || t.name != "" || strings.ToUpper(t.text) != t.text || !isLetter(t.text[0]) {
+		return ""
+	}
+	return fmt.Sprintf(" (is %s a -D %s=VALUE definition this run lacks?)", t.text, t.text)
+}
+
 // uint parses an unsigned decimal integer token no larger than max.
 func (p *parser) uint(what string, max uint64) uint64 {
 	t := p.next()
 	if t.kind != tInt {
-		p.failAt(t, "expected %s (an integer), found %s", what, t.describe())
+		p.failAt(t, "expected %s (an integer), found %s%s", what, t.describe(), undefinedHint(t))
 	}
 	v, err := strconv.ParseUint(t.text, 10, 64)
 	if err != nil || v > max {
@@ -134,22 +204,40 @@ func (p *parser) uint(what string, max uint64) uint64 {
 	return v
 }
 
-func (p *parser) hexByte(what string) uint8 {
+// anyUint parses an unsigned decimal or 0x hex integer no larger than max
+// (packetdrill's any_int).
+func (p *parser) anyUint(what string, max uint64) uint64 {
+	t := p.next()
+	if t.kind != tInt && t.kind != tHex {
+		p.failAt(t, "expected %s (an integer), found %s%s", what, t.describe(), undefinedHint(t))
+	}
+	v, err := strconv.ParseUint(t.text, 0, 64)
+	if err != nil || v > max {
+		p.failAt(t, "%s %s out of range (0..%d)", what, t.text, max)
+	}
+	return v
+}
+
+// hexUint parses a 0x hex integer no larger than max.
+func (p *parser) hexUint(what string, max uint64) uint64 {
 	t := p.next()
 	if t.kind != tHex {
 		p.failAt(t, "expected %s (a 0x hex integer), found %s", what, t.describe())
 	}
-	v, err := strconv.ParseUint(t.text[2:], 16, 8)
-	if err != nil {
-		p.failAt(t, "%s %s out of range for 8 bits", what, t.text)
+	v, err := strconv.ParseUint(t.text[2:], 16, 64)
+	if err != nil || v > max {
+		p.failAt(t, "%s %s out of range (0..%#x)", what, t.text, max)
 	}
-	return uint8(v)
+	return v
 }
+
+func (p *parser) hexByte(what string) uint8 { return uint8(p.hexUint(what, 0xff)) }
 
 func (p *parser) parseScript() {
 	for p.peek().kind == tOption {
 		p.option(p.next())
 	}
+	p.applyIPVersion()
 	for p.peek().kind != tEOF {
 		t := p.peek()
 		if t.kind == tOption {
@@ -192,18 +280,45 @@ func (p *parser) option(t token) {
 		}
 		p.script.TSTick = time.Duration(v) * time.Microsecond
 	case "ip_version":
-		switch t.val {
-		case "ipv4":
-			p.script.IPVersion = t.val
-		case "ipv6", "ipv4-mapped-ipv6":
-			p.failAt(t, "unsupported: --ip_version=%s (only ipv4)", t.val)
-		default:
+		if !knownIPVersion(t.val) {
 			p.failAt(t, "unknown --ip_version %q", t.val)
 		}
+		p.script.IPVersion, p.ipTok = t.val, t
+	case "define":
+		// The lexer applied it.
+	case "udp_encapsulation":
+		p.unsupported(t, FeatureUDPEncap, "--udp_encapsulation")
+	case "tcp_md5_secret":
+		p.unsupported(t, FeatureMD5, "--tcp_md5_secret")
 	default:
 		p.script.Warnings = append(p.script.Warnings, &Error{
 			Line: t.line, Col: t.col, Msg: fmt.Sprintf("unknown option --%s ignored", t.text),
 		})
+	}
+}
+
+func knownIPVersion(v string) bool {
+	return v == "ipv4" || v == "ipv6" || v == "ipv4-mapped-ipv6"
+}
+
+// applyIPVersion settles the IP version once the option lines are read: the
+// run's (ParseOptions.IPVersion) wins over the script's.
+func (p *parser) applyIPVersion() {
+	at := p.ipTok
+	if p.ipVersion != "" {
+		if at.line == 0 || p.ipVersion != p.script.IPVersion {
+			at = token{line: 1, col: 1}
+		}
+		if !knownIPVersion(p.ipVersion) {
+			p.failAt(at, "unknown --ip_version %q given to the run", p.ipVersion)
+		}
+		p.script.IPVersion = p.ipVersion
+	}
+	switch p.script.IPVersion {
+	case "ipv6":
+		p.unsupported(at, FeatureIPv6, "--ip_version=ipv6")
+	case "ipv4-mapped-ipv6":
+		p.unsupported(at, FeatureIPv4MappedIPv6, "--ip_version=ipv4-mapped-ipv6")
 	}
 }
 
@@ -318,50 +433,204 @@ func (p *parser) seconds() time.Duration {
 	return time.Duration(secs)*time.Second + time.Duration(ns)
 }
 
+// packet parses a packet line after its direction:
+//
+//	[PREFIX...] [IP_INFO] [encap psp spi N] [PORTS] FLAGS SEQ ...   TCP
+//	[PREFIX...] [IP_INFO] udp [PORTS] (LEN)                         UDP
+//	[PREFIX...] [IP_INFO] udplite [PORTS] (LEN, COVERAGE)           UDP-Lite (FreeBSD fork)
+//	[PREFIX...] [IP_INFO] icmp TYPE [CODE] [mtu N] [id N] [ECHOED]  ICMP
+//	[PREFIX...] [IP_INFO] [PORTS] sctp ...: CHUNKS                  SCTP (FreeBSD fork)
+//	arp ..., raw ...                                                extensions
+//
+// PREFIX is an encapsulation: "ipv4 [IP_INFO] A > B:", "ipv6 [IP_INFO] A > B:",
+// "gre:", "gre [,] GRE_HEADER:", "mpls (label N, tc N, [[S],] ttl N)...:".
 func (p *parser) packet(dir Direction) *Packet {
 	pk := &Packet{Direction: dir}
-	t := p.peek()
-	if t.kind == tWord {
-		switch t.text {
-		case "arp":
+	if t := p.peek(); t.kind == tWord {
+		switch {
+		case t.text == "arp":
 			p.next()
 			pk.Proto, pk.ARP = ProtoARP, p.arp(dir)
 			return pk
-		case "raw":
+		case t.text == "raw" && (p.peekAt(1).kind == tHex || p.peekAt(1).kind == tString || p.peekAt(1).kind == tInt):
 			p.next()
 			if dir != Inbound {
 				p.failAt(t, "raw frames can only be used with inbound (<) lines")
 			}
 			pk.Proto, pk.Raw = ProtoRaw, p.rawFrame()
 			return pk
-		case "udp":
-			p.failAt(t, "unsupported: udp packets")
-		case "ipv4", "ipv6", "gre", "GREv0", "mpls":
-			p.failAt(t, "unsupported: %s encapsulation", t.text)
 		}
 	}
+	p.prefixes(dir)
 	p.ipInfo(pk)
+	var encap token
+	if e := p.peek(); e.isWord("encap") {
+		encap = p.next()
+		p.expectWord("psp", "after encap")
+		p.expectWord("spi", "after encap psp")
+		p.anyUint("PSP SPI", 0xffffffff)
+		p.unsupported(encap, FeaturePSP, "encap psp")
+	}
+	if encap.kind == tEOF { // no encap: the other protocols
+		switch b := p.peek(); {
+		case b.isWord("udp"), b.isWord("udplite"):
+			p.next()
+			p.udp(b, pk)
+			return pk
+		case b.isWord("icmp"):
+			p.next()
+			pk.Proto, pk.ICMP = ProtoICMP, p.icmp()
+			p.extensions(pk)
+			return pk
+		case b.isWord("sctp"):
+			p.sctp(pk)
+			return pk
+		}
+	}
+	p.ports(pk)
+	switch b := p.peek(); {
+	case b.isWord("sctp") && encap.kind == tEOF:
+		p.sctp(pk)
+		return pk
+	case b.isWord("icmp") && pk.Ports:
+		p.failAt(b, "an ICMP line has no ports")
+	case b.isWord("udp") && pk.Ports:
+		p.failAt(b, "the ports of a UDP line follow udp: udp SRC>DST (LEN)")
+	}
+	pk.Proto, pk.TCP = ProtoTCP, p.tcp(dir)
+	p.extensions(pk)
+	return pk
+}
+
+// ports parses packetdrill's optional "SRC>DST".
+func (p *parser) ports(pk *Packet) {
 	if a, b, c := p.peek(), p.peekAt(1), p.peekAt(2); a.kind == tInt && b.is(">") && c.kind == tInt {
 		pk.Ports = true
 		pk.SrcPort = uint16(p.uint("source port", 0xffff))
 		p.next()
 		pk.DstPort = uint16(p.uint("destination port", 0xffff))
 	}
-	switch t := p.peek(); {
-	case t.isWord("icmp"):
-		p.next()
-		pk.Proto, pk.ICMP = ProtoICMP, p.icmp()
-	case t.isWord("udp"):
-		p.failAt(t, "unsupported: udp packets")
-	default:
-		pk.Proto, pk.TCP = ProtoTCP, p.tcp(dir)
-	}
-	p.extensions(pk)
-	return pk
 }
 
-// ipInfo parses packetdrill's optional "(ip_info)" or "[ip_info]": an ECN
-// codepoint or "tos 0xNN" (optionally followed by ", flowlabel"), or "ttl N".
+// prefixes parses packetdrill's encapsulation prefixes, none of which the
+// runner sends or checks.
+func (p *parser) prefixes(dir Direction) {
+	for {
+		t := p.peek()
+		switch {
+		case t.isWord("ipv4"), t.isWord("ipv6"):
+			p.next()
+			p.ipInfo(&Packet{Direction: dir})
+			want, what, feature := tIPv4, "an IPv4 address", FeatureIPinIP
+			if t.text == "ipv6" {
+				want, what, feature = tIPv6, "an IPv6 address", FeatureIPv6
+			}
+			for k := 0; k < 2; k++ {
+				a := p.next()
+				if a.kind != want {
+					p.failAt(a, "expected %s, found %s", what, a.describe())
+				}
+				if k == 0 {
+					p.expectPunct(">", "between the outer addresses")
+				}
+			}
+			p.expectPunct(":", "after the outer header")
+			p.unsupported(t, feature, t.text+" outer header")
+		case t.isWord("gre"), t.isWord("GREv0"):
+			p.next()
+			if !p.peek().is(":") {
+				if p.peek().is(",") {
+					p.next()
+				}
+				p.greHeader()
+			}
+			p.expectPunct(":", "after the GRE header")
+			p.unsupported(t, FeatureGRE, "")
+		case t.isWord("mpls"):
+			p.next()
+			for p.peek().is("(") {
+				p.mplsEntry()
+			}
+			p.expectPunct(":", "after the MPLS label stack")
+			p.unsupported(t, FeatureMPLS, "")
+		default:
+			return
+		}
+	}
+}
+
+// greHeader parses packetdrill's gre_header_expression:
+// flags ([FLAG, ...] | N) [,] sum N [,] off N [,] key [=] N [,] seq N, a FLAG
+// being none, checksum present, key present or sequence# present.
+func (p *parser) greHeader() {
+	p.expectWord("flags", "to start a GRE header")
+	if p.peek().is("[") {
+		p.next()
+		for {
+			f := p.next()
+			switch {
+			case f.isWord("none"):
+			case f.isWord("checksum"), f.isWord("key"), f.isWord("sequence#"):
+				p.expectWord("present", "after the GRE flag "+f.text)
+			default:
+				p.failAt(f, "expected a GRE flag (none, checksum present, key present, sequence# present), found %s", f.describe())
+			}
+			if !p.peek().is(",") {
+				break
+			}
+			p.next()
+		}
+		p.expectPunct("]", "to close the GRE flags")
+	} else {
+		p.anyUint("GRE flags", 0xffff)
+	}
+	for _, field := range []string{"sum", "off", "key", "seq"} {
+		if p.peek().is(",") {
+			p.next()
+		}
+		p.expectWord(field, "in a GRE header")
+		if field == "key" && p.peek().is("=") {
+			p.next()
+		}
+		p.anyUint("GRE "+field, 0xffffffff)
+	}
+}
+
+// mplsEntry parses "(label N, tc N, [[S],] ttl N)".
+func (p *parser) mplsEntry() {
+	p.expectPunct("(", "to start an MPLS label stack entry")
+	p.expectWord("label", "in an MPLS label stack entry")
+	p.uint("MPLS label", 1<<20-1)
+	p.expectPunct(",", "after the MPLS label")
+	p.expectWord("tc", "in an MPLS label stack entry")
+	p.uint("MPLS traffic class", 7)
+	p.expectPunct(",", "after the MPLS traffic class")
+	if p.peek().is("[") {
+		p.next()
+		if w := p.next(); w.kind != tWord {
+			p.failAt(w, "expected a word (the bottom-of-stack mark), found %s", w.describe())
+		}
+		p.expectPunct("]", "after the bottom-of-stack mark")
+		p.expectPunct(",", "after the bottom-of-stack mark")
+	}
+	p.expectWord("ttl", "in an MPLS label stack entry")
+	p.uint("MPLS ttl", 0xff)
+	p.expectPunct(")", "to close the MPLS label stack entry")
+}
+
+// dscpNames are the FreeBSD fork's names for DSCP values.
+var dscpNames = map[string]uint8{
+	"cs0": 0, "cs1": 8, "cs2": 16, "cs3": 24, "cs4": 32, "cs5": 40, "cs6": 48, "cs7": 56,
+	"af11": 10, "af12": 12, "af13": 14, "af21": 18, "af22": 20, "af23": 22,
+	"af31": 26, "af32": 28, "af33": 30, "af41": 34, "af42": 36, "af43": 38,
+	"ef": 46, "voice-admit": 44, "le": 1,
+}
+
+// ipInfo parses the optional "(IP_INFO)" or "[IP_INFO]": packetdrill's ECN
+// codepoint, "tos 0xNN", "ttl N" or "flowlabel 0xN" (after a codepoint or
+// tos, by a comma), and the FreeBSD fork's comma-separated list of those and
+// "ecn CODEPOINT", "dscp 0xNN|NAME", "hlim N", "class 0xNN". A later item
+// overrides an earlier one.
 func (p *parser) ipInfo(pk *Packet) {
 	open := p.peek()
 	if !open.is("(") && !open.is("[") {
@@ -372,7 +641,49 @@ func (p *parser) ipInfo(pk *Packet) {
 	if open.is("[") {
 		closer = "]"
 	}
-	t := p.next()
+	for {
+		t := p.next()
+		switch {
+		case t.isWord("ecn"):
+			if c := p.next(); !p.ecnCodepoint(pk, c) {
+				p.failAt(c, "expected an ECN codepoint (noecn, ect0, ect1, ce, ect01), found %s", c.describe())
+			}
+		case p.ecnCodepoint(pk, t):
+		case t.isWord("tos"):
+			pk.IP.TOS, pk.IP.HasTOS = p.hexByte("tos"), true
+		case t.isWord("dscp"):
+			d := p.peek()
+			if v, ok := dscpNames[d.text]; ok && d.kind == tWord {
+				p.next()
+				pk.IP.TOS = v << 2
+			} else {
+				pk.IP.TOS = uint8(p.hexUint("dscp", 0x3f)) << 2
+			}
+			pk.IP.HasTOS = true
+		case t.isWord("ttl"):
+			pk.IP.TTL, pk.IP.HasTTL = uint8(p.uint("ttl", 0xff)), true
+		case t.isWord("hlim"):
+			p.uint("hlim", 0xff)
+			p.unsupported(t, FeatureIPv6, "hlim")
+		case t.isWord("class"):
+			p.hexByte("traffic class")
+			p.unsupported(t, FeatureIPv6, "class")
+		case t.isWord("flowlabel"):
+			p.hexUint("flowlabel", 1<<20-1)
+			p.unsupported(t, FeatureIPv6, "flowlabel")
+		default:
+			p.failAt(t, "expected an ECN codepoint, tos, ttl or flowlabel, found %s", t.describe())
+		}
+		if !p.peek().is(",") {
+			break
+		}
+		p.next()
+	}
+	p.expectPunct(closer, "to close the IP information")
+}
+
+// ecnCodepoint sets the ECN field from t if it names a codepoint.
+func (p *parser) ecnCodepoint(pk *Packet, t token) bool {
 	switch {
 	case t.isWord("noecn"):
 		pk.IP.ECN = NoECN
@@ -387,29 +698,76 @@ func (p *parser) ipInfo(pk *Packet) {
 			p.failAt(t, "[ect01] can only be used with outbound packets")
 		}
 		pk.IP.ECN = ECT01
-	case t.isWord("tos"):
-		pk.IP.TOS, pk.IP.HasTOS = p.hexByte("tos"), true
-	case t.isWord("ttl"):
-		pk.IP.TTL, pk.IP.HasTTL = uint8(p.uint("ttl", 0xff)), true
-	case t.isWord("flowlabel"):
-		p.failAt(t, "unsupported: flowlabel (IPv6 only)")
 	default:
-		p.failAt(t, "expected an ECN codepoint, tos, ttl or flowlabel, found %s", t.describe())
+		return false
 	}
-	if p.peek().is(",") {
-		p.next()
-		if ft := p.peek(); ft.isWord("flowlabel") {
-			p.failAt(ft, "unsupported: flowlabel (IPv6 only)")
+	return true
+}
+
+// udp parses the rest of "udp [PORTS] (LEN)" or "udplite [PORTS] (LEN, COVERAGE)".
+func (p *parser) udp(kw token, pk *Packet) {
+	p.ports(pk)
+	p.expectPunct("(", "before the payload length")
+	p.uint("UDP payload length", 0xffff)
+	if kw.text == "udplite" {
+		p.expectPunct(",", "between the payload length and the checksum coverage")
+		p.uint("UDP-Lite checksum coverage", 0xffff)
+	}
+	p.expectPunct(")", "after the payload length")
+	if kw.text == "udplite" {
+		p.unsupported(kw, FeatureUDPLite, "")
+	} else {
+		p.unsupported(kw, FeatureUDP, "")
+	}
+}
+
+// sctp takes an SCTP line of the FreeBSD fork: "sctp[(...)] [/udp(S > D)]: CHUNKS".
+// Its chunk syntax is not checked: the line runs to the end of its last
+// bracket and the end of the line.
+func (p *parser) sctp(pk *Packet) {
+	kw := p.next()
+	p.unsupported(kw, FeatureSCTP, "")
+	var open []token
+	for {
+		t := p.peek()
+		if t.kind == tEOF || len(open) == 0 && t.line != p.prev().line {
+			if len(open) > 0 {
+				p.failAt(open[len(open)-1], "unclosed '%s' in an SCTP line", open[len(open)-1].text)
+			}
+			return
 		}
-		p.failAt(p.peek(), "expected flowlabel after ',', found %s", p.peek().describe())
+		p.next()
+		switch t.text {
+		case "(", "[", "{":
+			if t.kind == tPunct {
+				open = append(open, t)
+			}
+		case ")", "]", "}":
+			if t.kind == tPunct {
+				if len(open) == 0 {
+					p.failAt(t, "unexpected '%s' in an SCTP line", t.text)
+				}
+				open = open[:len(open)-1]
+			}
+		}
 	}
-	p.expectPunct(closer, "to close the IP information")
 }
 
 func (p *parser) tcp(dir Direction) *TCP {
 	tc := &TCP{}
 	tc.Flags = p.flags()
-	tc.Seq, tc.End, tc.Len = p.seq()
+	if e := p.peek(); e.kind == tEllipsis {
+		p.next()
+		if dir != Outbound {
+			p.failAt(e, "...(LEN) for the sequence number can only be used with outbound packets")
+		}
+		p.expectPunct("(", "before the payload length")
+		tc.Len = int(p.uint("payload length", 0xffff))
+		p.expectPunct(")", "after the payload length")
+		tc.AnySeq = true
+	} else {
+		tc.Seq, tc.End, tc.Len, tc.AbsoluteSeq = p.seq()
+	}
 	if p.peek().isWord("ack") {
 		p.next()
 		tc.Ack, tc.HasAck = uint32(p.uint("ack", 0xffffffff)), true
@@ -424,25 +782,76 @@ func (p *parser) tcp(dir Direction) *TCP {
 	}
 	if open := p.peek(); open.is("<") {
 		p.next()
-		if p.peek().kind == tEllipsis {
+		switch first := p.peek(); {
+		case first.kind == tEllipsis:
 			p.next()
 			if dir != Outbound {
 				p.failAt(open, "<...> for TCP options can only be used with outbound packets")
 			}
 			tc.AnyOptions = true
-		} else {
-			tc.Options = []TCPOption{p.tcpOption()}
-			for p.peek().is(",") {
+		case (first.kind == tInt || first.kind == tWord && !tcpOptionWord(first.text)) && p.peekAt(1).is(">"):
+			p.next()
+			b, ok := hexBlob(first.text)
+			if !ok {
+				if first.kind == tWord {
+					p.failAt(first, "unknown TCP option %q", first.text)
+				}
+				p.failAt(first, "TCP option bytes %s are not whole bytes in hex", first.text)
+			}
+			if len(b) > maxTCPOptionBytes {
+				p.failAt(first, "TCP option list too long (%d bytes > %d)", len(b), maxTCPOptionBytes)
+			}
+			p.unsupported(first, FeatureGenericOption, "raw TCP option bytes")
+		default:
+			total := 0
+			for {
+				o, n := p.tcpOption(dir)
+				if o != nil {
+					tc.Options = append(tc.Options, *o)
+				}
+				if total += n; total > maxTCPOptionBytes {
+					p.failAt(open, "TCP option list too long (%d bytes > %d)", total, maxTCPOptionBytes)
+				}
+				if !p.peek().is(",") {
+					break
+				}
 				p.next()
-				tc.Options = append(tc.Options, p.tcpOption())
 			}
 		}
 		p.expectPunct(">", "to close the TCP options")
 	}
+	if b := p.peek(); b.is("[") && p.peekAt(1).isWord("code") {
+		p.next()
+		p.next()
+		p.uint("RST diagnostic code", 0xffffffff)
+		p.expectPunct(",", "after the RST diagnostic code")
+		p.expectWord("pen", "in a RST diagnostic payload")
+		p.uint("RST diagnostic private enterprise number", 0xffffffff)
+		p.expectPunct("]", "to close the RST diagnostic payload")
+		p.unsupported(b, FeatureRSTDiag, "")
+	}
+	p.udpEncap()
 	return tc
 }
 
-// flags parses WORD['.'], '.' or '-'.
+// udpEncap parses the FreeBSD fork's optional "/udp(SRC > DST)" suffix.
+func (p *parser) udpEncap() {
+	s := p.peek()
+	if !s.is("/") {
+		return
+	}
+	p.next()
+	p.expectWord("udp", "after '/'")
+	p.expectPunct("(", "before the UDP ports")
+	p.uint("UDP source port", 0xffff)
+	p.expectPunct(">", "between the UDP ports")
+	p.uint("UDP destination port", 0xffff)
+	p.expectPunct(")", "after the UDP ports")
+	p.unsupported(s, FeatureUDPEncap, "/udp")
+}
+
+// flags parses WORD['.'[WORD]], WORD FLOAT, FLOAT, '.' or '-'. The letters
+// are F S R P . U E W; A (AE) and the ACE digits 0-7 are AccECN's.
 func (p *parser) flags() TCPFlags {
 	t := p.next()
 	switch {
@@ -451,42 +860,84 @@ func (p *parser) flags() TCPFlags {
 	case t.is("-"):
 		return 0
 	case t.kind == tFloat:
-		p.failAt(t, "unsupported: AccECN ACE flags")
+		return p.flagLetters(t, nil)
 	case t.kind != tWord:
 		p.failAt(t, "expected TCP flags, icmp or an extension keyword, found %s", t.describe())
 	}
-	var f TCPFlags
-	for i := 0; i < len(t.text); i++ {
-		var bit TCPFlags
-		for _, fl := range flagLetters {
-			if fl.letter == t.text[i] {
-				bit = fl.flag
-			}
-		}
-		if bit == 0 {
-			p.failAt(token{line: t.line, col: t.col + i}, "unknown TCP flag %q in %q (flags are F S R P . U E W, or - for none)", t.text[i], t.text)
-		}
-		if f&bit != 0 {
-			p.failAt(token{line: t.line, col: t.col + i}, "TCP flag %q repeated in %q", t.text[i], t.text)
-		}
-		f |= bit
-	}
+	parts := []token{t}
 	if d := p.peek(); d.is(".") {
 		p.next()
-		if f&ACK != 0 {
-			p.failAt(d, "TCP flag '.' repeated")
+		parts = append(parts, d)
+		// The FreeBSD fork takes letters after the dot ("S.E", "F. W").
+		if w := p.peek(); w.kind == tWord && strings.Trim(w.text, "FSRPUEWA01234567") == "" {
+			parts = append(parts, p.next())
 		}
-		f |= ACK
+	} else if f := p.peek(); f.kind == tFloat {
+		parts = append(parts, p.next()) // "S.2": ACK and an ACE value
+	}
+	return p.flagLetters(parts[0], parts[1:])
+}
+
+// flagLetters reads the flag letters of the tokens of a flags field.
+func (p *parser) flagLetters(first token, rest []token) TCPFlags {
+	var f TCPFlags
+	ace, ecn, accecn := false, false, false
+	text := first.text
+	for _, t := range rest {
+		text += t.text
+	}
+	for _, t := range append([]token{first}, rest...) {
+		for i := 0; i < len(t.text); i++ {
+			c := t.text[i]
+			at := token{line: t.line, col: t.col + i}
+			var bit TCPFlags
+			switch {
+			case c == '.':
+				bit = ACK
+			case c >= '0' && c <= '7':
+				if ace || ecn {
+					p.failAt(at, "conflicting TCP flag %q in %q", c, text)
+				}
+				ace, accecn = true, true
+				continue
+			case c == 'A':
+				if ace {
+					p.failAt(at, "conflicting TCP flag %q in %q", c, text)
+				}
+				ecn, accecn = true, true
+				continue
+			default:
+				for _, fl := range flagLetters {
+					if fl.letter == c {
+						bit = fl.flag
+					}
+				}
+				if bit == 0 {
+					p.failAt(at, "unknown TCP flag %q in %q (flags are F S R P . U E W, or - for none)", c, text)
+				}
+				if bit == ECE || bit == CWR {
+					if ace {
+						p.failAt(at, "conflicting TCP flag %q in %q", c, text)
+					}
+					ecn = true
+				}
+			}
+			f |= bit // a repeated letter sets its flag once, as in packetdrill
+		}
+	}
+	if accecn {
+		p.unsupported(first, FeatureAccECN, "ACE or AE flags")
 	}
 	return f
 }
 
-// seq parses START:END(LEN), or START alone for a segment without data (an
-// mtcp relaxation; packetdrill requires the full form).
-func (p *parser) seq() (start, end uint32, n int) {
+// seq parses START:END(LEN)[!], or START alone for a segment without data
+// (an mtcp relaxation; packetdrill requires the full form). "!" (FreeBSD
+// fork) makes the numbers absolute.
+func (p *parser) seq() (start, end uint32, n int, absolute bool) {
 	start = uint32(p.uint("sequence number", 0xffffffff))
 	if !p.peek().is(":") {
-		return start, start, 0
+		return start, start, 0, false
 	}
 	p.next()
 	endTok := p.peek()
@@ -497,25 +948,61 @@ func (p *parser) seq() (start, end uint32, n int) {
 	if end != start+uint32(n) { // modulo 2^32: a segment may wrap the sequence space
 		p.failAt(endTok, "inconsistent TCP sequence numbers and payload size: %d + %d != %d", start, n, end)
 	}
-	return start, end, n
+	if p.peek().is("!") {
+		p.next()
+		absolute = true
+	}
+	return start, end, n, absolute
 }
 
-func (p *parser) tcpOption() TCPOption {
+// maxTCPOptionBytes is the room for options in a TCP header.
+const maxTCPOptionBytes = 40
+
+// tcpOptionWord reports whether w starts a TCP option.
+func tcpOptionWord(w string) bool {
+	switch w {
+	case "nop", "eol", "mss", "wscale", "sackOK", "sack", "TS", "md5", "FO", "FOEXP", "EXP-FO", "exp-FO",
+		"ECN", "AccECN0", "AccECN1", "exp-AccECN0", "exp-AccECN1", "exp-tarr":
+		return true
+	}
+	return genericOption(w) != ""
+}
+
+// genericOption returns "gen" or "exp" for the FreeBSD fork's gen-N and exp-HEX options.
+func genericOption(w string) string {
+	if rest, ok := strings.CutPrefix(w, "gen-"); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+		return "gen"
+	}
+	if rest, ok := strings.CutPrefix(w, "exp-"); ok && rest != "" && strings.Trim(rest, "0123456789abcdefABCDEF") == "" {
+		return "exp"
+	}
+	return ""
+}
+
+// hexBlob decodes packetdrill's hex_blob, an even number of hex digits.
+func hexBlob(s string) ([]byte, bool) {
+	b, err := hex.DecodeString(s)
+	return b, err == nil
+}
+
+// tcpOption parses one TCP option and returns it (nil for one the AST
+// cannot hold, which is reported unsupported) and its length in bytes.
+func (p *parser) tcpOption(dir Direction) (*TCPOption, int) {
 	t := p.next()
 	if t.kind != tWord {
 		p.failAt(t, "expected a TCP option, found %s", t.describe())
 	}
 	switch t.text {
 	case "nop":
-		return TCPOption{Kind: OptNOP}
+		return &TCPOption{Kind: OptNOP}, 1
 	case "eol":
-		return TCPOption{Kind: OptEOL}
+		return &TCPOption{Kind: OptEOL}, 1
 	case "mss":
-		return TCPOption{Kind: OptMSS, MSS: uint16(p.uint("mss", 0xffff))}
+		return &TCPOption{Kind: OptMSS, MSS: uint16(p.uint("mss", 0xffff))}, 4
 	case "wscale":
-		return TCPOption{Kind: OptWScale, WScale: uint8(p.uint("window scale shift count", 0xff))}
+		return &TCPOption{Kind: OptWScale, WScale: uint8(p.uint("window scale shift count", 0xff))}, 3
 	case "sackOK":
-		return TCPOption{Kind: OptSACKOK}
+		return &TCPOption{Kind: OptSACKOK}, 2
 	case "sack":
 		o := TCPOption{Kind: OptSACK}
 		for p.peek().kind == tInt {
@@ -530,20 +1017,133 @@ func (p *parser) tcpOption() TCPOption {
 		if len(o.SACK) > 4 {
 			p.failAt(t, "too many SACK blocks (%d > 4)", len(o.SACK))
 		}
-		return o
+		return &o, 2 + 8*len(o.SACK)
 	case "TS":
+		o := TCPOption{Kind: OptTimestamp}
 		p.expectWord("val", "after TS")
-		val := uint32(p.uint("TS val", 0xffffffff))
+		if e := p.peek(); e.kind == tEllipsis { // FreeBSD fork: any TS val
+			p.next()
+			if dir != Outbound {
+				p.failAt(e, "TS val ... can only be used with outbound packets")
+			}
+			o.AnyTSVal = true
+		} else {
+			o.TSVal = uint32(p.uint("TS val", 0xffffffff))
+		}
 		p.expectWord("ecr", "after the TS value")
-		ecr := uint32(p.uint("TS ecr", 0xffffffff))
-		return TCPOption{Kind: OptTimestamp, TSVal: val, TSEcr: ecr}
+		o.TSEcr = uint32(p.uint("TS ecr", 0xffffffff))
+		if p.peek().is("!") { // FreeBSD fork: an absolute ecr
+			p.next()
+			o.AbsoluteTSEcr = true
+		}
+		return &o, 10
 	case "md5":
-		p.failAt(t, "unsupported: TCP MD5 signature option")
-	case "FO", "FOEXP":
-		p.failAt(t, "unsupported: TCP Fast Open option")
+		d := p.next()
+		n := 18
+		switch {
+		case d.isWord("valid"): // FreeBSD fork: any valid signature
+		case d.kind == tWord || d.kind == tInt:
+			b, ok := hexBlob(d.text)
+			if !ok {
+				p.failAt(d, "TCP MD5 digest %s is not a valid hex string", d.text)
+			}
+			if len(b) > 16 {
+				p.failAt(d, "TCP MD5 digest longer than 16 bytes")
+			}
+			n = 2 + len(b)
+		default:
+			p.failAt(d, "expected an MD5 digest in hex or valid, found %s", d.describe())
+		}
+		p.unsupported(t, FeatureMD5, "md5 option")
+		return nil, n
+	case "FO", "FOEXP", "EXP-FO", "exp-FO":
+		base, max := 2, maxTCPOptionBytes-2
+		if t.text != "FO" {
+			base, max = 4, maxTCPOptionBytes-4
+		}
+		n := base
+		if c := p.peek(); c.kind == tInt || c.kind == tWord && !tcpOptionWord(c.text) {
+			p.next()
+			if len(c.text)%2 != 0 {
+				p.failAt(c, "TCP fast open cookie has an odd number of digits")
+			}
+			b, ok := hexBlob(c.text)
+			if !ok {
+				p.failAt(c, "TCP fast open cookie '%s' is not a valid hex string%s", c.text, undefinedHint(c))
+			}
+			if len(b) > max {
+				p.failAt(c, "TCP fast open cookie of %d bytes exceeds maximum cookie length of %d bytes", len(b), max)
+			}
+			n += len(b)
+		}
+		p.unsupported(t, FeatureFastOpen, t.text+" option")
+		return nil, n
+	case "ECN": // packetdrill: ECN e0b N [ceb N [e1b N]] or ECN e1b N [ceb N [e0b N]]
+		first := p.next()
+		if !first.isWord("e0b") && !first.isWord("e1b") {
+			p.failAt(first, "expected e0b or e1b after ECN, found %s", first.describe())
+		}
+		p.uint("AccECN counter", 1<<24-1)
+		fields := 1
+		if p.peek().isWord("ceb") {
+			p.next()
+			p.uint("AccECN counter", 1<<24-1)
+			fields++
+			other := "e1b"
+			if first.text == "e1b" {
+				other = "e0b"
+			}
+			if p.peek().isWord(other) {
+				p.next()
+				p.uint("AccECN counter", 1<<24-1)
+				fields++
+			}
+		}
+		p.unsupported(t, FeatureAccECN, "AccECN option")
+		return nil, 2 + 3*fields
+	case "AccECN0", "AccECN1", "exp-AccECN0", "exp-AccECN1": // FreeBSD fork
+		order := []string{"ee0b", "eceb", "ee1b"}
+		if strings.HasSuffix(t.text, "1") {
+			order = []string{"ee1b", "eceb", "ee0b"}
+		}
+		fields := 0
+		for _, f := range order {
+			if p.peek().isWord(f) {
+				p.next()
+				p.uint("AccECN counter", 1<<24-1)
+				fields++
+			}
+		}
+		p.unsupported(t, FeatureAccECN, "AccECN option")
+		return nil, 2 + 3*fields
+	case "exp-tarr": // FreeBSD fork
+		if p.peek().kind == tInt {
+			p.uint("TARR rate", 0xff)
+		}
+		p.unsupported(t, FeatureExpOption, t.text)
+		return nil, 0
+	}
+	if g := genericOption(t.text); g != "" { // FreeBSD fork: gen-N [DATA], exp-HEX [DATA]
+		if g == "gen" {
+			if _, err := strconv.ParseUint(t.text[4:], 10, 8); err != nil {
+				p.failAt(t, "TCP option kind %s out of range (0..255)", t.text[4:])
+			}
+		}
+		if d := p.peek(); d.kind == tInt || d.kind == tWord && !tcpOptionWord(d.text) {
+			p.next()
+			if _, ok := hexBlob(d.text); !ok {
+				p.failAt(d, "TCP option data %s is not a valid hex string", d.text)
+			}
+		}
+		if g == "gen" {
+			p.unsupported(t, FeatureGenericOption, t.text)
+		} else {
+			p.unsupported(t, FeatureExpOption, t.text)
+		}
+		return nil, 0
 	}
 	p.failAt(t, "unknown TCP option %q", t.text)
-	return TCPOption{}
+	return nil, 0
 }
 
 // icmpCodes are packetdrill's names for the codes of ICMPv4 unreachable.
@@ -564,6 +1164,27 @@ var icmpTypes = map[string]uint8{
 	"information_reply": 16, "address_mask_request": 17, "address_mask_reply": 18,
 }
 
+// icmpCodeTables are the code names of each ICMPv4 type that has them; the
+// FreeBSD fork adds time_exceeded's.
+var icmpCodeTables = map[string]map[string]uint8{
+	"unreachable":   icmpCodes,
+	"time_exceeded": {"ttl_exceeded_in_transit": 0, "frag_reass_exceeded": 1},
+}
+
+// icmp6Types and icmp6CodeTables are packetdrill's ICMPv6 names, read in
+// --ip_version=ipv6 scripts.
+var icmp6Types = map[string]uint8{
+	"unreachable": 1, "packet_too_big": 2, "time_exceeded": 3, "parameter_problem": 4,
+	"echo_request": 128, "echo_reply": 129, "router_advertisement": 134,
+}
+
+var icmp6CodeTables = map[string]map[string]uint8{
+	"unreachable": {"net_unreachable": 0, "no_route": 0, "admin_prohibited": 1, "not_neighbour": 2,
+		"address_unreachable": 3, "port_unreachable": 4},
+	"time_exceeded":     {"exceeded_hop_limit": 0, "exceeded_frag_time": 1},
+	"parameter_problem": {"header_field": 0, "unknown_next_header": 1, "unknown_option": 2},
+}
+
 // numbered parses packetdrill's "type_N" / "code_N" notation.
 func numbered(word, prefix string) (uint8, bool) {
 	rest, ok := strings.CutPrefix(word, prefix)
@@ -577,11 +1198,17 @@ func numbered(word, prefix string) (uint8, bool) {
 // icmp parses TYPE [CODE] [mtu N] [id N] ['[' echoed ']'] after "icmp".
 func (p *parser) icmp() *ICMP {
 	ic := &ICMP{}
+	types, tables := icmpTypes, icmpCodeTables
+	v6 := p.script.IPVersion == "ipv6"
+	if v6 {
+		types, tables = icmp6Types, icmp6CodeTables
+	}
 	t := p.next()
 	if t.kind != tWord {
 		p.failAt(t, "expected an ICMP type, found %s", t.describe())
 	}
-	ty, ok := icmpTypes[t.text]
+	ty, ok := types[t.text]
+	codes := tables[t.text]
 	if !ok {
 		if ty, ok = numbered(t.text, "type_"); !ok {
 			p.failAt(t, "bad ICMP type %s", t.text)
@@ -591,8 +1218,8 @@ func (p *parser) icmp() *ICMP {
 	if c := p.peek(); c.kind == tWord && c.text != "mtu" && c.text != "id" && !isExtensionWord(c.text) {
 		p.next()
 		code, ok := numbered(c.text, "code_")
-		if !ok && ic.Type == 3 {
-			code, ok = icmpCodes[c.text]
+		if !ok && codes != nil {
+			code, ok = codes[c.text]
 		}
 		if !ok {
 			p.failAt(c, "bad ICMP code %s", c.text)
@@ -601,9 +1228,16 @@ func (p *parser) icmp() *ICMP {
 	}
 	if m := p.peek(); m.isWord("mtu") {
 		p.next()
-		ic.MTU, ic.HasMTU = uint16(p.uint("ICMP MTU", 0xffff)), true
-		if ic.Type != 3 || ic.Code != 4 {
-			p.failAt(m, "ICMPv4 MTU is only valid for unreachable frag_needed")
+		if v6 {
+			p.uint("ICMP MTU", 0xffffffff)
+			if ic.Type != 2 || ic.Code != 0 {
+				p.failAt(m, "ICMPv6 MTU is only valid for packet_too_big")
+			}
+		} else {
+			ic.MTU, ic.HasMTU = uint16(p.uint("ICMP MTU", 0xffff)), true
+			if ic.Type != 3 || ic.Code != 4 {
+				p.failAt(m, "ICMPv4 MTU is only valid for unreachable frag_needed")
+			}
 		}
 	}
 	if p.peek().isWord("id") {
@@ -613,14 +1247,34 @@ func (p *parser) icmp() *ICMP {
 	if p.peek().is("[") {
 		p.next()
 		e := &ICMPEchoed{Proto: "tcp"}
-		if w := p.peek(); w.isWord("udp") || w.isWord("raw") {
+		switch w := p.peek(); {
+		case w.isWord("udp") || w.isWord("raw") || w.isWord("sctp") || w.isWord("udplite"):
 			p.next()
 			e.Proto = w.text
 			p.expectPunct("(", "before the echoed payload length")
 			e.Len = int(p.uint("echoed payload length", 0xffff))
+			if w.text == "udplite" {
+				p.expectPunct(",", "between the payload length and the checksum coverage")
+				p.uint("UDP-Lite checksum coverage", 0xffff)
+			}
 			p.expectPunct(")", "after the echoed payload length")
-		} else {
-			e.Seq, e.End, e.Len = p.seq()
+			switch w.text {
+			case "sctp":
+				p.udpEncap()
+				p.unsupported(w, FeatureSCTP, "echoed SCTP packet")
+			case "udplite":
+				p.unsupported(w, FeatureUDPLite, "echoed UDP-Lite packet")
+			}
+		case w.kind == tEllipsis:
+			p.next()
+			p.expectPunct("(", "before the payload length")
+			e.Len = int(p.uint("payload length", 0xffff))
+			p.expectPunct(")", "after the payload length")
+			e.AnySeq = true
+			p.udpEncap()
+		default:
+			e.Seq, e.End, e.Len, e.AbsoluteSeq = p.seq()
+			p.udpEncap()
 		}
 		p.expectPunct("]", "to close the echoed packet")
 		ic.Echoed = e
@@ -781,7 +1435,8 @@ func (p *parser) syscall() *Syscall {
 	p.expectPunct(")", "to close the arguments")
 	p.expectPunct("=", "before the expected result")
 	sc.Result = p.expr()
-	if e := p.peek(); e.kind == tWord {
+	// packetdrill's errno comes with a note; mtcp takes one without, on the result's line.
+	if e := p.peek(); e.kind == tWord && (e.line == p.prev().line || p.peekAt(1).is("(")) {
 		p.next()
 		sc.Errno = e.text
 	}
@@ -833,6 +1488,10 @@ func (p *parser) expr() Expr {
 	return or
 }
 
+// callWords are packetdrill's function keywords: a space may separate them
+// from their '('. Any other word is a call only when '(' follows at once.
+var callWords = map[string]bool{"htons": true, "htonl": true, "inet_addr": true, "inet6_addr": true}
+
 func (p *parser) primary() Expr {
 	t := p.next()
 	e := Expr{Line: t.line, Col: t.col, Text: t.text}
@@ -865,22 +1524,46 @@ func (p *parser) primary() Expr {
 		case p.peek().is("="):
 			p.next()
 			e.Kind, e.Elems = ExprAssign, []Expr{p.expr()}
-		case p.peek().is("(") && p.peek().off == t.end:
+		case p.peek().is("(") && (p.peek().off == t.end || callWords[t.text]):
 			p.next()
 			e.Kind = ExprCall
 			if !p.peek().is(")") {
 				e.Elems = p.exprList(")")
 			}
 			p.expectPunct(")", "to close the call")
+			if eq := p.peek(); eq.is("=") { // name(LEN)=value: msg_iov(1)=[...]
+				if len(e.Elems) != 1 {
+					p.failAt(eq, "expected one length in %s(LEN)=VALUE, found %d", t.text, len(e.Elems))
+				}
+				p.next()
+				n := e.Elems[0]
+				e.Kind, e.Len, e.Elems = ExprAssign, &n, []Expr{p.expr()}
+			}
 		}
-	case t.is("["), t.is("{"):
-		closer := "]"
+	case t.is("["):
 		e.Kind, e.Text = ExprArray, ""
-		if t.is("{") {
-			closer, e.Kind = "}", ExprStruct
+		if !p.peek().is("]") {
+			e.Elems = p.exprList("]")
 		}
-		if !p.peek().is(closer) {
-			e.Elems = p.exprList(closer)
+		p.next()
+	case t.is("{"):
+		e.Kind, e.Text = ExprStruct, ""
+		switch f := p.peek(); {
+		case f.isWord("flags") && (p.peekAt(1).is("[") || p.peekAt(1).kind == tInt || p.peekAt(1).kind == tHex):
+			p.greHeader() // packetdrill's {gre_header_expression}
+			p.unsupported(f, FeatureGRE, "GRE header expression")
+			p.expectPunct("}", "to close the GRE header")
+			return e
+		case f.is("("):
+			for p.peek().is("(") { // packetdrill's {mpls_stack}
+				p.mplsEntry()
+			}
+			p.unsupported(f, FeatureMPLS, "MPLS label stack expression")
+			p.expectPunct("}", "to close the MPLS label stack")
+			return e
+		case f.is("}"):
+		default:
+			e.Elems = p.exprList("}")
 		}
 		p.next()
 	default:
