@@ -39,6 +39,19 @@ type Sockets interface {
 	// SetSockOpt and GetSockOpt set and read an integer option.
 	SetSockOpt(fd, level, name, value int) error
 	GetSockOpt(fd, level, name int) (int, error)
+	// Recv reads like Read, with flags: unix.MSG_PEEK leaves the bytes queued, unix.MSG_TRUNC
+	// drops them instead of copying (Linux's meaning on TCP). Other flags are the caller's.
+	Recv(fd int, p []byte, flags int) (int, error)
+	// Poll returns the poll(2) events that hold for fd now, in Linux's bits (unix.POLLIN,
+	// POLLOUT, POLLERR, POLLHUP, POLLRDHUP, with POLLRDNORM and POLLWRNORM alongside).
+	Poll(fd int) (int, error)
+	// Ioctl answers unix.SIOCINQ (FIONREAD: bytes received and unread), unix.SIOCOUTQ (bytes
+	// written and not yet acknowledged) and unix.SIOCOUTQNSD (written and not yet sent).
+	Ioctl(fd, request int) (int, error)
+	// TCPInfo returns the fields of Linux's struct tcp_info the target knows, by name
+	// ("tcpi_state", "tcpi_snd_cwnd", ...), in Linux's units: states numbered as Linux's,
+	// times in microseconds, windows and counts in segments.
+	TCPInfo(fd int) (map[string]int64, error)
 }
 
 // SocketsOf returns the socket API of the bench's target, or nil if it offers none.
@@ -115,6 +128,7 @@ func (m *MTCP) Listen(fd, backlog int) error {
 		return errnoOf(lerr)
 	}
 	ln.SetBuffers(s.bufs)
+	ln.SetNoOptions(s.opts[optNoOpt] != 0)
 	s.listener = ln
 	return nil
 }
@@ -166,7 +180,7 @@ func (m *MTCP) Connect(fd int, remote netip.AddrPort) error {
 	case s.port != 0:
 		return unix.EOPNOTSUPP // mtcp dials from an ephemeral port only
 	}
-	c, derr := m.core.TCP().DialBuffers(remote, s.bufs)
+	c, derr := m.core.TCP().DialWith(remote, tcp.DialOptions{Buffers: s.bufs, NoOptions: s.opts[optNoOpt] != 0})
 	if derr != nil {
 		return errnoOf(derr)
 	}
@@ -186,14 +200,33 @@ func (s *socket) apply() {
 		switch k {
 		case optNoDelay:
 			s.conn.SetNoDelay(v != 0)
-		case optKeepIdle:
-			s.conn.SetKeepAlivePeriod(secondsToDuration(v))
 		case optLinger:
 			s.conn.SetLinger(v)
+		case optUserTO:
+			s.conn.SetUserTimeout(time.Duration(v) * time.Millisecond)
+		case optKeepInit:
+			if !s.conn.Connected() {
+				s.conn.SetConnectTimeout(secondsToDuration(v))
+			}
 		}
 	}
+	s.applyKeepAlive()
+}
+
+// applyKeepAlive gives the connection the keepalive options set on its socket: the times and
+// count first, then SO_KEEPALIVE, which arms the timer with them.
+func (s *socket) applyKeepAlive() {
+	if v, ok := s.opts[optKeepIdle]; ok {
+		s.conn.SetKeepAliveIdle(secondsToDuration(v))
+	}
+	if v, ok := s.opts[optKeepIntvl]; ok {
+		s.conn.SetKeepAliveInterval(secondsToDuration(v))
+	}
+	if v, ok := s.opts[optKeepCnt]; ok {
+		s.conn.SetKeepAliveCount(v)
+	}
 	if v, ok := s.opts[optKeepAlive]; ok {
-		s.conn.SetKeepAlive(v != 0) // after the idle time, which it arms with
+		s.conn.SetKeepAlive(v != 0)
 	}
 }
 
@@ -216,6 +249,11 @@ func (m *MTCP) Read(fd int, p []byte) (int, error) {
 		return 0, nil
 	}
 	n, rerr := s.conn.Read(p)
+	return readResult(s, n, rerr)
+}
+
+// readResult turns what a read of the connection returned into the call's result.
+func readResult(s *socket, n int, rerr error) (int, error) {
 	switch {
 	case rerr == io.EOF:
 		return 0, nil
@@ -292,9 +330,17 @@ func (m *MTCP) Close(fd int) error {
 	return nil
 }
 
+// FreeBSD's TCP options that Linux lacks have no number in golang.org/x/sys/unix's Linux
+// tables; these are mtcp's, above every Linux TCP option number.
+const (
+	TCP_KEEPINIT = 0x1000 + 128 // FreeBSD: seconds an active open may take (tcp(4))
+	TCP_NOOPT    = 0x1000 + 8   // FreeBSD: no TCP options in the SYN (tcp(4))
+)
+
 // Socket options the MTCP target knows; others fail with ENOPROTOOPT.
 var (
 	optReuseAddr = [2]int{unix.SOL_SOCKET, unix.SO_REUSEADDR}
+	optReusePort = [2]int{unix.SOL_SOCKET, unix.SO_REUSEPORT}
 	optKeepAlive = [2]int{unix.SOL_SOCKET, unix.SO_KEEPALIVE}
 	optSndBuf    = [2]int{unix.SOL_SOCKET, unix.SO_SNDBUF}
 	optRcvBuf    = [2]int{unix.SOL_SOCKET, unix.SO_RCVBUF}
@@ -302,6 +348,11 @@ var (
 	optLinger    = [2]int{unix.SOL_SOCKET, unix.SO_LINGER}
 	optNoDelay   = [2]int{unix.IPPROTO_TCP, unix.TCP_NODELAY}
 	optKeepIdle  = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE}
+	optKeepIntvl = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL}
+	optKeepCnt   = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPCNT}
+	optKeepInit  = [2]int{unix.IPPROTO_TCP, TCP_KEEPINIT}
+	optNoOpt     = [2]int{unix.IPPROTO_TCP, TCP_NOOPT}
+	optUserTO    = [2]int{unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT}
 	optMaxSeg    = [2]int{unix.IPPROTO_TCP, unix.TCP_MAXSEG}
 )
 
@@ -339,21 +390,37 @@ func (m *MTCP) SetSockOpt(fd, level, name, value int) error {
 		if s.conn != nil {
 			s.conn.SetNoDelay(value != 0)
 		}
-	case optKeepAlive:
-		if s.conn != nil {
-			s.conn.SetKeepAlive(value != 0)
+	case optKeepAlive, optKeepIdle, optKeepIntvl, optKeepCnt:
+		if key != optKeepAlive && value <= 0 {
+			return unix.EINVAL
 		}
-	case optKeepIdle:
-		if value <= 0 {
+		s.opts[key] = value
+		if s.conn != nil {
+			s.applyKeepAlive()
+		}
+	case optKeepInit:
+		if value < 0 {
+			return unix.EINVAL
+		}
+		if s.conn != nil && !s.conn.Connected() {
+			s.conn.SetConnectTimeout(secondsToDuration(value))
+		}
+	case optNoOpt:
+		if s.listener != nil || s.conn != nil {
+			return unix.EINVAL // it shapes the SYN: too late once the socket listens or connects
+		}
+	case optUserTO:
+		if value < 0 {
 			return unix.EINVAL
 		}
 		if s.conn != nil {
-			s.conn.SetKeepAlivePeriod(secondsToDuration(value))
+			s.conn.SetUserTimeout(time.Duration(value) * time.Millisecond)
 		}
 	case optLinger:
 		if s.conn != nil {
 			s.conn.SetLinger(value)
 		}
+	case optReusePort:
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -395,11 +462,110 @@ func (m *MTCP) GetSockOpt(fd, level, name int) (int, error) {
 	if v, ok := s.opts[key]; ok {
 		return v, nil
 	}
+	cfg := m.core.TCP().Config()
 	switch key {
-	case optReuseAddr, optKeepAlive, optNoDelay, optLinger:
+	case optReuseAddr, optReusePort, optKeepAlive, optNoDelay, optLinger, optNoOpt, optUserTO:
 		return 0, nil
+	case optKeepIdle:
+		return int(cfg.KeepAliveIdle / time.Second), nil
+	case optKeepIntvl:
+		return int(cfg.KeepAliveInterval / time.Second), nil
+	case optKeepCnt:
+		return cfg.KeepAliveProbes, nil
+	case optKeepInit:
+		return int(cfg.ConnectTimeout / time.Second), nil
 	}
 	return -1, unix.ENOPROTOOPT
+}
+
+// Recv reads with MSG_PEEK or MSG_TRUNC, as Read otherwise.
+func (m *MTCP) Recv(fd int, p []byte, flags int) (int, error) {
+	if flags&(unix.MSG_PEEK|unix.MSG_TRUNC) == 0 {
+		return m.Read(fd, p)
+	}
+	s, err := m.connected(fd)
+	switch {
+	case err != nil:
+		return -1, err
+	case s.readShut:
+		return 0, nil
+	}
+	var n int
+	var rerr error
+	if flags&unix.MSG_PEEK != 0 {
+		n, rerr = s.conn.Peek(p) // MSG_PEEK|MSG_TRUNC: Linux peeks and reports the bytes there
+	} else {
+		n, rerr = s.conn.Discard(len(p))
+	}
+	return readResult(s, n, rerr)
+}
+
+// Linux's POLLRDNORM and POLLWRNORM (asm-generic/poll.h), which poll reports with POLLIN and
+// POLLOUT; golang.org/x/sys/unix does not name them on every architecture.
+const (
+	pollRdNorm = 0x40
+	pollWrNorm = 0x100
+)
+
+// Poll returns the events that hold for fd: a listener is readable with a connection to
+// accept; a connection as tcp.Conn.Poll says.
+func (m *MTCP) Poll(fd int) (int, error) {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return 0, err
+	case s.listener != nil:
+		if s.listener.Pending() > 0 {
+			return unix.POLLIN | pollRdNorm, nil
+		}
+		return 0, nil
+	case s.conn == nil:
+		return unix.POLLOUT | pollWrNorm | unix.POLLHUP, nil // as Linux for a socket never connected
+	}
+	r := s.conn.Poll()
+	ev := 0
+	if r.Readable || s.readShut {
+		ev |= unix.POLLIN | pollRdNorm
+	}
+	if r.Writable {
+		ev |= unix.POLLOUT | pollWrNorm
+	}
+	if r.Error && !s.reported {
+		ev |= unix.POLLERR
+	}
+	if r.ReadHangUp || s.readShut {
+		ev |= unix.POLLRDHUP
+	}
+	if r.HangUp {
+		ev |= unix.POLLHUP
+	}
+	return ev, nil
+}
+
+// Ioctl answers the queue-size requests.
+func (m *MTCP) Ioctl(fd, request int) (int, error) {
+	s, err := m.sock(fd)
+	if err != nil {
+		return -1, err
+	}
+	switch request {
+	case unix.SIOCINQ, unix.SIOCOUTQ, unix.SIOCOUTQNSD:
+	default:
+		return -1, unix.ENOTTY
+	}
+	switch {
+	case s.listener != nil:
+		return -1, unix.EINVAL // as Linux
+	case s.conn == nil:
+		return 0, nil
+	}
+	switch request {
+	case unix.SIOCINQ:
+		return s.conn.Unread(), nil
+	case unix.SIOCOUTQ:
+		return s.conn.Buffered(), nil
+	}
+	return s.conn.Unsent(), nil
 }
 
 func secondsToDuration(s int) time.Duration { return time.Duration(s) * time.Second }
@@ -443,4 +609,92 @@ func errnoOf(err error) unix.Errno {
 		}
 	}
 	return unix.EIO
+}
+
+// Linux's tcpi_state numbers (include/net/tcp_states.h), by mtcp state.
+var linuxStates = [...]int64{
+	tcp.Closed: 7, tcp.Listen: 10, tcp.SynSent: 2, tcp.SynReceived: 3, tcp.Established: 1,
+	tcp.FinWait1: 4, tcp.FinWait2: 5, tcp.CloseWait: 8, tcp.Closing: 11, tcp.LastAck: 9, tcp.TimeWait: 6,
+}
+
+// Linux's tcpi_options bits (include/uapi/linux/tcp.h).
+const (
+	tcpiOptTimestamps = 1
+	tcpiOptSACK       = 2
+	tcpiOptWScale     = 4
+	tcpiOptECN        = 8
+)
+
+// TCPInfo reports the connection's control block as Linux's tcp_info (tcp.Info names each
+// field's tcp_info name): times in microseconds (milliseconds for the last_* ages, as Linux),
+// windows in segments of the send MSS.
+func (m *MTCP) TCPInfo(fd int) (map[string]int64, error) {
+	s, err := m.sock(fd)
+	switch {
+	case err != nil:
+		return nil, err
+	case s.listener != nil:
+		return map[string]int64{"tcpi_state": linuxStates[tcp.Listen]}, nil
+	case s.conn == nil:
+		return map[string]int64{"tcpi_state": linuxStates[tcp.Closed]}, nil
+	}
+	in := s.conn.Info()
+	mss := int64(max(in.SndMSS, 1))
+	us := func(d time.Duration) int64 { return d.Microseconds() }
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	var opts int64
+	if in.Timestamps {
+		opts |= tcpiOptTimestamps
+	}
+	if in.SACK {
+		opts |= tcpiOptSACK
+	}
+	if in.WindowScale {
+		opts |= tcpiOptWScale
+	}
+	if in.ECN {
+		opts |= tcpiOptECN
+	}
+	ssthresh := int64(0x7fffffff) // TCP_INFINITE_SSTHRESH until the first loss
+	if in.Ssthresh < 1<<30 {
+		ssthresh = int64(in.Ssthresh) / mss
+	}
+	return map[string]int64{
+		"tcpi_state":          linuxStates[in.State],
+		"tcpi_ca_state":       int64(in.CAState),
+		"tcpi_retransmits":    int64(in.Backoffs),
+		"tcpi_backoff":        int64(in.Backoffs),
+		"tcpi_options":        opts,
+		"tcpi_snd_wscale":     int64(in.SndWScale),
+		"tcpi_rcv_wscale":     int64(in.RcvWScale),
+		"tcpi_rto":            us(in.RTO),
+		"tcpi_ato":            us(in.ATO),
+		"tcpi_snd_mss":        mss,
+		"tcpi_advmss":         int64(in.AdvMSS),
+		"tcpi_unacked":        int64(in.UnackedSegs),
+		"tcpi_sacked":         int64(in.SackedSegs),
+		"tcpi_lost":           int64(in.LostSegs),
+		"tcpi_retrans":        int64(in.RetransSegs),
+		"tcpi_total_retrans":  int64(in.TotalRetrans),
+		"tcpi_pmtu":           int64(in.PMTU),
+		"tcpi_rtt":            us(in.SRTT),
+		"tcpi_rttvar":         us(in.RTTVar),
+		"tcpi_min_rtt":        us(in.MinRTT),
+		"tcpi_snd_ssthresh":   ssthresh,
+		"tcpi_snd_cwnd":       int64(in.Cwnd) / mss,
+		"tcpi_reordering":     int64(in.Reordering),
+		"tcpi_notsent_bytes":  int64(in.NotSent),
+		"tcpi_bytes_sent":     int64(in.BytesSent),
+		"tcpi_bytes_retrans":  int64(in.BytesRetrans),
+		"tcpi_bytes_acked":    int64(in.BytesAcked),
+		"tcpi_bytes_received": int64(in.BytesReceived),
+		"tcpi_segs_out":       int64(in.SegsOut),
+		"tcpi_segs_in":        int64(in.SegsIn),
+		"tcpi_data_segs_out":  int64(in.DataSegsOut),
+		"tcpi_data_segs_in":   int64(in.DataSegsIn),
+		"tcpi_delivered":      int64(in.Delivered),
+		"tcpi_last_data_sent": ms(in.LastDataSent),
+		"tcpi_last_data_recv": ms(in.LastDataRecv),
+		"tcpi_last_ack_recv":  ms(in.LastAckRecv),
+	}, nil
 }

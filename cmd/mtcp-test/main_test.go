@@ -255,13 +255,13 @@ func TestMTCPTestRun(t *testing.T) {
 		dir := t.TempDir()
 		writeScripts(t, dir, map[string]string{
 			"s/a/one.pkt":   synToListen,
-			"s/b/two.pkt":   "0 `sysctl -w net.inet.tcp.rfc1323=1`\n" + synToListen,
+			"s/b/two.pkt":   "0 `sysctl -w net.inet.tcp.rfc1323=1; ip link set dev tun0 mtu 1500`\n" + synToListen,
 			"s/b/notes.txt": "not a script",
 			"three.script":  synToListen,
 		})
 		// Flags after the paths work too.
 		out, code := run(t, bin, dir, "run", "s", "three.script", "-o", "caps", "--junit", "j.xml")
-		if code != 0 || lastLine(out) != "3 passed, 0 failed, 0 skipped" {
+		if code != 0 || lastLine(out) != "3 passed, 0 failed, 0 skipped (unsupported), 0 refused (malformed)" {
 			t.Fatalf("exit %d, last line %q\n%s", code, lastLine(out), out)
 		}
 		raw, err := os.ReadFile(filepath.Join(dir, "j.xml"))
@@ -289,8 +289,8 @@ func TestMTCPTestRun(t *testing.T) {
 			if !strings.Contains(comment, "verdict: passed") {
 				t.Errorf("%s: section comment %q", filepath.Base(c), comment)
 			}
-			if strings.Contains(c, "two") && !strings.Contains(comment, "line 1: shell line not run: `sysctl -w net.inet.tcp.rfc1323=1`") {
-				t.Errorf("%s: the skipped shell line is not in the section comment %q", filepath.Base(c), comment)
+			if strings.Contains(c, "two") && !strings.Contains(comment, "line 1: sysctl applied: net.inet.tcp.rfc1323=1\nline 1: shell line not run: `ip link set dev tun0 mtu 1500`") {
+				t.Errorf("%s: the applied sysctl and the skipped shell line are not in the section comment %q", filepath.Base(c), comment)
 			}
 		}
 		checkWithTshark(t, caps)
@@ -300,7 +300,7 @@ func TestMTCPTestRun(t *testing.T) {
 		dir := t.TempDir()
 		writeScripts(t, dir, map[string]string{"bad.pkt": strings.Replace(synToListen, "ack 1 win 65535", "ack 1 win 100", 1)})
 		out, code := run(t, bin, dir, "run", "bad.pkt", "--junit", "j.xml")
-		if code != 1 || lastLine(out) != "0 passed, 1 failed, 0 skipped" {
+		if code != 1 || lastLine(out) != "0 passed, 1 failed, 0 skipped (unsupported), 0 refused (malformed)" {
 			t.Fatalf("exit %d, last line %q\n%s", code, lastLine(out), out)
 		}
 		for _, want := range []string{
@@ -319,24 +319,69 @@ func TestMTCPTestRun(t *testing.T) {
 		}
 	})
 
-	t.Run("a malformed script exits 2 at file:line:col, and nothing runs", func(t *testing.T) {
+	t.Run("malformed scripts exit 2 at file:line:col when nothing else runs", func(t *testing.T) {
 		dir := t.TempDir()
 		writeScripts(t, dir, map[string]string{
-			"ok.pkt":  synToListen,
 			"bad.pkt": "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 1000 <mss 1460\n",
-			"uns.pkt": "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {}, 0) = 0\n",
+			"uns.pkt": "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendto(3, ..., 10, MSG_FASTOPEN, ..., ...) = 10\n",
 		})
 		out, code := run(t, bin, dir, "run", ".", "-o", "caps")
-		if code != 2 {
-			t.Fatalf("exit %d, want 2\n%s", code, out)
+		if code != 2 || lastLine(out) != "0 passed, 0 failed, 1 skipped (unsupported), 1 refused (malformed)" {
+			t.Fatalf("exit %d, last line %q, want 2\n%s", code, lastLine(out), out)
 		}
-		for _, want := range []string{"bad.pkt:2:", "uns.pkt:2:4: unsupported: system call sendmsg", "nothing was run"} {
+		for _, want := range []string{"bad.pkt:2:33: expected '>'", "skipped uns.pkt: needs TCP Fast Open (line 2)"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 		}
 		if caps, _ := filepath.Glob(filepath.Join(dir, "caps", "*")); len(caps) != 0 {
 			t.Errorf("captures written: %v", caps)
+		}
+		out, code = run(t, bin, dir, "run", "bad.pkt")
+		if code != 2 || !strings.Contains(out, "nothing was run") {
+			t.Errorf("a malformed script alone: exit %d\n%s", code, out)
+		}
+	})
+
+	// One run over a folder of supported, unsupported and malformed scripts: the supported ones
+	// run and are judged, each unsupported one is skipped with what it needs, each malformed
+	// one refused at file:line:col, and the counts line and the exit status say so.
+	t.Run("a folder of supported, unsupported and malformed scripts", func(t *testing.T) {
+		dir := t.TempDir()
+		writeScripts(t, dir, map[string]string{
+			"suite/pass.pkt":   synToListen,
+			"suite/fail.pkt":   strings.Replace(synToListen, "ack 1 win 65535", "ack 1 win 100", 1),
+			"suite/tfo.pkt":    "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 sendto(3, ..., 1000, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n",
+			"suite/v6.pkt":     "--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+			"suite/zc.pkt":     "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n",
+			"suite/broken.pkt": "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 frobnicate <\n",
+		})
+		out, code := run(t, bin, dir, "run", "suite", "-o", "caps")
+		if code != 1 || lastLine(out) != "1 passed, 1 failed, 3 skipped (unsupported), 1 refused (malformed)" {
+			t.Fatalf("exit %d, last line %q\n%s", code, lastLine(out), out)
+		}
+		for _, want := range []string{
+			"skipped suite/tfo.pkt: needs TCP Fast Open (line 3)",
+			"skipped suite/v6.pkt: needs IPv6 (line 1)",
+			"skipped suite/zc.pkt: needs zerocopy (MSG_ZEROCOPY) (line 2)",
+			"refused suite/broken.pkt:2:",
+			"FAILED script suite/fail.pkt",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		// Only supported scripts: 0; only unsupported: 3, nothing judged; with
+		// --skip-unsupported=false an unsupported script is refused.
+		if out, code := run(t, bin, dir, "run", "suite/pass.pkt", "suite/tfo.pkt"); code != 0 || lastLine(out) != "1 passed, 0 failed, 1 skipped (unsupported), 0 refused (malformed)" {
+			t.Errorf("pass + unsupported: exit %d, %q", code, lastLine(out))
+		}
+		if out, code := run(t, bin, dir, "run", "suite/tfo.pkt", "suite/zc.pkt"); code != 3 {
+			t.Errorf("unsupported only: exit %d, want 3\n%s", code, out)
+		}
+		if out, code := run(t, bin, dir, "run", "--skip-unsupported=false", "suite/pass.pkt", "suite/tfo.pkt"); code != 1 ||
+			lastLine(out) != "1 passed, 0 failed, 0 skipped (unsupported), 1 refused (malformed)" || !strings.Contains(out, "suite/tfo.pkt:3:25: unsupported: needs TCP Fast Open") {
+			t.Errorf("--skip-unsupported=false: exit %d, %q\n%s", code, lastLine(out), out)
 		}
 	})
 

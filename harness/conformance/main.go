@@ -63,10 +63,22 @@ Flags:
   --strict                  scripts: fail on any packet the stack sends that no '>' line expects
   --lenient                 scripts: ignore window, option values and order of the stack's packets,
                             and the buffer sizes getsockopt reports (other stacks' defaults)
-  -D NAME                   scripts: define NAME for #ifdef (STANDARD is always defined)
+  --platform freebsd|linux  scripts: give the stack the defaults that platform's scripts assume
+                            (buffer sizes, delayed-ACK time, RTO bounds: scenarios/README.md)
+  --skip-unsupported        run: skip a script that needs what mtcp cannot do (TCP Fast Open,
+                            IPv6, ...) with its reason and run the rest (default true; =false
+                            refuses it like a malformed one)
+  -D NAME[=VALUE]           scripts: define NAME for #ifdef and substitute VALUE for it, as
+                            packetdrill's -D; -D FreeBSD (or Linux, NetBSD, OpenBSD) replaces STANDARD
+  -U NAME                   scripts: undefine NAME
 Ginkgo's own --ginkgo.* flags work too (--ginkgo.parallel.*, --ginkgo.json-report, ...), so
-'ginkgo -p' can drive a build of this command. Exit status: 0 all passed, 1 a spec failed,
-2 bad usage or a malformed script (reported as file:line:col before anything runs). The last line of the output is "N passed, N failed, N skipped".
+'ginkgo -p' can drive a build of this command.
+
+Exit status: 0 all passed, 1 a spec or script failed (or a script was refused while others
+ran), 2 bad usage or only malformed scripts (reported as file:line:col before anything runs),
+3 (run) nothing was judged: every script given needs something mtcp cannot do.
+The last line of the output is "N passed, N failed, N skipped"; under run it is
+"N passed, N failed, N skipped (unsupported), N refused (malformed)".
 `
 
 // Main is mtcp-test: it parses args (without the program name) on the process's flag set,
@@ -100,8 +112,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&ScriptConfig.Strict, "strict", false, "strict scripts")
 	fs.BoolVar(&ScriptConfig.Lenient, "lenient", false, "lenient scripts")
 	fs.StringVar(&ScriptConfig.Platform, "platform", "", "platform defaults")
-	defines := defineFlag{"STANDARD": true}
-	fs.Var(defines, "D", "#ifdef name")
+	skipUnsupported := true
+	fs.BoolVar(&skipUnsupported, "skip-unsupported", true, "skip scripts that need what mtcp cannot do")
+	var defines script.Defines
+	fs.Var(script.DefineFlag{Defines: &defines}, "D", "define NAME[=VALUE]")
+	fs.Var(script.UndefineFlag{Defines: &defines}, "U", "undefine NAME")
 	// Flags and paths may come in any order: "run scenarios -o out" as well as "run -o out scenarios".
 	paths, err := cli.Parse(fs, args)
 	if err != nil {
@@ -111,8 +126,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch {
-	case ScriptConfig.Platform != "" && !slices.Contains(script.Platforms, ScriptConfig.Platform):
-		fmt.Fprintf(stderr, "mtcp-test: unknown --platform %q (%s)\n", ScriptConfig.Platform, strings.Join(script.Platforms, ", "))
+	case ScriptConfig.Platform != "" && !slices.Contains(script.KnownPlatforms, ScriptConfig.Platform):
+		fmt.Fprintf(stderr, "mtcp-test: unknown --platform %q (%s)\n", ScriptConfig.Platform, strings.Join(script.KnownPlatforms, ", "))
 		return 2
 	case !runMode && len(paths) > 0:
 		fmt.Fprintf(stderr, "mtcp-test: unexpected argument %q (to run scripts: mtcp-test run %s)\n", paths[0], paths[0])
@@ -121,14 +136,37 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mtcp-test run: no script given (mtcp-test run FILE|DIR...)")
 		return 2
 	}
+	var unsupported, malformed []Refusal
 	if runMode {
-		scripts, err := LoadPaths(paths, defines)
+		scripts, refused, err := LoadPaths(paths, script.ParseOptions{Defines: defines})
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			fmt.Fprintln(stderr, "mtcp-test run: nothing was run")
 			return 2
 		}
+		for _, r := range refused {
+			if r.Feature != "" && skipUnsupported {
+				unsupported = append(unsupported, r)
+			} else {
+				malformed = append(malformed, r)
+				fmt.Fprintln(stderr, r.Err)
+			}
+		}
+		warned := map[string]bool{}
+		for _, sc := range scripts {
+			for _, w := range sc.Script.Warnings {
+				if !warned[w.Msg] { // once per message, at its first place: a suite repeats them
+					warned[w.Msg] = true
+					fmt.Fprintf(stderr, "warning: %s\n", firstLine(w.Error()))
+				}
+			}
+		}
+		if len(scripts) == 0 && len(unsupported) == 0 {
+			fmt.Fprintln(stderr, "mtcp-test run: nothing was run")
+			return 2
+		}
 		Register(scripts, "given")
+		RegisterUnsupported(unsupported, "given")
 	}
 
 	suiteConfig, reporterConfig := GinkgoConfiguration()
@@ -189,6 +227,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				}
 			}
 		}
+		for _, r := range unsupported {
+			fmt.Fprintf(stdout, "skipped %s: %s\n", r.Path, r.Reason())
+		}
+		for _, r := range malformed {
+			fmt.Fprintf(stdout, "refused %s\n", firstLine(r.Err.Error()))
+		}
 		fmt.Fprintf(stdout, "by area: %s\n", byArea)
 		fmt.Fprintf(stdout, "captures: %s\n", absPath(out))
 		if junit != "" {
@@ -198,12 +242,36 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "junit: %s\n", absPath(junit))
 		}
-		fmt.Fprintln(stdout, counts.String())
+		if !runMode {
+			fmt.Fprintln(stdout, counts.String())
+		} else {
+			fmt.Fprintln(stdout, counts.runString(len(unsupported), len(malformed)))
+		}
 	}
-	if !passed || t.failed {
+	switch {
+	case runMode && len(malformed) > 0 && counts != nil && counts.Passed+counts.Failed == 0:
+		return 2 // nothing ran but malformed and unsupported scripts
+	case !passed || t.failed || len(malformed) > 0:
 		return 1
+	case runMode && counts != nil && counts.Passed+counts.Failed == 0:
+		return 3 // every script given needs something mtcp cannot do: nothing was judged
 	}
 	return 0
+}
+
+// runString is the last line of mtcp-test run: the given scripts that passed and failed,
+// those skipped as unsupported, those refused as malformed (and any a filter left out).
+func (c Counts) runString(unsupported, malformed int) string {
+	s := fmt.Sprintf("%d passed, %d failed, %d skipped (unsupported), %d refused (malformed)", c.Passed, c.Failed, unsupported, malformed)
+	if n := c.Skipped - unsupported; n > 0 {
+		s += fmt.Sprintf(", %d not selected", n)
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
 
 // areaSummary says, per area in catalog order, how many specs that ran passed:
@@ -256,18 +324,6 @@ func absPath(p string) string {
 		return a
 	}
 	return p
-}
-
-// defineFlag collects -D NAME.
-type defineFlag map[string]bool
-
-func (d defineFlag) String() string { return "" }
-func (d defineFlag) Set(v string) error {
-	if v == "" {
-		return fmt.Errorf("empty name")
-	}
-	d[v] = true
-	return nil
 }
 
 // suiteT is the GinkgoTestingT of a run outside go test.

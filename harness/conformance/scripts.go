@@ -73,9 +73,9 @@ var (
 	headerRFC  = regexp.MustCompile(`(?m)^\s*//\s*RFC:\s*(.+?)\s*$`)
 )
 
-// LoadScript parses and checks one script; defines are the #ifdef names (nil: STANDARD).
-func LoadScript(name, area string, src []byte, defines map[string]bool) (Script, error) {
-	s, err := script.Parse(name, src, defines)
+// LoadScript parses and checks one script with the -D and -U definitions in opts.
+func LoadScript(name, area string, src []byte, opts script.ParseOptions) (Script, error) {
+	s, err := script.ParseWith(name, src, opts)
 	if err != nil {
 		return Script{}, err
 	}
@@ -104,7 +104,7 @@ func Corpus() ([]Script, error) {
 		if err != nil {
 			return err
 		}
-		sc, err := LoadScript(p, path.Dir(p), src, nil)
+		sc, err := LoadScript(p, path.Dir(p), src, script.ParseOptions{})
 		if err != nil {
 			errs = append(errs, err)
 			return nil
@@ -118,10 +118,30 @@ func Corpus() ([]Script, error) {
 	return out, errors.Join(errs...)
 }
 
+// Refusal is a script mtcp-test run does not run: malformed, or well-formed but needing
+// something the runner cannot do.
+type Refusal struct {
+	Path string
+	Err  error
+	// Feature names what an unsupported script needs ("TCP Fast Open"), at Line; it is ""
+	// for a malformed script.
+	Feature string
+	Line    int
+}
+
+// Reason is "needs TCP Fast Open (line 12)" for an unsupported script, the error otherwise.
+func (r Refusal) Reason() string {
+	if r.Feature != "" {
+		return fmt.Sprintf("needs %s (line %d)", r.Feature, r.Line)
+	}
+	return r.Err.Error()
+}
+
 // LoadPaths loads the scripts named on mtcp-test run's command line: files as given (any
 // name), directories recursively (their .pkt files, in path order). Every script is parsed
-// and checked before any runs; the error lists every file that failed.
-func LoadPaths(paths []string, defines map[string]bool) ([]Script, error) {
+// and checked before any runs. A script that cannot run is a Refusal; err lists the paths
+// that cannot be read at all.
+func LoadPaths(paths []string, opts script.ParseOptions) (scripts []Script, refused []Refusal, err error) {
 	var files []string
 	var errs []error
 	for _, p := range paths {
@@ -150,21 +170,34 @@ func LoadPaths(paths []string, defines map[string]bool) ([]Script, error) {
 		sort.Strings(found)
 		files = append(files, found...)
 	}
-	var out []Script
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		sc, err := LoadScript(f, filepath.ToSlash(filepath.Dir(f)), src, defines)
+		sc, err := LoadScript(f, filepath.ToSlash(filepath.Dir(f)), src, opts)
 		if err != nil {
-			errs = append(errs, err)
+			r := Refusal{Path: f, Err: err}
+			var se *script.Error
+			if errors.As(err, &se) && se.Unsupported() {
+				r.Feature, r.Line = se.Feature, se.Line
+			}
+			refused = append(refused, r)
 			continue
 		}
-		out = append(out, sc)
+		scripts = append(scripts, sc)
 	}
-	return out, errors.Join(errs...)
+	return scripts, refused, errors.Join(errs...)
+}
+
+// RegisterUnsupported declares one spec per unsupported script, skipped with its reason.
+func RegisterUnsupported(refused []Refusal, extra ...string) {
+	for _, r := range refused {
+		sc := Script{Name: r.Path, Area: filepath.ToSlash(filepath.Dir(r.Path))}
+		reason := r.Reason()
+		It(sc.Text(), Label(append(sc.Labels(), append(extra, "unsupported")...)...), func() { Skip(reason) })
+	}
 }
 
 // Register declares one spec per script, with extra labels.

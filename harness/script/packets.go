@@ -429,7 +429,7 @@ func wireOptions(opts []TCPOption, f *flow, syn, ack bool) []layers.TCPOption {
 			}
 		case OptTimestamp:
 			ecr := o.TSEcr
-			if ack {
+			if ack && !o.AbsoluteTSEcr { // "ecr N!" is the wire's value
 				ecr = f.liveEcr(ecr)
 			}
 			lo.OptionData = binary.BigEndian.AppendUint32(nil, o.TSVal)
@@ -532,7 +532,11 @@ func (fb *frameBuilder) tcp(p *Packet, f *flow) ([]byte, error) {
 		win = t.Win
 	}
 	syn := t.Flags&SYN != 0
-	l := &layers.TCP{SrcPort: layers.TCPPort(src), DstPort: layers.TCPPort(dst), Seq: f.remoteToLive(t.Seq, syn), Window: win, Urgent: t.Urg,
+	seq := f.remoteToLive(t.Seq, syn)
+	if t.AbsoluteSeq { // "S:E(L)!": the wire's number
+		seq = t.Seq
+	}
+	l := &layers.TCP{SrcPort: layers.TCPPort(src), DstPort: layers.TCPPort(dst), Seq: seq, Window: win, Urgent: t.Urg,
 		FIN: t.Flags&FIN != 0, SYN: t.Flags&SYN != 0, RST: t.Flags&RST != 0, PSH: t.Flags&PSH != 0,
 		ACK: t.Flags&ACK != 0, URG: t.Flags&URG != 0, ECE: t.Flags&ECE != 0, CWR: t.Flags&CWR != 0}
 	if t.HasAck {
@@ -587,7 +591,11 @@ func (fb *frameBuilder) quoted(e *ICMPEchoed, f *flow) []byte {
 		l4 = make([]byte, 20)
 		binary.BigEndian.PutUint16(l4[0:], f.local)
 		binary.BigEndian.PutUint16(l4[2:], f.remote)
-		binary.BigEndian.PutUint32(l4[4:], f.toLive(e.Seq, false))
+		seq := f.toLive(e.Seq, false)
+		if e.AbsoluteSeq {
+			seq = e.Seq
+		}
+		binary.BigEndian.PutUint32(l4[4:], seq)
 		l4[12] = 5 << 4
 		l4[13] = 0x18 // PSH, ACK
 	case "udp":

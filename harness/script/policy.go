@@ -32,9 +32,9 @@ type Sysctl struct {
 	Line        int
 }
 
-// Platforms are the --platform names: each is the defaults a platform's scripts assume
+// KnownPlatforms are the --platform names: each is the defaults a platform's scripts assume
 // without setting them.
-var Platforms = []string{"freebsd", "linux"}
+var KnownPlatforms = []string{"freebsd", "linux"}
 
 // platformDefaults are, per platform, the settings its scripts take for granted, in sysctl
 // terms, each from the platform's source or documentation. A script's own sysctl lines apply
@@ -52,7 +52,12 @@ var platformDefaults = map[string][]Sysctl{
 		{Name: "net.inet.tcp.rfc1323", Value: "1"},            // tcp(4)
 		{Name: "net.inet.tcp.ecn.enable", Value: "2"},         // tcp(4): 2, accept ECN when asked (FreeBSD 13+)
 		{Name: "net.inet.tcp.keepidle", Value: "7200000"},     // tcp_timer.h: TCPTV_KEEP_IDLE, 2 h
+		{Name: "net.inet.tcp.keepintvl", Value: "75000"},      // tcp_timer.h: TCPTV_KEEPINTVL, 75 s
+		{Name: "net.inet.tcp.keepinit", Value: "75000"},       // tcp_timer.h: TCPTV_KEEP_INIT, 75 s
 		{Name: "net.inet.tcp.keepcnt", Value: "8"},            // tcp_timer.h: TCPTV_KEEPCNT
+		{Name: "net.inet.tcp.insecure_rst", Value: "0"},       // tcp_input.c: RFC 5961 3 on
+		{Name: "net.inet.tcp.insecure_syn", Value: "0"},       // tcp_input.c: RFC 5961 4 on
+		{Name: "net.inet.tcp.drop_synfin", Value: "0"},        // tcp_input.c: a SYN+FIN is taken as a SYN
 		{Name: "net.inet.tcp.cc.algorithm", Value: "newreno"}, // cc(4)
 	},
 	"linux": {
@@ -67,7 +72,9 @@ var platformDefaults = map[string][]Sysctl{
 		{Name: "net.ipv4.tcp_retries2", Value: "15"},              // ip-sysctl.rst
 		{Name: "net.ipv4.tcp_fin_timeout", Value: "60"},           // ip-sysctl.rst
 		{Name: "net.ipv4.tcp_keepalive_time", Value: "7200"},      // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_keepalive_intvl", Value: "75"},       // ip-sysctl.rst
 		{Name: "net.ipv4.tcp_keepalive_probes", Value: "9"},       // ip-sysctl.rst
+		{Name: "net.ipv4.tcp_window_scaling", Value: "1"},         // ip-sysctl.rst
 		{Name: "net.ipv4.tcp_congestion_control", Value: "cubic"}, // the default since Linux 2.6.19
 		{Name: "net.ipv4.tcp_syncookies", Value: "1"},             // ip-sysctl.rst
 	},
@@ -80,7 +87,7 @@ var sysctls = []sysctl{
 	{"net.inet.tcp.sendspace", bytesTo(func(c *tcp.Config) *int { return &c.SendBuffer })},
 	{"kern.ipc.maxsockbuf", maxBuffer},
 	{"net.inet.tcp.sack.enable", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SACK })},
-	{"net.inet.tcp.rfc1323", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.Timestamps })},
+	{"net.inet.tcp.rfc1323", rfc1323},
 	{"net.inet.tcp.ecn.enable", ecnMode},
 	{"net.inet.tcp.rexmit_initial", msTo(func(c *tcp.Config) *time.Duration { return &c.RTOInitial })},
 	{"net.inet.tcp.rexmit_min", msTo(func(c *tcp.Config) *time.Duration { return &c.RTOMin })},
@@ -88,7 +95,12 @@ var sysctls = []sysctl{
 	{"net.inet.tcp.delacktime", msTo(func(c *tcp.Config) *time.Duration { return &c.DelayedACK })},
 	{"net.inet.tcp.msl", msTo(func(c *tcp.Config) *time.Duration { return &c.MSL })},
 	{"net.inet.tcp.keepidle", msTo(func(c *tcp.Config) *time.Duration { return &c.KeepAliveIdle })},
+	{"net.inet.tcp.keepintvl", msTo(func(c *tcp.Config) *time.Duration { return &c.KeepAliveInterval })},
+	{"net.inet.tcp.keepinit", msTo(func(c *tcp.Config) *time.Duration { return &c.ConnectTimeout })},
 	{"net.inet.tcp.keepcnt", countTo(func(c *tcp.Config) *int { return &c.KeepAliveProbes })},
+	{"net.inet.tcp.insecure_rst", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.RSTChallenge }, tcp.On, tcp.Off)},
+	{"net.inet.tcp.insecure_syn", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SYNChallenge }, tcp.On, tcp.Off)},
+	{"net.inet.tcp.drop_synfin", dropSynFin},
 	{"net.inet.tcp.cc.algorithm", congestion},
 	{"net.inet.tcp.blackhole", only("0", "a RST for every segment to a closed port, as mtcp does")},
 	{"net.inet.tcp.hostcache.purgenow", ignore}, // mtcp keeps no host cache
@@ -106,7 +118,9 @@ var sysctls = []sysctl{
 	{"net.ipv4.tcp_retries2", countTo(func(c *tcp.Config) *int { return &c.Retries })},
 	{"net.ipv4.tcp_fin_timeout", secondsTo(func(c *tcp.Config) *time.Duration { return &c.FinTimeout })},
 	{"net.ipv4.tcp_keepalive_time", secondsTo(func(c *tcp.Config) *time.Duration { return &c.KeepAliveIdle })},
+	{"net.ipv4.tcp_keepalive_intvl", secondsTo(func(c *tcp.Config) *time.Duration { return &c.KeepAliveInterval })},
 	{"net.ipv4.tcp_keepalive_probes", countTo(func(c *tcp.Config) *int { return &c.KeepAliveProbes })},
+	{"net.ipv4.tcp_window_scaling", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.WindowScale })},
 	{"net.ipv4.tcp_congestion_control", congestion},
 	{"net.ipv4.tcp_syncookies", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SynCookies })},
 	{"net.ipv4.tcp_recovery", rackBit},
@@ -167,18 +181,52 @@ func maxBuffer(c *core.Config, v string) error {
 	return nil
 }
 
-func switchTo(field func(*tcp.Config) *tcp.Switch) func(*core.Config, string) error {
+// switchTo sets a Switch: off for 0, on for 1 (and 2: Linux's tcp_syncookies=2, always, and
+// tcp_timestamps=2, no random offset, are on too). Given two values, they are what 0 and 1
+// set instead (insecure_rst=1 turns a protection off).
+func switchTo(field func(*tcp.Config) *tcp.Switch, zeroOne ...tcp.Switch) func(*core.Config, string) error {
+	zero, one := tcp.Off, tcp.On
+	if len(zeroOne) == 2 {
+		zero, one = zeroOne[0], zeroOne[1]
+	}
 	return func(c *core.Config, v string) error {
 		switch strings.TrimSpace(v) {
 		case "0":
-			*field(&c.TCP) = tcp.Off
-		case "1", "2": // Linux's tcp_syncookies=2 (always) and tcp_timestamps=2 (no random offset) are on too
-			*field(&c.TCP) = tcp.On
+			*field(&c.TCP) = zero
+		case "1", "2":
+			*field(&c.TCP) = one
 		default:
 			return fmt.Errorf("%q is not 0, 1 or 2", v)
 		}
 		return nil
 	}
+}
+
+// rfc1323 reads FreeBSD's rfc1323: 0 neither option of RFC 7323, 1 both, 2 window scaling
+// only, 3 timestamps only (tcp(4)).
+func rfc1323(c *core.Config, v string) error {
+	set, ok := map[string][2]tcp.Switch{ // window scale, timestamps
+		"0": {tcp.Off, tcp.Off}, "1": {tcp.On, tcp.On}, "2": {tcp.On, tcp.Off}, "3": {tcp.Off, tcp.On},
+	}[strings.TrimSpace(v)]
+	if !ok {
+		return fmt.Errorf("%q is not 0, 1, 2 or 3", v)
+	}
+	c.TCP.WindowScale, c.TCP.Timestamps = set[0], set[1]
+	return nil
+}
+
+// dropSynFin reads FreeBSD's drop_synfin: 1 drops a SYN with FIN where it could open a
+// connection, 0 takes it as a SYN.
+func dropSynFin(c *core.Config, v string) error {
+	switch strings.TrimSpace(v) {
+	case "0":
+		c.TCP.SynFin = tcp.SynFinAccept
+	case "1":
+		c.TCP.SynFin = tcp.SynFinDrop
+	default:
+		return fmt.Errorf("%q is not 0 or 1", v)
+	}
+	return nil
 }
 
 func durationTo(unit time.Duration, field func(*tcp.Config) *time.Duration) func(*core.Config, string) error {
@@ -377,8 +425,8 @@ func shellWords(s string) []string {
 // applyPolicy applies the platform's defaults and then the script's sysctls to cfg; it
 // returns the assignments applied and a Skip for each one not.
 func applyPolicy(cfg *core.Config, platform string, sets []Sysctl) (applied []Sysctl, skips []Skip, err error) {
-	if platform != "" && !slices.Contains(Platforms, platform) {
-		return nil, nil, fmt.Errorf("unknown platform %q (%s)", platform, strings.Join(Platforms, ", "))
+	if platform != "" && !slices.Contains(KnownPlatforms, platform) {
+		return nil, nil, fmt.Errorf("unknown platform %q (%s)", platform, strings.Join(KnownPlatforms, ", "))
 	}
 	for _, d := range platformDefaults[platform] {
 		if err := lookupSysctl(d.Name).apply(cfg, d.Value); err != nil {

@@ -32,7 +32,7 @@ type Config struct {
 	// time, waits in virtual time (default 10 minutes).
 	MaxWait time.Duration
 	// Platform ("freebsd", "linux" or "") gives the stack the defaults that platform's
-	// scripts assume without setting them (Platforms; the table is in policy.go), before the
+	// scripts assume without setting them (KnownPlatforms; the table is in policy.go), before the
 	// script's own sysctl lines apply.
 	Platform string
 }
@@ -62,9 +62,10 @@ type Result struct {
 	// Applied are the sysctl assignments that set the stack's policy for the run.
 	Applied []Sysctl
 	// Elapsed is the virtual time the script took.
-	Elapsed time.Duration
-	bench   *harness.Bench
-	target  string
+	Elapsed  time.Duration
+	bench    *harness.Bench
+	target   string
+	platform string
 }
 
 // Passed reports whether the script ran to its end without a mismatch.
@@ -87,8 +88,8 @@ func (r *Result) Verdict() string {
 }
 
 // WriteCapture writes the run's frames to a pcapng file at path, the section comment naming
-// the script, the target, the verdict and the lines skipped; each frame carries the script
-// line it belongs to.
+// the script, the target, the verdict, the platform and sysctls that set the stack's policy
+// and the lines skipped; each frame carries the script line it belongs to.
 func (r *Result) WriteCapture(path string) error {
 	if r.bench == nil {
 		return errors.New("script: no frames: the run did not start")
@@ -97,6 +98,12 @@ func (r *Result) WriteCapture(path string) error {
 	fmt.Fprintf(&b, "%s\ntarget: %s\nverdict: %s", r.Script.File, r.target, r.Verdict())
 	for _, w := range r.Script.Warnings {
 		fmt.Fprintf(&b, "\nwarning: line %d: %s", w.Line, w.Msg)
+	}
+	if r.platform != "" {
+		fmt.Fprintf(&b, "\nplatform: %s", r.platform)
+	}
+	for _, a := range r.Applied {
+		fmt.Fprintf(&b, "\nline %d: sysctl applied: %s=%s", a.Line, a.Name, a.Value)
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "\n%s", s)
@@ -194,7 +201,7 @@ func Run(s *Script, cfg Config) (*Result, error) {
 		dut = m
 	}
 	slices.SortStableFunc(skips, func(a, b Skip) int { return a.Line - b.Line })
-	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name(), Skipped: skips, Applied: applied}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}}
+	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name(), platform: cfg.Platform, Skipped: skips, Applied: applied}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}, testFD: -1}
 	r.run(dut)
 	return r.res, nil
 }
@@ -216,12 +223,19 @@ type runner struct {
 	nonblock map[int]bool
 	fdFlows  map[int]*flow // the connection each connecting socket opened
 	blocked  *call         // a blocking call still running
+	trying   *call         // the call being attempted
 	echoSeq  uint16
 	echoes   map[uint32][]byte // the data of each echo request injected, by id<<16 | seq
 	// lastARPRequest is the last ARP request injected: an ARP reply answers it.
 	lastARPRequest *layers.ARP
 	// hosts maps the addresses the script has sent from to the MAC it last used for them.
 	hosts map[netip.Addr]string
+	// testFD is packetdrill's socket under test, whose TCP_INFO Python blocks see: the target's
+	// descriptor last made by socket or accept (-1 before).
+	testFD int
+	code   []codeBlock // the Python blocks met, run after the last line
+	// epolls are the epoll instances, by descriptor: each the descriptors registered.
+	epolls map[int]map[int]*epollEntry
 }
 
 // abort carries a failure out of the event loop by panic; run recovers it.
@@ -273,7 +287,7 @@ func (r *runner) run(dut harness.DUT) {
 	r.res.bench = r.b
 	r.socks = r.b.SocketsOf()
 	r.fb = frameBuilder{peerMAC: r.b.Peer().MAC, stackMAC: r.b.StackMAC(), peerIP: r.b.Peer().IP, stackIP: r.b.StackIP()}
-	r.nonblock, r.fdFlows = map[int]bool{}, map[int]*flow{}
+	r.nonblock, r.fdFlows, r.epolls = map[int]bool{}, map[int]*flow{}, map[int]map[int]*epollEntry{}
 	r.hosts = map[netip.Addr]string{r.fb.peerIP: r.fb.peerMAC.String()}
 	r.cur = r.flow(DefaultLocalPort, DefaultPeerPort)
 	for i := range r.s.Events {
@@ -322,8 +336,10 @@ func (r *runner) event(e *Event) {
 	case EventShell: // sorted out before the run (scriptSysctls)
 		return
 	case EventCode:
-		r.res.Skipped = append(r.res.Skipped, Skip{Line: e.Line, What: "code", Text: "%{" + strings.TrimSpace(e.Code) + "}%"})
-		return
+		if e.Time.Kind == TimeNone { // untimed: when the line comes
+			r.codeEvent(e)
+			return
+		}
 	}
 	at := r.when(e)
 	if e.Time.Kind == TimeAbsolute && at < r.last {
@@ -345,6 +361,8 @@ func (r *runner) event(e *Event) {
 		r.inject(e.Packet)
 	case EventSyscall:
 		r.syscall(e, at)
+	case EventCode:
+		r.codeEvent(e)
 	}
 	r.retryBlocked() // what this line did may let a blocked call return; what it made the
 	// stack send waits for the lines after it (strict mode checks before the next line runs)
@@ -355,7 +373,7 @@ func (r *runner) event(e *Event) {
 func (r *runner) runTo(t time.Duration) {
 	target := harness.DefaultStart().Add(t)
 	for {
-		next, ok := r.b.DUT().NextDeadline()
+		next, ok := r.nextWake()
 		if !ok || next.After(target) {
 			break
 		}
@@ -378,6 +396,19 @@ func (r *runner) poll() {
 	}
 }
 
+// nextWake is the next time something may happen: the target's next deadline, or the end
+// of a blocked call's timeout.
+func (r *runner) nextWake() (time.Time, bool) {
+	next, ok := r.b.DUT().NextDeadline()
+	if c := r.blocked; c != nil && c.wake > 0 {
+		w := harness.DefaultStart().Add(c.wake)
+		if !ok || w.Before(next) {
+			next, ok = w, true
+		}
+	}
+	return next, ok
+}
+
 // nextFrame waits until script time hi for the stack's next frame; nil if none comes.
 func (r *runner) nextFrame(hi time.Duration) *harness.Frame {
 	target := harness.DefaultStart().Add(hi)
@@ -386,7 +417,7 @@ func (r *runner) nextFrame(hi time.Duration) *harness.Frame {
 		if f := r.b.TryNextWithin(0); f != nil {
 			return f
 		}
-		next, ok := r.b.DUT().NextDeadline()
+		next, ok := r.nextWake()
 		if !ok || next.After(target) {
 			break
 		}
@@ -576,6 +607,17 @@ func (r *runner) protoDiff(p *Packet, fr *harness.Frame, fl *flow) []string {
 			return []string{"not a TCP segment"}
 		}
 		want, got := segOfLine(p), segOfWire(ip, t, fl)
+		switch {
+		case p.TCP.AnySeq: // "...(L)": any sequence number
+			want.seq = got.seq
+		case p.TCP.AbsoluteSeq: // "S:E(L)!": the wire's number
+			got.seq = t.Seq
+		}
+		if ts := tsOption(want.opts); ts != nil && ts.AnyTSVal {
+			if g := tsOption(got.opts); g != nil {
+				ts.TSVal = g.TSVal
+			}
+		}
 		fl.scriptTS(got.opts)
 		d := want.diff(got, r.cfg.Lenient, tsCheck{tick: r.s.TSTick, tolerance: r.s.Tolerance})
 		if !p.Ports && (got.srcPort != fl.local || got.dstPort != fl.remote) {
@@ -746,9 +788,20 @@ func (r *runner) inject(p *Packet) {
 // expected, within the tolerance after the last event.
 func (r *runner) finish() {
 	if c := r.blocked; c != nil {
+		// A call with a timeout or an end time may return after the last line: wait for it.
+		until := c.wake
+		if c.ev.Syscall.HasEndTime {
+			until = max(until, c.end+r.s.Tolerance)
+		}
+		if until > r.b.Elapsed() {
+			r.runTo(until)
+		}
+	}
+	if c := r.blocked; c != nil {
 		r.ev = c.ev
 		r.fail("%s() was still blocked when the script ended", c.ev.Syscall.Name)
 	}
+	r.runCode()
 	if r.cfg.Strict && len(r.s.Events) > 0 {
 		// A packet sent after the last line, within the tolerance, fails there.
 		r.ev = &r.s.Events[len(r.s.Events)-1]

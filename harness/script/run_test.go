@@ -1,6 +1,7 @@
 package script
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,12 +290,15 @@ func TestRunShellLinesSkipped(t *testing.T) {
 
 func TestRunUnsupported(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
-		{"0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n", "test.pkt:1:15: unsupported: only SOCK_STREAM (TCP) sockets"},
-		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {}, 0) = 0\n", "test.pkt:2:4: unsupported: system call sendmsg"},
-		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, SOL_TCP, TCP_INFO, {}, 4) = 0\n", "test.pkt:2:27: unsupported: unknown constant TCP_INFO"},
-		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 recv(3, ..., 10, MSG_PEEK) = 0\n", "test.pkt:2:21: unsupported: unknown constant MSG_PEEK"},
-		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_BROADCAST, [1], 4) = 0\n", "test.pkt:2:30: unsupported: unknown constant SO_BROADCAST"},
-		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, TCP_NODELAY, [1], 4) = 0\n", "test.pkt:2:30: unsupported: socket option TCP_NODELAY"},
+		{"0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n", "test.pkt:1:15: unsupported: needs sockets other than SOCK_STREAM (TCP)"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {}, 0) = 0\n", "test.pkt:2:15: sendmsg needs a msghdr with msg_iov"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 splice(3, NULL, 4, NULL, 10, 0) = 0\n", "test.pkt:2:4: unsupported: needs the system call splice"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, SOL_TCP, TCP_INFO, {}, 4) = 0\n", "test.pkt:2:27: unsupported: needs the socket option TCP_INFO"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 recv(3, ..., 10, MSG_OOB) = 0\n", "test.pkt:2:21: unsupported: needs urgent data (MSG_OOB)"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendto(3, ..., 10, MSG_FASTOPEN, ..., ...) = 0\n", "test.pkt:2:23: unsupported: needs TCP Fast Open"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_BROADCAST, [1], 4) = 0\n", "test.pkt:2:30: unsupported: needs the constant SO_BROADCAST"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, TCP_NODELAY, [1], 4) = 0\n", "test.pkt:2:30: unsupported: needs the socket option TCP_NODELAY"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 recvmsg(3, {msg_iov(1)=[{iov_base=..., iov_len=10}], msg_control(32)=[{cmsg_level=SOL_SOCKET}]}, 0) = 0\n", "test.pkt:2:57: unsupported: needs control messages (msg_control)"},
 		{"0 close(3, 4) = 0\n", "test.pkt:1:3: close takes 1 arguments, found 2"},
 	} {
 		s, err := Parse("test.pkt", []byte(c.src), nil)
@@ -304,6 +308,11 @@ func TestRunUnsupported(t *testing.T) {
 		_, err = Run(s, Config{})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want %q", c.src, err, c.want)
+		}
+		// A construct the runner cannot run names what it needs; a malformed one does not.
+		var se *Error
+		if errors.As(err, &se) && se.Unsupported() != strings.Contains(c.want, "unsupported: needs") {
+			t.Errorf("%q: Unsupported() = %v, Feature %q", c.src, se.Unsupported(), se.Feature)
 		}
 	}
 }

@@ -127,3 +127,24 @@ func TestSeqStackISNNonZeroInScript(t *testing.T) {
 	src := strings.Replace(passiveWithISN(0), "> S. 0:0(0)", "> S. 100:100(0)", 1)
 	mustPass(t, src, Config{})
 }
+
+// The FreeBSD fork's forms: "S:E(L)!" is the wire's number, "...(L)" any number.
+func TestSeqAbsoluteAndAny(t *testing.T) {
+	base := passiveWithISN(1000)
+	mustPass(t, base+`
++0  < P. 1011:1021(10)! ack 11 win 65535
++0  read(4, ..., 100) = 10
++0  write(4, ..., 10) = 10
++0  > P. ...(10) ack 21
+`, Config{})
+	// Controls: without '!' the same number is relative, 1000 past the window's start, so
+	// nothing arrives; a sequence number in place of '...' is checked.
+	mustFail(t, base+`
++0  < P. 1011:1021(10) ack 11 win 65535
++0  read(4, ..., 100) = 10
+`, Config{}, 16, "read() was still blocked when the script ended")
+	mustFail(t, base+`
++0  write(4, ..., 10) = 10
++0  > P. 7:17(10) ack 11
+`, Config{}, 16, "seq 11, want 7")
+}

@@ -7,28 +7,91 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mtcp-go/mtcp/harness"
 )
 
-// The system calls the runner maps onto the target's socket API, with their argument counts.
+// The system calls the runner maps onto the target's socket API, with their argument counts
+// (-1: checked by the call's own rule).
 var syscallArgs = map[string]int{
-	"socket": 3, "bind": 3, "listen": 2, "accept": 3, "connect": 3,
-	"write": 3, "read": 3, "send": 4, "recv": 4, "shutdown": 2, "close": 1,
-	"setsockopt": 5, "getsockopt": 5, "fcntl": -1,
+	"socket": 3, "bind": 3, "listen": 2, "accept": 3, "accept4": 4, "connect": 3,
+	"write": 3, "read": 3, "send": 4, "recv": 4, "sendto": 6, "recvfrom": 6, "sendmsg": 3, "recvmsg": 3,
+	"writev": 3, "readv": 3, "shutdown": 2, "close": 1, "setsockopt": 5, "getsockopt": 5, "fcntl": -1,
+	"poll": 3, "epoll_create": 1, "epoll_create1": 1, "epoll_ctl": 4, "epoll_wait": 4, "ioctl": 3,
 }
+
+// Linux's numbers for constants golang.org/x/sys/unix does not name on every architecture.
+const (
+	siocOutQNSD    = 0x894b // SIOCOUTQNSD
+	epollExclusive = 1 << 28
+)
 
 // symbols are the names scripts use for constants, with Linux's values.
 var symbols = map[string]int64{
-	"AF_INET": unix.AF_INET, "PF_INET": unix.AF_INET, "SOCK_STREAM": unix.SOCK_STREAM, "SOCK_DGRAM": unix.SOCK_DGRAM,
-	"IPPROTO_UDP":   unix.IPPROTO_UDP,
-	"SOCK_NONBLOCK": unix.SOCK_NONBLOCK, "IPPROTO_TCP": unix.IPPROTO_TCP, "IPPROTO_IP": unix.IPPROTO_IP,
-	"SOL_SOCKET": unix.SOL_SOCKET, "SOL_TCP": unix.SOL_TCP,
+	"AF_INET": unix.AF_INET, "PF_INET": unix.AF_INET, "AF_INET6": unix.AF_INET6, "PF_INET6": unix.AF_INET6,
+	"SOCK_STREAM": unix.SOCK_STREAM, "SOCK_DGRAM": unix.SOCK_DGRAM, "SOCK_RAW": unix.SOCK_RAW,
+	"IPPROTO_UDP": unix.IPPROTO_UDP, "IPPROTO_IPV6": unix.IPPROTO_IPV6, "IPPROTO_ICMP": unix.IPPROTO_ICMP,
+	"SOCK_NONBLOCK": unix.SOCK_NONBLOCK, "SOCK_CLOEXEC": unix.SOCK_CLOEXEC, "IPPROTO_TCP": unix.IPPROTO_TCP, "IPPROTO_IP": unix.IPPROTO_IP,
+	"SOL_SOCKET": unix.SOL_SOCKET, "SOL_TCP": unix.SOL_TCP, "SOL_IP": unix.SOL_IP, "SOL_IPV6": unix.SOL_IPV6,
 	"SO_REUSEADDR": unix.SO_REUSEADDR, "SO_REUSEPORT": unix.SO_REUSEPORT, "SO_KEEPALIVE": unix.SO_KEEPALIVE,
 	"SO_SNDBUF": unix.SO_SNDBUF, "SO_RCVBUF": unix.SO_RCVBUF, "SO_ERROR": unix.SO_ERROR, "SO_LINGER": unix.SO_LINGER,
-	"TCP_NODELAY": unix.TCP_NODELAY, "TCP_KEEPIDLE": unix.TCP_KEEPIDLE, "TCP_MAXSEG": unix.TCP_MAXSEG,
+	"SO_ZEROCOPY": unix.SO_ZEROCOPY, "SO_TIMESTAMPING": unix.SO_TIMESTAMPING, "SO_RCVTIMEO": unix.SO_RCVTIMEO,
+	"SO_SNDTIMEO": unix.SO_SNDTIMEO, "SO_MARK": unix.SO_MARK, "SO_RCVLOWAT": unix.SO_RCVLOWAT, "SO_SNDLOWAT": unix.SO_SNDLOWAT,
+	"SO_ATTACH_FILTER": unix.SO_ATTACH_FILTER, "SO_MAX_PACING_RATE": unix.SO_MAX_PACING_RATE, "SO_PRIORITY": unix.SO_PRIORITY,
+	"TCP_NODELAY": unix.TCP_NODELAY, "TCP_MAXSEG": unix.TCP_MAXSEG, "TCP_CORK": unix.TCP_CORK,
+	"TCP_KEEPIDLE": unix.TCP_KEEPIDLE, "TCP_KEEPINTVL": unix.TCP_KEEPINTVL, "TCP_KEEPCNT": unix.TCP_KEEPCNT,
+	"TCP_KEEPINIT": harness.TCP_KEEPINIT, "TCP_NOOPT": harness.TCP_NOOPT,
+	"TCP_SYNCNT": unix.TCP_SYNCNT, "TCP_LINGER2": unix.TCP_LINGER2, "TCP_DEFER_ACCEPT": unix.TCP_DEFER_ACCEPT,
+	"TCP_INFO": unix.TCP_INFO, "TCP_QUICKACK": unix.TCP_QUICKACK, "TCP_CONGESTION": unix.TCP_CONGESTION,
+	"TCP_MD5SIG": unix.TCP_MD5SIG, "TCP_USER_TIMEOUT": unix.TCP_USER_TIMEOUT, "TCP_FASTOPEN": unix.TCP_FASTOPEN,
+	"TCP_FASTOPEN_CONNECT": unix.TCP_FASTOPEN_CONNECT, "TCP_FASTOPEN_KEY": unix.TCP_FASTOPEN_KEY,
+	"TCP_FASTOPEN_NO_COOKIE": unix.TCP_FASTOPEN_NO_COOKIE, "TCP_NOTSENT_LOWAT": unix.TCP_NOTSENT_LOWAT,
+	"TCP_INQ": unix.TCP_INQ, "TCP_TX_DELAY": unix.TCP_TX_DELAY, "TCP_ZEROCOPY_RECEIVE": unix.TCP_ZEROCOPY_RECEIVE,
+	"TCP_SAVE_SYN": unix.TCP_SAVE_SYN, "TCP_SAVED_SYN": unix.TCP_SAVED_SYN, "TCP_WINDOW_CLAMP": unix.TCP_WINDOW_CLAMP,
+	"TCP_THIN_LINEAR_TIMEOUTS": unix.TCP_THIN_LINEAR_TIMEOUTS, "TCP_REPAIR": unix.TCP_REPAIR,
+	"IP_TOS": unix.IP_TOS, "IP_TTL": unix.IP_TTL, "IP_MTU_DISCOVER": unix.IP_MTU_DISCOVER, "IP_FREEBIND": unix.IP_FREEBIND,
+	"IP_RECVERR": unix.IP_RECVERR, "IPV6_RECVERR": unix.IPV6_RECVERR, "IP_PMTUDISC_DO": unix.IP_PMTUDISC_DO,
+	"IP_PMTUDISC_DONT": unix.IP_PMTUDISC_DONT, "IP_PMTUDISC_PROBE": unix.IP_PMTUDISC_PROBE, "IPV6_TCLASS": unix.IPV6_TCLASS,
 	"O_RDONLY": unix.O_RDONLY, "O_WRONLY": unix.O_WRONLY, "O_RDWR": unix.O_RDWR, "O_NONBLOCK": unix.O_NONBLOCK,
 	"F_GETFL": unix.F_GETFL, "F_SETFL": unix.F_SETFL,
 	"SHUT_RD": unix.SHUT_RD, "SHUT_WR": unix.SHUT_WR, "SHUT_RDWR": unix.SHUT_RDWR,
-	"MSG_DONTWAIT": unix.MSG_DONTWAIT,
+	"MSG_DONTWAIT": unix.MSG_DONTWAIT, "MSG_PEEK": unix.MSG_PEEK, "MSG_WAITALL": unix.MSG_WAITALL,
+	"MSG_TRUNC": unix.MSG_TRUNC, "MSG_CTRUNC": unix.MSG_CTRUNC, "MSG_MORE": unix.MSG_MORE, "MSG_EOR": unix.MSG_EOR,
+	"MSG_NOSIGNAL": unix.MSG_NOSIGNAL, "MSG_OOB": unix.MSG_OOB, "MSG_FASTOPEN": unix.MSG_FASTOPEN,
+	"MSG_ZEROCOPY": unix.MSG_ZEROCOPY, "MSG_ERRQUEUE": unix.MSG_ERRQUEUE,
+	"POLLIN": unix.POLLIN, "POLLPRI": unix.POLLPRI, "POLLOUT": unix.POLLOUT, "POLLERR": unix.POLLERR,
+	"POLLHUP": unix.POLLHUP, "POLLNVAL": unix.POLLNVAL, "POLLRDHUP": unix.POLLRDHUP, "POLLRDNORM": 0x40, "POLLWRNORM": 0x100,
+	"EPOLLIN": unix.EPOLLIN, "EPOLLOUT": unix.EPOLLOUT, "EPOLLERR": unix.EPOLLERR, "EPOLLHUP": unix.EPOLLHUP,
+	"EPOLLRDHUP": unix.EPOLLRDHUP, "EPOLLPRI": unix.EPOLLPRI, "EPOLLET": unix.EPOLLET, "EPOLLONESHOT": unix.EPOLLONESHOT,
+	"EPOLLEXCLUSIVE": epollExclusive, "EPOLLRDNORM": unix.EPOLLRDNORM, "EPOLLWRNORM": unix.EPOLLWRNORM,
+	"EPOLL_CTL_ADD": unix.EPOLL_CTL_ADD, "EPOLL_CTL_MOD": unix.EPOLL_CTL_MOD, "EPOLL_CTL_DEL": unix.EPOLL_CTL_DEL,
+	"SIOCINQ": unix.SIOCINQ, "FIONREAD": unix.SIOCINQ, "SIOCOUTQ": unix.SIOCOUTQ, "SIOCOUTQNSD": siocOutQNSD,
+	"NULL": 0,
+}
+
+// unsupportedFlags names, per flag, what a script that uses it needs (Error.Feature).
+var unsupportedFlags = []struct {
+	flag    int64
+	feature string
+}{
+	{unix.MSG_FASTOPEN, FeatureFastOpen},
+	{unix.MSG_ZEROCOPY, "zerocopy (MSG_ZEROCOPY)"},
+	{unix.MSG_ERRQUEUE, "the socket error queue (MSG_ERRQUEUE)"},
+	{unix.MSG_OOB, "urgent data (MSG_OOB)"},
+	{unix.MSG_MORE, "corking (MSG_MORE)"},
+	{unix.MSG_EOR, "record boundaries (MSG_EOR)"},
+}
+
+// optionFeatures names what a socket option the runner does not map stands for.
+var optionFeatures = map[[2]int64]string{
+	{unix.SOL_TCP, unix.TCP_FASTOPEN}:           FeatureFastOpen,
+	{unix.SOL_TCP, unix.TCP_FASTOPEN_CONNECT}:   FeatureFastOpen,
+	{unix.SOL_TCP, unix.TCP_FASTOPEN_KEY}:       FeatureFastOpen,
+	{unix.SOL_TCP, unix.TCP_FASTOPEN_NO_COOKIE}: FeatureFastOpen,
+	{unix.SOL_TCP, unix.TCP_MD5SIG}:             FeatureMD5,
+	{unix.SOL_SOCKET, unix.SO_ZEROCOPY}:         "zerocopy (MSG_ZEROCOPY)",
+	{unix.SOL_TCP, unix.TCP_ZEROCOPY_RECEIVE}:   "zerocopy (MSG_ZEROCOPY)",
+	{unix.SOL_SOCKET, unix.SO_TIMESTAMPING}:     "socket timestamping (SO_TIMESTAMPING)",
 }
 
 // errnoAliases are errno names that are other names of one in unix.ErrnoName's table.
@@ -77,11 +140,16 @@ func (s *Script) failAt(line, col int, format string, args ...any) {
 	panic(checkFailure{&Error{File: s.File, Line: line, Col: col, Msg: fmt.Sprintf(format, args...), Text: s.SourceLine(line)}})
 }
 
+// needs rejects a well-formed script for what it needs (Error.Feature).
+func (s *Script) needs(line, col int, feature string) {
+	panic(checkFailure{&Error{File: s.File, Line: line, Col: col, Msg: "unsupported: needs " + feature, Text: s.SourceLine(line), Feature: feature}})
+}
+
 func checkSyscall(s *Script, e *Event) {
 	sc := e.Syscall
 	want, ok := syscallArgs[sc.Name]
 	if !ok {
-		s.failAt(e.Line, nameCol(s, e), "unsupported: system call %s (the runner maps socket, setsockopt, getsockopt, fcntl, bind, listen, accept, connect, write, read, send, recv, shutdown and close)", sc.Name)
+		s.needs(e.Line, nameCol(s, e), "the system call "+sc.Name)
 	}
 	if want >= 0 && len(sc.Args) != want {
 		s.failAt(e.Line, nameCol(s, e), "%s takes %d arguments, found %d", sc.Name, want, len(sc.Args))
@@ -101,32 +169,156 @@ func checkSyscall(s *Script, e *Event) {
 	a := sc.Args
 	switch sc.Name {
 	case "socket":
-		if t, ok := evalOK(a[1]); ok && t&^unix.SOCK_NONBLOCK != unix.SOCK_STREAM {
-			s.failAt(a[1].Line, a[1].Col, "unsupported: only SOCK_STREAM (TCP) sockets")
+		if d, ok := evalOK(a[0]); ok && d == unix.AF_INET6 {
+			s.needs(a[0].Line, a[0].Col, FeatureIPv6)
 		}
-	case "send", "recv":
-		if f, ok := evalOK(a[3]); ok && f&^unix.MSG_DONTWAIT != 0 {
-			s.failAt(a[3].Line, a[3].Col, "unsupported: %s flags other than MSG_DONTWAIT", sc.Name)
+		if t, ok := evalOK(a[1]); ok && t&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != unix.SOCK_STREAM {
+			s.needs(a[1].Line, a[1].Col, "sockets other than SOCK_STREAM (TCP)")
 		}
-	}
-	switch sc.Name {
-	case "read", "write", "send", "recv":
-		if n, ok := evalOK(a[2]); !ok || n < 0 || n > 1<<30 {
-			s.failAt(a[2].Line, a[2].Col, "%s needs a byte count from 0 to 2^30, found %s", sc.Name, exprText(a[2]))
-		}
-	}
-	switch sc.Name {
+	case "send", "sendto", "recv", "recvfrom":
+		checkFlags(s, sc.Name, a[3])
+	case "sendmsg", "recvmsg":
+		checkFlags(s, sc.Name, a[2])
 	case "setsockopt", "getsockopt":
 		lvl, ok1 := evalOK(a[1])
 		name, ok2 := evalOK(a[2])
-		if !ok1 || !ok2 || !knownOption(lvl, name) {
-			s.failAt(a[2].Line, a[2].Col, "unsupported: socket option %s", exprText(a[2]))
+		if lvl == unix.IPPROTO_TCP {
+			lvl = unix.SOL_TCP // the same number: one key for both names
+		}
+		switch {
+		case !ok1 || !ok2:
+			s.failAt(a[2].Line, a[2].Col, "%s needs a known level and option name, found %s", sc.Name, exprText(a[2]))
+		case optionFeatures[[2]int64{lvl, name}] != "":
+			s.needs(a[2].Line, a[2].Col, optionFeatures[[2]int64{lvl, name}])
+		case !knownOption(lvl, name):
+			s.needs(a[2].Line, a[2].Col, "the socket option "+exprText(a[2]))
 		}
 	case "fcntl":
 		if c, ok := evalOK(a[1]); !ok || (c != unix.F_GETFL && c != unix.F_SETFL) {
-			s.failAt(a[1].Line, a[1].Col, "unsupported: fcntl command %s (F_GETFL and F_SETFL only)", exprText(a[1]))
+			s.needs(a[1].Line, a[1].Col, "the fcntl command "+exprText(a[1])+" (the runner maps F_GETFL and F_SETFL)")
+		}
+	case "ioctl":
+		if r, ok := evalOK(a[1]); !ok || (r != unix.SIOCINQ && r != unix.SIOCOUTQ && r != siocOutQNSD) {
+			s.needs(a[1].Line, a[1].Col, "the ioctl "+exprText(a[1])+" (the runner maps SIOCINQ, FIONREAD, SIOCOUTQ and SIOCOUTQNSD)")
+		}
+	case "epoll_ctl":
+		if op, ok := evalOK(a[1]); !ok || (op != unix.EPOLL_CTL_ADD && op != unix.EPOLL_CTL_MOD && op != unix.EPOLL_CTL_DEL) {
+			s.failAt(a[1].Line, a[1].Col, "epoll_ctl needs EPOLL_CTL_ADD, EPOLL_CTL_MOD or EPOLL_CTL_DEL, found %s", exprText(a[1]))
+		}
+	case "poll":
+		if a[0].Kind != ExprArray {
+			s.failAt(a[0].Line, a[0].Col, "poll needs an array of pollfd structs, [{fd=N, events=..., revents=...}]")
 		}
 	}
+	switch sc.Name {
+	case "recvmsg", "sendmsg":
+		if _, ok := field(a[1], "msg_iov"); !ok {
+			s.failAt(a[1].Line, a[1].Col, "%s needs a msghdr with msg_iov, {msg_name(...)=..., msg_iov(1)=[{iov_base=..., iov_len=N}], msg_flags=0}", sc.Name)
+		}
+		checkMsghdr(s, sc.Name, a[1])
+	}
+	if n, ok := byteCount(sc); !ok || n < 0 || n > 1<<30 {
+		x := countArg(sc)
+		s.failAt(x.Line, x.Col, "%s needs a byte count from 0 to 2^30, found %s", sc.Name, exprText(x))
+	}
+}
+
+// checkFlags rejects the flags of a send or receive call that the runner cannot honour.
+func checkFlags(s *Script, name string, x Expr) {
+	f, ok := evalOK(x)
+	if !ok {
+		s.failAt(x.Line, x.Col, "%s needs integer flags, found %s", name, exprText(x))
+	}
+	for _, u := range unsupportedFlags {
+		if f&u.flag != 0 {
+			s.needs(x.Line, x.Col, u.feature)
+		}
+	}
+	allowed := int64(unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL)
+	if strings.HasPrefix(name, "recv") {
+		allowed |= unix.MSG_PEEK | unix.MSG_WAITALL | unix.MSG_TRUNC
+	}
+	if f&^allowed != 0 {
+		s.needs(x.Line, x.Col, fmt.Sprintf("the %s flags %#x", name, f&^allowed))
+	}
+}
+
+// checkMsghdr rejects a msghdr with control messages (ancillary data), which the runner
+// does not model.
+func checkMsghdr(s *Script, name string, x Expr) {
+	for _, f := range x.Elems {
+		if f.Kind == ExprAssign && f.Text == "msg_control" && len(f.Elems) == 1 && f.Elems[0].Kind != ExprEllipsis &&
+			!(f.Elems[0].Kind == ExprArray && len(f.Elems[0].Elems) == 0) {
+			s.needs(f.Line, f.Col, "control messages (msg_control)")
+		}
+	}
+}
+
+// countArg is the argument that says how many bytes a call moves.
+func countArg(sc *Syscall) Expr {
+	switch sc.Name {
+	case "read", "write", "send", "recv", "sendto", "recvfrom":
+		return sc.Args[2]
+	case "readv", "writev":
+		return sc.Args[1]
+	case "recvmsg", "sendmsg":
+		return sc.Args[1]
+	}
+	return Expr{}
+}
+
+// byteCount is how many bytes a call moves: its count argument, or the sum of its iovec
+// lengths ([{iov_base=..., iov_len=N}, ...], alone or as a msghdr's msg_iov). It is true for
+// calls that move no bytes.
+func byteCount(sc *Syscall) (int64, bool) {
+	switch sc.Name {
+	case "read", "write", "send", "recv", "sendto", "recvfrom":
+		return evalOK(sc.Args[2])
+	case "readv", "writev":
+		return iovLen(sc.Args[1])
+	case "recvmsg", "sendmsg":
+		for _, f := range sc.Args[1].Elems {
+			if f.Kind == ExprAssign && f.Text == "msg_iov" && len(f.Elems) == 1 {
+				return iovLen(f.Elems[0])
+			}
+		}
+		return 0, false
+	}
+	return 0, true
+}
+
+// iovLen sums the iov_len fields of an iovec array.
+func iovLen(x Expr) (int64, bool) {
+	if x.Kind != ExprArray {
+		return 0, false
+	}
+	var n int64
+	for _, v := range x.Elems {
+		got := false
+		for _, f := range v.Elems {
+			if f.Kind == ExprAssign && f.Text == "iov_len" {
+				l, ok := evalOK(f)
+				if !ok {
+					return 0, false
+				}
+				n, got = n+l, true
+			}
+		}
+		if !got {
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// field returns the value of the field name=... of a struct expression.
+func field(x Expr, name string) (Expr, bool) {
+	for _, f := range x.Elems {
+		if f.Kind == ExprAssign && f.Text == name && len(f.Elems) == 1 {
+			return f.Elems[0], true
+		}
+	}
+	return Expr{}, false
 }
 
 func knownOption(level, name int64) bool {
@@ -136,9 +328,10 @@ func knownOption(level, name int64) bool {
 		case unix.SO_REUSEADDR, unix.SO_REUSEPORT, unix.SO_KEEPALIVE, unix.SO_SNDBUF, unix.SO_RCVBUF, unix.SO_ERROR, unix.SO_LINGER:
 			return true
 		}
-	case unix.IPPROTO_TCP:
+	case unix.SOL_TCP:
 		switch name {
-		case unix.TCP_NODELAY, unix.TCP_KEEPIDLE, unix.TCP_MAXSEG:
+		case unix.TCP_NODELAY, unix.TCP_KEEPIDLE, unix.TCP_KEEPINTVL, unix.TCP_KEEPCNT, harness.TCP_KEEPINIT,
+			harness.TCP_NOOPT, unix.TCP_USER_TIMEOUT, unix.TCP_MAXSEG:
 			return true
 		}
 	}
@@ -153,20 +346,25 @@ func nameCol(s *Script, e *Event) int {
 	return e.Col
 }
 
-// checkExpr fails on a word that is neither a known constant nor an errno name.
+// checkExpr rejects a word that is neither a known constant nor an errno name, and a
+// function other than htons, htonl and inet_addr.
 func checkExpr(s *Script, x Expr) {
 	switch x.Kind {
 	case ExprWord:
 		if _, ok := symbols[x.Text]; !ok && errnoValue(x.Text) == 0 {
-			s.failAt(x.Line, x.Col, "unsupported: unknown constant %s", x.Text)
+			s.needs(x.Line, x.Col, "the constant "+x.Text)
 		}
 	case ExprCall:
-		if x.Text != "htons" && x.Text != "inet_addr" {
-			s.failAt(x.Line, x.Col, "unsupported: function %s", x.Text)
+		switch x.Text {
+		case "htons", "htonl", "inet_addr":
+		case "inet6_addr":
+			s.needs(x.Line, x.Col, FeatureIPv6)
+		default:
+			s.needs(x.Line, x.Col, "the function "+x.Text)
 		}
 	case ExprAssign:
 		for _, e := range x.Elems {
-			if e.Kind != ExprWord {
+			if e.Kind != ExprWord || x.Text != "sa_family" {
 				checkExpr(s, e)
 			}
 		}
@@ -214,7 +412,7 @@ func evalOK(x Expr) (int64, bool) {
 			return evalOK(x.Elems[0])
 		}
 	case ExprCall:
-		if x.Text == "htons" && len(x.Elems) == 1 {
+		if (x.Text == "htons" || x.Text == "htonl") && len(x.Elems) == 1 {
 			return evalOK(x.Elems[0])
 		}
 	case ExprAssign:
@@ -230,6 +428,7 @@ type call struct {
 	ev      *Event
 	start   time.Duration
 	end     time.Duration // when HasEndTime: the time it must return
+	wake    time.Duration // when non-zero: a timeout (poll, epoll_wait) ends its wait at this script time
 	attempt func() (res int64, errno unix.Errno, done bool)
 }
 
@@ -275,6 +474,8 @@ func (r *runner) retryBlocked() {
 // try makes one attempt of a call as the bench's Do does: what the stack sends meanwhile is
 // taken at once (the ARP requests it makes answered), not at the next line.
 func (r *runner) try(c *call) (res int64, errno unix.Errno, done bool) {
+	r.trying = c
+	defer func() { r.trying = nil }()
 	r.b.Do(func() { res, errno, done = c.attempt() })
 	return res, errno, done
 }
@@ -297,7 +498,7 @@ func (r *runner) returned(c *call, res int64, errno unix.Errno) {
 		r.failWith(fmt.Sprintf("%s returns at %s s", sc.Name, secs(c.end)), fmt.Sprintf("%s returned at %s s", sc.Name, secs(now)),
 			"%s() returned at %s s, expected at %s s (tolerance %s)", sc.Name, secs(now), secs(c.end), tol)
 	}
-	isFD := sc.Name == "socket" || sc.Name == "accept"
+	isFD := sc.Name == "socket" || sc.Name == "accept" || sc.Name == "accept4" || sc.Name == "epoll_create" || sc.Name == "epoll_create1"
 	if sc.Result.Kind == ExprInt {
 		switch {
 		case isFD && sc.Result.Int >= 0 && res >= 0:
@@ -310,6 +511,9 @@ func (r *runner) returned(c *call, res int64, errno unix.Errno) {
 	}
 	if isFD && sc.Result.Kind == ExprInt && res >= 0 {
 		r.fds[sc.Result.Int] = int(res)
+	}
+	if isFD && res >= 0 && res < epollBase {
+		r.testFD = int(res)
 	}
 }
 
@@ -417,46 +621,46 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			}
 			return res, e, true
 		}
-	case "write", "send":
-		written := int64(0)
-		dontwait := len(a) == 4 && flagSet(a[3], unix.MSG_DONTWAIT)
-		return func() (int64, unix.Errno, bool) {
-			fd := r.fd(a[0])
-			n, _ := evalOK(a[2])
-			for written < n {
-				k, err := so.Write(fd, zeros[:min(n-written, int64(len(zeros)))])
-				if err != nil {
-					res, e := errnoResult(err)
-					switch {
-					case written > 0 && (wouldBlock(e) && (r.nonblock[fd] || dontwait) || !wouldBlock(e)):
-						return written, 0, true
-					case wouldBlock(e) && !r.nonblock[fd] && !dontwait:
-						return 0, 0, false
-					}
-					return res, e, true
-				}
-				written += int64(k)
-				if r.nonblock[fd] || dontwait {
-					break
-				}
-			}
-			return written, 0, true
-		}
-	case "read", "recv":
-		dontwait := len(a) == 4 && flagSet(a[3], unix.MSG_DONTWAIT)
-		return func() (int64, unix.Errno, bool) {
-			fd := r.fd(a[0])
-			n, _ := evalOK(a[2])
-			k, err := so.Read(fd, readBuf[:min(n, int64(len(readBuf)))])
+	case "write", "send", "sendto", "sendmsg", "writev":
+		return r.writer(sc)
+	case "read", "recv", "recvfrom", "recvmsg", "readv":
+		return r.reader(sc)
+	case "accept4":
+		return r.blocking(a[0], func() (int64, unix.Errno) {
+			fd, err := so.Accept(r.fd(a[0]))
 			if err != nil {
-				res, e := errnoResult(err)
-				if wouldBlock(e) && !r.nonblock[fd] && !dontwait {
-					return 0, 0, false
-				}
-				return res, e, true
+				return errnoResult(err)
 			}
-			return int64(k), 0, true
-		}
+			if fl, _ := evalOK(a[3]); fl&unix.SOCK_NONBLOCK != 0 {
+				r.nonblock[fd] = true
+			}
+			return int64(fd), 0
+		})
+	case "poll":
+		return r.pollCall(sc)
+	case "epoll_create", "epoll_create1":
+		return once(func() (int64, unix.Errno) {
+			fd := epollBase + len(r.epolls)
+			r.epolls[fd] = map[int]*epollEntry{}
+			return int64(fd), 0
+		})
+	case "epoll_ctl":
+		return once(func() (int64, unix.Errno) { return r.epollCtl(a) })
+	case "epoll_wait":
+		return r.epollWait(sc)
+	case "ioctl":
+		return once(func() (int64, unix.Errno) {
+			req, _ := evalOK(a[1])
+			v, err := so.Ioctl(r.fd(a[0]), int(req))
+			if err != nil {
+				return errnoResult(err)
+			}
+			if want, ok := evalOK(a[2]); ok && want != int64(v) {
+				r.failWith(fmt.Sprintf("ioctl value %d", want), fmt.Sprintf("ioctl value %d", v),
+					"ioctl(%s) gave %d, expected %d", exprText(a[1]), v, want)
+			}
+			return 0, 0
+		})
 	case "shutdown":
 		return once(func() (int64, unix.Errno) {
 			how, _ := evalOK(a[1])
@@ -465,6 +669,13 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 	case "close":
 		return once(func() (int64, unix.Errno) {
 			fd := r.fd(a[0])
+			if _, ok := r.epolls[fd]; ok {
+				delete(r.epolls, fd)
+				return 0, 0
+			}
+			for _, set := range r.epolls { // a closed descriptor leaves every epoll set, as in Linux
+				delete(set, fd)
+			}
 			delete(r.nonblock, fd)
 			delete(r.fdFlows, fd)
 			return errnoResult(so.Close(fd))

@@ -1,0 +1,164 @@
+package script
+
+import (
+	"strings"
+	"testing"
+)
+
+// An accepted connection (fd 4) with 10 bytes from the peer waiting, in FreeBSD's
+// tcp-testsuite style.
+const tenBytesWaiting = `
+ 0.00 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0.00 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0.00 bind(3, ..., ...) = 0
++0.00 listen(3, 1) = 0
++0.00 < S   0:0(0) win 65535 <mss 1460,sackOK,eol,eol>
++0.00 > S.  0:0(0) ack 1 <...>
++0.01 <  .  1:1(0) ack 1 win 65535
++0.00 accept(3, ..., ...) = 4
++0.00 <  P. 1:11(10) ack 1 win 65535
+`
+
+func TestRecvFlags(t *testing.T) {
+	// MSG_PEEK leaves the bytes; a read takes them.
+	mustPass(t, tenBytesWaiting+`
++0.00 recv(4, ..., 1024, MSG_PEEK) = 10
++0.00 recv(4, ..., 1024, MSG_PEEK) = 10
++0.00 ioctl(4, FIONREAD, [10]) = 0
++0.00 read(4, ..., 1024) = 10
++0.00 ioctl(4, SIOCINQ, [0]) = 0
++0.00 recv(4, ..., 1024, MSG_DONTWAIT) = -1 EAGAIN (Resource temporarily unavailable)
+`, Config{Lenient: true})
+	// Without MSG_PEEK the second call finds nothing: the positive control of the peek.
+	mustFail(t, tenBytesWaiting+`
++0.00 recv(4, ..., 1024, 0) = 10
++0.00 recv(4, ..., 1024, MSG_DONTWAIT) = 10
+`, Config{Lenient: true}, 13, "recv() returned -1, expected 10")
+	// MSG_TRUNC drops the bytes and counts them; recvfrom and readv read as recv.
+	mustPass(t, tenBytesWaiting+`
++0.00 recv(4, ..., 4, MSG_TRUNC) = 4
++0.00 recvfrom(4, ..., 2, 0, ..., ...) = 2
++0.00 readv(4, [{iov_base=..., iov_len=1}, {iov_base=..., iov_len=2}], 2) = 3
++0.00 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{iov_base=..., iov_len=100}], msg_flags=0}, 0) = 1
+`, Config{Lenient: true})
+	// MSG_WAITALL blocks until the whole count came; without it the call returns what is there.
+	mustPass(t, tenBytesWaiting+`
++0.00...0.20 recv(4, ..., 20, MSG_WAITALL) = 20
++0.20 <  P. 11:21(10) ack 1 win 65535
+`, Config{Lenient: true})
+	mustFail(t, tenBytesWaiting+`
++0.00...0.20 recv(4, ..., 20, 0) = 20
++0.20 <  P. 11:21(10) ack 1 win 65535
+`, Config{Lenient: true}, 12, "recv() returned at 0.010000 s, expected at 0.210000 s")
+	// On a non-blocking socket MSG_WAITALL returns what is there.
+	mustPass(t, tenBytesWaiting+`
++0.00 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0.00 recv(4, ..., 20, MSG_WAITALL) = 10
+`, Config{Lenient: true})
+}
+
+func TestSendCalls(t *testing.T) {
+	mustPass(t, tenBytesWaiting+`
++0.00 send(4, ..., 10, 0) = 10
++0.00 > P. 1:11(10) ack 11 <...>
++0.00 sendto(4, ..., 20, MSG_NOSIGNAL, ..., ...) = 20
++0.00 sendmsg(4, {msg_name(...)=..., msg_iov(2)=[{iov_base=..., iov_len=5}, {iov_base=..., iov_len=25}], msg_flags=0}, 0) = 30
++0.00 writev(4, [{iov_base=..., iov_len=40}], 1) = 40
++0.00 ioctl(4, SIOCOUTQ, [100]) = 0
++0.00 ioctl(4, SIOCOUTQNSD, [90]) = 0
++0.01 < . 11:11(0) ack 11 win 65535
++0.00 > P. 11:101(90) ack 11 <...>
+`, Config{Lenient: true})
+	mustFail(t, tenBytesWaiting+`
++0.00 send(4, ..., 10, 0) = 10
++0.00 ioctl(4, SIOCOUTQ, [0]) = 0
+`, Config{Lenient: true}, 13, "ioctl(SIOCOUTQ) gave 10, expected 0")
+}
+
+func TestPoll(t *testing.T) {
+	// Readable and writable at once; a listener with nothing to accept times out after its
+	// timeout, in virtual time.
+	mustPass(t, tenBytesWaiting+`
++0.00 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLIN|POLLOUT}], 1, 0) = 1
++0.00...0.05 poll([{fd=3, events=POLLIN, revents=0}], 1, 50) = 0
++0.05 read(4, ..., 100) = 10
++0.00 poll([{fd=4, events=POLLIN, revents=0}], 1, 0) = 0
+`, Config{Lenient: true})
+	// A blocking poll wakes when data comes.
+	mustPass(t, tenBytesWaiting+`
++0.00 read(4, ..., 100) = 10
++0.00...0.30 poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, 1000) = 1
++0.30 < P. 11:21(10) ack 1 win 65535
+`, Config{Lenient: true})
+	// The peer's FIN: readable, with POLLRDHUP.
+	mustPass(t, tenBytesWaiting+`
++0.00 < F. 11:11(0) ack 1 win 65535
++0.00 poll([{fd=4, events=POLLIN|POLLRDHUP, revents=POLLIN|POLLRDHUP}], 1, 0) = 1
+`, Config{Lenient: true})
+	// revents are checked.
+	mustFail(t, tenBytesWaiting+`
++0.00 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLOUT}], 1, 0) = 1
+`, Config{Lenient: true}, 12, "poll() gave revents POLLIN|POLLOUT for fd 4, expected POLLOUT")
+	// A timeout returns at its time, not before: the end time is checked.
+	mustFail(t, tenBytesWaiting+`
++0.00...0.02 poll([{fd=3, events=POLLIN}], 1, 50) = 0
+`, Config{Lenient: true}, 12, "poll() returned at 0.060000 s, expected at 0.030000 s")
+}
+
+func TestEpoll(t *testing.T) {
+	mustPass(t, tenBytesWaiting+`
++0.00 epoll_create(1) = 5
++0.00 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN|EPOLLONESHOT, fd=4}) = 0
++0.00 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = -1 EEXIST (File exists)
++0.00 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
++0.00 epoll_wait(5, {events=0, ptr=0}, 1, 0) = 0
++0.00 epoll_ctl(5, EPOLL_CTL_MOD, 4, {events=EPOLLIN|EPOLLOUT, fd=4}) = 0
++0.00 epoll_wait(5, {events=EPOLLIN|EPOLLOUT, fd=4}, 1, 0) = 1
++0.00 epoll_ctl(5, EPOLL_CTL_DEL, 4, {events=0, fd=4}) = 0
++0.00...0.10 epoll_wait(5, {events=0, ptr=0}, 1, 100) = 0
++0.10 close(5) = 0
+`, Config{Lenient: true})
+	mustFail(t, tenBytesWaiting+`
++0.00 epoll_create(1) = 5
++0.00 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN|EPOLLOUT, fd=4}) = 0
++0.00 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
+`, Config{Lenient: true}, 14, "epoll_wait() gave events 0x5, expected 0x1")
+}
+
+// The keepalive and connection options of FreeBSD's socket-api scripts: defaults read before
+// connect, values set and read back.
+func TestKeepaliveOptions(t *testing.T) {
+	mustPass(t, `
+ 0.00 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0.00 getsockopt(3, IPPROTO_TCP, TCP_KEEPIDLE, [7200], [4]) = 0
++0.00 getsockopt(3, IPPROTO_TCP, TCP_KEEPINTVL, [75], [4]) = 0
++0.00 getsockopt(3, IPPROTO_TCP, TCP_KEEPCNT, [8], [4]) = 0
++0.00 getsockopt(3, IPPROTO_TCP, TCP_KEEPINIT, [75], [4]) = 0
++0.00 setsockopt(3, IPPROTO_TCP, TCP_KEEPINTVL, [10], 4) = 0
++0.00 getsockopt(3, IPPROTO_TCP, TCP_KEEPINTVL, [10], [4]) = 0
++0.00 setsockopt(3, IPPROTO_TCP, TCP_KEEPCNT, [0], 4) = -1 EINVAL (Invalid argument)
+`, Config{Platform: "freebsd"})
+	// TCP_KEEPINIT: an active open not established in time gives up, in virtual time.
+	mustPass(t, `
+ 0.00 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0.00 setsockopt(3, IPPROTO_TCP, TCP_KEEPINIT, [2], 4) = 0
++0.00 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0.00 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0.00 > S 0:0(0) <...>
++1.00 > S 0:0(0) <...>
++1.00 getsockopt(3, SOL_SOCKET, SO_ERROR, [ETIMEDOUT], [4]) = 0
+`, Config{Platform: "freebsd", Lenient: true})
+	// TCP_NOOPT: the SYN carries no option at all.
+	mustPass(t, `
+ 0.00 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0.00 setsockopt(3, IPPROTO_TCP, TCP_NOOPT, [1], 4) = 0
++0.00 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0.00 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0.00 > S 0:0(0) win 65535
+`, Config{})
+	src := "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n+0 > S 0:0(0) win 65535\n"
+	mustFail(t, src, Config{}, 4, "options") // the same SYN without TCP_NOOPT has options
+	if !strings.Contains(src, "> S 0:0(0) win 65535\n") {
+		t.Fatal("test script changed")
+	}
+}
