@@ -263,6 +263,17 @@ func (b *Bench) TryNextWithin(d time.Duration) *Frame {
 	return f
 }
 
+// Waiting returns the frames the stack has already sent that no Next took, oldest first,
+// without moving time; Take(n) then takes the first n of them.
+func (b *Bench) Waiting() []*Frame {
+	b.t.Helper()
+	b.settle()
+	return b.pending
+}
+
+// Take takes the first n frames Waiting returned.
+func (b *Bench) Take(n int) { b.pending = b.pending[min(n, len(b.pending)):] }
+
 // ExpectNothing fails the spec if the stack has sent a frame that no Next took.
 func (b *Bench) ExpectNothing() {
 	b.t.Helper()

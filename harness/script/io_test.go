@@ -162,3 +162,37 @@ func TestKeepaliveOptions(t *testing.T) {
 		t.Fatal("test script changed")
 	}
 }
+
+// Linux's scripts see GSO super-segments: with --platform linux one outbound line matches the
+// segments the stack sent at once that make up its length, and nothing else.
+func TestGSOSuperSegments(t *testing.T) {
+	src := tenBytesWaiting + `
++0.00 write(4, ..., 2920) = 2920
++0.00 > P. 1:2921(2920) ack 11
+`
+	mustPass(t, src, Config{Platform: "linux", Lenient: true})
+	res := mustPass(t, src, Config{Platform: "linux", Lenient: true})
+	notes := 0
+	for _, f := range res.Frames() {
+		if strings.Contains(strings.Join(f.Comments(), " "), "segment 2 of 2 of one GSO segment") {
+			notes++
+		}
+	}
+	if notes != 1 {
+		t.Errorf("%d frames noted as the second of a GSO segment, want 1", notes)
+	}
+	// Without the platform every segment is checked; a length no run adds up to fails.
+	mustFail(t, src, Config{Lenient: true}, 13, "length 1460, want 2920")
+	mustFail(t, strings.Replace(src, "2921(2920)", "2001(2000)", 1), Config{Platform: "linux", Lenient: true}, 13, "length 1460, want 2000")
+}
+
+// --lenient ignores where the stack sets PSH, and nothing else of the flags.
+func TestLenientPSH(t *testing.T) {
+	src := tenBytesWaiting + `
++0.00 write(4, ..., 10) = 10
++0.00 > . 1:11(10) ack 11
+`
+	mustPass(t, src, Config{Lenient: true})
+	mustFail(t, src, Config{}, 13, "flags P., want .")
+	mustFail(t, strings.Replace(src, "> . 1:11", "> F. 1:11", 1), Config{Lenient: true}, 13, "flags P., want F.")
+}

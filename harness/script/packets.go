@@ -304,15 +304,16 @@ type tsCheck struct {
 }
 
 // diff lists how got differs from want (a script's outbound line); empty when it matches.
-// Lenient ignores the window, option values and option order. Otherwise the options match
-// kind by kind in order, with the TS val judged by ts and the TS ecr exactly (stricter than
+// Lenient ignores the window, the PSH bit, option values and option order. Otherwise the
+// options match kind by kind in order, with the TS val judged by ts and the TS ecr exactly (stricter than
 // packetdrill, which leaves the echo unchecked: an echo is the RFC 7323 4.3 rules at work).
 func (want seg) diff(got seg, lenient bool, ts tsCheck) []string {
 	var d []string
 	if want.hasPorts && (want.srcPort != got.srcPort || want.dstPort != got.dstPort) {
 		d = append(d, fmt.Sprintf("ports %d>%d, want %d>%d", got.srcPort, got.dstPort, want.srcPort, want.dstPort))
 	}
-	if want.flags != got.flags {
+	if w, g := want.flags, got.flags; w != g && (!lenient || w&^PSH != g&^PSH) {
+		// Lenient: where a sender sets PSH is its own choice (RFC 9293 3.9.1).
 		d = append(d, fmt.Sprintf("flags %v, want %v", got.flags, want.flags))
 	}
 	if want.seq != got.seq {

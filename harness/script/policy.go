@@ -59,6 +59,7 @@ var platformDefaults = map[string][]Sysctl{
 		{Name: "net.inet.tcp.insecure_syn", Value: "0"},       // tcp_input.c: RFC 5961 4 on
 		{Name: "net.inet.tcp.drop_synfin", Value: "0"},        // tcp_input.c: a SYN+FIN is taken as a SYN
 		{Name: "net.inet.tcp.cc.algorithm", Value: "newreno"}, // cc(4)
+		{Name: "net.inet.tcp.initcwnd_segments", Value: "10"}, // tcp(4): RFC 6928's 10 since FreeBSD 11
 	},
 	"linux": {
 		{Name: "net.ipv4.tcp_rmem", Value: "4096 131072 6291456"}, // ip-sysctl.rst: tcp_rmem default 131072
@@ -77,6 +78,9 @@ var platformDefaults = map[string][]Sysctl{
 		{Name: "net.ipv4.tcp_window_scaling", Value: "1"},         // ip-sysctl.rst
 		{Name: "net.ipv4.tcp_congestion_control", Value: "cubic"}, // the default since Linux 2.6.19
 		{Name: "net.ipv4.tcp_syncookies", Value: "1"},             // ip-sysctl.rst
+		{Name: "TCP_INIT_CWND", Value: "10"},                      // include/net/tcp.h (no sysctl)
+		{Name: "TCP_DELACK_MIN", Value: "40"},                     // include/net/tcp.h: HZ/25 (no sysctl)
+		{Name: "timestamps optional", Value: "1"},                 // tcp_input.c: no RFC 7323 3.2 drop of a segment without one
 	},
 }
 
@@ -102,6 +106,7 @@ var sysctls = []sysctl{
 	{"net.inet.tcp.insecure_syn", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SYNChallenge }, tcp.On, tcp.Off)},
 	{"net.inet.tcp.drop_synfin", dropSynFin},
 	{"net.inet.tcp.cc.algorithm", congestion},
+	{"net.inet.tcp.initcwnd_segments", countTo(func(c *tcp.Config) *int { return &c.InitialWindow })},
 	{"net.inet.tcp.blackhole", only("0", "a RST for every segment to a closed port, as mtcp does")},
 	{"net.inet.tcp.hostcache.purgenow", ignore}, // mtcp keeps no host cache
 	// Linux (ip-sysctl.rst; times in seconds unless the name says otherwise).
@@ -126,14 +131,27 @@ var sysctls = []sysctl{
 	{"net.ipv4.tcp_recovery", rackBit},
 }
 
-func lookupSysctl(name string) *sysctl {
-	for i := range sysctls {
-		if sysctls[i].name == name {
-			return &sysctls[i]
+// constants are the settings of a platform no sysctl changes, which only its defaults set
+// (Linux's include/net/tcp.h).
+var constants = []sysctl{
+	{"TCP_INIT_CWND", countTo(func(c *tcp.Config) *int { return &c.InitialWindow })},
+	{"TCP_DELACK_MIN", msTo(func(c *tcp.Config) *time.Duration { return &c.DelayedACK })},
+	{"timestamps optional", func(c *core.Config, v string) error {
+		c.TCP.TolerateMissingTimestamps = strings.TrimSpace(v) == "1"
+		return nil
+	}},
+}
+
+func lookup(table []sysctl, name string) *sysctl {
+	for i := range table {
+		if table[i].name == name {
+			return &table[i]
 		}
 	}
 	return nil
 }
+
+func lookupSysctl(name string) *sysctl { return lookup(sysctls, name) }
 
 func parseInt(v string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -429,7 +447,11 @@ func applyPolicy(cfg *core.Config, platform string, sets []Sysctl) (applied []Sy
 		return nil, nil, fmt.Errorf("unknown platform %q (%s)", platform, strings.Join(KnownPlatforms, ", "))
 	}
 	for _, d := range platformDefaults[platform] {
-		if err := lookupSysctl(d.Name).apply(cfg, d.Value); err != nil {
+		set := lookupSysctl(d.Name)
+		if set == nil {
+			set = lookup(constants, d.Name)
+		}
+		if err := set.apply(cfg, d.Value); err != nil {
 			return nil, nil, fmt.Errorf("platform %s default %s=%s: %w", platform, d.Name, d.Value, err)
 		}
 	}

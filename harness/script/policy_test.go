@@ -55,6 +55,7 @@ func TestSysctlMapping(t *testing.T) {
 		{"net.inet.tcp.drop_synfin", "0", func(c tcp.Config) bool { return c.SynFin == tcp.SynFinAccept }},
 		{"net.inet.tcp.keepintvl", "5000", func(c tcp.Config) bool { return c.KeepAliveInterval == 5*time.Second }},
 		{"net.inet.tcp.keepinit", "3000", func(c tcp.Config) bool { return c.ConnectTimeout == 3*time.Second }},
+		{"net.inet.tcp.initcwnd_segments", "4", func(c tcp.Config) bool { return c.InitialWindow == 4 }},
 		{"net.inet.tcp.ecn.enable", "1", func(c tcp.Config) bool { return c.ECN == tcp.ECNOn }},
 		{"net.inet.tcp.ecn.enable", "0", func(c tcp.Config) bool { return c.ECN == tcp.ECNOff }},
 		{"net.inet.tcp.rexmit_initial", "3000", func(c tcp.Config) bool { return c.RTOInitial == 3*time.Second }},
@@ -162,5 +163,18 @@ func TestSysctlSetsPolicy(t *testing.T) {
 	res = mustPass(t, late, Config{Platform: "freebsd"})
 	if len(res.Skipped) != 2 || !strings.Contains(res.Skipped[1].String(), "line 5: sysctl not applied: net.inet.tcp.recvspace=1000000: set after the script started") {
 		t.Errorf("skipped %v", res.Skipped)
+	}
+}
+
+// Every platform default names a setting the runner knows and applies cleanly.
+func TestPlatformDefaults(t *testing.T) {
+	for _, p := range KnownPlatforms {
+		cfg := harness.DefaultMTCPConfig()
+		if _, _, err := applyPolicy(&cfg, p, nil); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+		if cfg.TCP.InitialWindow != 10 || cfg.TCP.DelayedACK != 40*time.Millisecond {
+			t.Errorf("%s: initial window %d, delayed ACK %v; want 10 and 40ms", p, cfg.TCP.InitialWindow, cfg.TCP.DelayedACK)
+		}
 	}
 }

@@ -22,9 +22,9 @@ type Config struct {
 	// expects. By default, as in packetdrill, such a packet fails only when it is compared
 	// with the next outbound line.
 	Strict bool
-	// Lenient ignores the window, option values and option order of outbound packets, and the
-	// buffer sizes getsockopt reports, so that scripts written against another stack's
-	// defaults test the protocol rather than the defaults.
+	// Lenient ignores the window, the PSH bit, option values and option order of outbound
+	// packets, and the buffer sizes getsockopt reports, so that scripts written against
+	// another stack's defaults test the protocol rather than the defaults.
 	Lenient bool
 	// NewDUT makes the target; nil runs a fresh mtcp core (harness.DefaultMTCPConfig).
 	NewDUT func() (harness.DUT, error)
@@ -234,6 +234,7 @@ type runner struct {
 	// descriptor last made by socket or accept (-1 before).
 	testFD int
 	code   []codeBlock // the Python blocks met, run after the last line
+	gso    gsoRun      // the segments the outbound line being matched takes after the first
 	// epolls are the epoll instances, by descriptor: each the descriptors registered.
 	epolls map[int]map[int]*epollEntry
 }
@@ -460,7 +461,12 @@ func (r *runner) expect(e *Event, at time.Duration) {
 		// the script's clock, on a failure too.
 		fl.learnTimestamps(e.Packet.TCP.Options, segOfWire(f.IPv4(), f.TCP(), fl).opts)
 	}
+	r.gso = r.superSegment(e, f)
+	defer func() { r.gso = gsoRun{} }()
 	got := fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.frameFlow(f, fl)))
+	if r.gso.frames > 0 {
+		got += fmt.Sprintf(" and %d more segments, %d bytes in all (one GSO segment)", r.gso.frames, r.gso.len)
+	}
 	if f.Offset < lo {
 		f.Note("line %d: FAILED: sent %s too early; expected %s", e.Line, lo-f.Offset, want)
 		r.failWith(want, got, "the stack sent a packet %s too early (tolerance %s)", lo-f.Offset, tol)
@@ -479,6 +485,48 @@ func (r *runner) expect(e *Event, at time.Duration) {
 	} else {
 		r.last = at
 	}
+}
+
+// gsoRun is a run of segments the stack sent back to back that one outbound line matches
+// as a single segment: the frames after the first, the bytes of all, and the PSH and FIN
+// of the last.
+type gsoRun struct {
+	frames, len int
+	flags       TCPFlags
+}
+
+// superSegment joins to f the segments the stack sent at the same moment right after it, when
+// the line expects more data than f carries and they make up exactly that much: Linux hands
+// packetdrill's tun device GSO super-segments, which a NIC cuts into MSS-sized ones, so its
+// scripts expect "> P. 1:10001(10000)" for ten segments sent at once. Only with
+// --platform linux: mtcp's own scripts check every segment.
+func (r *runner) superSegment(e *Event, f *harness.Frame) gsoRun {
+	p := e.Packet
+	t := f.TCP()
+	if r.cfg.Platform != "linux" || p.Proto != ProtoTCP || t == nil || len(t.Payload) == 0 || len(t.Payload) >= p.TCP.Len {
+		return gsoRun{}
+	}
+	run := gsoRun{len: len(t.Payload)}
+	next := t.Seq + uint32(len(t.Payload))
+	for _, g := range r.b.Waiting() {
+		u := g.TCP()
+		if u == nil || g.Offset != f.Offset || u.SrcPort != t.SrcPort || u.DstPort != t.DstPort || u.Seq != next ||
+			u.Ack != t.Ack || u.SYN || u.RST || len(u.Payload) == 0 || run.len+len(u.Payload) > p.TCP.Len {
+			break
+		}
+		run.frames++
+		run.len += len(u.Payload)
+		run.flags = TCPFlags(harness.FlagsOf(u)) & (PSH | FIN)
+		next += uint32(len(u.Payload))
+		if run.len == p.TCP.Len {
+			for i, g := range r.b.Waiting()[:run.frames] {
+				g.Note("line %d: segment %d of %d of one GSO segment", e.Line, i+2, run.frames+1)
+			}
+			r.b.Take(run.frames)
+			return run
+		}
+	}
+	return gsoRun{}
 }
 
 // renderExpected is an outbound line in packetdrill notation at its time.
@@ -607,6 +655,9 @@ func (r *runner) protoDiff(p *Packet, fr *harness.Frame, fl *flow) []string {
 			return []string{"not a TCP segment"}
 		}
 		want, got := segOfLine(p), segOfWire(ip, t, fl)
+		if r.gso.frames > 0 {
+			got.len, got.flags = r.gso.len, got.flags|r.gso.flags
+		}
 		switch {
 		case p.TCP.AnySeq: // "...(L)": any sequence number
 			want.seq = got.seq

@@ -28,8 +28,11 @@ type congestion struct {
 // dupThresh is RFC 5681's DupThresh.
 const dupThresh = 3
 
-// initialWindow is RFC 5681 3.1's IW.
-func initialWindow(mss int) int {
+// initialWindow is RFC 5681 3.1's IW, or Config.InitialWindow segments.
+func (l *Layer) initialWindow(mss int) int {
+	if n := l.cfg.InitialWindow; n > 0 {
+		return n * mss
+	}
 	switch {
 	case mss > 2190:
 		return 2 * mss
@@ -41,7 +44,7 @@ func initialWindow(mss int) int {
 
 // initCongestion starts slow start once the handshake fixed the MSS.
 func (c *Conn) initCongestion() {
-	c.cc.cwnd = initialWindow(c.smss())
+	c.cc.cwnd = c.layer.initialWindow(c.smss())
 	c.cc.ssthresh = 1 << 30
 }
 

@@ -143,6 +143,7 @@ type Config struct {
 	Retries           int           // retransmissions of data or FIN before ErrTimeout (default 8)
 	SynRetries        int           // SYN retransmissions before ErrTimeout (default 5)
 	SynAckRetries     int           // SYN-ACK retransmissions before the half-open connection is freed (default 5)
+	InitialWindow     int           // the congestion window after the handshake, in segments: RFC 6928's 10 as Linux and FreeBSD (default 0: RFC 5681 3.1's 2 to 4)
 	DelayedACK        time.Duration // RFC 1122 4.2.3.2, at most 500 ms (default 40 ms, Linux's TCP_DELACK_MIN)
 	ChallengeACKs     int           // RFC 5961 7: challenge ACKs per second, all connections, on average: each second's budget is drawn between half and 1.5 times this (default 100)
 	MaxTimeWait       int           // connections in TIME-WAIT, kept apart from MaxConnections; the oldest goes past it (default 65536)
@@ -251,6 +252,9 @@ func (c Config) Validate() error {
 		if p.v < 1 {
 			return fmt.Errorf("tcp: %s %d < 1", p.name, p.v)
 		}
+	}
+	if c.InitialWindow < 0 {
+		return fmt.Errorf("tcp: InitialWindow %d < 0", c.InitialWindow)
 	}
 	switch {
 	case c.SendBuffer < MinBuffer:

@@ -109,3 +109,20 @@ func TestKnobDefaultsAndValidation(t *testing.T) {
 		}
 	}
 }
+
+// Config.InitialWindow: RFC 6928's ten segments instead of RFC 5681 3.1's three (MSS 1460).
+func TestInitialWindow(t *testing.T) {
+	for _, c := range []struct{ iw, segs int }{{0, 3}, {10, 10}} {
+		p := newPeer(t, Config{InitialWindow: c.iw})
+		a, _ := p.accept(wire.TCPOptions{MSS: 1460})
+		if n, err := a.Write(make([]byte, 64<<10)); err != nil || n == 0 {
+			t.Fatalf("write: %d, %v", n, err)
+		}
+		if got := len(p.recv()); got != c.segs {
+			t.Errorf("InitialWindow %d: %d segments sent before the first ACK, want %d", c.iw, got, c.segs)
+		}
+	}
+	if err := (Config{InitialWindow: -1}).WithDefaults().Validate(); err == nil {
+		t.Error("a negative InitialWindow validates")
+	}
+}
