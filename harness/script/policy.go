@@ -2,6 +2,7 @@ package script
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -470,31 +471,59 @@ func applyPolicy(cfg *core.Config, platform string, sets []Sysctl) (applied []Sy
 	return applied, skips, nil
 }
 
-// scriptSysctls sorts a script's shell lines: the sysctl assignments of those before its first
-// packet or system call set the stack's policy; everything else is skipped.
-func scriptSysctls(s *Script) (sets []Sysctl, skips []Skip) {
-	started := false
+// leadingShell reads the shell lines before a script's first packet or system call: their
+// sysctl assignments set the stack's policy before it starts; the rest of them is skipped.
+func leadingShell(s *Script) (sets []Sysctl, skips []Skip) {
 	for _, e := range s.Events {
-		switch e.Kind {
-		case EventShell:
-		case EventCode:
-			continue
-		default:
-			started = true
+		if e.Kind == EventCode {
 			continue
 		}
-		found, rest := sysctlsOf(e.Command)
-		for _, f := range found {
-			f.Line = e.Line
-			if started {
-				skips = append(skips, Skip{Line: e.Line, What: "sysctl", Text: fmt.Sprintf("%s=%s: set after the script started (only the lines before the first packet or system call set the policy)", f.Name, f.Value)})
-				continue
-			}
-			sets = append(sets, f)
+		if e.Kind != EventShell {
+			break
 		}
-		if len(rest) > 0 {
-			skips = append(skips, Skip{Line: e.Line, What: "shell", Text: "`" + strings.Join(rest, "; ") + "`"})
-		}
+		found, rest := shellLine(e)
+		sets, skips = append(sets, found...), append(skips, rest...)
 	}
 	return sets, skips
+}
+
+// shellLine reads a shell line: its sysctl assignments, and a Skip for the commands left.
+func shellLine(e Event) (sets []Sysctl, skips []Skip) {
+	found, rest := sysctlsOf(e.Command)
+	for _, f := range found {
+		f.Line = e.Line
+		sets = append(sets, f)
+	}
+	if len(rest) > 0 {
+		skips = append(skips, Skip{Line: e.Line, What: "shell", Text: "`" + strings.Join(rest, "; ") + "`"})
+	}
+	return sets, skips
+}
+
+// liveShell runs a shell line met after the stack started: its sysctls change the running
+// stack's policy, as on a kernel, where mtcp is the target.
+func (r *runner) liveShell(e *Event) {
+	sets, skips := shellLine(*e)
+	r.res.Skipped = append(r.res.Skipped, skips...)
+	for _, set := range sets {
+		sc := lookupSysctl(set.Name)
+		var err error
+		switch {
+		case r.mtcp == nil:
+			err = fmt.Errorf("the target %s sets its own policy", r.b.DUT().Name())
+		case sc == nil:
+			err = errors.New("not a setting mtcp maps")
+		default:
+			layer := r.mtcp.Core().TCP()
+			cfg := core.Config{TCP: layer.Config()}
+			if err = sc.apply(&cfg, set.Value); err == nil {
+				err = layer.SetConfig(cfg.TCP)
+			}
+		}
+		if err != nil {
+			r.res.Skipped = append(r.res.Skipped, Skip{Line: set.Line, What: "sysctl", Text: fmt.Sprintf("%s=%s: %v", set.Name, set.Value, err)})
+			continue
+		}
+		r.res.Applied = append(r.res.Applied, set)
+	}
 }

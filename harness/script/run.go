@@ -173,8 +173,9 @@ func Run(s *Script, cfg Config) (*Result, error) {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 10 * time.Minute
 	}
-	sets, skips := scriptSysctls(s)
+	sets, skips := leadingShell(s)
 	var dut harness.DUT
+	var mtcp *harness.MTCP
 	var applied []Sysctl
 	if cfg.NewDUT != nil {
 		d, err := cfg.NewDUT()
@@ -198,10 +199,10 @@ func Run(s *Script, cfg Config) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.File, err)
 		}
-		dut = m
+		dut, mtcp = m, m
 	}
 	slices.SortStableFunc(skips, func(a, b Skip) int { return a.Line - b.Line })
-	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name(), platform: cfg.Platform, Skipped: skips, Applied: applied}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}, testFD: -1}
+	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name(), platform: cfg.Platform, Skipped: skips, Applied: applied}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}, testFD: -1, mtcp: mtcp}
 	r.run(dut)
 	return r.res, nil
 }
@@ -235,6 +236,12 @@ type runner struct {
 	testFD int
 	code   []codeBlock // the Python blocks met, run after the last line
 	gso    gsoRun      // the segments the outbound line being matched takes after the first
+	// mtcp is the target when it is mtcp's core (no Config.NewDUT): shell lines' sysctls
+	// after the start change its policy.
+	mtcp *harness.MTCP
+	// started is set at the first packet or system call: shell lines before it set the
+	// policy the stack starts with.
+	started bool
 	// epolls are the epoll instances, by descriptor: each the descriptors registered.
 	epolls map[int]map[int]*epollEntry
 }
@@ -334,7 +341,16 @@ func (r *runner) when(e *Event) time.Duration {
 
 func (r *runner) event(e *Event) {
 	switch e.Kind {
-	case EventShell: // sorted out before the run (scriptSysctls)
+	case EventShell:
+		if !r.started { // read before the stack started (leadingShell)
+			return
+		}
+		if e.Time.Kind != TimeNone {
+			at := r.when(e)
+			r.runTo(at)
+			r.last = at
+		}
+		r.liveShell(e)
 		return
 	case EventCode:
 		if e.Time.Kind == TimeNone { // untimed: when the line comes
@@ -342,6 +358,7 @@ func (r *runner) event(e *Event) {
 			return
 		}
 	}
+	r.started = true
 	at := r.when(e)
 	if e.Time.Kind == TimeAbsolute && at < r.last {
 		r.fail("time goes backward: %s s is before the previous line's %s s", secs(at), secs(r.last))

@@ -410,6 +410,19 @@ func (l *Layer) Stats() Stats { return l.stats }
 // Config returns the configuration in force.
 func (l *Layer) Config() Config { return l.cfg }
 
+// SetConfig changes the configuration in force, as a sysctl changes a kernel's: connections
+// opened from now on take the new buffer sizes, timers and options; connections already open
+// follow the new switches (RFC 5961's checks, SYN+FIN, challenge ACK budget) from their next
+// segment. cfg goes through WithDefaults and must pass Validate.
+func (l *Layer) SetConfig(cfg Config) error {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	l.cfg = cfg
+	return nil
+}
+
 // Conns returns the number of connections in the table.
 func (l *Layer) Conns() int { return len(l.conns) }
 

@@ -126,3 +126,32 @@ func TestInitialWindow(t *testing.T) {
 		t.Error("a negative InitialWindow validates")
 	}
 }
+
+// SetConfig acts as a sysctl: an open connection follows a new switch from its next segment,
+// and a configuration that does not validate is refused and changes nothing.
+func TestSetConfig(t *testing.T) {
+	p := newPeer(t, Config{})
+	c, _ := p.accept(wire.TCPOptions{MSS: 1460})
+	syn := func() {
+		p.send(80, wire.TCPFields{SeqNum: peerISS + 10, Flags: wire.SYN, WindowSize: 65535}, nil)
+	}
+	syn()
+	if s := p.recvOne(); s.Flags() != wire.ACK || c.State() != Established {
+		t.Fatalf("before: %v, state %v; want a challenge ACK", s.Flags(), c.State())
+	}
+	cfg := p.l.Config()
+	cfg.SYNChallenge = Off
+	if err := p.l.SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	p.advance(oowInterval)
+	syn()
+	if s := p.recvOne(); s.Flags() != wire.RST|wire.ACK || c.State() != Closed {
+		t.Fatalf("after: %v, state %v; want RST|ACK, CLOSED", s.Flags(), c.State())
+	}
+	bad := p.l.Config()
+	bad.InitialWindow = -1
+	if err := p.l.SetConfig(bad); err == nil || p.l.Config().InitialWindow != 0 {
+		t.Errorf("an invalid configuration: %v, InitialWindow now %d", err, p.l.Config().InitialWindow)
+	}
+}
