@@ -61,6 +61,8 @@ var platformDefaults = map[string][]Sysctl{
 		{Name: "net.inet.tcp.drop_synfin", Value: "0"},        // tcp_input.c: a SYN+FIN is taken as a SYN
 		{Name: "net.inet.tcp.cc.algorithm", Value: "newreno"}, // cc(4)
 		{Name: "net.inet.tcp.initcwnd_segments", Value: "10"}, // tcp(4): RFC 6928's 10 since FreeBSD 11
+		{Name: "delayed ACK segments", Value: "2"},            // tcp_input.c: a delayed ACK holds one segment (no sysctl)
+		{Name: "FIN with every ACK", Value: "1"},              // tcp_output.c: tcp_outflags set FIN until it is acknowledged (no sysctl)
 	},
 	"linux": {
 		{Name: "net.ipv4.tcp_rmem", Value: "4096 131072 6291456"}, // ip-sysctl.rst: tcp_rmem default 131072
@@ -133,10 +135,12 @@ var sysctls = []sysctl{
 }
 
 // constants are the settings of a platform no sysctl changes, which only its defaults set
-// (Linux's include/net/tcp.h).
+// (Linux's include/net/tcp.h, FreeBSD's tcp_input.c).
 var constants = []sysctl{
 	{"TCP_INIT_CWND", countTo(func(c *tcp.Config) *int { return &c.InitialWindow })},
 	{"TCP_DELACK_MIN", msTo(func(c *tcp.Config) *time.Duration { return &c.DelayedACK })},
+	{"delayed ACK segments", countTo(func(c *tcp.Config) *int { return &c.DelayedACKSegments })},
+	{"FIN with every ACK", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.FINWithACK })},
 	{"timestamps optional", func(c *core.Config, v string) error {
 		c.TCP.TolerateMissingTimestamps = strings.TrimSpace(v) == "1"
 		return nil

@@ -15,7 +15,7 @@ import (
 )
 
 // Switch turns an optional behaviour on or off. The zero value, Default, takes the behaviour's
-// default (on, for every Switch in Config but TLPNewData).
+// default (on, for every Switch in Config but TLPNewData and FINWithACK).
 type Switch uint8
 
 // The values of a Switch.
@@ -130,28 +130,29 @@ func (m SynFinMode) String() string {
 // Config bounds and times the TCP layer and chooses its extensions. Zero values take the
 // defaults.
 type Config struct {
-	MaxConnections    int           // connections in the table, any state (default 4096)
-	Backlog           int           // established connections waiting for Accept, per listener (default 128)
-	MaxHalfOpen       int           // SYN-RECEIVED connections per listener, before SYN cookies (default 256)
-	SendBuffer        int           // bytes per connection (default 256 KiB)
-	ReceiveBuffer     int           // bytes per connection (default 256 KiB)
-	MSL               time.Duration // maximum segment lifetime; TIME-WAIT lasts 2·MSL (default 30 s)
-	RTOMin            time.Duration // RFC 6298 2.4's floor, lowered as RFC 8961 allows and Linux does (default 200 ms)
-	RTOVarMin         time.Duration // the least the RTO's variance term counts for: RTO >= SRTT + RTOVarMin, as Linux's tcp_rto_min (default 200 ms)
-	RTOInitial        time.Duration // RFC 6298 2.1 (default 1 s)
-	RTOMax            time.Duration // backoff cap (default 60 s)
-	Retries           int           // retransmissions of data or FIN before ErrTimeout (default 8)
-	SynRetries        int           // SYN retransmissions before ErrTimeout (default 5)
-	SynAckRetries     int           // SYN-ACK retransmissions before the half-open connection is freed (default 5)
-	InitialWindow     int           // the congestion window after the handshake, in segments: RFC 6928's 10 as Linux and FreeBSD (default 0: RFC 5681 3.1's 2 to 4)
-	DelayedACK        time.Duration // RFC 1122 4.2.3.2, at most 500 ms (default 40 ms, Linux's TCP_DELACK_MIN)
-	ChallengeACKs     int           // RFC 5961 7: challenge ACKs per second, all connections, on average: each second's budget is drawn between half and 1.5 times this (default 100)
-	MaxTimeWait       int           // connections in TIME-WAIT, kept apart from MaxConnections; the oldest goes past it (default 65536)
-	KeepAliveIdle     time.Duration // idle time before the first keepalive probe (default 2 h, RFC 1122 4.2.3.6)
-	KeepAliveProbes   int           // unanswered probes before ErrTimeout (default 9)
-	KeepAliveInterval time.Duration // between keepalive probes left unanswered, RFC 1122 4.2.3.6 (default KeepAliveIdle; Linux's tcp_keepalive_intvl and FreeBSD's keepintvl are 75 s)
-	ConnectTimeout    time.Duration // an active open not established by then fails with ErrTimeout (RFC 1122 4.2.3.5 lets it give up early), as FreeBSD's TCP_KEEPINIT (default none: SynRetries bound it)
-	FinTimeout        time.Duration // FIN-WAIT-2 after Close before the connection is reset (default 60 s, Linux's tcp_fin_timeout)
+	MaxConnections     int           // connections in the table, any state (default 4096)
+	Backlog            int           // established connections waiting for Accept, per listener (default 128)
+	MaxHalfOpen        int           // SYN-RECEIVED connections per listener, before SYN cookies (default 256)
+	SendBuffer         int           // bytes per connection (default 256 KiB)
+	ReceiveBuffer      int           // bytes per connection (default 256 KiB)
+	MSL                time.Duration // maximum segment lifetime; TIME-WAIT lasts 2·MSL (default 30 s)
+	RTOMin             time.Duration // RFC 6298 2.4's floor, lowered as RFC 8961 allows and Linux does (default 200 ms)
+	RTOVarMin          time.Duration // the least the RTO's variance term counts for: RTO >= SRTT + RTOVarMin, as Linux's tcp_rto_min (default 200 ms)
+	RTOInitial         time.Duration // RFC 6298 2.1 (default 1 s)
+	RTOMax             time.Duration // backoff cap (default 60 s)
+	Retries            int           // retransmissions of data or FIN before ErrTimeout (default 8)
+	SynRetries         int           // SYN retransmissions before ErrTimeout (default 5)
+	SynAckRetries      int           // SYN-ACK retransmissions before the half-open connection is freed (default 5)
+	InitialWindow      int           // the congestion window after the handshake, in segments: RFC 6928's 10 as Linux and FreeBSD (default 0: RFC 5681 3.1's 2 to 4)
+	DelayedACK         time.Duration // RFC 1122 4.2.3.2, at most 500 ms (default 40 ms, Linux's TCP_DELACK_MIN)
+	DelayedACKSegments int           // an ACK for at least every n-th data segment, full-sized or not: FreeBSD's delayed ACK holds one segment, 2 (default 0: every second full-sized one, RFC 5681 4.2)
+	ChallengeACKs      int           // RFC 5961 7: challenge ACKs per second, all connections, on average: each second's budget is drawn between half and 1.5 times this (default 100)
+	MaxTimeWait        int           // connections in TIME-WAIT, kept apart from MaxConnections; the oldest goes past it (default 65536)
+	KeepAliveIdle      time.Duration // idle time before the first keepalive probe (default 2 h, RFC 1122 4.2.3.6)
+	KeepAliveProbes    int           // unanswered probes before ErrTimeout (default 9)
+	KeepAliveInterval  time.Duration // between keepalive probes left unanswered, RFC 1122 4.2.3.6 (default KeepAliveIdle; Linux's tcp_keepalive_intvl and FreeBSD's keepintvl are 75 s)
+	ConnectTimeout     time.Duration // an active open not established by then fails with ErrTimeout (RFC 1122 4.2.3.5 lets it give up early), as FreeBSD's TCP_KEEPINIT (default none: SynRetries bound it)
+	FinTimeout         time.Duration // FIN-WAIT-2 after Close before the connection is reset (default 60 s, Linux's tcp_fin_timeout)
 
 	Timestamps   Switch         // RFC 7323 timestamps: RTTM and PAWS (default on)
 	WindowScale  Switch         // RFC 7323 2 window scale, apart from Timestamps (default on; off is Linux's tcp_window_scaling=0, FreeBSD's rfc1323=0 with Timestamps off)
@@ -163,6 +164,7 @@ type Config struct {
 	SynCookies   Switch         // RFC 4987 3.6 SYN cookies once a listener's half-open connections reach MaxHalfOpen (default on)
 	QuickACK     Switch         // after out-of-order data, acknowledge the next segments one by one, as Linux (default on)
 	TLPNewData   Switch         // a tail loss probe sends new data when there is some (RFC 8985 7.3), not the last segment again (default off)
+	FINWithACK   Switch         // an ACK sent while our FIN is unacknowledged carries the FIN again, as BSD's tcp_output (tcp_outflags; default off)
 	RSTChallenge Switch         // RFC 5961 3.2: a RST in the window but not at RCV.NXT draws a challenge ACK; off, it resets, as RFC 9293 alone and FreeBSD's insecure_rst=1 (default on)
 	SYNChallenge Switch         // RFC 5961 4.2: a SYN in a synchronized state draws a challenge ACK; off, one in the window resets (RST,ACK), as RFC 793 3.9 and FreeBSD's insecure_syn=1 (default on)
 	SynFin       SynFinMode     // a SYN+FIN in LISTEN and SYN-SENT, a SYN to RFC 9293 3.10.7.2 (default SynFinListenDrop: dropped in LISTEN only, as Linux)
@@ -223,8 +225,10 @@ func (c Config) WithDefaults() Config {
 			*s = On
 		}
 	}
-	if c.TLPNewData == Default {
-		c.TLPNewData = Off
+	for _, s := range []*Switch{&c.TLPNewData, &c.FINWithACK} {
+		if *s == Default {
+			*s = Off
+		}
 	}
 	if c.ECN == ECNDefault {
 		c.ECN = ECNPassive
@@ -255,6 +259,9 @@ func (c Config) Validate() error {
 	}
 	if c.InitialWindow < 0 {
 		return fmt.Errorf("tcp: InitialWindow %d < 0", c.InitialWindow)
+	}
+	if c.DelayedACKSegments < 0 {
+		return fmt.Errorf("tcp: DelayedACKSegments %d < 0", c.DelayedACKSegments)
 	}
 	switch {
 	case c.SendBuffer < MinBuffer:

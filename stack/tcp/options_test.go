@@ -155,3 +155,48 @@ func TestSetConfig(t *testing.T) {
 		t.Errorf("an invalid configuration: %v, InitialWindow now %d", err, p.l.Config().InitialWindow)
 	}
 }
+
+// Config.DelayedACKSegments: an ACK for every second segment whatever its size (FreeBSD),
+// where by default small segments wait for the delayed-ACK timer.
+func TestDelayedACKSegments(t *testing.T) {
+	for _, c := range []struct{ n, acks int }{{0, 0}, {2, 1}, {1, 2}} {
+		p := newPeer(t, Config{DelayedACKSegments: c.n})
+		a, _ := p.accept(wire.TCPOptions{MSS: 1460})
+		for i := range 2 {
+			p.send(80, wire.TCPFields{SeqNum: peerISS + 1 + wire.Seq(10*i), AckNum: a.Info().SndNxt, Flags: wire.ACK, WindowSize: 65535}, make([]byte, 10))
+		}
+		if got := len(p.recv()); got != c.acks {
+			t.Errorf("DelayedACKSegments %d: %d ACKs for two 10-byte segments, want %d", c.n, got, c.acks)
+		}
+	}
+}
+
+// Config.FINWithACK: in FIN-WAIT-1, the ACK for the peer's data carries our FIN again at its
+// sequence number, as BSD does; by default it is a bare ACK after the FIN. Challenge ACKs
+// never do.
+func TestFINWithACK(t *testing.T) {
+	for _, sw := range []Switch{Off, On} {
+		p := newPeer(t, Config{FINWithACK: sw})
+		a, _ := p.accept(wire.TCPOptions{MSS: 1460})
+		a.CloseWrite()
+		fin := p.recvOne()
+		if fin.Flags() != wire.FIN|wire.ACK {
+			t.Fatalf("%v: %v, want our FIN", sw, fin.Flags())
+		}
+		p.send(80, wire.TCPFields{SeqNum: peerISS + 1, AckNum: fin.SeqNum(), Flags: wire.ACK | wire.PSH, WindowSize: 65535}, make([]byte, 1460))
+		p.send(80, wire.TCPFields{SeqNum: peerISS + 1461, AckNum: fin.SeqNum(), Flags: wire.ACK | wire.PSH, WindowSize: 65535}, make([]byte, 1460))
+		ack := p.recvOne()
+		want, seq := wire.TCPFlags(wire.ACK), fin.SeqNum().Add(1)
+		if sw == On {
+			want, seq = wire.FIN|wire.ACK, fin.SeqNum()
+		}
+		if ack.Flags() != want || ack.SeqNum() != seq || ack.AckNum() != peerISS+2921 {
+			t.Errorf("%v: %v seq %d ack %d; want %v seq %d ack %d", sw, ack.Flags(), ack.SeqNum(), ack.AckNum(), want, seq, peerISS+2921)
+		}
+		// A challenge ACK never carries it (BSD's tcp_respond).
+		p.send(80, wire.TCPFields{SeqNum: peerISS + 3000, Flags: wire.SYN, WindowSize: 65535}, nil)
+		if ch := p.recvOne(); ch.Flags() != wire.ACK || ch.SeqNum() != fin.SeqNum().Add(1) {
+			t.Errorf("%v: challenge ACK %v seq %d; want a bare ACK at %d", sw, ch.Flags(), ch.SeqNum(), fin.SeqNum().Add(1))
+		}
+	}
+}

@@ -186,7 +186,7 @@ func (c *Conn) challengeAck(now time.Time) {
 	}
 	if c.layer.allowChallenge(now) {
 		c.lastOOWAck = now
-		c.sendAck()
+		c.sendSegment(now, c.sndNxt, 0, nil, challengeSegment)
 	}
 }
 
@@ -397,6 +397,11 @@ func (c *Conn) receiveData(now time.Time, s *segment) {
 	case c.quickAcks > 0: // the sender is recovering from a loss: every segment is acknowledged
 		c.quickAcks--
 		c.ackNow = true
+	case c.layer.cfg.DelayedACKSegments > 0: // every n-th segment, whatever its size
+		c.unackedSeg++
+		if c.unackedSeg >= c.layer.cfg.DelayedACKSegments {
+			c.ackNow = true
+		}
 	case len(s.data) >= c.smss():
 		c.unackedSeg++
 		if c.unackedSeg >= 2 { // RFC 1122 4.2.3.2: every second full-sized segment

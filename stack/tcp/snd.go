@@ -90,14 +90,21 @@ type segmentKind uint8
 
 const (
 	controlSegment    segmentKind = iota // ACK, window update, probe, FIN alone
+	challengeSegment                     // a challenge ACK (RFC 5961): never with the FIN again, as BSD's tcp_respond
 	newDataSegment                       // data sent for the first time: ECT, CWR (RFC 3168 6.1.2)
 	retransmitSegment                    // data sent again: never ECT (RFC 3168 6.1.5)
 )
 
 // sendSegment sends one segment of the connection with ACK set, the current window, the
 // timestamp option (RFC 7323 3.2: on every segment once negotiated), the SACK blocks held
-// (RFC 2018 4) and the ECN bits (RFC 3168 6.1).
+// (RFC 2018 4) and the ECN bits (RFC 3168 6.1). With Config.FINWithACK, an ACK sent while our
+// FIN is unacknowledged carries the FIN again, at its sequence number.
 func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, data []byte, kind segmentKind) {
+	if kind == controlSegment && seq == c.sndNxt && c.layer.cfg.FINWithACK == On {
+		if last := c.sent.last(); last != nil && last.fin { // our FIN is unacknowledged: send it again
+			seq, flags = seq.Add(^uint32(0)), flags|wire.FIN
+		}
+	}
 	f := wire.TCPFields{
 		SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(),
 		SeqNum: seq, AckNum: c.rcvNxt, Flags: flags | wire.ACK, WindowSize: c.windowField(),
