@@ -129,6 +129,7 @@ func (m *MTCP) Listen(fd, backlog int) error {
 	}
 	ln.SetBuffers(s.bufs)
 	ln.SetNoOptions(s.opts[optNoOpt] != 0)
+	ln.SetMSS(s.opts[optMaxSeg])
 	s.listener = ln
 	return nil
 }
@@ -180,7 +181,7 @@ func (m *MTCP) Connect(fd int, remote netip.AddrPort) error {
 	case s.port != 0:
 		return unix.EOPNOTSUPP // mtcp dials from an ephemeral port only
 	}
-	c, derr := m.core.TCP().DialWith(remote, tcp.DialOptions{Buffers: s.bufs, NoOptions: s.opts[optNoOpt] != 0})
+	c, derr := m.core.TCP().DialWith(remote, tcp.DialOptions{Buffers: s.bufs, NoOptions: s.opts[optNoOpt] != 0, MSS: s.opts[optMaxSeg]})
 	if derr != nil {
 		return errnoOf(derr)
 	}
@@ -420,6 +421,13 @@ func (m *MTCP) SetSockOpt(fd, level, name, value int) error {
 		if s.conn != nil {
 			s.conn.SetLinger(value)
 		}
+	case optMaxSeg:
+		if value < 88 || value > 32767 { // Linux's TCP_MIN_MSS and MAX_TCP_WINDOW
+			return unix.EINVAL
+		}
+		if s.listener != nil {
+			s.listener.SetMSS(value)
+		}
 	case optReusePort:
 	default:
 		return unix.ENOPROTOOPT
@@ -456,6 +464,9 @@ func (m *MTCP) GetSockOpt(fd, level, name int) (int, error) {
 	case optMaxSeg:
 		if s.conn != nil {
 			return s.conn.Info().SndMSS, nil
+		}
+		if v := s.opts[optMaxSeg]; v != 0 {
+			return min(v, m.near.MTU()-40), nil
 		}
 		return m.near.MTU() - 40, nil // what the SYN will announce
 	}

@@ -33,6 +33,10 @@ func flagsOf(sc *Syscall) int64 {
 	return 0
 }
 
+// isNull reports a NULL buffer argument: the call fails with EFAULT, as the kernel's copy
+// from or to user memory does.
+func isNull(x Expr) bool { return x.Kind == ExprWord && x.Text == "NULL" }
+
 // writer sends a call's byte count: on a blocking socket until all of it is queued, on a
 // non-blocking one what fits.
 func (r *runner) writer(sc *Syscall) attemptFunc {
@@ -42,6 +46,9 @@ func (r *runner) writer(sc *Syscall) attemptFunc {
 	written := int64(0)
 	return func() (int64, unix.Errno, bool) {
 		fd := r.fd(fdArg)
+		if n > 0 && isNull(sc.Args[1]) {
+			return -1, unix.EFAULT, true
+		}
 		nb := r.nonblock[fd] || dontwait
 		for written < n {
 			k, err := r.socks.Write(fd, zeros[:min(n-written, int64(len(zeros)))])
@@ -75,6 +82,9 @@ func (r *runner) reader(sc *Syscall) attemptFunc {
 	got := int64(0)
 	return func() (int64, unix.Errno, bool) {
 		fd := r.fd(fdArg)
+		if n > 0 && isNull(sc.Args[1]) {
+			return -1, unix.EFAULT, true
+		}
 		nb := r.nonblock[fd] || flags&unix.MSG_DONTWAIT != 0
 		for {
 			k, err := r.socks.Recv(fd, readBuf[:min(n-got, int64(len(readBuf)))], int(flags&(unix.MSG_PEEK|unix.MSG_TRUNC)))

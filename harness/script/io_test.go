@@ -196,3 +196,35 @@ func TestLenientPSH(t *testing.T) {
 	mustFail(t, src, Config{}, 13, "flags P., want .")
 	mustFail(t, strings.Replace(src, "> . 1:11", "> F. 1:11", 1), Config{Lenient: true}, 13, "flags P., want F.")
 }
+
+// What a kernel refuses before doing anything: another protocol on a stream socket, a NULL
+// buffer.
+func TestSyscallArgumentErrors(t *testing.T) {
+	mustPass(t, tenBytesWaiting+`
++0.00 socket(..., SOCK_STREAM, IPPROTO_UDP) = -1 EPROTONOSUPPORT (Protocol not supported)
++0.00 socket(..., SOCK_STREAM, 0) = 5
++0.00 write(4, NULL, 10) = -1 EFAULT (Bad address)
++0.00 read(4, NULL, 10) = -1 EFAULT (Bad address)
++0.00 read(4, ..., 10) = 10
+`, Config{Lenient: true})
+}
+
+// TCP_MAXSEG before connect caps the MSS the SYN announces and the segments sent.
+func TestMaxSeg(t *testing.T) {
+	src := `
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    setsockopt(3, SOL_TCP, TCP_MAXSEG, [1100], 4) = 0
++0    getsockopt(3, SOL_TCP, TCP_MAXSEG, [1100], [4]) = 0
++0    setsockopt(3, SOL_TCP, TCP_MAXSEG, [50], 4) = -1 EINVAL (Invalid argument)
++0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0    > S 0:0(0) win 65535 <mss 1100,sackOK,TS val 100 ecr 0,nop,wscale 3>
++.01  < S. 0:0(0) ack 1 win 65535 <mss 1460>
++0    > . 1:1(0) ack 1
++0    write(3, ..., 2200) = 2200
++0    > . 1:1101(1100) ack 1
++0    > P. 1101:2201(1100) ack 1
+`
+	mustPass(t, src, Config{})
+	mustFail(t, strings.Replace(src, "+0    setsockopt(3, SOL_TCP, TCP_MAXSEG, [1100], 4) = 0\n", "", 1), Config{}, 3, "getsockopt(TCP_MAXSEG) gave 1460, expected 1100")
+}

@@ -568,6 +568,9 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 	switch sc.Name {
 	case "socket":
 		return once(func() (int64, unix.Errno) {
+			if p, ok := evalOK(a[2]); ok && p != 0 && p != unix.IPPROTO_TCP {
+				return -1, unix.EPROTONOSUPPORT // as Linux and FreeBSD for SOCK_STREAM with another protocol
+			}
 			fd, err := so.Socket()
 			if err != nil {
 				return errnoResult(err)

@@ -22,6 +22,7 @@ func (l *Layer) DialBuffers(remote netip.AddrPort, bufs BufferSizes) (*Conn, err
 type DialOptions struct {
 	Buffers   BufferSizes // fix the SYN's window and the window scale
 	NoOptions bool        // the SYN carries no TCP option, not even the MSS, so none is agreed (FreeBSD's TCP_NOOPT)
+	MSS       int         // a cap on the MSS announced and sent (TCP_MAXSEG before connect); 0: none
 }
 
 // DialWith is Dial with options.
@@ -39,7 +40,7 @@ func (l *Layer) DialWith(remote netip.AddrPort, o DialOptions) (*Conn, error) {
 		return nil, err
 	}
 	c := l.newConn(fourTuple{netip.AddrPortFrom(local, port), remote}, SynSent, o.Buffers.clamp())
-	c.noOpt = o.NoOptions
+	c.noOpt, c.userMSS = o.NoOptions, uint16(min(max(o.MSS, 0), 0xffff))
 	l.stats.ActiveOpens++
 	c.sendSyn(l.now())
 	c.SetConnectTimeout(l.cfg.ConnectTimeout)

@@ -19,7 +19,7 @@ func (ln *Listener) synArrives(now time.Time, s *segment) *Conn {
 	l := ln.layer
 	c := l.newConn(s.tuple, SynReceived, ln.bufs)
 	c.listener = ln
-	c.noOpt = ln.noOpt
+	c.noOpt, c.userMSS = ln.noOpt, ln.userMSS
 	c.counts.segsIn = 1 // the SYN
 	ln.halfOpen++
 	l.stats.PassiveOpens++
@@ -83,7 +83,7 @@ func (c *Conn) sendSyn(now time.Time) {
 	}
 	o := &f.Options
 	if !c.noOpt {
-		o.MSS = uint16(c.layer.mss())
+		o.MSS = uint16(c.advMSS())
 	}
 	if c.state == SynReceived { // a SYN-ACK: passive, or our answer in a simultaneous open
 		f.Flags |= wire.ACK

@@ -17,7 +17,8 @@ type Listener struct {
 	halfOpen, maxHalfOpen int
 	cookieSentAt          time.Time // when the last SYN cookie went out
 	closed                bool
-	noOpt                 bool // TCP_NOOPT: SYN-ACKs without options
+	noOpt                 bool   // TCP_NOOPT: SYN-ACKs without options
+	userMSS               uint16 // TCP_MAXSEG: a cap on the MSS of the connections it opens
 	notify                func()
 	bufs                  BufferSizes
 }
@@ -33,6 +34,10 @@ func (ln *Listener) SetNoOptions(on bool) { ln.noOpt = on }
 
 // NoOptions reports whether the listener's SYN-ACKs go without options.
 func (ln *Listener) NoOptions() bool { return ln.noOpt }
+
+// SetMSS caps the MSS the listener's connections announce and send from now on (TCP_MAXSEG
+// set on a listening socket); 0 removes the cap.
+func (ln *Listener) SetMSS(mss int) { ln.userMSS = uint16(min(max(mss, 0), 0xffff)) }
 
 // Listen opens a listener on port. backlog <= 0 takes Config.Backlog.
 func (l *Layer) Listen(port uint16, backlog int) (*Listener, error) {

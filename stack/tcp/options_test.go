@@ -200,3 +200,34 @@ func TestFINWithACK(t *testing.T) {
 		}
 	}
 }
+
+// TCP_MAXSEG: DialOptions.MSS and Listener.SetMSS cap the MSS announced and the segments sent.
+func TestUserMSS(t *testing.T) {
+	p := newPeer(t, Config{})
+	c, err := p.l.DialWith(p.addr, DialOptions{MSS: 1100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if syn := p.recvOne(); syn.DecodeOptions().MSS != 1100 {
+		t.Fatalf("SYN announces MSS %d, want 1100", syn.DecodeOptions().MSS)
+	}
+	syn := wire.TCPFields{SeqNum: peerISS, AckNum: c.Info().ISS.Add(1), Flags: wire.SYN | wire.ACK, WindowSize: 65535, Options: wire.TCPOptions{MSS: 1460}}
+	p.send(c.LocalAddr().Port(), syn, nil)
+	p.recv()
+	c.Write(make([]byte, 3000))
+	var sizes []int
+	for _, s := range p.recv() {
+		sizes = append(sizes, len(s.Payload()))
+	}
+	if len(sizes) < 2 || sizes[0] != 1100 || sizes[1] != 1100 {
+		t.Errorf("segments of %v bytes, want 1100 each (the cap, below the peer's 1460)", sizes)
+	}
+
+	p = newPeer(t, Config{})
+	ln, _ := p.l.Listen(80, 0)
+	ln.SetMSS(1200)
+	p.send(80, wire.TCPFields{SeqNum: peerISS, Flags: wire.SYN, WindowSize: 65535, Options: wire.TCPOptions{MSS: 1460}}, nil)
+	if sa := p.recvOne(); sa.DecodeOptions().MSS != 1200 {
+		t.Errorf("SYN-ACK announces MSS %d, want 1200", sa.DecodeOptions().MSS)
+	}
+}

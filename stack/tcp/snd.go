@@ -18,10 +18,23 @@ const tsOptionLen = 12
 // options).
 func (c *Conn) smss() int {
 	m := min(c.peerMSS, c.pmtu-wire.IPv4MinHeaderLen-wire.TCPMinHeaderLen)
+	if c.userMSS != 0 {
+		m = min(m, int(c.userMSS))
+	}
 	if c.tsOK {
 		m -= tsOptionLen
 	}
 	return m
+}
+
+// advMSS is the MSS the connection announces: the interface's, capped by TCP_MAXSEG.
+func (c *Conn) advMSS() int { return capMSS(c.layer.mss(), c.userMSS) }
+
+func capMSS(mss int, user uint16) int {
+	if user != 0 {
+		return min(mss, int(user))
+	}
+	return mss
 }
 
 // unsent is how many bytes of the send buffer have not been sent yet (negative once the FIN

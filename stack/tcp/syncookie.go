@@ -116,7 +116,7 @@ func (ln *Listener) sendCookie(now time.Time, s *segment) {
 		WindowSize: uint16(min(rcvBuf, 0xffff)),
 	}
 	if !ln.noOpt {
-		f.Options.MSS = uint16(l.mss())
+		f.Options.MSS = uint16(capMSS(l.mss(), ln.userMSS))
 	}
 	if cfg.Timestamps == On && o.HasTimestamp && !ln.noOpt {
 		bits := uint32(cookieNoWScale)
@@ -177,7 +177,7 @@ func (ln *Listener) cookieAck(now time.Time, s *segment) bool {
 	}
 	c := l.newConn(s.tuple, SynReceived, ln.bufs)
 	c.listener = ln
-	c.noOpt = ln.noOpt
+	c.noOpt, c.userMSS = ln.noOpt, ln.userMSS
 	ln.halfOpen++ // for the moment it takes to complete below
 	l.stats.PassiveOpens++
 	c.irs, c.rcvNxt = s.seq.Add(^uint32(0)), s.seq

@@ -71,7 +71,8 @@ type Conn struct {
 	sndBufSize, rcvBufSize int // bytes; from Config or BufferSizes
 
 	noDelay, keepAlive, lingerZero bool
-	noOpt                          bool // TCP_NOOPT: no option in our SYN or SYN-ACK, so none agreed
+	noOpt                          bool   // TCP_NOOPT: no option in our SYN or SYN-ACK, so none agreed
+	userMSS                        uint16 // TCP_MAXSEG: a cap on the MSS announced and sent (0: none)
 	keepIdle, keepIntvl            time.Duration
 	keepCount                      int
 	connectTimeout                 time.Duration
@@ -576,7 +577,7 @@ func (c *Conn) Info() Info {
 	}
 	in := Info{
 		State: c.state, CAState: c.caState(), ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndWnd: c.sndWnd,
-		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(), SndMSS: c.smss(), AdvMSS: c.layer.mss(), PMTU: c.pmtu,
+		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(), SndMSS: c.smss(), AdvMSS: c.advMSS(), PMTU: c.pmtu,
 		SndWScale: c.sndWScale, RcvWScale: c.rcvWScale, Timestamps: c.tsOK, SACK: c.sackOK, ECN: c.ecnOK, WindowScale: c.wsOK,
 		RTO: c.rtt.rto, SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, MinRTT: c.rack.minRTT, ATO: c.layer.cfg.DelayedACK,
 		Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, Backoffs: c.rtt.backoffs, DupAcks: c.cc.dupAcks, Reordering: dupThresh,
