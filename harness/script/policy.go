@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -357,13 +360,17 @@ func sysctlsOf(cmd string) (sets []Sysctl, rest []string) {
 		}
 		var mine []Sysctl
 		ok := true
-		for _, w := range words[1:] {
+		for i := 1; i < len(words); i++ {
+			w := words[i]
 			name, value, isSet := strings.Cut(w, "=")
 			switch {
+			case w == ">" || w == ">>" || w == "2>" || w == "&>":
+				i++ // a redirection and its file: nothing to do with what is set
+			case strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>") || strings.HasPrefix(w, "&>"):
 			case strings.HasPrefix(w, "-") && !isSet && strings.Trim(w, "-wqe") == "":
 				// -w (write), -q (quiet), -e: no effect on what is set
 			case isSet && name != "":
-				mine = append(mine, Sysctl{Name: name, Value: value})
+				mine = append(mine, Sysctl{Name: name, Value: expandArith(value)})
 			default:
 				ok = false // a read (sysctl -n name) or a flag the runner does not know
 			}
@@ -375,6 +382,81 @@ func sysctlsOf(cmd string) (sets []Sysctl, rest []string) {
 		sets = append(sets, mine...)
 	}
 	return sets, rest
+}
+
+// arith is a shell arithmetic expansion of integers: $((15*1024*1024)).
+var arith = regexp.MustCompile(`\$\(\(([0-9+*/ ()-]+)\)\)`)
+
+// expandArith replaces each $((...)) of integers and + - * / ( ) with its value, as the shell
+// would; one it cannot read stays as written.
+func expandArith(v string) string {
+	return arith.ReplaceAllStringFunc(v, func(m string) string {
+		p := arithParser{s: strings.ReplaceAll(arith.FindStringSubmatch(m)[1], " ", "")}
+		n, ok := p.sum()
+		if !ok || p.i != len(p.s) {
+			return m
+		}
+		return strconv.FormatInt(n, 10)
+	})
+}
+
+// arithParser evaluates sums of products of integers and parenthesised sums.
+type arithParser struct {
+	s string
+	i int
+}
+
+func (p *arithParser) sum() (int64, bool) {
+	n, ok := p.product()
+	for ok && p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
+		op := p.s[p.i]
+		p.i++
+		var m int64
+		if m, ok = p.product(); op == '+' {
+			n += m
+		} else {
+			n -= m
+		}
+	}
+	return n, ok
+}
+
+func (p *arithParser) product() (int64, bool) {
+	n, ok := p.factor()
+	for ok && p.i < len(p.s) && (p.s[p.i] == '*' || p.s[p.i] == '/') {
+		op := p.s[p.i]
+		p.i++
+		var m int64
+		m, ok = p.factor()
+		switch {
+		case !ok:
+		case op == '*':
+			n *= m
+		case m == 0:
+			ok = false
+		default:
+			n /= m
+		}
+	}
+	return n, ok
+}
+
+func (p *arithParser) factor() (int64, bool) {
+	if p.i < len(p.s) && p.s[p.i] == '(' {
+		p.i++
+		n, ok := p.sum()
+		if !ok || p.i >= len(p.s) || p.s[p.i] != ')' {
+			return 0, false
+		}
+		p.i++
+		return n, true
+	}
+	j := p.i
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		p.i++
+	}
+	n, err := strconv.ParseInt(p.s[j:p.i], 10, 64)
+	return n, err == nil
 }
 
 // splitCommands splits a shell line at ';', '&&', '||' and newlines outside quotes, dropping
@@ -485,29 +567,54 @@ func leadingShell(s *Script) (sets []Sysctl, skips []Skip) {
 		if e.Kind != EventShell {
 			break
 		}
-		found, rest := shellLine(e)
+		found, rest := shellLine(s.File, e)
 		sets, skips = append(sets, found...), append(skips, rest...)
 	}
 	return sets, skips
 }
 
-// shellLine reads a shell line: its sysctl assignments, and a Skip for the commands left.
-func shellLine(e Event) (sets []Sysctl, skips []Skip) {
-	found, rest := sysctlsOf(e.Command)
+// shellLine reads a shell line: its sysctl assignments, and a Skip for the commands left. A
+// line that runs a shell script next to the script (gtests' `../common/defaults.sh`) is read,
+// never run, for the sysctl lines in it.
+func shellLine(file string, e Event) (sets []Sysctl, skips []Skip) {
+	cmd, from := e.Command, ""
+	if path, ok := shellScript(file, e.Command); ok {
+		if src, err := os.ReadFile(path); err == nil {
+			cmd, from = string(src), " (in "+strings.TrimSpace(e.Command)+")"
+		}
+	}
+	found, rest := sysctlsOf(cmd)
 	for _, f := range found {
 		f.Line = e.Line
 		sets = append(sets, f)
 	}
 	if len(rest) > 0 {
-		skips = append(skips, Skip{Line: e.Line, What: "shell", Text: "`" + strings.Join(rest, "; ") + "`"})
+		skips = append(skips, Skip{Line: e.Line, What: "shell", Text: "`" + strings.Join(rest, "; ") + "`" + from})
 	}
 	return sets, skips
+}
+
+// shellScript returns the path of the shell script a command runs when the command is that
+// script's path alone, relative to the script's folder, and the file is there.
+func shellScript(file, cmd string) (string, bool) {
+	words := shellWords(cmd)
+	if len(words) != 1 || !strings.HasSuffix(words[0], ".sh") || strings.ContainsAny(words[0], "$`") {
+		return "", false
+	}
+	path := words[0]
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(file), path)
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	return path, true
 }
 
 // liveShell runs a shell line met after the stack started: its sysctls change the running
 // stack's policy, as on a kernel, where mtcp is the target.
 func (r *runner) liveShell(e *Event) {
-	sets, skips := shellLine(*e)
+	sets, skips := shellLine(r.s.File, *e)
 	r.res.Skipped = append(r.res.Skipped, skips...)
 	for _, set := range sets {
 		sc := lookupSysctl(set.Name)

@@ -1,6 +1,8 @@
 package script
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,6 +26,10 @@ func TestSysctlsOf(t *testing.T) {
 		{"tc qdisc add dev tun0 root fq\n# a comment\nsysctl -q x=3", []Sysctl{{Name: "x", Value: "3"}}, []string{"tc qdisc add dev tun0 root fq"}},
 		{"sysctl -n net.inet.tcp.sack.enable", nil, []string{"sysctl -n net.inet.tcp.sack.enable"}},
 		{"echo 'a;b' > /tmp/x", nil, []string{"echo 'a;b' > /tmp/x"}},
+		{`sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))" > /dev/null 2>&1`,
+			[]Sysctl{{Name: "net.ipv4.tcp_rmem", Value: "4096 540000 15728640"}}, nil},
+		{`sysctl -q a="$(( (2+3)*4 - 6/2 ))"`, []Sysctl{{Name: "a", Value: "17"}}, nil},
+		{"sysctl -q a=$((1/0))", []Sysctl{{Name: "a", Value: "$((1/0))"}}, nil},
 	}
 	for _, c := range cases {
 		sets, rest := sysctlsOf(c.cmd)
@@ -170,4 +176,34 @@ func TestSysctlSetsPolicy(t *testing.T) {
 		t.Errorf("applied %v", res.Applied)
 	}
 	mustFail(t, strings.Replace(late, "=100000`", "=200000`", 1), Config{Platform: "freebsd"}, 7, "gave 200000, expected 100000")
+}
+
+// A shell line that runs a shell script next to the script (gtests' ../common/defaults.sh) is
+// read for its sysctl lines, never run.
+func TestShellScriptRead(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "common"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defaults := "#!/bin/bash\n# comment\nsysctl -q net.inet.tcp.recvspace=65536\ntc qdisc add dev tun0 root pfifo\n"
+	if err := os.WriteFile(filepath.Join(dir, "common", "defaults.sh"), []byte(defaults), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(rcvbufScript, "%s", "`../common/defaults.sh`", 1)
+	s, err := Parse(filepath.Join(dir, "tests", "x.pkt"), []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(s, Config{})
+	if err != nil || !res.Passed() {
+		t.Fatalf("%v %v", err, res.Failure)
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0].String() != "line 2: shell line not run: `tc qdisc add dev tun0 root pfifo` (in ../common/defaults.sh)" {
+		t.Errorf("skipped %v", res.Skipped)
+	}
+	// Positive control: where the file is not, the line is skipped and the size is the stack's.
+	s, _ = Parse(filepath.Join(dir, "x.pkt"), []byte(src), nil)
+	if res, _ := Run(s, Config{}); res.Passed() {
+		t.Error("passed without the defaults file")
+	}
 }
