@@ -385,12 +385,31 @@ func TestMTCPTestRun(t *testing.T) {
 		}
 	})
 
+	// STANDARD gives way to a platform's name, names are case-sensitive, and a define that
+	// differs only in case draws a warning naming what the script tests.
+	t.Run("#ifdef STANDARD and FreeBSD", func(t *testing.T) {
+		dir := t.TempDir()
+		fork := strings.Replace(synToListen, "+0  > S.", "#ifdef STANDARD\n+0  > S. 0:0(0) ack 1 win 1 <mss 1460>\n#endif\n#ifdef FreeBSD\n+0  > S.", 1) + "#endif\n"
+		writeScripts(t, dir, map[string]string{"fork.pkt": fork})
+		if out, code := run(t, bin, dir, "run", "fork.pkt"); code != 1 {
+			t.Errorf("no -D: exit %d, want 1 (the STANDARD branch expects win 1)\n%s", code, out)
+		}
+		if out, code := run(t, bin, dir, "run", "-D", "FreeBSD", "fork.pkt"); code != 0 {
+			t.Errorf("-D FreeBSD: exit %d, want 0 (STANDARD off, FreeBSD on)\n%s", code, out)
+		}
+		out, code := run(t, bin, dir, "run", "-D", "FREEBSD", "fork.pkt")
+		if code != 1 || !strings.Contains(out, "warning: fork.pkt:") || !strings.Contains(out, "-D FREEBSD does not define FreeBSD") {
+			t.Errorf("-D FREEBSD: exit %d, want 1 with a warning naming FreeBSD\n%s", code, out)
+		}
+	})
+
 	t.Run("strict, lenient and -D", func(t *testing.T) {
 		dir := t.TempDir()
 		extra := synToListen + "+0  < . 1:1(0) ack 1 win 65535\n+0  < P. 1:11(10) ack 1 win 65535\n+1  < . 11:11(0) ack 1 win 65535\n"
 		other := strings.Replace(synToListen, "ack 1 win 65535 <mss 1460>", "ack 1 win 5840 <mss 1400>", 1)
 		ifdef := strings.Replace(synToListen, "+0  > S.", "#ifdef MTCP_TEST\n+0  > S.", 1) + "#else\n+0 > R 0:0(0)\n#endif\n"
-		writeScripts(t, dir, map[string]string{"extra.pkt": extra, "other.pkt": other, "ifdef.pkt": ifdef})
+		subst := strings.Replace(synToListen, "ack 1 win 65535", "ack 1 win WIN", 1)
+		writeScripts(t, dir, map[string]string{"extra.pkt": extra, "other.pkt": other, "ifdef.pkt": ifdef, "subst.pkt": subst})
 		for _, c := range []struct {
 			args []string
 			want int
@@ -401,6 +420,10 @@ func TestMTCPTestRun(t *testing.T) {
 			{[]string{"run", "--lenient", "other.pkt"}, 0},
 			{[]string{"run", "ifdef.pkt"}, 1},
 			{[]string{"run", "-D", "MTCP_TEST", "ifdef.pkt"}, 0},
+			{[]string{"run", "-D", "MTCP_TEST", "-U", "MTCP_TEST", "ifdef.pkt"}, 1},
+			{[]string{"run", "-D", "WIN=65535", "subst.pkt"}, 0},
+			{[]string{"run", "-D", "WIN=5840", "subst.pkt"}, 1},
+			{[]string{"run", "--platform", "solaris", "extra.pkt"}, 2},
 			{[]string{"run"}, 2},
 			{[]string{"run", "no-such-file.pkt"}, 2},
 		} {
