@@ -241,17 +241,7 @@ func (m *MTCP) connected(fd int) (*socket, error) {
 }
 
 // Read reads from a connected socket.
-func (m *MTCP) Read(fd int, p []byte) (int, error) {
-	s, err := m.connected(fd)
-	switch {
-	case err != nil:
-		return -1, err
-	case s.readShut:
-		return 0, nil
-	}
-	n, rerr := s.conn.Read(p)
-	return readResult(s, n, rerr)
-}
+func (m *MTCP) Read(fd int, p []byte) (int, error) { return m.Recv(fd, p, 0) }
 
 // readResult turns what a read of the connection returned into the call's result.
 func readResult(s *socket, n int, rerr error) (int, error) {
@@ -489,11 +479,8 @@ func (m *MTCP) GetSockOpt(fd, level, name int) (int, error) {
 	return -1, unix.ENOPROTOOPT
 }
 
-// Recv reads with MSG_PEEK or MSG_TRUNC, as Read otherwise.
+// Recv reads from a connected socket, with MSG_PEEK or MSG_TRUNC.
 func (m *MTCP) Recv(fd int, p []byte, flags int) (int, error) {
-	if flags&(unix.MSG_PEEK|unix.MSG_TRUNC) == 0 {
-		return m.Read(fd, p)
-	}
 	s, err := m.connected(fd)
 	switch {
 	case err != nil:
@@ -503,10 +490,13 @@ func (m *MTCP) Recv(fd int, p []byte, flags int) (int, error) {
 	}
 	var n int
 	var rerr error
-	if flags&unix.MSG_PEEK != 0 {
+	switch {
+	case flags&unix.MSG_PEEK != 0:
 		n, rerr = s.conn.Peek(p) // MSG_PEEK|MSG_TRUNC: Linux peeks and reports the bytes there
-	} else {
+	case flags&unix.MSG_TRUNC != 0:
 		n, rerr = s.conn.Discard(len(p))
+	default:
+		n, rerr = s.conn.Read(p)
 	}
 	return readResult(s, n, rerr)
 }

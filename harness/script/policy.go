@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -241,20 +242,6 @@ func rfc1323(c *core.Config, v string) error {
 	return nil
 }
 
-// dropSynFin reads FreeBSD's drop_synfin: 1 drops a SYN with FIN where it could open a
-// connection, 0 takes it as a SYN.
-func dropSynFin(c *core.Config, v string) error {
-	switch strings.TrimSpace(v) {
-	case "0":
-		c.TCP.SynFin = tcp.SynFinAccept
-	case "1":
-		c.TCP.SynFin = tcp.SynFinDrop
-	default:
-		return fmt.Errorf("%q is not 0 or 1", v)
-	}
-	return nil
-}
-
 func durationTo(unit time.Duration, field func(*tcp.Config) *time.Duration) func(*core.Config, string) error {
 	return func(c *core.Config, v string) error {
 		n, err := parseInt(v)
@@ -293,33 +280,29 @@ func countTo(field func(*tcp.Config) *int) func(*core.Config, string) error {
 	}
 }
 
-// ecnMode reads FreeBSD's ecn.enable and Linux's tcp_ecn alike: 0 off, 1 ask and answer, 2
-// answer only.
-func ecnMode(c *core.Config, v string) error {
-	switch strings.TrimSpace(v) {
-	case "0":
-		c.TCP.ECN = tcp.ECNOff
-	case "1":
-		c.TCP.ECN = tcp.ECNOn
-	case "2":
-		c.TCP.ECN = tcp.ECNPassive
-	default:
-		return fmt.Errorf("%q is not 0, 1 or 2", v)
+// oneOf sets a field to what the setting's value names, among values.
+func oneOf[T any](field func(*tcp.Config) *T, values map[string]T) func(*core.Config, string) error {
+	return func(c *core.Config, v string) error {
+		x, ok := values[strings.TrimSpace(v)]
+		if !ok {
+			return fmt.Errorf("%q is not one of %s", v, strings.Join(slices.Sorted(maps.Keys(values)), ", "))
+		}
+		*field(&c.TCP) = x
+		return nil
 	}
-	return nil
 }
 
-func congestion(c *core.Config, v string) error {
-	switch strings.TrimSpace(v) {
-	case "newreno", "reno":
-		c.TCP.Congestion = tcp.CongestionReno
-	case "cubic":
-		c.TCP.Congestion = tcp.CongestionCUBIC
-	default:
-		return fmt.Errorf("mtcp has no congestion control %q (newreno, reno, cubic)", v)
-	}
-	return nil
-}
+// The settings with named values: FreeBSD's ecn.enable and Linux's tcp_ecn alike (0 off, 1
+// ask and answer, 2 answer only), FreeBSD's drop_synfin (1 drops a SYN with FIN where it
+// could open a connection, 0 takes it as a SYN), and the congestion control.
+var (
+	ecnMode = oneOf(func(c *tcp.Config) *tcp.ECNMode { return &c.ECN },
+		map[string]tcp.ECNMode{"0": tcp.ECNOff, "1": tcp.ECNOn, "2": tcp.ECNPassive})
+	dropSynFin = oneOf(func(c *tcp.Config) *tcp.SynFinMode { return &c.SynFin },
+		map[string]tcp.SynFinMode{"0": tcp.SynFinAccept, "1": tcp.SynFinDrop})
+	congestion = oneOf(func(c *tcp.Config) *tcp.CongestionMode { return &c.Congestion },
+		map[string]tcp.CongestionMode{"newreno": tcp.CongestionReno, "reno": tcp.CongestionReno, "cubic": tcp.CongestionCUBIC})
+)
 
 // rackBit reads Linux's tcp_recovery bit mask: bit 0 is RACK loss detection.
 func rackBit(c *core.Config, v string) error {

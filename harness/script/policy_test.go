@@ -128,7 +128,7 @@ func TestSysctlNotApplied(t *testing.T) {
 		"line 3: sysctl not applied: net.inet.tcp.blackhole=2: only 0 is supported",
 		"line 4: sysctl not applied: net.ipv4.tcp_frto=0: not a setting mtcp maps",
 		`line 5: sysctl not applied: net.inet.tcp.recvspace=lots: "lots" is not an integer`,
-		`line 6: sysctl not applied: net.ipv4.tcp_congestion_control=bbr: mtcp has no congestion control "bbr"`,
+		`line 6: sysctl not applied: net.ipv4.tcp_congestion_control=bbr: "bbr" is not one of cubic, newreno, reno`,
 	}
 	if len(skips) != len(want) {
 		t.Fatalf("skips %v, want %d", skips, len(want))

@@ -8,7 +8,10 @@ import (
 func sprint(v any) string { return fmt.Sprintf("%+v", v) }
 
 // render prints a syscall back in packetdrill notation, for compact test tables.
-func render(s *Syscall) string {
+func render(s *Syscall) string { return renderSyscall(s, false) }
+
+// renderSyscall prints a syscall back; with showInts, each integer as "text=value".
+func renderSyscall(s *Syscall, showInts bool) string {
 	var b strings.Builder
 	if s.HasEndTime {
 		fmt.Fprintf(&b, "...%v ", s.EndTime)
@@ -18,9 +21,9 @@ func render(s *Syscall) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(renderExpr(a))
+		b.WriteString(renderExprAs(a, showInts))
 	}
-	b.WriteString(") = " + renderExpr(s.Result))
+	b.WriteString(") = " + renderExprAs(s.Result, showInts))
 	if s.Errno != "" {
 		b.WriteString(" " + s.Errno)
 	}
@@ -30,18 +33,27 @@ func render(s *Syscall) string {
 	return b.String()
 }
 
-func renderExpr(e Expr) string {
-	list := func(open, close string) string {
+func renderExpr(e Expr) string { return renderExprAs(e, false) }
+
+// renderExprAs prints an expression back in packetdrill notation, with the (LEN) of
+// name(LEN)=value; with showInts, an integer as "text=value", so a table checks both.
+func renderExprAs(e Expr, showInts bool) string {
+	list := func(open, close, sep string) string {
 		parts := make([]string, len(e.Elems))
 		for i, x := range e.Elems {
-			parts[i] = renderExpr(x)
+			parts[i] = renderExprAs(x, showInts)
 		}
-		return open + strings.Join(parts, ", ") + close
+		return open + strings.Join(parts, sep) + close
 	}
 	switch e.Kind {
 	case ExprEllipsis:
 		return "..."
-	case ExprInt, ExprWord:
+	case ExprInt:
+		if showInts {
+			return fmt.Sprintf("%s=%d", e.Text, e.Int)
+		}
+		return e.Text
+	case ExprWord:
 		return e.Text
 	case ExprString:
 		s := fmt.Sprintf("%q", e.Text)
@@ -50,19 +62,19 @@ func renderExpr(e Expr) string {
 		}
 		return s
 	case ExprArray:
-		return list("[", "]")
+		return list("[", "]", ", ")
 	case ExprStruct:
-		return list("{", "}")
+		return list("{", "}", ", ")
 	case ExprCall:
-		return e.Text + list("(", ")")
+		return e.Text + list("(", ")", ", ")
 	case ExprAssign:
-		return e.Text + "=" + renderExpr(e.Elems[0])
-	case ExprOr:
-		parts := make([]string, len(e.Elems))
-		for i, x := range e.Elems {
-			parts[i] = renderExpr(x)
+		name := e.Text
+		if e.Len != nil {
+			name += "(" + renderExprAs(*e.Len, showInts) + ")"
 		}
-		return strings.Join(parts, "|")
+		return name + "=" + renderExprAs(e.Elems[0], showInts)
+	case ExprOr:
+		return list("", "", "|")
 	}
 	return "?"
 }
