@@ -60,6 +60,13 @@ func TestKeepAliveProbesThenTimesOut(t *testing.T) {
 	if !errors.Is(c.Err(), ErrTimeout) || c.State() != Closed {
 		t.Fatalf("after 9 unanswered probes: state %v, err %v; want CLOSED, ErrTimeout", c.State(), c.Err())
 	}
+	// The end is told to the peer, in case it is there after all.
+	if len(h.sent) != 11 {
+		t.Fatalf("%d segments sent; want 10 probes and a RST", len(h.sent))
+	}
+	if rst, err := wire.ParseTCP(h.sent[10]); err != nil || rst.Flags() != wire.RST|wire.ACK {
+		t.Fatalf("at the end: %v (%v); want RST|ACK", rst.Flags(), err)
+	}
 }
 
 // The keepalive interval and count apart from the idle time (TCP_KEEPINTVL, TCP_KEEPCNT): the
@@ -82,8 +89,10 @@ func TestKeepAliveIntervalAndCount(t *testing.T) {
 		var probes []time.Duration
 		for c.State() == Established && p.h.now.Sub(start) < time.Minute {
 			p.advance(time.Second)
-			for range p.recv() {
-				probes = append(probes, p.h.now.Sub(start))
+			for _, s := range p.recv() {
+				if s.Flags()&wire.RST == 0 { // the RST that ends it is not a probe
+					probes = append(probes, p.h.now.Sub(start))
+				}
 			}
 		}
 		gone := p.h.now.Sub(start)

@@ -231,3 +231,36 @@ func TestUserMSS(t *testing.T) {
 		t.Errorf("SYN-ACK announces MSS %d, want 1200", sa.DecodeOptions().MSS)
 	}
 }
+
+// The peer's SYN again in SYN-RECEIVED means our SYN-ACK was lost: it goes again, the same.
+func TestSynAgainInSynReceived(t *testing.T) {
+	p := newPeer(t, Config{})
+	if _, err := p.l.Listen(80, 0); err != nil {
+		t.Fatal(err)
+	}
+	syn := wire.TCPFields{SeqNum: peerISS, Flags: wire.SYN, WindowSize: 65535, Options: wire.TCPOptions{MSS: 1460}}
+	p.send(80, syn, nil)
+	first := p.recvOne()
+	p.send(80, syn, nil)
+	again := p.recvOne()
+	if again.Flags() != wire.SYN|wire.ACK || again.SeqNum() != first.SeqNum() || again.AckNum() != peerISS+1 {
+		t.Errorf("the SYN again drew %v seq %d ack %d; want the SYN-ACK again, seq %d ack %d",
+			again.Flags(), again.SeqNum(), again.AckNum(), first.SeqNum(), peerISS+1)
+	}
+}
+
+// RFC 5961 3.2 compares the RST's own sequence number with RCV.NXT: a RST carrying data that
+// starts before RCV.NXT and reaches past it is not an exact match once trimmed.
+func TestRSTWithDataBeforeRcvNxt(t *testing.T) {
+	p := newPeer(t, Config{})
+	c, _ := p.accept(wire.TCPOptions{MSS: 1460})
+	p.send(80, wire.TCPFields{SeqNum: peerISS - 4, Flags: wire.RST, WindowSize: 65535}, make([]byte, 10))
+	if s := p.recvOne(); s.Flags() != wire.ACK || c.State() != Established {
+		t.Fatalf("%v sent, state %v; want a challenge ACK, ESTABLISHED", s.Flags(), c.State())
+	}
+	// Positive control: at RCV.NXT exactly, the RST resets.
+	p.send(80, wire.TCPFields{SeqNum: peerISS + 1, Flags: wire.RST, WindowSize: 65535}, nil)
+	if c.State() != Closed {
+		t.Fatalf("state %v after a RST at RCV.NXT, want CLOSED", c.State())
+	}
+}

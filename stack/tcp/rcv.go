@@ -30,6 +30,13 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 		s.seq = s.seq.Add(1)
 	}
 
+	// The peer's SYN again in a passive SYN-RECEIVED: our SYN-ACK was lost, so it goes again
+	// (as Linux's tcp_check_req), rather than the ACK an unacceptable segment draws.
+	if c.state == SynReceived && c.listener != nil && s.flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN && s.seq == c.irs {
+		c.sendSyn(now)
+		return
+	}
+
 	// RFC 7323 3.2: once timestamps are agreed, every segment but a RST carries one. Our
 	// policy follows the RFC's SHOULD: one without is dropped, silently.
 	if c.tsOK && !s.opts.HasTimestamp && !s.has(wire.RST) && !c.layer.cfg.TolerateMissingTimestamps {
@@ -68,7 +75,7 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	// RFC 5961, Config.RSTChallenge off, any RST in the window resets).
 	if s.has(wire.RST) {
 		c.layer.stats.ResetsIn++
-		if s.seq != c.rcvNxt && c.layer.cfg.RSTChallenge == On {
+		if segSeq != c.rcvNxt && c.layer.cfg.RSTChallenge == On { // SEG.SEQ as sent, before trimming
 			c.challengeAck(now)
 			return
 		}
@@ -90,10 +97,6 @@ func (c *Conn) segmentArrives(now time.Time, s *segment) {
 	// SYN still here is in the window (trim took off one below RCV.NXT), an error that resets
 	// the connection, as FreeBSD's insecure_syn (tcp_drop: <CTL=RST,ACK>, ECONNRESET).
 	if s.has(wire.SYN) {
-		if c.state == SynReceived && c.listener != nil && s.seq == c.irs {
-			c.sendSyn(now) // a retransmitted SYN: our SYN-ACK was lost
-			return
-		}
 		if c.state.synchronized() && c.layer.cfg.SYNChallenge == Off {
 			c.sendReset(wire.RST | wire.ACK)
 			c.abort(ErrConnReset)

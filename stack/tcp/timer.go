@@ -66,9 +66,11 @@ func (c *Conn) armKeepAlive(now time.Time) {
 
 // keepFired sends a keepalive probe (RFC 1122 4.2.3.6): SEG.SEQ = SND.NXT-1, no data. The
 // first goes after the idle time, the next ones at the keepalive interval; the connection is
-// given up one interval after the last of its probe count.
+// given up one interval after the last of its probe count, with a RST in case the peer is
+// there after all (as Linux's tcp_keepalive_timer and FreeBSD's tcp_timer_keep).
 func (c *Conn) keepFired(now time.Time) {
 	if c.keepProbes >= c.keepCount {
+		c.sendReset(wire.RST | wire.ACK)
 		c.abort(ErrTimeout)
 		return
 	}
