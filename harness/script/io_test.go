@@ -116,7 +116,13 @@ func TestEpoll(t *testing.T) {
 +0.00 epoll_wait(5, {events=EPOLLIN|EPOLLOUT, fd=4}, 1, 0) = 1
 +0.00 epoll_ctl(5, EPOLL_CTL_DEL, 4, {events=0, fd=4}) = 0
 +0.00...0.10 epoll_wait(5, {events=0, ptr=0}, 1, 100) = 0
-+0.10 close(5) = 0
++0.10 epoll_create(1) = 6
++0.00 close(5) = 0
++0.00 epoll_create(1) = 7
++0.00 epoll_ctl(6, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = 0
++0.00 epoll_wait(7, {events=0, ptr=0}, 1, 0) = 0
++0.00 epoll_wait(6, {events=EPOLLIN, fd=4}, 1, 0) = 1
++0.00 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = -1 EBADF (Bad file descriptor)
 `, Config{Lenient: true})
 	mustFail(t, tenBytesWaiting+`
 +0.00 epoll_create(1) = 5
@@ -227,4 +233,15 @@ func TestMaxSeg(t *testing.T) {
 `
 	mustPass(t, src, Config{})
 	mustFail(t, strings.Replace(src, "+0    setsockopt(3, SOL_TCP, TCP_MAXSEG, [1100], 4) = 0\n", "", 1), Config{}, 3, "getsockopt(TCP_MAXSEG) gave 1460, expected 1100")
+}
+
+// getsockopt(TCP_INFO) checks the fields it names, by Linux's names and numbers.
+func TestGetsockoptTCPInfo(t *testing.T) {
+	src := tenBytesWaiting + `
++0.00 getsockopt(4, SOL_TCP, TCP_INFO, {tcpi_state=TCP_ESTABLISHED, tcpi_options=TCPI_OPT_SACK, tcpi_snd_mss=1460, tcpi_unacked=0}, [232]) = 0
++0.00 getsockopt(3, SOL_TCP, TCP_INFO, {tcpi_state=TCP_LISTEN}, [232]) = 0
+`
+	mustPass(t, src, Config{Lenient: true})
+	mustFail(t, strings.Replace(src, "tcpi_snd_mss=1460", "tcpi_snd_mss=1000", 1), Config{Lenient: true}, 12, "getsockopt(TCP_INFO) gave tcpi_snd_mss 1460, expected 1000")
+	mustFail(t, strings.Replace(src, "tcpi_unacked=0", "tcpi_busy_time=0", 1), Config{Lenient: true}, 12, "the target does not report tcpi_busy_time")
 }

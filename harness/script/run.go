@@ -243,7 +243,8 @@ type runner struct {
 	// policy the stack starts with.
 	started bool
 	// epolls are the epoll instances, by descriptor: each the descriptors registered.
-	epolls map[int]map[int]*epollEntry
+	epolls     map[int]map[int]*epollEntry
+	epollsMade int // epoll descriptors are never reused: each is epollBase + its number
 }
 
 // abort carries a failure out of the event loop by panic; run recovers it.

@@ -293,7 +293,7 @@ func TestRunUnsupported(t *testing.T) {
 		{"0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n", "test.pkt:1:15: unsupported: needs sockets other than SOCK_STREAM (TCP)"},
 		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, {}, 0) = 0\n", "test.pkt:2:15: sendmsg needs a msghdr with msg_iov"},
 		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 splice(3, NULL, 4, NULL, 10, 0) = 0\n", "test.pkt:2:4: unsupported: needs the system call splice"},
-		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, SOL_TCP, TCP_INFO, {}, 4) = 0\n", "test.pkt:2:27: unsupported: needs the socket option TCP_INFO"},
+		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_TCP, TCP_CONGESTION, \"bbr\", 3) = 0\n", "test.pkt:2:27: unsupported: needs the socket option TCP_CONGESTION"},
 		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 recv(3, ..., 10, MSG_OOB) = 0\n", "test.pkt:2:21: unsupported: needs urgent data (MSG_OOB)"},
 		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendto(3, ..., 10, MSG_FASTOPEN, ..., ...) = 0\n", "test.pkt:2:23: unsupported: needs TCP Fast Open"},
 		{"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_BROADCAST, [1], 4) = 0\n", "test.pkt:2:30: unsupported: needs the constant SO_BROADCAST"},

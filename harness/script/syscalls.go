@@ -188,6 +188,10 @@ func checkSyscall(s *Script, e *Event) {
 		switch {
 		case !ok1 || !ok2:
 			s.failAt(a[2].Line, a[2].Col, "%s needs a known level and option name, found %s", sc.Name, exprText(a[2]))
+		case sc.Name == "getsockopt" && lvl == unix.SOL_TCP && name == unix.TCP_INFO:
+			if a[3].Kind != ExprStruct && a[3].Kind != ExprEllipsis {
+				s.failAt(a[3].Line, a[3].Col, "getsockopt(TCP_INFO) takes the fields to check, {tcpi_state=TCP_ESTABLISHED, ...}, or ...")
+			}
 		case optionFeatures[[2]int64{lvl, name}] != "":
 			s.needs(a[2].Line, a[2].Col, optionFeatures[[2]int64{lvl, name}])
 		case !knownOption(lvl, name):
@@ -351,7 +355,8 @@ func nameCol(s *Script, e *Event) int {
 func checkExpr(s *Script, x Expr) {
 	switch x.Kind {
 	case ExprWord:
-		if _, ok := symbols[x.Text]; !ok && errnoValue(x.Text) == 0 {
+		_, tcpi := tcpiConstant(x)
+		if _, ok := symbols[x.Text]; !ok && !tcpi && errnoValue(x.Text) == 0 {
 			s.needs(x.Line, x.Col, "the constant "+x.Text)
 		}
 	case ExprCall:
@@ -643,7 +648,8 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 		return r.pollCall(sc)
 	case "epoll_create", "epoll_create1":
 		return once(func() (int64, unix.Errno) {
-			fd := epollBase + len(r.epolls)
+			fd := epollBase + r.epollsMade
+			r.epollsMade++
 			r.epolls[fd] = map[int]*epollEntry{}
 			return int64(fd), 0
 		})
@@ -693,6 +699,9 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 		return once(func() (int64, unix.Errno) {
 			lvl, _ := evalOK(a[1])
 			name, _ := evalOK(a[2])
+			if name == unix.TCP_INFO && (lvl == unix.SOL_TCP || lvl == unix.IPPROTO_TCP) {
+				return r.tcpInfo(a[0], a[3])
+			}
 			v, err := so.GetSockOpt(r.fd(a[0]), int(lvl), int(name))
 			if err != nil {
 				return errnoResult(err)
@@ -801,6 +810,46 @@ func (r *runner) sockaddr(x Expr, defPort uint16, local bool) (uint16, netip.Add
 		}
 	}
 	return port, addr
+}
+
+// tcpInfo is getsockopt(fd, SOL_TCP, TCP_INFO, {tcpi_state=TCP_ESTABLISHED, ...}, [N]): each
+// field the struct names is checked against what the target reports, by Linux's name.
+func (r *runner) tcpInfo(fdArg, want Expr) (int64, unix.Errno) {
+	info, err := r.socks.TCPInfo(r.fd(fdArg))
+	if err != nil {
+		return errnoResult(err)
+	}
+	for _, f := range want.Elems {
+		if f.Kind != ExprAssign || len(f.Elems) != 1 || f.Elems[0].Kind == ExprEllipsis {
+			continue
+		}
+		v, ok := evalOK(f.Elems[0])
+		if !ok {
+			v, ok = tcpiConstant(f.Elems[0])
+		}
+		got, has := info[f.Text]
+		switch {
+		case !has:
+			r.failWith(fmt.Sprintf("%s %s", f.Text, exprText(f.Elems[0])), "(not reported)",
+				"getsockopt(TCP_INFO): the target does not report %s", f.Text)
+		case ok && got != v:
+			r.failWith(fmt.Sprintf("%s %d", f.Text, v), fmt.Sprintf("%s %d", f.Text, got),
+				"getsockopt(TCP_INFO) gave %s %d, expected %d", f.Text, got, v)
+		}
+	}
+	return 0, 0
+}
+
+// tcpiConstant is the value of a name Python blocks know (TCP_ESTABLISHED, TCPI_OPT_SACK, ...).
+func tcpiConstant(x Expr) (int64, bool) {
+	if x.Kind == ExprWord {
+		for _, c := range tcpiConstants {
+			if c.name == x.Text {
+				return c.value, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // valueOf is the value inside [N].
