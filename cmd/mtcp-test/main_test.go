@@ -350,7 +350,7 @@ func TestMTCPTestRun(t *testing.T) {
 		dir := t.TempDir()
 		writeScripts(t, dir, map[string]string{
 			"suite/pass.pkt":   synToListen,
-			"suite/fail.pkt":   strings.Replace(synToListen, "ack 1 win 65535", "ack 1 win 100", 1),
+			"suite/fail.pkt":   strings.Replace(synToListen, "ack 1 win 65535", "ack 2 win 65535", 1),
 			"suite/tfo.pkt":    "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 sendto(3, ..., 1000, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n",
 			"suite/v6.pkt":     "--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
 			"suite/zc.pkt":     "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0\n",
