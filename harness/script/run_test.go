@@ -478,6 +478,10 @@ func FuzzRun(f *testing.F) {
 	f.Add([]byte("0 < icmp echo_request id 9 [raw (32)]\n+0 > icmp echo_reply id 9 [raw (32)]\n"))
 	f.Add([]byte("0 < arp request who-has 198.18.0.2 tell 198.18.0.1\n+0 > arp reply 198.18.0.2 is-at *\n"))
 	f.Add([]byte("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 connect(3, ..., ...) = 0\n+0 > S 0:0(0) <...>\n+.1 < S. 0:0(0) ack 1 win 100\n"))
+	f.Add([]byte(tenBytesWaiting + "+0 recv(4, ..., 20, MSG_PEEK|MSG_WAITALL) = 10\n+0...0.1 poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, 100) = 1\n"))
+	f.Add([]byte(tenBytesWaiting + "+0 epoll_create(1) = 5\n+0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = 0\n+0 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1\n"))
+	f.Add([]byte("0 `sysctl -w net.inet.tcp.insecure_rst=1; sysctl -q net.ipv4.tcp_rmem=\"4096 $((64*1024)) 8192\"`\n" + tenBytesWaiting +
+		"+0 `sysctl -w net.inet.tcp.recvspace=1000`\n+0 sendmsg(4, {msg_iov(1)=[{iov_base=..., iov_len=5}]}, 0) = 5\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, err := Parse("fuzz.pkt", src, nil)
 		if err != nil {
