@@ -70,6 +70,7 @@ type socket struct {
 	bufs       tcp.BufferSizes
 	opts       map[[2]int]int // options kept as set (SO_REUSEADDR, ...)
 	readShut   bool
+	writeShut  bool
 }
 
 func (m *MTCP) sock(fd int) (*socket, error) {
@@ -300,6 +301,7 @@ func (m *MTCP) Shutdown(fd, how int) error {
 		if err := s.conn.CloseWrite(); err != nil {
 			return errnoOf(err)
 		}
+		s.writeShut = true
 	}
 	return nil
 }
@@ -537,7 +539,7 @@ func (m *MTCP) Poll(fd int) (int, error) {
 	if r.ReadHangUp || s.readShut {
 		ev |= unix.POLLRDHUP
 	}
-	if r.HangUp {
+	if r.HangUp || s.readShut && s.writeShut { // shutdown(SHUT_RDWR) hangs up, as Linux's tcp_poll
 		ev |= unix.POLLHUP
 	}
 	return ev, nil

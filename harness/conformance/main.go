@@ -253,7 +253,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2 // nothing ran but malformed and unsupported scripts
 	case !passed || t.failed || len(malformed) > 0:
 		return 1
-	case runMode && counts != nil && counts.Passed+counts.Failed == 0:
+	case runMode && counts != nil && counts.Passed+counts.Failed == 0 && len(unsupported) > 0:
 		return 3 // every script given needs something mtcp cannot do: nothing was judged
 	}
 	return 0

@@ -57,9 +57,11 @@ func (r *runner) codeEvent(e *Event) {
 	r.code = append(r.code, b)
 }
 
-// python is the program of a script's blocks, as packetdrill writes it: a hook that names
-// the script's file and line on an exception, then per block its tcpi_* values and its code.
-func pythonProgram(file string, blocks []codeBlock) string {
+// pythonProgram is the program of a script's blocks, as packetdrill writes it: a hook that
+// names the script's file and line on an exception, then per block its tcpi_* values and its
+// code. starts holds the program line each block's code starts at, to name the block of an
+// error Python finds before the hook runs (a syntax error).
+func pythonProgram(file string, blocks []codeBlock) (prog string, starts []int) {
 	var w strings.Builder
 	w.WriteString("import sys\nimport traceback\n" +
 		"def excepthook(etype, value, tb):\n" +
@@ -79,16 +81,22 @@ func pythonProgram(file string, blocks []codeBlock) string {
 		for _, k := range names {
 			fmt.Fprintf(&w, "%s = %d\n", k, b.info[k])
 		}
-		fmt.Fprintf(&w, "_file = %s\n_line = %d\n%s\n\n", strconv.Quote(file), b.line, dedent(b.code))
+		fmt.Fprintf(&w, "_file = %s\n_line = %d\n", strconv.Quote(file), b.line)
+		starts = append(starts, strings.Count(w.String(), "\n")+1)
+		fmt.Fprintf(&w, "%s\n\n", dedent(b.code))
 	}
-	return w.String()
+	return w.String(), starts
 }
 
-// dedent removes the indentation Python would refuse: the first line's (the text right after
-// "%{") and the indentation common to the others.
+// dedent removes indentation Python would refuse: the first line's (the text right after
+// "%{"), and, when the code starts on the next line, the indentation common to its lines.
+// A block whose first line holds code stays as packetdrill hands it to Python.
 func dedent(code string) string {
 	lines := strings.Split(code, "\n")
 	lines[0] = strings.TrimLeft(lines[0], " \t")
+	if lines[0] != "" {
+		return strings.Join(lines, "\n")
+	}
 	prefix, first := "", true
 	for _, l := range lines[1:] {
 		if strings.TrimSpace(l) == "" {
@@ -108,8 +116,30 @@ func dedent(code string) string {
 	return strings.Join(lines, "\n")
 }
 
-// errorLine is the line the exception hook names.
-var errorLine = regexp.MustCompile(`:(\d+): error in Python code`)
+// errorLine is the line the exception hook names; programLine a line of the program itself.
+var (
+	errorLine   = regexp.MustCompile(`:(\d+): error in Python code`)
+	programLine = regexp.MustCompile(`code\.py", line (\d+)`)
+)
+
+// failedBlock is the script line of the block an error came from: the one the exception hook
+// names, or the block holding the last program line Python names.
+func failedBlock(out []byte, blocks []codeBlock, starts []int) int {
+	if m := errorLine.FindSubmatch(out); m != nil {
+		line, _ := strconv.Atoi(string(m[1]))
+		return line
+	}
+	line := blocks[len(blocks)-1].line
+	if all := programLine.FindAllSubmatch(out, -1); len(all) > 0 {
+		n, _ := strconv.Atoi(string(all[len(all)-1][1]))
+		for i, start := range starts {
+			if n >= start {
+				line = blocks[i].line
+			}
+		}
+	}
+	return line
+}
 
 // runCode runs the script's Python blocks after its last line; a failure is the script's.
 func (r *runner) runCode() {
@@ -129,7 +159,8 @@ func (r *runner) runCode() {
 	}
 	defer os.RemoveAll(dir)
 	prog := filepath.Join(dir, "code.py")
-	if err := os.WriteFile(prog, []byte(pythonProgram(r.s.File, r.code)), 0o600); err != nil {
+	text, starts := pythonProgram(r.s.File, r.code)
+	if err := os.WriteFile(prog, []byte(text), 0o600); err != nil {
 		r.fail("python blocks: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pythonTimeout)
@@ -137,11 +168,9 @@ func (r *runner) runCode() {
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, py, prog)
 	cmd.Stdout, cmd.Stderr, cmd.Dir = &out, &out, dir
+	cmd.WaitDelay = time.Second // a process the block started may hold the output open
 	if err := cmd.Run(); err != nil {
-		line := r.code[len(r.code)-1].line
-		if m := errorLine.FindSubmatch(out.Bytes()); m != nil {
-			line, _ = strconv.Atoi(string(m[1]))
-		}
+		line := failedBlock(out.Bytes(), r.code, starts)
 		for i := range r.s.Events {
 			if r.s.Events[i].Line == line {
 				r.ev = &r.s.Events[i]

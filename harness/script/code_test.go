@@ -49,6 +49,9 @@ func TestPythonBlocks(t *testing.T) {
 	mustFail(t, strings.Replace(pythonBlocks, "TCP_LISTEN", "TCP_CLOSE", 1), Config{Lenient: true}, 5, "AssertionError: 10")
 	mustFail(t, strings.Replace(pythonBlocks, "== 3,", "== 10,", 1), Config{Lenient: true}, 10, "AssertionError: 3")
 	mustFail(t, strings.Replace(pythonBlocks, "== 2,", "== 3,", 1), Config{Lenient: true}, 18, "AssertionError: 2")
+	// A syntax error, found before any block runs, is the failure of the block it is in.
+	mustFail(t, strings.Replace(pythonBlocks, "assert tcpi_state == TCP_LISTEN, tcpi_state", "assert (", 1), Config{Lenient: true}, 5, "SyntaxError")
+	mustFail(t, strings.Replace(pythonBlocks, "assert tcpi_options & TCPI_OPT_SACK, tcpi_options", "assert (", 1), Config{Lenient: true}, 10, "SyntaxError")
 	// A field mtcp does not report is a failure that names it, not a pass.
 	mustFail(t, strings.Replace(pythonBlocks, "tcpi_unacked == 2, tcpi_unacked", "tcpi_busy_time > 0", 1), Config{Lenient: true}, 18, "tcpi_busy_time")
 }
@@ -65,7 +68,7 @@ func TestPythonBlocksWithoutPython(t *testing.T) {
 func TestDedent(t *testing.T) {
 	for in, want := range map[string]string{
 		"\n    a = 1\n    if a:\n        b = 2\n": "\na = 1\nif a:\n    b = 2\n",
-		" a = 1\n    b = 2\n    c = 3":            "a = 1\nb = 2\nc = 3",
+		" if True:\n    b = 2":                    "if True:\n    b = 2",
 		" assert x ":                              "assert x ",
 	} {
 		if got := dedent(in); got != want {

@@ -3,6 +3,7 @@ package script
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -63,8 +64,8 @@ func (r *runner) writer(sc *Syscall) attemptFunc {
 				return res, e, true
 			}
 			written += int64(k)
-			if nb {
-				break
+			if nb && int64(k) < min(n-written+int64(k), int64(len(zeros))) {
+				break // the send buffer is full: a non-blocking write takes what fit
 			}
 		}
 		return written, 0, true
@@ -87,7 +88,11 @@ func (r *runner) reader(sc *Syscall) attemptFunc {
 		}
 		nb := r.nonblock[fd] || flags&unix.MSG_DONTWAIT != 0
 		for {
-			k, err := r.socks.Recv(fd, readBuf[:min(n-got, int64(len(readBuf)))], int(flags&(unix.MSG_PEEK|unix.MSG_TRUNC)))
+			buf := readBuf[:min(n-got, int64(len(readBuf)))]
+			if flags&unix.MSG_PEEK != 0 {
+				buf = r.peekBuffer(fd, n)
+			}
+			k, err := r.socks.Recv(fd, buf, int(flags&(unix.MSG_PEEK|unix.MSG_TRUNC)))
 			if err != nil {
 				res, e := errnoResult(err)
 				switch {
@@ -99,11 +104,26 @@ func (r *runner) reader(sc *Syscall) attemptFunc {
 				return res, e, true
 			}
 			got += int64(k)
-			if k == 0 || !waitall || got >= n || nb {
+			switch {
+			case k == 0 || got >= n || flags&unix.MSG_PEEK != 0:
+				return got, 0, true
+			case k == len(buf): // a whole chunk: one read takes all that is there
+			case !waitall || nb:
 				return got, 0, true
 			}
 		}
 	}
+}
+
+// peekBuffer is a buffer for a MSG_PEEK of up to n bytes: as large as what is there to
+// read, which one peek must show at once.
+func (r *runner) peekBuffer(fd int, n int64) []byte {
+	unread, err := r.socks.Ioctl(fd, unix.SIOCINQ)
+	size := min(n, int64(max(unread, 1)))
+	if err != nil || size <= int64(len(readBuf)) {
+		return readBuf[:min(size, int64(len(readBuf)))]
+	}
+	return make([]byte, size)
 }
 
 // waitUntil makes the blocked call wake at script time t (a poll or epoll_wait timeout).
@@ -113,10 +133,11 @@ func (r *runner) waitUntil(t time.Duration) {
 	}
 }
 
-// timeoutOf reads a poll or epoll_wait timeout in milliseconds: -1 is forever.
+// timeoutOf reads a poll or epoll_wait timeout in milliseconds: a negative one, or one past
+// an int's range, is forever.
 func timeoutOf(x Expr) (time.Duration, bool) {
 	ms, _ := evalOK(x)
-	if ms < 0 {
+	if ms < 0 || ms > math.MaxInt32 {
 		return 0, false
 	}
 	return time.Duration(ms) * time.Millisecond, true
@@ -129,12 +150,16 @@ type pollfd struct {
 	hasRevents      bool
 }
 
-// poll waits until one of its descriptors has an event it asks for (or POLLERR, POLLHUP,
-// POLLNVAL, which need not be asked) or its timeout passes, and checks the revents the
-// script expects.
+// poll waits until one of its first nfds descriptors has an event it asks for (or POLLERR,
+// POLLHUP, POLLNVAL, which need not be asked) or its timeout passes, and checks the revents
+// the script expects. A negative descriptor is left out, as poll(2) does.
 func (r *runner) pollCall(sc *Syscall) attemptFunc {
 	var fds []pollfd
-	for _, el := range sc.Args[0].Elems {
+	elems := sc.Args[0].Elems
+	if nfds, ok := evalOK(sc.Args[1]); ok && nfds >= 0 && nfds < int64(len(elems)) {
+		elems = elems[:nfds]
+	}
+	for _, el := range elems {
 		var p pollfd
 		if v, ok := field(el, "fd"); ok {
 			p.fd = v
@@ -157,6 +182,9 @@ func (r *runner) pollCall(sc *Syscall) attemptFunc {
 		ready := int64(0)
 		got := make([]int64, len(fds))
 		for i, p := range fds {
+			if v, _ := evalOK(p.fd); v < 0 {
+				continue
+			}
 			ev, err := r.socks.Poll(r.fd(p.fd))
 			if err != nil {
 				ev = unix.POLLNVAL
@@ -215,11 +243,14 @@ type epollEntry struct {
 
 // epollCtl registers, changes or removes a descriptor: epoll_ctl(EPFD, OP, FD, {events=E, fd=N}).
 func (r *runner) epollCtl(a []Expr) (int64, unix.Errno) {
-	set, ok := r.epolls[r.fd(a[0])]
-	if !ok {
-		return -1, unix.EBADF
+	epfd, fd := r.fd(a[0]), r.fd(a[2])
+	set, ok := r.epolls[epfd]
+	switch {
+	case !ok:
+		return r.notEpoll(epfd)
+	case fd == epfd:
+		return -1, unix.EINVAL
 	}
-	fd := r.fd(a[2])
 	if _, err := r.socks.Poll(fd); err != nil {
 		return errnoResult(err)
 	}
@@ -242,6 +273,15 @@ func (r *runner) epollCtl(a []Expr) (int64, unix.Errno) {
 	return 0, 0
 }
 
+// notEpoll is the error of an epoll call on a descriptor that is no epoll instance: EINVAL for
+// another open one, EBADF for none, as Linux.
+func (r *runner) notEpoll(fd int) (int64, unix.Errno) {
+	if _, err := r.socks.Poll(fd); err == nil {
+		return -1, unix.EINVAL
+	}
+	return -1, unix.EBADF
+}
+
 // epollWait waits for the registered descriptors as poll does and checks the first event
 // against the script's {events=E, fd=N}. Edge-triggered registrations (EPOLLET) are reported
 // as level-triggered ones; EPOLLONESHOT disables a descriptor once reported.
@@ -252,8 +292,12 @@ func (r *runner) epollWait(sc *Syscall) attemptFunc {
 	start := time.Duration(-1)
 	return func() (int64, unix.Errno, bool) {
 		set, ok := r.epolls[r.fd(a[0])]
-		if !ok {
-			return -1, unix.EBADF, true
+		switch {
+		case !ok:
+			res, e := r.notEpoll(r.fd(a[0]))
+			return res, e, true
+		case maxEvents <= 0:
+			return -1, unix.EINVAL, true
 		}
 		now := r.b.Elapsed()
 		if start < 0 {
@@ -283,7 +327,7 @@ func (r *runner) epollWait(sc *Syscall) attemptFunc {
 			}
 			return 0, 0, false
 		}
-		ready = ready[:min(int64(len(ready)), max(maxEvents, 1))]
+		ready = ready[:min(int64(len(ready)), maxEvents)]
 		if len(ready) > 0 {
 			if v, ok := field(a[1], "events"); ok {
 				if want, _ := evalOK(v); want != ready[0].ev {

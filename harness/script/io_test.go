@@ -1,6 +1,7 @@
 package script
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -84,6 +85,17 @@ func TestPoll(t *testing.T) {
 +0.05 read(4, ..., 100) = 10
 +0.00 poll([{fd=4, events=POLLIN, revents=0}], 1, 0) = 0
 `, Config{Lenient: true})
+	// Only the first nfds entries count; a negative descriptor is left out.
+	mustPass(t, tenBytesWaiting+`
++0.00 poll([{fd=4, events=POLLIN, revents=POLLIN}, {fd=3, events=POLLIN, revents=0}], 1, 0) = 1
++0.00 poll([{fd=-1, events=POLLIN, revents=0}, {fd=4, events=POLLOUT, revents=POLLOUT}], 2, 0) = 1
+`, Config{Lenient: true})
+	// shutdown(SHUT_RDWR) hangs up.
+	mustPass(t, tenBytesWaiting+`
++0.00 read(4, ..., 100) = 10
++0.00 shutdown(4, SHUT_RDWR) = 0
++0.00 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLIN|POLLOUT|POLLHUP}], 1, 0) = 1
+`, Config{Lenient: true})
 	// A blocking poll wakes when data comes.
 	mustPass(t, tenBytesWaiting+`
 +0.00 read(4, ..., 100) = 10
@@ -123,6 +135,17 @@ func TestEpoll(t *testing.T) {
 +0.00 epoll_wait(7, {events=0, ptr=0}, 1, 0) = 0
 +0.00 epoll_wait(6, {events=EPOLLIN, fd=4}, 1, 0) = 1
 +0.00 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN, fd=4}) = -1 EBADF (Bad file descriptor)
+`, Config{Lenient: true})
+	// Linux's errors: EINVAL for a descriptor that is no epoll instance, for adding the
+	// instance to itself and for no room for events; EBADF for no descriptor at all.
+	mustPass(t, tenBytesWaiting+`
++0.00 epoll_create(1) = 5
++0.00 epoll_ctl(4, EPOLL_CTL_ADD, 3, {events=EPOLLIN, fd=3}) = -1 EINVAL (Invalid argument)
++0.00 epoll_ctl(5, EPOLL_CTL_ADD, 5, {events=EPOLLIN, fd=5}) = -1 EINVAL (Invalid argument)
++0.00 epoll_ctl(5, EPOLL_CTL_ADD, 9, {events=EPOLLIN, fd=9}) = -1 EBADF (Bad file descriptor)
++0.00 epoll_wait(4, {events=0, ptr=0}, 1, 0) = -1 EINVAL (Invalid argument)
++0.00 epoll_wait(5, {events=0, ptr=0}, 0, 0) = -1 EINVAL (Invalid argument)
++0.00 epoll_wait(9, {events=0, ptr=0}, 1, 0) = -1 EBADF (Bad file descriptor)
 `, Config{Lenient: true})
 	mustFail(t, tenBytesWaiting+`
 +0.00 epoll_create(1) = 5
@@ -164,9 +187,6 @@ func TestKeepaliveOptions(t *testing.T) {
 `, Config{})
 	src := "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)\n+0 > S 0:0(0) win 65535\n"
 	mustFail(t, src, Config{}, 4, "options") // the same SYN without TCP_NOOPT has options
-	if !strings.Contains(src, "> S 0:0(0) win 65535\n") {
-		t.Fatal("test script changed")
-	}
 }
 
 // Linux's scripts see GSO super-segments: with --platform linux one outbound line matches the
@@ -176,7 +196,6 @@ func TestGSOSuperSegments(t *testing.T) {
 +0.00 write(4, ..., 2920) = 2920
 +0.00 > P. 1:2921(2920) ack 11
 `
-	mustPass(t, src, Config{Platform: "linux", Lenient: true})
 	res := mustPass(t, src, Config{Platform: "linux", Lenient: true})
 	notes := 0
 	for _, f := range res.Frames() {
@@ -244,4 +263,23 @@ func TestGetsockoptTCPInfo(t *testing.T) {
 	mustPass(t, src, Config{Lenient: true})
 	mustFail(t, strings.Replace(src, "tcpi_snd_mss=1460", "tcpi_snd_mss=1000", 1), Config{Lenient: true}, 12, "getsockopt(TCP_INFO) gave tcpi_snd_mss 1460, expected 1000")
 	mustFail(t, strings.Replace(src, "tcpi_unacked=0", "tcpi_busy_time=0", 1), Config{Lenient: true}, 12, "the target does not report tcpi_busy_time")
+	// Names combine as numbers do.
+	mustFail(t, strings.Replace(src, "tcpi_options=TCPI_OPT_SACK", "tcpi_options=TCPI_OPT_SACK|TCPI_OPT_TIMESTAMPS", 1), Config{Lenient: true}, 12, "gave tcpi_options 2, expected 3")
+}
+
+// One read takes all that is there, past the runner's 64 KiB chunks; a non-blocking write
+// all that fits; a peek shows all of it.
+func TestBigReadsAndWrites(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(tenBytesWaiting)
+	for i := range 48 { // 48 more segments: 70,090 bytes waiting in all
+		fmt.Fprintf(&b, "+0.00 < . %d:%d(1460) ack 1 win 65535\n", 11+i*1460, 11+(i+1)*1460)
+	}
+	b.WriteString(`+0.00 ioctl(4, FIONREAD, [70090]) = 0
++0.00 recv(4, ..., 100000, MSG_PEEK) = 70090
++0.00 read(4, ..., 100000) = 70090
++0.00 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0.00 write(4, ..., 100000) = 100000
+`)
+	mustPass(t, b.String(), Config{Lenient: true})
 }

@@ -119,8 +119,6 @@ var sysctls = []sysctl{
 	// Linux (ip-sysctl.rst; times in seconds unless the name says otherwise).
 	{"net.ipv4.tcp_rmem", tripleTo(func(c *tcp.Config) *int { return &c.ReceiveBuffer })},
 	{"net.ipv4.tcp_wmem", tripleTo(func(c *tcp.Config) *int { return &c.SendBuffer })},
-	{"net.core.rmem_max", maxBuffer},
-	{"net.core.wmem_max", maxBuffer},
 	{"net.ipv4.tcp_sack", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SACK })},
 	{"net.ipv4.tcp_timestamps", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.Timestamps })},
 	{"net.ipv4.tcp_ecn", ecnMode},

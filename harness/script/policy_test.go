@@ -74,8 +74,6 @@ func TestSysctlMapping(t *testing.T) {
 		{"net.inet.tcp.cc.algorithm", "cubic", func(c tcp.Config) bool { return c.Congestion == tcp.CongestionCUBIC }},
 		{"net.ipv4.tcp_rmem", "4096 87380 6291456", func(c tcp.Config) bool { return c.ReceiveBuffer == 87380 }},
 		{"net.ipv4.tcp_wmem", "4096 16384 4194304", func(c tcp.Config) bool { return c.SendBuffer == 16384 }},
-		{"net.core.rmem_max", "8192", func(c tcp.Config) bool { return c.ReceiveBuffer == 8192 }},
-		{"net.core.wmem_max", "8192", func(c tcp.Config) bool { return c.SendBuffer == 8192 }},
 		{"net.ipv4.tcp_sack", "0", func(c tcp.Config) bool { return c.SACK == tcp.Off }},
 		{"net.ipv4.tcp_timestamps", "0", func(c tcp.Config) bool { return c.Timestamps == tcp.Off }},
 		{"net.ipv4.tcp_ecn", "1", func(c tcp.Config) bool { return c.ECN == tcp.ECNOn }},
@@ -206,4 +204,10 @@ func TestShellScriptRead(t *testing.T) {
 	if res, _ := Run(s, Config{}); res.Passed() {
 		t.Error("passed without the defaults file")
 	}
+}
+
+// A timed shell line before the first event moves the clock, as in packetdrill.
+func TestTimedLeadingShellLine(t *testing.T) {
+	mustPass(t, "+1 `sysctl -w net.inet.tcp.recvspace=65536`\n+1 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"+
+		"+0 < S 0:0(0) win 65535 <mss 1460>\n2.0 > S. 0:0(0) ack 1 <...>\n", Config{})
 }

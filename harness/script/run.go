@@ -28,8 +28,8 @@ type Config struct {
 	Lenient bool
 	// NewDUT makes the target; nil runs a fresh mtcp core (harness.DefaultMTCPConfig).
 	NewDUT func() (harness.DUT, error)
-	// MaxWait bounds how long an outbound line with time '*', or a blocking call with no end
-	// time, waits in virtual time (default 10 minutes).
+	// MaxWait bounds how long an outbound line with time '*' waits in virtual time (default
+	// 10 minutes).
 	MaxWait time.Duration
 	// Platform ("freebsd", "linux" or "") gives the stack the defaults that platform's
 	// scripts assume without setting them (KnownPlatforms; the table is in policy.go), before the
@@ -343,15 +343,14 @@ func (r *runner) when(e *Event) time.Duration {
 func (r *runner) event(e *Event) {
 	switch e.Kind {
 	case EventShell:
-		if !r.started { // read before the stack started (leadingShell)
-			return
-		}
-		if e.Time.Kind != TimeNone {
+		if e.Time.Kind != TimeNone { // a timed shell line moves the script's clock
 			at := r.when(e)
 			r.runTo(at)
 			r.last = at
 		}
-		r.liveShell(e)
+		if r.started { // else read before the stack started (leadingShell)
+			r.liveShell(e)
+		}
 		return
 	case EventCode:
 		if e.Time.Kind == TimeNone { // untimed: when the line comes

@@ -399,6 +399,9 @@ func evalOK(x Expr) (int64, bool) {
 		if v, ok := symbols[x.Text]; ok {
 			return v, true
 		}
+		if v, ok := tcpiConstant(x); ok {
+			return v, true
+		}
 		if e := errnoValue(x.Text); e != 0 {
 			return int64(e), true
 		}
@@ -769,11 +772,6 @@ func (r *runner) blocking(fdArg Expr, f func() (int64, unix.Errno)) func() (int6
 	}
 }
 
-func flagSet(x Expr, flag int64) bool {
-	v, _ := evalOK(x)
-	return v&flag != 0
-}
-
 // sockaddr reads a sockaddr argument: "..." is the default port of the side (the stack's own
 // for bind, the peer's for connect), {sin_port=htons(N), sin_addr=inet_addr("A")} sets them.
 // packetdrill's default addresses stand for the stack and the peer.
@@ -824,11 +822,10 @@ func (r *runner) tcpInfo(fdArg, want Expr) (int64, unix.Errno) {
 			continue
 		}
 		v, ok := evalOK(f.Elems[0])
-		if !ok {
-			v, ok = tcpiConstant(f.Elems[0])
-		}
 		got, has := info[f.Text]
 		switch {
+		case !ok:
+			r.fail("getsockopt(TCP_INFO): %s=%s is not a number", f.Text, exprText(f.Elems[0]))
 		case !has:
 			r.failWith(fmt.Sprintf("%s %s", f.Text, exprText(f.Elems[0])), "(not reported)",
 				"getsockopt(TCP_INFO): the target does not report %s", f.Text)
