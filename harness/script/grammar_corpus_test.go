@@ -24,17 +24,19 @@ var knownMalformed = map[string]string{
 
 // TestGrammarCorpus parses every .pkt under the folders of
 // $MTCP_PACKETDRILL_CORPUS (a list, as $PATH), such as packetdrill's gtests/net
-// and FreeBSD's tcp-testsuite: none may be malformed. Each is parsed as
-// run_all.py runs it (corpusDefines; --ip_version=ipv6 for *v6.pkt) and, when
-// it tests FreeBSD, once more with -D FreeBSD. $MTCP_PACKETDRILL_DEFINES adds
-// definitions (NAME=VALUE ..., blank-separated).
+// and FreeBSD's tcp-testsuite fetched beside the project: none may be malformed.
+// Each is parsed as run_all.py runs it (corpusDefines; --ip_version=ipv6 for
+// *v6.pkt) and, when it tests FreeBSD, once more with -D FreeBSD.
+// $MTCP_PACKETDRILL_DEFINES adds definitions (NAME=VALUE ..., blank-separated).
+// Without the variable it reads the project's own scripts: scenarios/ and the
+// compat scripts written in both public suites' style.
 func TestGrammarCorpus(t *testing.T) {
-	env := os.Getenv("MTCP_PACKETDRILL_CORPUS")
-	if env == "" {
-		t.Skip("MTCP_PACKETDRILL_CORPUS is not set: give it folders of packetdrill scripts, e.g. packetdrill's gtests/net and FreeBSD's tcp-testsuite")
+	dirs := filepath.SplitList(os.Getenv("MTCP_PACKETDRILL_CORPUS"))
+	if len(dirs) == 0 {
+		dirs = []string{filepath.Join("..", "..", "scenarios"), filepath.Join("testdata", "compat")}
 	}
 	args := append(append([]string(nil), corpusDefines...), strings.Fields(os.Getenv("MTCP_PACKETDRILL_DEFINES"))...)
-	for _, dir := range filepath.SplitList(env) {
+	for _, dir := range dirs {
 		var files []string
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".pkt") {
