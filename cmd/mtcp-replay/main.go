@@ -10,7 +10,11 @@
 //
 // The report lists the differences (capture frame, what the recorded host sent, what the
 // stack sent); its last line is the verdict, "equivalent" or "different: N differences".
-// Exit status: 0 equivalent, 1 different, 2 bad input or usage.
+// Progress goes to stderr: a bar on a terminal, otherwise a line every 5 s (-q: neither).
+// SIGINT or SIGTERM stops the replay at the next record, leaves no -o file, and prints the
+// report so far, its last line "interrupted at frame N of M"; a second signal stops at once.
+// Exit status: 0 equivalent, 1 different, 2 bad input or usage, 130 interrupted by SIGINT,
+// 143 by SIGTERM.
 package main
 
 import (

@@ -7,6 +7,32 @@
 // answered SYNs on, and the MACs of the others; the second replays. Capture records are read by
 // the package capture, which reports a broken file with its record number and byte offset.
 //
+// # Link types
+//
+// Records of Ethernet interfaces (LINKTYPE_ETHERNET) are replayed as captured. Records of the
+// link types of captures without Ethernet headers are turned into Ethernet frames before
+// anything else looks at them, in both passes:
+//
+//   - Linux cooked captures, LINKTYPE_LINUX_SLL and LINKTYPE_LINUX_SLL2 (what tcpdump -i any
+//     writes): IPv4 and ARP, by the protocol field; the packet type marks broadcast and
+//     multicast frames. Other protocols (IPv6, LLC, ...) are skipped and counted.
+//   - Raw IP, LINKTYPE_RAW and LINKTYPE_IPV4 (and DLT_RAW as old files give it, 12 and 14):
+//     IPv4, by the version field; IPv6 is skipped and counted.
+//   - BSD loopback, LINKTYPE_NULL (the address family in the capturing host's byte order) and
+//     LINKTYPE_LOOP (big-endian): AF_INET, read in either byte order; other families are
+//     skipped and counted.
+//
+// These frames carry made-up MACs: 02:00 followed by the IPv4 address (198.18.1.2 gets
+// 02:00:c6:12:01:02, as in pcaps/record.sh), locally administered and the same for an address
+// in every frame, ARP's hardware address fields included, so that the frames, the stack's MAC
+// and the replay's ARP answers agree. A cooked capture's link-layer address is not used: it is
+// the sender's alone, and frames towards a host would carry a MAC its own frames never show. An
+// address that an Ethernet interface of the same capture shows with a MAC keeps that MAC on
+// every interface. A record too short for its header, or a raw record of neither IP version,
+// is named as damaged. Interfaces of any other link type are left out: the report counts their
+// records by interface, with the link type's registered name
+// (https://www.tcpdump.org/linktypes.html), and a capture with nothing else is refused.
+//
 // # Roles
 //
 // The stack plays the server of the first TCP conversation (the side that answered a SYN), or
@@ -78,4 +104,24 @@
 // no counterpart within Options.Horizon of virtual time is a difference; the report lists
 // each with the capture frame, what the recorded host sent and what the stack sent, and ends
 // with the verdict.
+//
+// # Interruption and progress
+//
+// Options.Stop interrupts a replay: it is looked at before each record (and before the output
+// is written), and once it is closed Replay returns the report of the records replayed so far,
+// marked Interrupted, with no verdict (what the stack had yet to answer is not judged), and
+// leaves no output: the temporary file the output is streamed to, beside it, is removed. The
+// mtcp-replay command closes it on SIGINT or SIGTERM; it then prints that report, whose last
+// line is "interrupted at frame N of M" (N records of M replayed), and exits 130 for SIGINT,
+// 143 for SIGTERM. A signal during the first pass stops the replay when that pass is over, at
+// frame 0. A second signal stops the command at once, with the output files removed and no
+// report. Its other exit statuses are 0 equivalent, 1 different, 2 bad input or usage.
+//
+// The command shows its progress on stderr: a bar on a terminal (for replays that take more
+// than half a second), otherwise a line every 5 seconds,
+//
+//	replaying: 42% (266240/632771 frames), 12 s left
+//
+// with the time left estimated from the pace so far once there is one; -q shows neither.
+// Stdout carries only the report.
 package replay

@@ -40,6 +40,11 @@ type Options struct {
 	Output string
 	// Progress, if set, is called now and then with the records replayed and their total.
 	Progress func(done, total int)
+	// Stop, if set, interrupts the replay when it is closed: it is looked at before each
+	// record and before the output is written. Replay then returns the report of the records
+	// replayed so far, marked Interrupted (what the stack had yet to answer is not judged), and
+	// writes no output (the temporary file is removed).
+	Stop <-chan struct{}
 	// KeepChecksums injects frames with the checksums the capture has, right or wrong; by
 	// default wrong ones are corrected (see fixChecksums).
 	KeepChecksums bool
@@ -84,6 +89,11 @@ func Replay(path string, opts Options) (*Report, error) {
 	if err := e.run(r); err != nil {
 		e.out.abandon()
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if e.rep.Interrupted || stopped(opts.Stop) {
+		e.rep.Interrupted = true
+		e.out.abandon()
+		return e.rep, nil
 	}
 	if err := e.out.close(e.rep); err != nil {
 		return nil, err
@@ -236,6 +246,10 @@ func tcpConfigLike(o *synOptions) (tcp.Config, string) {
 func (e *engine) run(r *capture.Reader) error {
 	last := e.now
 	for {
+		if e.rep.Replayed%256 == 0 && stopped(e.opts.Stop) { // looked at now and then: it costs a select
+			e.interrupted(last)
+			return nil
+		}
 		rec, err := r.Next()
 		if err == io.EOF {
 			break
@@ -253,6 +267,7 @@ func (e *engine) run(r *capture.Reader) error {
 		last = at
 		e.record(rec)
 		e.step()
+		e.rep.Replayed++
 		if e.opts.Progress != nil && rec.Number%4096 == 0 {
 			e.opts.Progress(rec.Number, e.sc.records)
 		}
@@ -345,8 +360,11 @@ func (e *engine) skip(why string) { e.rep.Skipped[why]++ }
 // record handles one capture record: injected if the stack's peers sent it to the host,
 // compared if the host sent it, skipped otherwise.
 func (e *engine) record(rec *capture.Record) {
-	if rec.LinkType != uint16(layers.LinkTypeEthernet) {
-		e.skip(fmt.Sprintf("on a link of type %s", layers.LinkType(rec.LinkType)))
+	if skip, damage := e.sc.frames.toEthernet(rec); skip != "" { // other link types: see link.go
+		if damage != "" {
+			e.damaged(damage)
+		}
+		e.skip(skip)
 		return
 	}
 	data := rec.Data

@@ -4,10 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mtcp-go/mtcp/internal/cli"
@@ -30,11 +33,20 @@ Flags:
                         (comma-separated)
   --horizon DURATION    how long the stack may take to answer before it counts as a
                         difference (default 3s, virtual time)
-  -q                    no progress bar
+  -q                    no progress on stderr (by default a bar on a terminal, otherwise a
+                        line every 5 s: "replaying: 42% (266240/632771 frames), 12 s left")
 
-Exit status: 0 equivalent, 1 different, 2 bad input or usage. The last line of the report is
-the verdict: "equivalent" or "different: N differences".
+The last line of the report is the verdict: "equivalent" or "different: N differences".
+SIGINT or SIGTERM stops the replay at the next record: no output file is left (-o), and the
+report of the frames replayed until then is printed, its last line "interrupted at frame N of
+M"; a second signal stops at once, with no report.
+
+Exit status: 0 equivalent, 1 different, 2 bad input or usage, 130 interrupted by SIGINT,
+143 interrupted by SIGTERM.
 `
+
+// progressEveryEnv, set to a duration, overrides the 5 s between progress lines (for tests).
+const progressEveryEnv = "MTCP_REPLAY_PROGRESS_EVERY"
 
 // Main is mtcp-replay.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -49,7 +61,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.Client, "client", false, "play the client")
 	fs.StringVar(&compare, "compare", "", "window,options")
 	fs.DurationVar(&opts.Horizon, "horizon", 3*time.Second, "answer horizon")
-	fs.BoolVar(&quiet, "q", false, "no progress bar")
+	fs.BoolVar(&quiet, "q", false, "no progress")
 	// Flags may follow the capture: "mtcp-replay c.pcap -o out.pcapng".
 	paths, err := cli.Parse(fs, args)
 	if err != nil {
@@ -94,22 +106,107 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if !quiet && isTerminal(stderr) {
-		opts.Progress = progressBar(stderr)
+	var prog *progress
+	if !quiet {
+		every := 5 * time.Second
+		if d, err := time.ParseDuration(os.Getenv(progressEveryEnv)); err == nil && d > 0 {
+			every = d
+		}
+		prog = newProgress(stderr, isTerminal(stderr), every, time.Now)
+		opts.Progress = prog.update
 	}
-	rep, err := Replay(paths[0], opts)
+
+	// SIGINT and SIGTERM close stop, which the replay looks at before each record; a second
+	// one returns at once, once the output files are removed.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	stop := make(chan struct{})
+	opts.Stop = stop
+	type result struct {
+		rep *Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := Replay(paths[0], opts)
+		done <- result{rep, err}
+	}()
+	var sig os.Signal // the first signal
+	var res result
+wait:
+	for {
+		select {
+		case res = <-done:
+			break wait
+		case s := <-sigs:
+			if sig == nil {
+				sig = s
+				close(stop)
+				continue
+			}
+			removeOutputs()
+			if prog != nil && prog.terminal {
+				fmt.Fprintln(stderr) // past the bar, which the replay may still be drawing
+			}
+			fmt.Fprintf(stderr, "mtcp-replay: %s again: stopped at once\n", signalName(s))
+			return signalStatus(s)
+		}
+	}
+	prog.finish()
+	rep, err := res.rep, res.err
 	if err != nil {
 		fmt.Fprintf(stderr, "mtcp-replay: %v\n", err)
+		if sig != nil {
+			return signalStatus(sig)
+		}
 		return 2
 	}
-	if opts.Output != "" {
+	if sig != nil && !rep.Interrupted {
+		// The signal came as the output was being written, after the replay's last look at
+		// stop: interrupted all the same, with no output left.
+		rep.Interrupted = true
+		if opts.Output != "" {
+			os.Remove(opts.Output)
+		}
+	}
+	switch {
+	case rep.Interrupted:
+		fmt.Fprintf(stderr, "mtcp-replay: %s: stopped", signalName(sig))
+		if opts.Output != "" {
+			fmt.Fprintf(stderr, ", %s not written", opts.Output)
+		}
+		fmt.Fprintln(stderr)
+	case opts.Output != "":
 		fmt.Fprintf(stderr, "mtcp-replay: the replay is in %s\n", opts.Output)
 	}
-	rep.Write(stdout) // last: its last line is the verdict
-	if !rep.Equivalent() {
+	rep.Write(stdout) // last: its last line is the verdict, or says where it was interrupted
+	switch {
+	case rep.Interrupted:
+		return signalStatus(sig)
+	case !rep.Equivalent():
 		return 1
 	}
 	return 0
+}
+
+// signalStatus is the exit status of a command interrupted by s: 128 and its number, as a
+// shell reports a command that s killed (130 for SIGINT, 143 for SIGTERM).
+func signalStatus(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 130
+}
+
+func signalName(s os.Signal) string {
+	switch s {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return fmt.Sprint(s)
 }
 
 func mustStat(p string) os.FileInfo {
@@ -129,30 +226,104 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// progressBar draws a bar on w for replays that take more than half a second, and clears it
-// at the end.
+// progress shows how far the replay is on stderr. On a terminal it draws a bar, for replays
+// that take more than half a second, and clears it at the end; elsewhere (a log, a pipe) it
+// prints a line now and then:
+//
+//	replaying: 42% (266240/632771 frames), 12 s left
+//
+// one when every has passed since the start, then one every every; the time left is
+// estimated from the pace since the first update (at 4096 frames), and left out until there
+// is one.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	every    time.Duration
+	now      func() time.Time
+	start    time.Time
+	shown    bool // the bar is drawn
+
+	next      time.Time // when the next line is due
+	first     bool      // firstAt and firstDone are set
+	firstAt   time.Time
+	firstDone int
+}
+
+func newProgress(w io.Writer, terminal bool, every time.Duration, now func() time.Time) *progress {
+	start := now()
+	return &progress{w: w, terminal: terminal, every: every, now: now, start: start, next: start.Add(every)}
+}
+
+// update is Options.Progress.
+func (p *progress) update(done, total int) {
+	if total == 0 {
+		return
+	}
+	if p.terminal {
+		p.bar(done, total)
+		return
+	}
+	if done >= total {
+		return
+	}
+	t := p.now()
+	if !p.first {
+		p.first, p.firstAt, p.firstDone = true, t, done
+	}
+	if t.Before(p.next) {
+		return
+	}
+	p.next = t.Add(p.every)
+	line := fmt.Sprintf("replaying: %d%% (%d/%d frames)", done*100/total, done, total)
+	if elapsed := t.Sub(p.firstAt); elapsed > 0 && done > p.firstDone {
+		left := time.Duration(float64(elapsed) * float64(total-done) / float64(done-p.firstDone))
+		line += ", " + approx(left) + " left"
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+// approx renders a time left: "12 s", "3 min 5 s", "2 h 10 min", rounded up.
+func approx(d time.Duration) string {
+	s := int64(math.Ceil(d.Seconds()))
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%d s", s)
+	case s < 3600:
+		return fmt.Sprintf("%d min %d s", s/60, s%60)
+	}
+	m := (s + 59) / 60
+	return fmt.Sprintf("%d h %d min", m/60, m%60)
+}
+
+func (p *progress) bar(done, total int) {
+	if done >= total {
+		p.finish()
+		return
+	}
+	if p.now().Sub(p.start) < 500*time.Millisecond {
+		return
+	}
+	p.shown = true
+	const width = 30
+	n := done * width / total
+	fmt.Fprintf(p.w, "\rreplaying [%s%s] %3d%% %s/%s frames", strings.Repeat("#", n), strings.Repeat(".", width-n),
+		done*100/total, strconv.Itoa(done), strconv.Itoa(total))
+}
+
+// finish clears the bar, if it is drawn. A nil progress does nothing.
+func (p *progress) finish() {
+	if p != nil && p.shown {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 60))
+		p.shown = false
+	}
+}
+
+// progressBar is the progress of a terminal: a bar.
 func progressBar(w io.Writer) func(done, total int) { return progressBarAt(w, time.Now()) }
 
 // progressBarAt is progressBar for a replay that started at start.
 func progressBarAt(w io.Writer, start time.Time) func(done, total int) {
-	shown := false
-	return func(done, total int) {
-		if total == 0 {
-			return
-		}
-		if done >= total {
-			if shown {
-				fmt.Fprintf(w, "\r%s\r", strings.Repeat(" ", 60))
-			}
-			return
-		}
-		if time.Since(start) < 500*time.Millisecond {
-			return
-		}
-		shown = true
-		const width = 30
-		n := done * width / total
-		fmt.Fprintf(w, "\rreplaying [%s%s] %3d%% %s/%s frames", strings.Repeat("#", n), strings.Repeat(".", width-n),
-			done*100/total, strconv.Itoa(done), strconv.Itoa(total))
-	}
+	p := newProgress(w, true, 0, time.Now)
+	p.start = start
+	return p.update
 }

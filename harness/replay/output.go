@@ -2,11 +2,13 @@ package replay
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack/link/pcapng"
@@ -58,7 +60,7 @@ func newOutput(path string, sc *scan) (*output, error) {
 	if path == "" {
 		return o, nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".mtcp-replay-*.pcapng")
+	tmp, err := outFiles.create(func() (*os.File, error) { return os.CreateTemp(filepath.Dir(path), ".mtcp-replay-*.pcapng") })
 	if err != nil {
 		return nil, fmt.Errorf("output: %w", err)
 	}
@@ -146,10 +148,11 @@ func (o *output) close(r *Report) error {
 		}
 		fmt.Fprintf(&b, "\n%s", d)
 	}
-	f, err := os.Create(o.path)
+	f, err := outFiles.create(func() (*os.File, error) { return os.Create(o.path) })
 	if err != nil {
 		return fmt.Errorf("output: %w", err)
 	}
+	defer outFiles.forget(o.path)
 	bw := bufio.NewWriter(f)
 	w, err := pcapng.NewWriter(bw, "replay0", b.String())
 	if err == nil {
@@ -168,6 +171,7 @@ func (o *output) close(r *Report) error {
 		err = cerr
 	}
 	if err != nil {
+		os.Remove(o.path) // no partial output
 		return fmt.Errorf("output %s: %w", o.path, err)
 	}
 	return nil
@@ -178,6 +182,58 @@ func (o *output) abandon() {
 	if o.tmp != nil {
 		o.tmp.Close()
 		os.Remove(o.tmp.Name())
+		outFiles.forget(o.tmp.Name())
 		o.tmp = nil
 	}
 }
+
+// outFiles are the output files being written (the temporary file, the output while it is
+// copied there), for removeOutputs.
+var outFiles = newFileSet()
+
+// removeOutputs removes the output files being written and refuses to create more: for a
+// command that exits at once, when a second signal interrupts it.
+func removeOutputs() { outFiles.shut() }
+
+// fileSet is a set of files being written.
+type fileSet struct {
+	mu     sync.Mutex
+	names  map[string]bool
+	closed bool
+}
+
+func newFileSet() *fileSet { return &fileSet{names: map[string]bool{}} }
+
+// create creates a file with create and adds it to the set, unless the set was shut.
+func (s *fileSet) create(create func() (*os.File, error)) (*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errInterrupted
+	}
+	f, err := create()
+	if err == nil {
+		s.names[f.Name()] = true
+	}
+	return f, err
+}
+
+// forget takes a file out of the set: it is complete, or removed.
+func (s *fileSet) forget(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.names, name)
+}
+
+// shut removes the files of the set, and no more are created.
+func (s *fileSet) shut() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for name := range s.names {
+		os.Remove(name)
+		delete(s.names, name)
+	}
+}
+
+var errInterrupted = errors.New("interrupted")

@@ -136,15 +136,15 @@ func TestBrokenFiles(t *testing.T) {
 	if err := os.WriteFile(cut, get[:len(get)-10], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	noEth := filepath.Join(dir, "raw.pcap")
-	if err := os.WriteFile(noEth, withLinkType(get, 101), 0o644); err != nil {
+	noEth := filepath.Join(dir, "user0.pcap")
+	if err := os.WriteFile(noEth, withLinkType(get, 147), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ file, want string }{
 		{filepath.Join(data, "pcap-invalid-version-1.pcap"), "unsupported pcap version 1.4"},
 		{filepath.Join(data, "shb-option-too-long.pcapng"), "runs past the end of the block"},
 		{cut, "record 14 at byte 6253: record cut off"},
-		{noEth, "no Ethernet interface in the capture"},
+		{noEth, "no interface of a link type mtcp-replay reads: interface 0 is LINKTYPE_USER0 (147), with 14 records"},
 		{filepath.Join(dir, "missing.pcap"), "no such file"},
 	} {
 		text, code := run(c.file)

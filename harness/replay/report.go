@@ -38,6 +38,11 @@ type Report struct {
 	Differences []Difference
 	// Elapsed is the capture's span, replayed in virtual time.
 	Elapsed time.Duration
+	// Replayed counts the records replayed: Records, unless the replay was interrupted.
+	Replayed int
+	// Interrupted is set when Options.Stop ended the replay before its end: the report covers
+	// the Replayed records only, and says nothing of what the stack had yet to answer.
+	Interrupted bool
 }
 
 // Damage is a frame damaged inside.
@@ -94,11 +99,16 @@ func (d Difference) String() string {
 	return b.String()
 }
 
-// Equivalent reports whether the stack did what the recorded host did.
-func (r *Report) Equivalent() bool { return len(r.Differences) == 0 }
+// Equivalent reports whether the stack did what the recorded host did; an interrupted replay
+// is not.
+func (r *Report) Equivalent() bool { return !r.Interrupted && len(r.Differences) == 0 }
 
-// Verdict is "equivalent" or "different: N differences".
+// Verdict is "equivalent" or "different: N differences", or for an interrupted replay
+// "interrupted at frame N of M" (N records of M replayed), whatever it found until then.
 func (r *Report) Verdict() string {
+	if r.Interrupted {
+		return fmt.Sprintf("interrupted at frame %d of %d", r.Replayed, r.Records)
+	}
 	switch n := len(r.Differences); n {
 	case 0:
 		return "equivalent"
@@ -112,7 +122,8 @@ func (r *Report) Verdict() string {
 // maxListed bounds the differences the text report lists one by one.
 const maxListed = 100
 
-// Write prints the report; its last line is the verdict.
+// Write prints the report; its last line is the verdict (for an interrupted replay,
+// "interrupted at frame N of M", after what was found until then).
 func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "capture: %s (%s), %d records, %.3f s\n", r.Capture, r.Format, r.Records, r.Elapsed.Seconds())
 	fmt.Fprintf(w, "the stack plays %v (%v): %s\n", r.Host, r.HostMAC, r.Why)
@@ -147,7 +158,7 @@ func (r *Report) Write(w io.Writer) {
 		fmt.Fprintf(w, "tcp %s (stack as %s): host %d bytes in %d segments (%d retransmitted), stack %d bytes in %d segments (%d retransmitted), %d differences\n",
 			c.Name, c.Role, c.HostBytes, c.HostSegments, c.HostRetransmits, c.StackBytes, c.StackSegments, c.StackRetran, c.Differences)
 	}
-	if r.Compared == 0 {
+	if r.Compared == 0 && !r.Interrupted {
 		fmt.Fprintln(w, "nothing the host sent could be compared: the verdict says only that the stack took what the capture sent it")
 	}
 	if len(r.Differences) > 0 {

@@ -21,19 +21,20 @@ const maxMACs = 1 << 16
 // scan is what the first pass over the capture learns: which host the stack plays, its MAC,
 // the ports it listens on, the MACs of the others, and how many records there are.
 type scan struct {
-	format     string
-	records    int
-	ethernet   int              // records on Ethernet interfaces
-	otherLinks map[uint16]int   // records on interfaces of other link types
-	start      time.Time        // the first record's time: virtual time 0
-	host       netip.Addr       // the host the stack plays
-	hostMAC    net.HardwareAddr // its MAC, from the first frame it sent
-	stackAddr  netip.Addr       // the stack's own address and MAC: the host's, unless it cannot have them
-	stackMAC   net.HardwareAddr
-	why        string          // how the host was chosen
-	listen     map[uint16]bool // ports the host answered a SYN from (it was the server)
-	macs       map[netip.Addr]net.HardwareAddr
-	syns       map[netip.Addr]*synOptions // what each host's SYNs and SYN-ACKs offered
+	format    string
+	records   int
+	ethernet  int                 // records on interfaces it reads (Ethernet, or turned into Ethernet frames)
+	leftOut   map[[2]int]*leftOut // interfaces of link types it cannot read, by section and index
+	frames    *framer             // turns records into Ethernet frames, in both passes
+	start     time.Time           // the first record's time: virtual time 0
+	host      netip.Addr          // the host the stack plays
+	hostMAC   net.HardwareAddr    // its MAC, from the first frame it sent
+	stackAddr netip.Addr          // the stack's own address and MAC: the host's, unless it cannot have them
+	stackMAC  net.HardwareAddr
+	why       string          // how the host was chosen
+	listen    map[uint16]bool // ports the host answered a SYN from (it was the server)
+	macs      map[netip.Addr]net.HardwareAddr
+	syns      map[netip.Addr]*synOptions // what each host's SYNs and SYN-ACKs offered
 }
 
 // synOptions counts the TCP extensions a host's SYNs and SYN-ACKs carried, so that the stack
@@ -61,7 +62,7 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	if err != nil {
 		return nil, err
 	}
-	s := &scan{format: r.Format(), otherLinks: map[uint16]int{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{},
+	s := &scan{format: r.Format(), leftOut: map[[2]int]*leftOut{}, frames: &framer{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{},
 		syns: map[netip.Addr]*synOptions{}}
 	askedECN := map[[2]netip.AddrPort]bool{} // SYNs that asked for ECN, by (client, server)
 	s.host = opts.Host
@@ -85,11 +86,19 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		if s.records == 1 {
 			s.start = rec.Time
 		}
-		if rec.LinkType != uint16(layers.LinkTypeEthernet) {
-			s.otherLinks[rec.LinkType]++
+		if !readableLink(rec.LinkType) {
+			k := [2]int{rec.Section, rec.Interface}
+			if o := s.leftOut[k]; o != nil {
+				o.records++
+			} else if len(s.leftOut) < maxLeftOut {
+				s.leftOut[k] = &leftOut{section: rec.Section, index: rec.Interface, linkType: rec.LinkType, records: 1}
+			}
 			continue
 		}
 		s.ethernet++
+		if skip, _ := s.frames.toEthernet(rec); skip != "" {
+			continue
+		}
 		if firstMAC == nil && len(rec.Data) >= 6 && rec.Data[0]&1 == 0 {
 			firstMAC = append(net.HardwareAddr(nil), rec.Data[:6]...)
 		}
@@ -136,8 +145,13 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		}
 	}
 	if s.ethernet == 0 {
-		return nil, fmt.Errorf("no Ethernet interface in the capture: its %d records are on link type %s; mtcp-replay replays Ethernet (link type 1) only", s.records, linkTypeNames(s.otherLinks))
+		if s.records == 0 {
+			return nil, errors.New("the capture holds no packet record")
+		}
+		return nil, fmt.Errorf("no interface of a link type mtcp-replay reads: %s (it reads %s)", describeLeftOut(s.leftOut), readableLinks)
 	}
+	// The replay's frames take the MACs the scan settled on (see framer.macs).
+	s.frames.macs = s.macs
 	if !s.host.IsValid() {
 		switch {
 		case opts.Client && firstSYN.IsValid():
@@ -216,21 +230,8 @@ func (s *scan) learnMAC(a netip.Addr, mac net.HardwareAddr) {
 	if !a.Is4() || a.IsUnspecified() || len(mac) != 6 || mac[0]&1 != 0 {
 		return
 	}
-	if _, ok := s.macs[a]; !ok && len(s.macs) < maxMACs {
+	// A MAC the capture shows replaces the one made up for a record of another link type.
+	if old, ok := s.macs[a]; (!ok && len(s.macs) < maxMACs) || (ok && isMadeUp(a, old) && !bytes.Equal(mac, old)) {
 		s.macs[a] = append(net.HardwareAddr(nil), mac...)
 	}
-}
-
-func linkTypeNames(m map[uint16]int) string {
-	out := ""
-	for lt, n := range m {
-		if out != "" {
-			out += ", "
-		}
-		out += fmt.Sprintf("%d (%s, %d records)", lt, layers.LinkType(lt), n)
-	}
-	if out == "" {
-		return "none"
-	}
-	return out
 }
