@@ -6,10 +6,12 @@
 //	mtcp-replay --client capture.pcap           ... its client
 //	mtcp-replay --host 10.0.0.1:80 c.pcapng     a given host (and port)
 //	mtcp-replay -o replay.pcapng c.pcap         the replay's own capture, commented frame by frame
-//	mtcp-replay --compare window,options c.pcap compare those too
+//	mtcp-replay --compare window,options c.pcap compare those too (also rst-ack)
+//	mtcp-replay --absolute c.pcap               sequence numbers as sent, not relative
 //
 // The report lists the differences (capture frame, what the recorded host sent, what the
-// stack sent); its last line is the verdict, "equivalent" or "different: N differences".
+// stack sent), with sequence numbers relative to each side's ISN unless --absolute; its last
+// line is the verdict, "equivalent" or "different: N differences".
 // Progress goes to stderr: a bar on a terminal, otherwise a line every 5 s (-q: neither).
 // SIGINT or SIGTERM stops the replay at the next record, leaves no -o file, and prints the
 // report so far, its last line "interrupted at frame N of M"; a second signal stops at once.

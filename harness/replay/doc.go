@@ -41,7 +41,9 @@
 // takes that host's IPv4 address and MAC. In each TCP conversation of the host it is the server
 // where the host answered the SYN (it listens on those ports) and the client where the host
 // sent it (it dials, at the instant the host did, and its ephemeral port replaces the host's
-// in the peer's segments).
+// in the peer's segments). Options.Client plays the client side only, of the host given too:
+// the conversations the host answered are skipped and counted, and the stack listens on no
+// port, so that every conversation replayed has the stack as the client the report names.
 //
 // # Replay
 //
@@ -69,7 +71,11 @@
 //     and the rest is acknowledged again, as a pure ACK, one recorded round trip (from the
 //     host's SYN to the peer's answer) after the stack sends it: the peer cannot acknowledge
 //     what it never received, nor at once, and the stack's RTT estimate stays the network's.
-//     These are counted as synthesized.
+//     That ACK is the peer's as it is by then: at its next sequence number, with its newest
+//     TSval, and with the window and SACK blocks of its newest segment injected (a window
+//     update, its FIN), which supersede those it was recorded with (a zero window, say). Held
+//     ACKs the stack catches up with at once are given back as one, of the newest ack. These
+//     are counted as synthesized.
 //   - Segments coalesced by GRO or TSO in the capture (larger than the 1500-byte MTU) are cut
 //     into MTU-sized ones before injection.
 //   - Checksums of injected frames are corrected when wrong: a capture's checksums are often
@@ -89,21 +95,44 @@
 // # Comparison
 //
 // Per TCP conversation, with sequence numbers relative to each side's ISN: the host's SYN,
-// SYN-ACK, FIN and RST must be matched by the stack's, with the same control bits (PSH aside)
-// and sequence number, and the same ack (or a later one up to what the stack had been given:
-// the peer's FIN may come before the stack's own in the replay); its data must be sent by
-// the stack, byte for byte what the application wrote, though segmentation may differ; its
-// pure ACKs must be matched by an ack at least as far (and the stack never acknowledges more
-// than it was given). With Options.CompareWindow and CompareOptions, the window field and the
-// options of the SYN, SYN-ACK, FIN and RST segments are compared too (not those of data
-// segments and pure ACKs, whose segmentation and timing differ): the options by their kinds,
-// since their values (a window scale) follow each host's buffers and their order each
-// implementation's habit. A control segment the stack sends that the host did not, and retransmissions
-// beyond the host's, are differences. ARP replies and ICMP messages of the host must be
-// matched by the stack's (echo replies with the same id, sequence number and data). What has
-// no counterpart within Options.Horizon of virtual time is a difference; the report lists
-// each with the capture frame, what the recorded host sent and what the stack sent, and ends
-// with the verdict.
+// SYN-ACK, FIN and RST must be matched by the stack's, with the same control bits (PSH aside;
+// a RST and a RST+ACK are the same unless Options.CompareRSTACK) and sequence number, and the
+// same ack (or a later one up to what the stack had been given: the peer's FIN may come before
+// the stack's own in the replay); its data must be sent by the stack, byte for byte what the
+// application wrote, though segmentation may differ; its pure ACKs must be matched by an ack
+// at least as far (and the stack never acknowledges more than it was given). With
+// Options.CompareWindow and CompareOptions, the windows and the options of the SYN, SYN-ACK,
+// FIN and RST segments are compared too (not those of data segments and pure ACKs, whose
+// segmentation and timing differ): the windows scaled by the shift each side negotiated
+// (RFC 7323 2.2: its own window scale, when both SYNs carried the option; a SYN's window is
+// never scaled), the report giving field and shift ("window 262144 (32768 << scale 3),
+// recorded 64512 (63 << scale 10)"), since each side scales by its own; the options by their
+// kinds, since their values (a window scale) follow each host's buffers and their order each
+// implementation's habit. A control segment the stack sends that the host did not, and
+// retransmissions beyond the host's, are differences. ARP replies and ICMP messages of the
+// host must be matched by the stack's (echo replies with the same id, sequence number and
+// data). What has no counterpart within Options.Horizon of virtual time is a difference.
+//
+// # Report
+//
+// The report lists each difference with the capture frame, what the recorded host sent and
+// what the stack sent (in packetdrill's notation), and ends with the verdict. Sequence numbers
+// are relative, as Wireshark shows them: the recorded host's and its peer's to their ISNs as
+// the capture shows them, the stack's to its own ISN, so that the recorded host's numbers and
+// the stack's count the same bytes alike; a side whose SYN the replay never had (a reset from
+// a closed port, a SYN damaged in the capture) counts from its first number seen, less one,
+// as Wireshark does, and the conversation's line says so. Options.Absolute shows every number
+// as sent instead; no line mixes the two.
+//
+// The output (Options.Output) is a pcapng of the injected frames and the stack's, on the
+// capture's clock: a record injected as captured has the capture's own timestamp, and the
+// others (the stack's frames, ACKs the replay gives back later, its ARP answers) the instant
+// of virtual time they were made at on the same clock, so that it lines up with the capture
+// in Wireshark. Every frame has a comment: an injected one names its capture frame; one of the
+// stack's, the capture frames it corresponds to (the recorded segments whose bytes it carries,
+// whose ACK it matches, the control segment it pairs with), that it retransmits, or why none
+// corresponds ("extra: no recorded frame corresponds", "not compared: sent after the
+// capture's end"), and each difference is noted where it shows.
 //
 // # Interruption and progress
 //

@@ -30,11 +30,20 @@ type Options struct {
 	Host netip.Addr
 	// HostPort, with Host, limits the TCP conversations replayed to those on this port of it.
 	HostPort uint16
-	// Client picks the client of the first TCP handshake as the host when Host is zero.
+	// Client plays the client side: the host is the client of the first TCP handshake when
+	// Host is zero, and only the conversations the host began are replayed (those where it
+	// answered the SYN are skipped and counted).
 	Client bool
 	// CompareWindow and CompareOptions also compare the window field and the TCP options of
-	// the control segments that correspond one to one (SYN, SYN-ACK, FIN, RST).
+	// the control segments that correspond one to one (SYN, SYN-ACK, FIN, RST); windows
+	// scaled by the shift each side negotiated (RFC 7323), but in SYNs.
 	CompareWindow, CompareOptions bool
+	// CompareRSTACK tells a reset with ACK from one without; by default a RST and a RST+ACK
+	// with the same sequence number are the same.
+	CompareRSTACK bool
+	// Absolute shows sequence numbers in the report as they were sent, not relative to each
+	// side's ISN.
+	Absolute bool
 	// Output, if set, is where the replay's own pcapng goes: the injected frames and the
 	// stack's, each commented with the capture frame it corresponds to and any difference.
 	Output string
@@ -124,7 +133,13 @@ type engine struct {
 	stackIC []*expItem // the stack's ICMP messages awaiting a recorded one
 
 	zeroFilled bool // the record being replayed had its payload zero-filled
-	readBuf    [16 << 10]byte
+	// While a record is replayed (record), the frames injected are the record's: the output
+	// stamps them with its own timestamp.
+	inRecord bool
+	recTime  time.Time
+	// notPlayed are the conversations Options.Client leaves out: the host answered their SYN.
+	notPlayed map[convKey]bool
+	readBuf   [16 << 10]byte
 
 	later []laterFrame // frames to inject at a time of their own, in time order
 }
@@ -189,8 +204,9 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 	e := &engine{
 		opts: opts, sc: sc, dut: dut, now: clock.Epoch, d: newDecoded(), sd: newDecoded(),
 		listeners: map[uint16]*tcp.Listener{}, convs: map[convKey]*conv{}, byStack: map[convKey]*conv{},
-		began: map[convKey]bool{},
-		rep:   &Report{Format: sc.format, Host: sc.host, HostMAC: sc.hostMAC, Why: sc.why + like, Records: sc.records, Skipped: map[string]int{}},
+		began: map[convKey]bool{}, notPlayed: map[convKey]bool{},
+		rep: &Report{Format: sc.format, Host: sc.host, HostMAC: sc.hostMAC, Why: sc.why + like, Records: sc.records, Skipped: map[string]int{},
+			Absolute: opts.Absolute},
 	}
 	e.out, err = newOutput(opts.Output, sc)
 	if err != nil {
@@ -198,9 +214,12 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 	}
 	dut.SetOutput(func(f []byte) { e.fromStack = append(e.fromStack, append([]byte(nil), f...)) })
 	dut.Advance(e.now)
+	if opts.Client && opts.Host.IsValid() {
+		e.rep.Why += "; with --client, only the conversations it began"
+	}
 	for port := range sc.listen {
-		if opts.HostPort != 0 && port != opts.HostPort {
-			continue
+		if (opts.HostPort != 0 && port != opts.HostPort) || opts.Client {
+			continue // --client: the stack answers no SYN
 		}
 		ln, err := dut.Core().TCP().Listen(port, 0)
 		if err != nil {
@@ -265,7 +284,9 @@ func (e *engine) run(r *capture.Reader) error {
 		}
 		e.advance(at)
 		last = at
+		e.inRecord, e.recTime = true, rec.Time
 		e.record(rec)
+		e.inRecord = false
 		e.step()
 		e.rep.Replayed++
 		if e.opts.Progress != nil && rec.Number%4096 == 0 {
@@ -350,7 +371,11 @@ func (e *engine) inject(f []byte, comments ...string) {
 		copy(f, e.sc.stackMAC) // the host's MAC could not be the stack's: it has one of its own
 	}
 	e.rep.Injected++
-	e.out.add(e.now, pcapng.Inbound, f, comments...)
+	stamp := e.out.captureTime(e.now)
+	if e.inRecord {
+		stamp = e.recTime // the record's own timestamp, even where the capture's clock stepped back
+	}
+	e.out.add(e.now, stamp, pcapng.Inbound, f, comments...)
 	e.dut.Deliver(e.now, f)
 }
 
@@ -517,8 +542,10 @@ func (e *engine) toHost(data []byte, cut string) {
 		}
 	}
 	switch {
+	case d.ip.Protocol == layers.IPProtocolTCP && d.hasTCP && !damaged && e.leftOut(uint16(d.tcp.DstPort), netip.AddrPortFrom(d.srcIP(), uint16(d.tcp.SrcPort)), d.tcp.SYN && !d.tcp.ACK, false):
 	case d.ip.Protocol == layers.IPProtocolTCP && d.hasTCP && !damaged:
 		e.tcpToHost(data)
+		e.peerSYN()
 	case d.ip.Protocol == layers.IPProtocolTCP || d.ip.Protocol == layers.IPProtocolICMPv4:
 		if damaged || d.err != nil {
 			e.damaged(fmt.Sprintf("%s: %s", d.ip.Protocol, errText(d.err, cut)))
@@ -573,6 +600,7 @@ func (e *engine) fixChecksums(f []byte) bool {
 func (e *engine) fromHost(data []byte, cut string) {
 	d := e.d
 	switch {
+	case d.hasTCP && cut == "" && e.leftOut(uint16(d.tcp.SrcPort), netip.AddrPortFrom(d.dstIP(), uint16(d.tcp.DstPort)), d.tcp.SYN && d.tcp.ACK, d.tcp.SYN && !d.tcp.ACK):
 	case d.hasTCP && cut == "":
 		e.tcpFromHost(data)
 	case d.hasICMP && d.icmp.TypeCode.Type() == layers.ICMPv4TypeEchoRequest:
@@ -612,7 +640,7 @@ func icmpDesc(m *layers.ICMPv4) string {
 
 // stackSent handles one frame the stack sent.
 func (e *engine) stackSent(f []byte) {
-	of := e.out.add(e.now, pcapng.Outbound, f)
+	of := e.out.add(e.now, e.out.captureTime(e.now), pcapng.Outbound, f)
 	d := e.sd
 	d.decode(f)
 	switch {
@@ -667,7 +695,7 @@ func (e *engine) matchItems(exp *[]*expItem, kind string) {
 			if s.key != x.key {
 				continue
 			}
-			s.out.note("corresponds to capture frame %d", x.frame)
+			s.out.corresponds(x.frame)
 			if x.data != nil && !bytes.Equal(x.data, s.data) {
 				e.diff(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, Stack: s.desc, What: "the echo reply's data differs"}, s.out)
 			}
@@ -682,11 +710,50 @@ func (e *engine) matchItems(exp *[]*expItem, kind string) {
 // diff records a difference, and notes it on the stack's frame if there is one.
 func (e *engine) diff(d Difference, of *outFrame) {
 	e.rep.Differences = append(e.rep.Differences, d)
-	if of != nil {
-		of.note("DIFFERENT: %s (recorded: %s)", d.What, orNothing(d.Recorded))
-	} else {
-		e.out.noteLast("DIFFERENT at capture frame %d: %s (recorded: %s; stack: %s)", d.Frame, d.What, orNothing(d.Recorded), orNothing(d.Stack))
+	where := ""
+	if d.Frame > 0 {
+		where = fmt.Sprintf(" at capture frame %d", d.Frame)
 	}
+	// A difference about no segment of either side (retransmission counts, an ACK never given
+	// back) says so in What alone: no "recorded: nothing; stack: nothing".
+	none := d.Recorded == "" && d.Stack == ""
+	switch {
+	case of != nil && none:
+		of.note("DIFFERENT%s: %s", where, d.What)
+	case of != nil:
+		of.note("DIFFERENT: %s (recorded: %s)", d.What, orNothing(d.Recorded))
+	case none:
+		e.out.noteLast("DIFFERENT%s: %s", where, d.What)
+	default:
+		e.out.noteLast("DIFFERENT%s: %s (recorded: %s; stack: %s)", where, d.What, orNothing(d.Recorded), orNothing(d.Stack))
+	}
+}
+
+// leftOut says whether a TCP segment belongs to a conversation Options.Client leaves out
+// (the host answered its SYN), counting it skipped: opening is a segment that shows it (the
+// peer's SYN, or the host's SYN-ACK), begins the host's SYN (a conversation it begins on the
+// same ports is played); port is the host's, peer the other end.
+func (e *engine) leftOut(port uint16, peer netip.AddrPort, opening, begins bool) bool {
+	if !e.opts.Client {
+		return false
+	}
+	key := convKey{port, peer}
+	switch {
+	case begins:
+		delete(e.notPlayed, key)
+		return false
+	case opening && !e.notPlayed[key]:
+		if c := e.convs[key]; c != nil && c.client {
+			return false // a simultaneous open: the host began it too
+		}
+		e.notPlayed[key] = true
+		e.skip("conversations the host answered (--client plays those it began)")
+		return true
+	case e.notPlayed[key]:
+		e.skip("segments of conversations the host answered (--client)")
+		return true
+	}
+	return false
 }
 
 func orNothing(s string) string {

@@ -25,12 +25,22 @@ CAPTURE is a pcap (either byte order, micro- or nanosecond, gzipped or not) or p
 
 Flags:
   -o FILE               write the replay as pcapng: injected and stack frames, direction flags,
-                        a comment on each saying which capture frame it corresponds to
+                        a comment on each saying which capture frame it corresponds to (or why
+                        none does); timestamps on the capture's clock, the injected frames'
+                        as captured, so that it lines up with the capture in Wireshark
   --host IP[:PORT]      the host the stack plays (default: the server of the first TCP
                         conversation); with PORT, only its conversations on that port
-  --client              play the client of the first TCP conversation instead
-  --compare LIST        also compare window, options (the kinds) of control segments
-                        (comma-separated)
+  --client              play the client side: the client of the first TCP conversation (or
+                        the --host), in the conversations it began only
+  --compare LIST        also compare, comma-separated:
+                          window   the window of control segments, scaled by the shift each
+                                   side negotiated (but in SYNs, never scaled)
+                          options  the kinds of options of control segments
+                          rst-ack  a reset's ACK bit (by default RST and RST+ACK with the same
+                                   sequence number are the same)
+  --absolute            show sequence numbers as sent (default: relative to each side's ISN,
+                        as Wireshark does: the recorded host's and its peer's ISN in the
+                        capture, the stack's own)
   --horizon DURATION    how long the stack may take to answer before it counts as a
                         difference (default 3s, virtual time)
   -q                    no progress on stderr (by default a bar on a terminal, otherwise a
@@ -56,10 +66,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var opts Options
 	var host, compare string
 	var quiet bool
+	fs.BoolVar(&opts.Absolute, "absolute", false, "absolute sequence numbers")
 	fs.StringVar(&opts.Output, "o", "", "output pcapng")
 	fs.StringVar(&host, "host", "", "host to play")
 	fs.BoolVar(&opts.Client, "client", false, "play the client")
-	fs.StringVar(&compare, "compare", "", "window,options")
+	fs.StringVar(&compare, "compare", "", "window,options,rst-ack")
 	fs.DurationVar(&opts.Horizon, "horizon", 3*time.Second, "answer horizon")
 	fs.BoolVar(&quiet, "q", false, "no progress")
 	// Flags may follow the capture: "mtcp-replay c.pcap -o out.pcapng".
@@ -101,8 +112,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			opts.CompareWindow = true
 		case "options":
 			opts.CompareOptions = true
+		case "rst-ack":
+			opts.CompareRSTACK = true
 		default:
-			fmt.Fprintf(stderr, "mtcp-replay: --compare takes window and options, not %q\n", c)
+			fmt.Fprintf(stderr, "mtcp-replay: --compare takes window, options and rst-ack, not %q\n", c)
 			return 2
 		}
 	}

@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/mtcp-go/mtcp/stack/clock"
 	"github.com/mtcp-go/mtcp/stack/link/pcapng"
 )
 
@@ -35,7 +38,41 @@ type output struct {
 
 // outFrame is a frame of the output with its comments.
 type outFrame struct {
-	f pcapng.Frame
+	f  pcapng.Frame // its Time is on the capture's clock (see output.add)
+	at time.Time    // virtual time: when the replay made it
+	// frames are the capture frames it corresponds to, named in one comment.
+	frames []int
+	// fallback is its comment if it gets no other (a pure ACK of the stack's no recorded
+	// ACK needed, say).
+	fallback string
+}
+
+// corresponds records that the frame corresponds to capture frame n.
+func (o *outFrame) corresponds(n int) {
+	if o != nil && !slices.Contains(o.frames, n) {
+		o.frames = append(o.frames, n)
+	}
+}
+
+// comments are the frame's comments as written: those it was given, after the capture frames
+// it corresponds to; a frame of the stack's with none says why (end is the capture's last
+// record, in virtual time; zero while the replay runs, when every frame written is before).
+func (o *outFrame) comments(end time.Time) []string {
+	cs := o.f.Comments
+	if len(o.frames) > 0 {
+		sort.Ints(o.frames)
+		cs = append([]string{"corresponds to capture " + frameList(o.frames)}, cs...)
+	}
+	if len(cs) > 0 || o.f.Direction != pcapng.Outbound {
+		return cs
+	}
+	switch {
+	case !end.IsZero() && o.at.After(end):
+		return []string{"not compared: sent after the capture's end (the replay runs one horizon past it)"}
+	case o.fallback != "":
+		return []string{o.fallback}
+	}
+	return []string{"extra: no recorded frame corresponds"}
 }
 
 func (o *outFrame) note(format string, args ...any) {
@@ -78,16 +115,22 @@ func newOutput(path string, sc *scan) (*output, error) {
 	return o, nil
 }
 
-// add appends a frame (copied) and returns it, for comments.
-func (o *output) add(at time.Time, dir pcapng.Direction, data []byte, comments ...string) *outFrame {
+// captureTime is virtual time at on the capture's clock: the output's frames line up with
+// the capture's in Wireshark.
+func (o *output) captureTime(at time.Time) time.Time { return o.sc.start.Add(at.Sub(clock.Epoch)) }
+
+// add appends a frame (copied), made at virtual time at and stamped stamp (the capture's
+// own timestamp for a record injected as it was captured, else captureTime(at)), and returns
+// it, for comments.
+func (o *output) add(at, stamp time.Time, dir pcapng.Direction, data []byte, comments ...string) *outFrame {
 	if o.w == nil {
 		return nil
 	}
-	f := &outFrame{f: pcapng.Frame{Time: at, Direction: dir, Data: append([]byte(nil), data...), Comments: comments}}
+	f := &outFrame{at: at, f: pcapng.Frame{Time: stamp, Direction: dir, Data: append([]byte(nil), data...), Comments: comments}}
 	o.held = append(o.held, f)
 	o.last = f
 	if len(o.held) > maxHeld {
-		o.write(o.held[:len(o.held)/2])
+		o.write(o.held[:len(o.held)/2], time.Time{})
 		o.held = append(o.held[:0], o.held[len(o.held)/2:]...)
 	}
 	return f
@@ -102,19 +145,22 @@ func (o *output) flushBefore(t time.Time) {
 		return
 	}
 	n := 0
-	for n < len(o.held) && o.held[n].f.Time.Before(t) {
+	for n < len(o.held) && o.held[n].at.Before(t) {
 		n++
 	}
 	if n > 0 {
-		o.write(o.held[:n])
+		o.write(o.held[:n], time.Time{})
 		o.held = append(o.held[:0], o.held[n:]...)
 	}
 }
 
-func (o *output) write(fs []*outFrame) {
+// write writes frames; end is the capture's end in virtual time, or zero (see comments).
+func (o *output) write(fs []*outFrame, end time.Time) {
 	for _, f := range fs {
 		if o.w != nil {
-			if err := o.w.WriteFrame(f.f); err != nil {
+			pf := f.f
+			pf.Comments = f.comments(end)
+			if err := o.w.WriteFrame(pf); err != nil {
 				o.w = nil // reported by close
 				return
 			}
@@ -131,7 +177,7 @@ func (o *output) close(r *Report) error {
 	if o.w == nil {
 		return fmt.Errorf("output %s: writing frames failed", o.path)
 	}
-	o.write(o.held)
+	o.write(o.held, clock.Epoch.Add(r.Elapsed))
 	o.held = nil
 	if o.w == nil {
 		return fmt.Errorf("output %s: writing frames failed", o.path)

@@ -43,6 +43,9 @@ type Report struct {
 	// Interrupted is set when Options.Stop ended the replay before its end: the report covers
 	// the Replayed records only, and says nothing of what the stack had yet to answer.
 	Interrupted bool
+	// Absolute is set when the differences show sequence numbers as sent (Options.Absolute),
+	// not relative to each side's ISN.
+	Absolute bool
 }
 
 // Damage is a frame damaged inside.
@@ -54,11 +57,15 @@ type Damage struct {
 // ConvSummary sums up one TCP conversation.
 type ConvSummary struct {
 	Name                         string // "198.18.1.1:40000 -> 198.18.1.2:8080"
-	Role                         string // "server" or "client": what the stack was
+	Role                         string // "server" or "client": what the stack was; "": segments of the stack outside the capture's conversations
+	StackPort                    uint16 // as a client, the stack's own port (it replaces the host's)
 	HostBytes, StackBytes        int64  // payload bytes the recorded host sent, and the stack
 	HostSegments, StackSegments  int
 	HostRetransmits, StackRetran int
 	Differences                  int
+	// Numbering says how sequence numbers were made relative where a side's ISN is not in
+	// the capture.
+	Numbering []string
 }
 
 // Difference is one place where the stack differs from the recorded host.
@@ -88,14 +95,10 @@ func (d Difference) String() string {
 		fmt.Fprintf(&b, " %s", d.Conv)
 	}
 	fmt.Fprintf(&b, ": %s", d.What)
-	rec, st := d.Recorded, d.Stack
-	if rec == "" {
-		rec = "nothing"
+	if d.Recorded == "" && d.Stack == "" {
+		return b.String() // about no segment of either: What says it all
 	}
-	if st == "" {
-		st = "nothing"
-	}
-	fmt.Fprintf(&b, "\n    recorded host: %s\n    stack:         %s", rec, st)
+	fmt.Fprintf(&b, "\n    recorded host: %s\n    stack:         %s", orNothing(d.Recorded), orNothing(d.Stack))
 	return b.String()
 }
 
@@ -129,7 +132,11 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "the stack plays %v (%v): %s\n", r.Host, r.HostMAC, r.Why)
 	fmt.Fprintf(w, "frames: %d injected", r.Injected)
 	if r.Synthesized > 0 {
-		fmt.Fprintf(w, " (%d peer ACKs replayed once the stack had sent what they acknowledge)", r.Synthesized)
+		if r.Synthesized == 1 {
+			fmt.Fprint(w, " (1 peer ACK replayed once the stack had sent what it acknowledges)")
+		} else {
+			fmt.Fprintf(w, " (%d peer ACKs replayed once the stack had sent what they acknowledge)", r.Synthesized)
+		}
 	}
 	fmt.Fprintf(w, ", %d of the host's compared", r.Compared)
 	if r.ChecksumsFixed > 0 {
@@ -155,14 +162,29 @@ func (r *Report) Write(w io.Writer) {
 		fmt.Fprintf(w, "damaged: frame %d: %s\n", d.Frame, d.What)
 	}
 	for _, c := range r.Conversations {
-		fmt.Fprintf(w, "tcp %s (stack as %s): host %d bytes in %d segments (%d retransmitted), stack %d bytes in %d segments (%d retransmitted), %d differences\n",
-			c.Name, c.Role, c.HostBytes, c.HostSegments, c.HostRetransmits, c.StackBytes, c.StackSegments, c.StackRetran, c.Differences)
+		role := "stack as " + c.Role
+		switch {
+		case c.Role == "":
+			role = "no conversation of the capture: segments the stack sent there"
+		case c.StackPort != 0:
+			role += fmt.Sprintf(", from its port %d", c.StackPort)
+		}
+		fmt.Fprintf(w, "tcp %s (%s): host %d bytes in %s (%d retransmitted), stack %d bytes in %s (%d retransmitted), %s\n",
+			c.Name, role, c.HostBytes, plural(c.HostSegments, "segment", "segments"), c.HostRetransmits,
+			c.StackBytes, plural(c.StackSegments, "segment", "segments"), c.StackRetran, plural(c.Differences, "difference", "differences"))
+		for _, n := range c.Numbering {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
 	}
 	if r.Compared == 0 && !r.Interrupted {
 		fmt.Fprintln(w, "nothing the host sent could be compared: the verdict says only that the stack took what the capture sent it")
 	}
 	if len(r.Differences) > 0 {
-		fmt.Fprintln(w, "differences:")
+		if r.Absolute {
+			fmt.Fprintln(w, "differences (sequence numbers as sent):")
+		} else {
+			fmt.Fprintln(w, "differences (sequence numbers relative to each side's ISN, the stack's to its own; --absolute for them as sent):")
+		}
 		for i, d := range r.Differences {
 			if i == maxListed {
 				fmt.Fprintf(w, "  ... and %d more (all of them are in the output capture's comments)\n", len(r.Differences)-maxListed)

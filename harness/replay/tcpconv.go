@@ -68,7 +68,8 @@ type conv struct {
 	stackRetrans  int
 	firstRetrans  *outFrame
 	differences   int
-	recordedFirst int // the first capture frame of the conversation
+	recordedFirst int         // the first capture frame of the conversation
+	cmp           convCompare // the report's numbering, window scales, the output's notes (describe.go)
 	// Timestamps (RFC 7323): the first TSval the recorded host sent and the first the stack
 	// sent, so that the TSecr of a peer's segment, an echo of the host's clock, can be given
 	// to the stack as the echo of its own.
@@ -78,6 +79,9 @@ type conv struct {
 	// carries no older one, or the stack would drop it as an old duplicate (RFC 7323 5.3).
 	peerTS   uint32
 	peerTSOK bool
+	// The peer's newest window and options (see peerState): a held ACK given back carries
+	// them, not the ones it was recorded with.
+	newest peerState
 	// The round-trip time the capture shows, from the host's SYN or SYN-ACK to the peer's
 	// answer: how long after the stack's data a held ACK of it is given back, so that the
 	// stack's RTT estimate is the network's, not zero.
@@ -101,6 +105,7 @@ type tcpExp struct {
 	seq, end uint32 // relative to the host's ISN (data: byte offsets [seq, end))
 	ack      uint32 // relative to the peer's ISN
 	hasAck   bool
+	ackShown uint32 // the ack as the report shows it
 	win      uint16
 	opts     string
 	desc     string
@@ -126,9 +131,9 @@ type ctlSeg struct {
 }
 
 type deferredAck struct {
-	frame []byte // the peer's segment, rebased except for the ack
-	ack   uint32 // the ack it carried, as an offset in the stack's stream (+1 for SYN)
-	note  string
+	frame   []byte // the peer's segment, rebased except for the ack
+	ack     uint32 // the ack it carried, as an offset in the stack's stream (+1 for SYN)
+	capture int    // the capture frame it came from
 }
 
 // ctlMask is what must match of a control segment: every bit but PSH.
@@ -154,6 +159,7 @@ func (e *engine) newConv(hostPort uint16, peer netip.AddrPort, client bool) *con
 func (e *engine) strayConv(port uint16, peer netip.AddrPort) *conv {
 	c := e.newConv(port, peer, false)
 	c.stray = true
+	c.name = fmt.Sprintf("%v:%d <-> %v", e.sc.host, port, peer)
 	return c
 }
 
@@ -227,7 +233,7 @@ func (e *engine) tcpToHost(data []byte) {
 			// The peer acknowledges bytes the stack has not sent yet (it is slower than the
 			// recorded host): the peer acknowledges what it has, and the rest when the stack
 			// sends it.
-			deferred = &deferredAck{ack: off, note: fmt.Sprintf("capture frame %d, its ack replayed once the stack had sent what it acknowledges", e.frame)}
+			deferred = &deferredAck{ack: off, capture: e.frame}
 			live = c.stackISN + sent
 			notes = append(notes, fmt.Sprintf("ack held at what the stack has sent (%d of %d)", sent, off))
 		}
@@ -256,6 +262,7 @@ func (e *engine) tcpToHost(data []byte) {
 		deferred.frame = append([]byte(nil), f...)
 		c.deferred = append(c.deferred, *deferred)
 	}
+	c.notePeerSegment(seg) // rebased: what a held ACK given back from now on advertises
 	if v, ok := tsValOf(t.Options); ok && (!c.peerTSOK || seqGreater(v, c.peerTS)) {
 		c.peerTS, c.peerTSOK = v, true
 	}
@@ -409,13 +416,17 @@ func (e *engine) tcpFromHost(data []byte) {
 	if !c.hostTSOK {
 		c.hostTS, c.hostTSOK = tsValOf(t.Options)
 	}
+	if t.SYN {
+		noteSYN(&c.cmp.hostSYNSeen, &c.cmp.hostWS, t)
+	}
 	flags := tcpFlags(t)
 	x := &tcpExp{frame: e.frame, at: e.now, flags: flags & ctlMask, seq: t.Seq - isn, win: t.Window,
 		opts: optionString(t.Options)}
 	if t.ACK && c.peerISNOK {
 		x.ack, x.hasAck = t.Ack-c.peerISN, true
 	}
-	x.desc = segDesc(flags, x.seq, len(t.Payload), x.ack, t.ACK, t.Window, x.opts)
+	x.desc = c.hostDesc(t, flags, x.opts)
+	x.ackShown = c.ackShown(t)
 	// The application's part.
 	if n := len(t.Payload); n > 0 {
 		start := t.Seq - c.hostISN - 1 // offset in the stream
@@ -445,7 +456,7 @@ func (e *engine) tcpFromHost(data []byte) {
 		if t.FIN {
 			x.seq += uint32(len(t.Payload)) // the FIN's own sequence number
 		}
-		key := uint64(x.flags)<<32 | uint64(x.seq)
+		key := ctlKey(x.flags, x.seq)
 		if c.ctlSeen[key] {
 			// The host sent this control segment again: a retransmission (or a capture's
 			// duplicate). Not something more the stack must send, but a retransmission of
@@ -490,7 +501,6 @@ func (c *conv) dial() {
 	c.conn = conn
 	c.stackPort = conn.LocalAddr().Port()
 	c.e.byStack[convKey{c.stackPort, c.peer}] = c
-	c.name = fmt.Sprintf("%v:%d -> %v (the stack's port %d)", c.e.sc.host, c.hostPort, c.peer, c.stackPort)
 }
 
 // accept takes the connections the stack's listeners completed.
@@ -582,6 +592,9 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 	if t.SYN && !c.stackOK {
 		c.stackISN, c.stackOK = t.Seq, true
 	}
+	if t.SYN {
+		noteSYN(&c.cmp.stackSYNSeen, &c.cmp.stackWS, t)
+	}
 	if !c.stackTSOK {
 		c.stackTS, c.stackTSOK = tsValOf(t.Options)
 	}
@@ -595,30 +608,41 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 		ack = t.Ack - c.peerISN
 		if !c.hasAck || seqGreater(ack, c.maxAck) {
 			c.maxAck, c.hasAck = ack, true
+			c.ackAdvanced(ack, of)
 		}
 	}
 	opts := optionString(t.Options)
-	desc := segDesc(flags, rel, len(t.Payload), ack, t.ACK, t.Window, opts)
+	desc := c.stackDesc(t, flags, opts)
 	if t.ACK && c.peerISNOK && seqGreater(ack, c.peerGiven) {
-		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack acknowledges %d, past the %d it was given", ack, c.peerGiven)}, of)
+		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack acknowledges %d, past the %d it was given",
+			c.peerSeq(t.Ack), c.peerSeq(c.peerISN+c.peerGiven))}, of)
 	}
-	if n := len(t.Payload); n > 0 && c.stackOK {
+	n := len(t.Payload)
+	switch {
+	case n > 0 && c.stackOK:
 		start := rel - 1
+		end := start + uint32(n)
 		c.stackBytes += int64(n)
-		if int32(c.sentEnd-start) > 0 {
+		retrans := int32(c.sentEnd-start) > 0
+		if retrans {
 			c.stackRetrans++
 			if c.stackRetrans > c.hostRetrans && c.firstRetrans == nil {
 				c.firstRetrans = of
+				c.cmp.firstRetransDesc, c.cmp.firstRetransAt = desc, e.now
 			}
 		}
+		c.dataNotes(start, end, retrans, of)
 		// Coverage is contiguous: a segment past a byte the stack never sent leaves a hole,
 		// and what lies beyond it counts only once the hole is filled.
-		if end := start + uint32(n); seqGreater(end, c.sentEnd) && !seqGreater(start, c.sentEnd) {
+		if seqGreater(end, c.sentEnd) && !seqGreater(start, c.sentEnd) {
 			c.sentEnd = end
 		} else if seqGreater(start, c.sentEnd) {
-			c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack skipped bytes %d..%d", c.sentEnd, start)}, of)
+			c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack skipped %d:%d (this segment begins past what it had sent)",
+				c.stackByte(c.sentEnd), c.stackByte(start))}, of)
 		}
 		c.checkPayload(start, t.Payload, of, desc)
+	case n == 0 && !t.SYN && !t.FIN && !t.RST && of != nil:
+		of.fallback = "extra: no recorded ACK corresponds (the stack's ACKs are compared by how far they acknowledge, not one by one)"
 	}
 	if t.SYN || t.FIN || t.RST {
 		s := &ctlSeg{at: e.now, flags: flags & ctlMask, seq: rel, ack: ack, given: c.peerGiven, win: t.Window, opts: opts, desc: desc, out: of}
@@ -626,7 +650,7 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 			s.seq += uint32(len(t.Payload))
 			c.stackFin = true
 		}
-		key := uint64(s.flags)<<32 | uint64(s.seq)
+		key := ctlKey(s.flags, s.seq)
 		if c.stackCtlSeen[key] && c.ctlRepeats[key] > 0 {
 			// A retransmission the recorded host made too.
 			c.ctlRepeats[key]--
@@ -647,14 +671,20 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc string) {
 	off := int(int32(start - c.writtenBase))
 	if off+len(p) > len(c.written) {
-		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack sent bytes %d..%d, which the application never wrote", start, start+uint32(len(p)))}, of)
+		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack sent %d:%d, which the application never wrote",
+			c.stackByte(start), c.stackByte(start+uint32(len(p))))}, of)
 		return
 	}
 	if off < 0 {
 		return // before what is kept (a retransmission of long ago): nothing to compare
 	}
-	if !bytes.Equal(c.written[off:off+len(p)], p) {
-		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack's payload at byte %d is not what the application wrote", start)}, of)
+	if w := c.written[off : off+len(p)]; !bytes.Equal(w, p) {
+		i := 0
+		for w[i] == p[i] {
+			i++
+		}
+		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack's payload differs from what the application wrote from %d on",
+			c.stackByte(start+uint32(i)))}, of)
 	}
 	// Keep the last 4 MiB written, for retransmissions: flat memory.
 	if drop := len(c.written) - 4<<20; drop > 0 {
@@ -663,48 +693,46 @@ func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc string) {
 	}
 }
 
-// releaseDeferred replays the peer's acks the stack has now caught up with.
+// releaseDeferred replays the peer's acks the stack has now caught up with. Those given back
+// at once collapse into one ACK, with the newest information: the newest ack (as far as the
+// stack has sent, when a held ACK acknowledges more) and the held frame it came from, and the
+// peer's newest window and options when it is injected (releasedAck). A held ACK that
+// acknowledges more than the stack has sent is given back as far as the stack has sent, and
+// the rest later.
 func (c *conv) releaseDeferred() {
+	if len(c.deferred) == 0 {
+		return
+	}
 	sent := c.sentEnd + 1 + c.finSent()
-	for len(c.deferred) > 0 {
-		d := c.deferred[0]
-		ack := d.ack
-		if seqGreater(ack, sent) {
-			ack = sent
-			if ack == c.lastReleased {
-				return
-			}
+	n := 0 // the held ACKs the stack has caught up with
+	var ack uint32
+	for n < len(c.deferred) && !seqGreater(c.deferred[n].ack, sent) {
+		if n == 0 || seqGreater(c.deferred[n].ack, ack) {
+			ack = c.deferred[n].ack
 		}
-		c.lastReleased = ack
-		c.e.rep.Synthesized++
-		c.e.injectAt(c.e.now.Add(c.recRTT), func() []byte { return c.releasedAck(d.frame, ack) }, d.note)
-		if ack == d.ack {
-			c.deferred = c.deferred[1:]
-		} else {
-			return
-		}
+		n++
 	}
-}
-
-// releasedAck makes a held ACK into the pure ACK the peer sends when it is given back: of ack,
-// at the peer's next sequence number and with its newest TSval as they are by then (the
-// peer's FIN, say, may have gone in meanwhile), so that the stack takes it as current.
-func (c *conv) releasedAck(held []byte, ack uint32) []byte {
-	f := append([]byte(nil), held...)
-	ipHdr, seg, _ := tcpOffsets(f)
-	binary.BigEndian.PutUint32(seg[4:], c.peerISN+c.peerGiven)
-	ipTotal := len(ipHdr) + int(seg[12]>>4)*4
-	binary.BigEndian.PutUint16(ipHdr[2:], uint16(ipTotal))
-	f = f[:14+ipTotal]
-	ipHdr, seg, _ = tcpOffsets(f)
-	seg[13] &^= flFIN | flPSH | flSYN | flRST
-	binary.BigEndian.PutUint32(seg[8:], c.stackISN+ack)
-	if c.peerTSOK {
-		raiseTSVal(seg, c.peerTS)
+	last := n - 1 // the newest held ACK given back: its frame, for the addresses and the TS echo
+	if n < len(c.deferred) && (n == 0 || seqGreater(sent, ack)) {
+		// The next acknowledges more than the stack has sent: as far as it has sent.
+		ack, last = sent, n
 	}
-	harness.SetIPv4Checksum(ipHdr)
-	harness.SetTCPChecksum(ipHdr, seg)
-	return f
+	if !seqGreater(ack, c.lastReleased) {
+		// Nothing newer than what was given back already (a peer's ack out of order).
+		clear(c.deferred[:n])
+		c.deferred = c.deferred[n:]
+		return
+	}
+	frames := make([]int, 0, last+1)
+	for _, h := range c.deferred[:last+1] {
+		frames = append(frames, h.capture)
+	}
+	held := c.deferred[last].frame
+	clear(c.deferred[:n])
+	c.deferred = c.deferred[n:]
+	c.lastReleased = ack
+	c.e.rep.Synthesized++
+	c.e.injectAt(c.e.now.Add(c.recRTT), func() []byte { return c.releasedAck(held, ack) }, collapsedNote(frames))
 }
 
 // raiseTSVal sets the TSval of a timestamp option to at least v.
@@ -733,7 +761,11 @@ func (c *conv) match() {
 func (c *conv) matchOne(x *tcpExp) bool {
 	switch x.kind {
 	case expAck:
-		return c.hasAck && !seqGreater(x.ack, c.maxAck)
+		if !c.hasAck || seqGreater(x.ack, c.maxAck) {
+			return false
+		}
+		c.ackMatched(x)
+		return true
 	case expData:
 		if seqGreater(x.end, c.sentEnd) || !c.stackOK {
 			return false
@@ -741,19 +773,26 @@ func (c *conv) matchOne(x *tcpExp) bool {
 		return true
 	}
 	for i, s := range c.stackCtl {
-		if s.flags != x.flags || (x.flags&flSYN == 0 && s.seq != x.seq) {
+		// The same control bits (a reset with or without ACK, unless --compare rst-ack) and
+		// sequence number.
+		if !sameControl(s.flags, x.flags) || (x.flags&flSYN == 0 && s.seq != x.seq) {
 			continue
 		}
 		// The same ack, or a later one up to what the stack had been given: the replay hands
 		// the stack the peer's segments at their recorded instants, and a FIN crossing the
 		// peer's on the wire may come out after it here (a simultaneous close).
-		if x.hasAck && x.flags&flACK != 0 && s.ack != x.ack && (seqGreater(x.ack, s.ack) || seqGreater(s.ack, s.given)) {
+		if x.hasAck && x.flags&flACK != 0 && s.flags&flACK != 0 && s.ack != x.ack && (seqGreater(x.ack, s.ack) || seqGreater(s.ack, s.given)) {
 			continue
 		}
-		s.out.note("corresponds to capture frame %d", x.frame)
+		s.out.corresponds(x.frame)
 		var what []string
-		if c.e.opts.CompareWindow && s.win != x.win {
-			what = append(what, fmt.Sprintf("window %d, recorded %d", s.win, x.win))
+		if d := c.rstACKDiff(s, x); d != "" {
+			what = append(what, d)
+		}
+		if c.e.opts.CompareWindow {
+			if d := c.windowDiff(s, x); d != "" {
+				what = append(what, d)
+			}
 		}
 		if c.e.opts.CompareOptions && optionKinds(s.opts) != optionKinds(x.opts) {
 			what = append(what, fmt.Sprintf("options <%s>, recorded <%s>", s.opts, x.opts))
@@ -787,9 +826,9 @@ func (c *conv) expire(now time.Time, all bool) {
 		what := "the recorded host sent this, the stack did not"
 		switch x.kind {
 		case expData:
-			what = fmt.Sprintf("the stack did not send %d:%d (it sent up to %d)", x.seq+1, x.end+1, c.sentEnd+1)
+			what = fmt.Sprintf("the stack did not send %d:%d%s (%s)", c.hostByte(x.seq), c.hostByte(x.end), c.asStacks(x.seq, x.end), c.sentSoFar())
 		case expAck:
-			what = fmt.Sprintf("the stack did not acknowledge %d (it acknowledged %d)", x.ack, c.maxAck)
+			what = c.ackMissing(x)
 		}
 		c.difference(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: what}, nil)
 	}
@@ -807,24 +846,78 @@ func (c *conv) expire(now time.Time, all bool) {
 	}
 	if all && len(c.deferred) > 0 {
 		d := c.deferred[0]
-		c.difference(Difference{What: fmt.Sprintf("the peer acknowledged %d, which the stack never sent (it sent up to %d); %s", d.ack, c.sentEnd+1+c.finSent(), d.note)}, nil)
+		what := fmt.Sprintf("the peer acknowledged %d", c.hostSeq(c.hostISN+d.ack))
+		if c.e.opts.Absolute {
+			what += fmt.Sprintf(" (the stack's %d)", c.stackSeq(c.stackISN+d.ack))
+		}
+		what += fmt.Sprintf(", which the stack never sent (it sent up to %d): the ack was held until the stack sent it, and never given back",
+			c.stackSeq(c.stackISN+c.sentEnd+1+c.finSent()))
+		c.difference(Difference{Frame: d.capture, What: what}, nil)
 		c.deferred = nil
 	}
 	if all && c.stackRetrans > c.hostRetrans {
-		c.difference(Difference{What: fmt.Sprintf("the stack retransmitted %d times, the recorded host %d times", c.stackRetrans, c.hostRetrans)}, c.firstRetrans)
+		d := Difference{
+			What:     fmt.Sprintf("the stack retransmitted %s, the recorded host %s", times(c.stackRetrans), times(c.hostRetrans)),
+			Recorded: plural(c.hostRetrans, "retransmission", "retransmissions"),
+			Stack:    plural(c.stackRetrans, "retransmission", "retransmissions"),
+		}
+		if c.cmp.firstRetransDesc != "" {
+			d.Stack += "; the first beyond the recorded host's: " + c.cmp.firstRetransDesc
+			d.At = c.cmp.firstRetransAt.Sub(clock.Epoch)
+		}
+		c.difference(d, c.firstRetrans)
 	}
+}
+
+// sentSoFar says how far the stack's data went, for a difference about data it did not send.
+func (c *conv) sentSoFar() string {
+	switch {
+	case c.stackSegs == 0:
+		return "it sent nothing in this conversation"
+	case !c.stackOK:
+		return "it sent no SYN, so no data"
+	case c.sentEnd == 0:
+		return "it sent no data"
+	}
+	return fmt.Sprintf("it sent up to %d", c.stackByte(c.sentEnd))
+}
+
+// ackMissing says how the stack fell short of the recorded host's ACK x.
+func (c *conv) ackMissing(x *tcpExp) string {
+	what := fmt.Sprintf("the stack did not acknowledge %d", x.ackShown)
+	switch {
+	case !c.peerISNOK:
+		return what + " (no SYN of the peer was replayed, so the stack's acks cannot be compared: the capture lacks it, or it is damaged)"
+	case c.stackSegs == 0:
+		return what + " (it sent nothing in this conversation)"
+	case !c.hasAck:
+		return what + " (it acknowledged nothing)"
+	}
+	return what + fmt.Sprintf(" (it acknowledged up to %d)", c.peerSeq(c.peerISN+c.maxAck))
 }
 
 func (c *conv) summary() *ConvSummary {
-	role := "server"
-	if c.client {
-		role = "client"
-	}
-	return &ConvSummary{Name: c.name, Role: role, HostBytes: c.hostBytes, StackBytes: c.stackBytes, HostSegments: c.hostSegs,
+	s := &ConvSummary{Name: c.name, Role: "server", HostBytes: c.hostBytes, StackBytes: c.stackBytes, HostSegments: c.hostSegs,
 		StackSegments: c.stackSegs, HostRetransmits: c.hostRetrans, StackRetran: c.stackRetrans, Differences: c.differences}
+	switch {
+	case c.stray:
+		s.Role = ""
+	case c.client:
+		s.Role = "client"
+		if c.conn != nil {
+			s.StackPort = c.stackPort
+		}
+	}
+	if c.cmp.ownGuess.ok && !c.e.opts.Absolute {
+		s.Numbering = append(s.Numbering, "the recorded host's and the stack's sequence numbers count from the first seen (no SYN of theirs)")
+	}
+	if c.cmp.peerGuess.ok && !c.e.opts.Absolute {
+		s.Numbering = append(s.Numbering, "the peer's sequence numbers count from the first ack of them seen (no SYN of the peer replayed)")
+	}
+	return s
 }
 
-// segDesc renders a segment as packetdrill does, with relative numbers.
+// segDesc renders a segment as packetdrill does (its numbers as given: see describe.go).
 func segDesc(flags uint8, seq uint32, n int, ack uint32, hasAck bool, win uint16, opts string) string {
 	s := fmt.Sprintf("%s %d:%d(%d)", flagString(flags), seq, seq+uint32(n), n)
 	if hasAck {

@@ -1,0 +1,195 @@
+package replay
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/mtcp-go/mtcp/harness"
+)
+
+// peerState is what the newest segment of the peer injected in a conversation said of the
+// peer's state: its receive window and its options. A held ACK is given back later than the
+// peer sent it, after newer segments of the peer (window updates, its FIN): it advertises
+// these, not the window and SACK blocks it was recorded with, which those segments
+// superseded. The stack takes the window of the segment with the newest sequence and
+// acknowledgement numbers (RFC 9293 3.10.7.4), and a held ACK given back carries the peer's
+// newest of both: with its own window, a zero window the peer had long reopened would close
+// the stack's again, and nothing the peer sends after its FIN would reopen it.
+type peerState struct {
+	ok   bool
+	win  uint16 // the window field as the peer sent it: scaled (RFC 7323 2.3), but in a SYN
+	syn  bool   // it came in a SYN, whose window is never scaled (RFC 7323 2.2)
+	opts []byte // its TCP options, rebased: SACK blocks in the stack's sequence space, TS echo on its clock
+	// wscale is the window scale the peer's SYN offered, -1 if none: the shift the stack
+	// applies to its windows once both SYNs carried the option, when the stack cannot be asked.
+	wscale int
+}
+
+// notePeerSegment keeps the window and options of a segment of the peer about to be injected,
+// rebased (seg is its TCP header and payload); only segments with an ACK advertise a window
+// the stack takes, and a reset's window means nothing.
+func (c *conv) notePeerSegment(seg []byte) {
+	flags := seg[13]
+	if flags&flSYN != 0 {
+		c.newest.wscale = -1
+		eachOption(seg, func(kind byte, o []byte) {
+			if kind == 3 && len(o) == 3 {
+				c.newest.wscale = int(o[2])
+			}
+		})
+	}
+	if flags&flACK == 0 || flags&flRST != 0 {
+		return
+	}
+	c.newest.ok = true
+	c.newest.win = binary.BigEndian.Uint16(seg[14:])
+	c.newest.syn = flags&flSYN != 0
+	c.newest.opts = append(c.newest.opts[:0], seg[20:int(seg[12]>>4)*4]...)
+}
+
+// peerWindow is the window field a held ACK given back advertises: the peer's newest, as
+// the stack reads it, scaled by the shift the peer negotiated (a SYN's window, never scaled,
+// is scaled down to it). Without a segment of the peer seen, the held ACK's own.
+func (c *conv) peerWindow(own uint16) uint16 {
+	if !c.newest.ok {
+		return own
+	}
+	if !c.newest.syn {
+		return c.newest.win
+	}
+	return c.newest.win >> c.peerWindowShift()
+}
+
+// peerWindowShift is the shift the stack applies to the peer's window fields: the peer's
+// window scale when both SYNs carried the option (RFC 7323 2.2), as the stack's connection
+// says; before the stack has one, the peer's offer (the stack offers window scaling by
+// default).
+func (c *conv) peerWindowShift() uint8 {
+	if c.conn != nil {
+		in := c.conn.Info()
+		if !in.WindowScale {
+			return 0
+		}
+		return in.SndWScale
+	}
+	if c.newest.wscale < 0 {
+		return 0
+	}
+	return uint8(min(c.newest.wscale, 14)) // RFC 7323 2.3: larger shifts count as 14
+}
+
+// releasedOptions are the options of a held ACK given back with ack (an offset in the
+// stack's stream): the peer's newest options, with, for timestamps, the TS echo the held ACK
+// carried, rebased (it echoes the data acknowledged, for the stack's RTT; releasedAck raises
+// the TSval to the peer's newest), and for SACK the blocks of the peer's newest segment still
+// above ack (a block below it would read as a D-SACK, RFC 2883). held is the held segment:
+// its own options stand when no segment of the peer was noted. At most 40 bytes: SACK blocks
+// that do not fit are left out.
+func (c *conv) releasedOptions(held []byte, ack uint32) []byte {
+	src := held[20 : int(held[12]>>4)*4]
+	if c.newest.ok {
+		src = c.newest.opts
+	}
+	var heldTS []byte
+	eachOption(held, func(kind byte, o []byte) {
+		if kind == 8 && len(o) == 10 {
+			heldTS = o
+		}
+	})
+	out := make([]byte, 0, 40)
+	var ts []byte
+	var sack [][]byte
+	for len(src) > 0 {
+		kind := src[0]
+		if kind == 0 {
+			break
+		}
+		if kind == 1 {
+			src = src[1:]
+			continue
+		}
+		if len(src) < 2 || int(src[1]) < 2 || int(src[1]) > len(src) {
+			break // malformed: what follows cannot be read
+		}
+		o := src[:src[1]]
+		src = src[src[1]:]
+		switch {
+		case kind == 8 && len(o) == 10:
+			ts = append([]byte(nil), o...)
+			if heldTS != nil {
+				copy(ts[6:], heldTS[6:]) // the held ACK's echo
+			}
+		case kind == 5:
+			edge := c.stackISN + ack
+			for i := 2; i+8 <= len(o); i += 8 {
+				if seqGreater(binary.BigEndian.Uint32(o[i+4:]), edge) {
+					sack = append(sack, o[i:i+8])
+				}
+			}
+		default:
+			out = append(out, o...)
+		}
+	}
+	if ts != nil {
+		if len(out)+2+len(ts) <= 40 {
+			out = append(out, 1, 1) // aligned, as Linux sends it
+		}
+		out = append(out, ts...)
+	}
+	if n := min(len(sack), (40-len(out)-4)/8); n > 0 {
+		out = append(out, 1, 1, 5, byte(2+8*n))
+		for _, b := range sack[:n] {
+			out = append(out, b...)
+		}
+	}
+	for len(out)%4 != 0 {
+		out = append(out, 0)
+	}
+	return out
+}
+
+// releasedAck makes a held ACK into the pure ACK the peer sends when it is given back: the
+// held frame's addresses and ports, of ack (an offset in the stack's stream), at the peer's
+// next sequence number, with its newest TSval, window and options as they are by then (the
+// peer's FIN and window updates, say, may have gone in meanwhile: releasedOptions,
+// peerWindow), so that the stack takes it as current and as all the peer says.
+func (c *conv) releasedAck(held []byte, ack uint32) []byte {
+	ipHdr, seg, ok := tcpOffsets(held)
+	if !ok {
+		return append([]byte(nil), held...) // cannot happen: it was taken apart when it was held
+	}
+	opts := c.releasedOptions(seg, ack)
+	hl, tl := len(ipHdr), 20+len(opts)
+	f := make([]byte, 14+hl+tl)
+	copy(f, held[:14+hl+20])
+	copy(f[14+hl+20:], opts)
+	ip, s := f[14:14+hl], f[14+hl:]
+	binary.BigEndian.PutUint16(ip[2:], uint16(hl+tl))
+	s[12] = byte(tl/4)<<4 | s[12]&0x0f
+	s[13] &^= flFIN | flPSH | flSYN | flRST | flURG
+	binary.BigEndian.PutUint32(s[4:], c.peerISN+c.peerGiven)
+	binary.BigEndian.PutUint32(s[8:], c.stackISN+ack)
+	binary.BigEndian.PutUint16(s[14:], c.peerWindow(binary.BigEndian.Uint16(seg[14:])))
+	binary.BigEndian.PutUint16(s[18:], 0) // no urgent pointer
+	if c.peerTSOK {
+		raiseTSVal(s, c.peerTS)
+	}
+	harness.SetIPv4Checksum(ip)
+	harness.SetTCPChecksum(ip, s)
+	return f
+}
+
+// collapsedNote is the comment of a held ACK given back for several at once: the capture
+// frames they came from; the newest information (its ack, window and options) stands for
+// them all.
+func collapsedNote(frames []int) string {
+	if len(frames) == 1 {
+		return fmt.Sprintf("capture frame %d, its ack replayed once the stack had sent what it acknowledges", frames[0])
+	}
+	s := make([]string, len(frames))
+	for i, f := range frames {
+		s[i] = fmt.Sprint(f)
+	}
+	return fmt.Sprintf("capture frames %s, their acks replayed as one once the stack had sent what they acknowledge", strings.Join(s, ", "))
+}
