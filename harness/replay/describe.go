@@ -62,33 +62,27 @@ func (g *seqGuess) of(abs uint32) uint32 {
 // hostSeq, stackSeq and peerSeq render a sequence number of the recorded host, the stack and
 // the peer (the acks of the first two are the peer's numbers).
 func (c *conv) hostSeq(abs uint32) uint32 {
-	switch {
-	case c.e.opts.Absolute:
-		return abs
-	case c.hostISNOK:
-		return abs - c.hostISN
-	}
-	return c.cmp.ownGuess.of(abs)
+	return c.relative(abs, c.hostISN, c.hostISNOK, &c.cmp.ownGuess)
 }
 
 func (c *conv) stackSeq(abs uint32) uint32 {
-	switch {
-	case c.e.opts.Absolute:
-		return abs
-	case c.stackOK:
-		return abs - c.stackISN
-	}
-	return c.cmp.ownGuess.of(abs)
+	return c.relative(abs, c.stackISN, c.stackOK, &c.cmp.ownGuess)
 }
 
 func (c *conv) peerSeq(abs uint32) uint32 {
+	return c.relative(abs, c.peerISN, c.peerISNOK, &c.cmp.peerGuess)
+}
+
+// relative is abs counted from isn when it is known, from the guessed base otherwise, or
+// abs itself with --absolute.
+func (c *conv) relative(abs, isn uint32, known bool, guess *seqGuess) uint32 {
 	switch {
 	case c.e.opts.Absolute:
 		return abs
-	case c.peerISNOK:
-		return abs - c.peerISN
+	case known:
+		return abs - isn
 	}
-	return c.cmp.peerGuess.of(abs)
+	return guess.of(abs)
 }
 
 // hostByte and stackByte render the sequence number of a byte offset in the recorded host's
