@@ -75,7 +75,10 @@
 //     TSval, and with the window and SACK blocks of its newest segment injected (a window
 //     update, its FIN), which supersede those it was recorded with (a zero window, say). Held
 //     ACKs the stack catches up with at once are given back as one, of the newest ack. These
-//     are counted as synthesized.
+//     are counted as synthesized. An ACK that acknowledges less than the peer did (held, or
+//     given back as far as the stack has sent) advertises the peer's right edge, its ack plus
+//     its window (scaled as negotiated, rounded up to the scale's unit): the peer had room for
+//     what it acknowledged, and a zero window closes where the recorded host stopped.
 //   - Segments coalesced by GRO or TSO in the capture (larger than the 1500-byte MTU) are cut
 //     into MTU-sized ones before injection.
 //   - Checksums of injected frames are corrected when wrong: a capture's checksums are often

@@ -6,30 +6,44 @@ import (
 	"strings"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // peerState is what the newest segment of the peer injected in a conversation said of the
-// peer's state: its receive window and its options. A held ACK is given back later than the
-// peer sent it, after newer segments of the peer (window updates, its FIN): it advertises
-// these, not the window and SACK blocks it was recorded with, which those segments
-// superseded. The stack takes the window of the segment with the newest sequence and
-// acknowledgement numbers (RFC 9293 3.10.7.4), and a held ACK given back carries the peer's
-// newest of both: with its own window, a zero window the peer had long reopened would close
-// the stack's again, and nothing the peer sends after its FIN would reopen it.
+// peer's state: how far it acknowledged, its receive window and its options. A held ACK is
+// given back later than the peer sent it, after newer segments of the peer (window updates,
+// its FIN): it advertises these, not the window and SACK blocks it was recorded with, which
+// those segments superseded. The stack takes the window of the segment with the newest
+// sequence and acknowledgement numbers (RFC 9293 3.10.7.4), and a held ACK given back
+// carries the peer's newest of both: with its own window, a zero window the peer had long
+// reopened would close the stack's again, and nothing the peer sends after its FIN would
+// reopen it.
+//
+// A window is a right edge: the peer takes bytes up to its ack plus its window. An ACK that
+// acknowledges less than the peer did (held at what the stack has sent, or given back as far
+// as the stack has sent) advertises the peer's right edge, not its window field counted from
+// the lower ack: the peer had room for every byte it acknowledged, and a zero window closes
+// after them, where the recorded host stopped, not where the stack, slower, has got to.
 type peerState struct {
 	ok   bool
+	ack  uint32 // its ack as recorded, an offset in the stack's stream (+1 for the SYN): not held back
 	win  uint16 // the window field as the peer sent it: scaled (RFC 7323 2.3), but in a SYN
 	syn  bool   // it came in a SYN, whose window is never scaled (RFC 7323 2.2)
 	opts []byte // its TCP options, rebased: SACK blocks in the stack's sequence space, TS echo on its clock
 	// wscale is the window scale the peer's SYN offered, -1 if none: the shift the stack
 	// applies to its windows once both SYNs carried the option, when the stack cannot be asked.
 	wscale int
+	// shift is the shift the stack applies to the peer's windows, once its connection is
+	// synchronized (it does not change after).
+	shift      uint8
+	shiftKnown bool
 }
 
-// notePeerSegment keeps the window and options of a segment of the peer about to be injected,
-// rebased (seg is its TCP header and payload); only segments with an ACK advertise a window
-// the stack takes, and a reset's window means nothing.
-func (c *conv) notePeerSegment(seg []byte) {
+// notePeerSegment keeps what a segment of the peer about to be injected says of its state:
+// seg is its TCP header and payload, rebased; ack is its ack as recorded, an offset in the
+// stack's stream, and win its window field as recorded (a held ACK goes in with others). Only
+// segments with an ACK advertise a window the stack takes, and a reset's window means nothing.
+func (c *conv) notePeerSegment(seg []byte, ack uint32, win uint16) {
 	flags := seg[13]
 	if flags&flSYN != 0 {
 		c.newest.wscale = -1
@@ -43,22 +57,38 @@ func (c *conv) notePeerSegment(seg []byte) {
 		return
 	}
 	c.newest.ok = true
-	c.newest.win = binary.BigEndian.Uint16(seg[14:])
+	c.newest.ack, c.newest.win = ack, win
 	c.newest.syn = flags&flSYN != 0
 	c.newest.opts = append(c.newest.opts[:0], seg[20:int(seg[12]>>4)*4]...)
 }
 
-// peerWindow is the window field a held ACK given back advertises: the peer's newest, as
-// the stack reads it, scaled by the shift the peer negotiated (a SYN's window, never scaled,
-// is scaled down to it). Without a segment of the peer seen, the held ACK's own.
-func (c *conv) peerWindow(own uint16) uint16 {
+// peerWindow is the window field a held ACK given back with ack (an offset in the stack's
+// stream) advertises: the right edge of the peer's newest segment (windowAt). Without a
+// segment of the peer noted, the held ACK's own field.
+func (c *conv) peerWindow(ack uint32, own uint16) uint16 {
 	if !c.newest.ok {
 		return own
 	}
-	if !c.newest.syn {
-		return c.newest.win
+	return c.windowAt(c.newest.ack, c.newest.win, c.newest.syn, ack)
+}
+
+// windowAt is the window field that, with the ack at (an offset in the stack's stream),
+// advertises the right edge a segment of the peer advertised with ack and its window field
+// win: the bytes from at to ack, which the peer acknowledged, and its window past them,
+// scaled by the shift the peer negotiated (a SYN's window is never scaled), rounded up to
+// the next unit of that shift and at most 0xffff units. At ack itself, win (but a SYN's,
+// scaled down). An at past ack (a segment of the peer out of order) counts the window from
+// at.
+func (c *conv) windowAt(ack uint32, win uint16, syn bool, at uint32) uint16 {
+	shift := c.peerWindowShift()
+	edge := uint64(win) // bytes past ack the peer takes
+	if !syn {
+		edge <<= shift
 	}
-	return c.newest.win >> c.peerWindowShift()
+	if seqGreater(ack, at) {
+		edge += uint64(ack - at)
+	}
+	return uint16(min((edge+1<<shift-1)>>shift, 0xffff))
 }
 
 // peerWindowShift is the shift the stack applies to the peer's window fields: the peer's
@@ -66,12 +96,19 @@ func (c *conv) peerWindow(own uint16) uint16 {
 // says; before the stack has one, the peer's offer (the stack offers window scaling by
 // default).
 func (c *conv) peerWindowShift() uint8 {
+	if c.newest.shiftKnown {
+		return c.newest.shift
+	}
 	if c.conn != nil {
 		in := c.conn.Info()
-		if !in.WindowScale {
-			return 0
+		var shift uint8
+		if in.WindowScale {
+			shift = in.SndWScale
 		}
-		return in.SndWScale
+		if in.State >= tcp.Established {
+			c.newest.shift, c.newest.shiftKnown = shift, true
+		}
+		return shift
 	}
 	if c.newest.wscale < 0 {
 		return 0
@@ -170,7 +207,7 @@ func (c *conv) releasedAck(held []byte, ack uint32) []byte {
 	s[13] &^= flFIN | flPSH | flSYN | flRST | flURG
 	binary.BigEndian.PutUint32(s[4:], c.peerISN+c.peerGiven)
 	binary.BigEndian.PutUint32(s[8:], c.stackISN+ack)
-	binary.BigEndian.PutUint16(s[14:], c.peerWindow(binary.BigEndian.Uint16(seg[14:])))
+	binary.BigEndian.PutUint16(s[14:], c.peerWindow(ack, binary.BigEndian.Uint16(seg[14:])))
 	binary.BigEndian.PutUint16(s[18:], 0) // no urgent pointer
 	if c.peerTSOK {
 		raiseTSVal(s, c.peerTS)

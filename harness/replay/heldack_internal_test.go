@@ -72,9 +72,10 @@ func segOf(t *testing.T, f []byte) []byte {
 }
 
 // A held ACK given back advertises the peer's newest window and options, not its own: the
-// window of the peer's newest segment (scaled down to the negotiated shift when it was a SYN,
-// whose window is never scaled), that segment's SACK blocks above the ack, the peer's newest
-// TSval and the held ACK's own TS echo; it is a pure ACK at the peer's next sequence number.
+// right edge of the peer's newest segment (its window from its ack, scaled by the negotiated
+// shift; a SYN's window is never scaled), that segment's SACK blocks above the ack, the peer's
+// newest TSval and the held ACK's own TS echo; it is a pure ACK at the peer's next sequence
+// number.
 func TestReleasedAckTakesThePeersNewestWindowAndOptions(t *testing.T) {
 	const peerISN, stackISN = 1000, 7000
 	c := &conv{peerISN: peerISN, peerISNOK: true, stackISN: stackISN, stackOK: true, peerGiven: 102, peerTS: 500, peerTSOK: true}
@@ -122,12 +123,17 @@ func TestReleasedAckTakesThePeersNewestWindowAndOptions(t *testing.T) {
 	// The peer's newest segment, its FIN: win 502, TS 480/5555, a SACK block below the ack
 	// and one above. The window and the blocks above the ack are the FIN's, the TS echo the
 	// held ACK's, the TSval the newest.
+	// It acknowledged 2000 (as recorded; it went in held at what the stack had sent).
 	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+101, stackISN+1500, flACK|flFIN, 502,
-		append(tsOpt(480, 5555), sackOpt(stackISN+50, stackISN+80, stackISN+3000, stackISN+4000)...), nil)))
+		append(tsOpt(480, 5555), sackOpt(stackISN+50, stackISN+80, stackISN+3000, stackISN+4000)...), nil)), 2000, 502)
 	tcp = released(2000)
 	ts, sack = options(tcp)
 	if tcp.Window != 502 {
 		t.Errorf("win %d, want the FIN's 502, not the held ACK's 0", tcp.Window)
+	}
+	// Given back as far as 1500: the same right edge, 2000+502, counted from 1500.
+	if tcp := released(1500); tcp.Window != 1002 {
+		t.Errorf("win %d at ack 1500, want 1002: the FIN's right edge, 2000+502", tcp.Window)
 	}
 	if len(ts) != 8 || binary.BigEndian.Uint32(ts) != 500 || binary.BigEndian.Uint32(ts[4:]) != 4444 {
 		t.Errorf("TS %x, want TSval 500 (the newest) and TSecr 4444 (the held ACK's)", ts)
@@ -137,15 +143,15 @@ func TestReleasedAckTakesThePeersNewestWindowAndOptions(t *testing.T) {
 	}
 
 	// A newer segment without SACK blocks: none.
-	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+102, stackISN+1500, flACK, 600, tsOpt(490, 6666), nil)))
+	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+102, stackISN+1500, flACK, 600, tsOpt(490, 6666), nil)), 2000, 600)
 	tcp = released(2000)
 	if ts, sack = options(tcp); tcp.Window != 600 || sack != nil || len(ts) != 8 {
 		t.Errorf("win %d, SACK %v, TS %x; want win 600, no SACK, a timestamp", tcp.Window, sack, ts)
 	}
 
 	// A reset or a segment without ACK says nothing of the window.
-	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+102, stackISN+1500, flACK|flRST, 0, nil, nil)))
-	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+102, 0, 0, 0, nil, nil)))
+	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+102, stackISN+1500, flACK|flRST, 0, nil, nil)), 2000, 0)
+	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+102, 0, 0, 0, nil, nil)), 0, 0)
 	if tcp = released(2000); tcp.Window != 600 {
 		t.Errorf("win %d after a reset and a segment without ACK, want 600", tcp.Window)
 	}
@@ -158,10 +164,24 @@ func TestReleasedAckTakesThePeersNewestWindowAndOptions(t *testing.T) {
 	}
 
 	// The window of a SYN (the peer's SYN-ACK sent again) is not scaled: scaled down to the
-	// shift the peer offered, 7, here where the stack has no connection to ask.
-	c.notePeerSegment(segOf(t, peerFrame(t, peerISN, stackISN+1, flSYN|flACK, 65535, []byte{1, 3, 3, 7}, nil)))
-	if tcp = released(2000); tcp.Window != 65535>>7 {
-		t.Errorf("win %d after a SYN-ACK of window 65535 and scale 7, want %d", tcp.Window, 65535>>7)
+	// shift the peer offered, 7, here where the stack has no connection to ask, rounded up.
+	c.notePeerSegment(segOf(t, peerFrame(t, peerISN, stackISN+1, flSYN|flACK, 65535, []byte{1, 3, 3, 7}, nil)), 1, 65535)
+	if tcp = released(1); tcp.Window != 512 {
+		t.Errorf("win %d after a SYN-ACK of window 65535 and scale 7, want 512", tcp.Window)
+	}
+	// Scaled: win 10 at 5000 is the right edge 5000+10<<7; from 2000, 33.4 units, rounded up
+	// (the bytes the peer acknowledged are not lost to the rounding).
+	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+102, stackISN+5000, flACK, 10, nil, nil)), 5000, 10)
+	if tcp = released(5000); tcp.Window != 10 {
+		t.Errorf("win %d at the ack it came with, want 10", tcp.Window)
+	}
+	if tcp = released(2000); tcp.Window != 34 {
+		t.Errorf("win %d at ack 2000, want 34: (3000 + 10<<7) >> 7, rounded up", tcp.Window)
+	}
+	// A window past 0xffff units is 0xffff.
+	c.notePeerSegment(segOf(t, peerFrame(t, peerISN+102, stackISN+5000, flACK, 0xffff, nil, nil)), 10<<20, 0xffff)
+	if tcp = released(2000); tcp.Window != 0xffff {
+		t.Errorf("win %d, want 0xffff", tcp.Window)
 	}
 }
 

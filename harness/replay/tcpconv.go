@@ -232,10 +232,13 @@ func (e *engine) tcpToHost(data []byte) {
 		if sent := c.sentEnd + 1 + c.finSent(); seqGreater(off, sent) {
 			// The peer acknowledges bytes the stack has not sent yet (it is slower than the
 			// recorded host): the peer acknowledges what it has, and the rest when the stack
-			// sends it.
+			// sends it. Its window keeps its right edge: the bytes it acknowledged are bytes
+			// it has room for (a zero window closes after them, not at what the stack sent).
 			deferred = &deferredAck{ack: off, capture: e.frame}
 			live = c.stackISN + sent
-			notes = append(notes, fmt.Sprintf("ack held at what the stack has sent (%d of %d)", sent, off))
+			win := c.windowAt(off, t.Window, t.SYN, sent)
+			binary.BigEndian.PutUint16(seg[14:], win)
+			notes = append(notes, fmt.Sprintf("ack held at what the stack has sent (%d of %d), win %d for the same right edge", sent, off, win))
 		}
 		binary.BigEndian.PutUint32(seg[8:], live)
 		rebaseSACK(seg, c.hostISN, c.stackISN)
@@ -262,7 +265,7 @@ func (e *engine) tcpToHost(data []byte) {
 		deferred.frame = append([]byte(nil), f...)
 		c.deferred = append(c.deferred, *deferred)
 	}
-	c.notePeerSegment(seg) // rebased: what a held ACK given back from now on advertises
+	c.notePeerSegment(seg, t.Ack-c.hostISN, t.Window) // rebased: what a held ACK given back from now on advertises
 	if v, ok := tsValOf(t.Options); ok && (!c.peerTSOK || seqGreater(v, c.peerTS)) {
 		c.peerTS, c.peerTSOK = v, true
 	}
