@@ -342,7 +342,42 @@ func TestLinuxDefaultsReplay(t *testing.T) {
 func TestHeldACKsTakeThePeersNewestTimestamp(t *testing.T) {
 	in := filepath.Join("..", "..", "pcaps", "linux-http-lossy.pcapng")
 	out := filepath.Join(t.TempDir(), "jump.pcapng")
-	data, err := os.ReadFile(in)
+	jumped, fin := 0, false
+	rewriteCapture(t, in, out, func(d []byte) {
+		// From the client's (198.18.1.1's) FIN on, its TSvals jump 100 s ahead.
+		if len(d) <= 34+20 || binary.BigEndian.Uint16(d[12:]) != 0x0800 || d[23] != 6 || !bytes.Equal(d[26:30], []byte{198, 18, 1, 1}) {
+			return
+		}
+		seg := d[14+int(d[14]&0x0f)*4:]
+		if fin = fin || seg[13]&0x01 != 0; !fin {
+			return
+		}
+		opts := seg[20 : int(seg[12]>>4)*4]
+		for i := 0; i+1 < len(opts); {
+			if opts[i] <= 1 {
+				i++
+				continue
+			}
+			if opts[i] == 8 && opts[i+1] == 10 && i+10 <= len(opts) {
+				binary.BigEndian.PutUint32(opts[i+2:], binary.BigEndian.Uint32(opts[i+2:])+100000)
+				jumped++
+			}
+			i += max(int(opts[i+1]), 2)
+		}
+	})
+	if jumped == 0 {
+		t.Fatal("no FIN with a timestamp from the client")
+	}
+	text, code := run("-q", "--compare", "options", out)
+	if code != 0 || lastLine(text) != "equivalent" {
+		t.Fatalf("want exit 0 and 'equivalent'; got exit %d:\n%s", code, text)
+	}
+}
+
+// rewriteCapture copies the pcapng src to dst, each packet through edit (in place, on a copy).
+func rewriteCapture(t *testing.T, src, dst string, edit func(d []byte)) {
+	t.Helper()
+	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,35 +390,13 @@ func TestHeldACKsTakeThePeersNewestTimestamp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jumped, fin := 0, false
 	for {
 		d, ci, err := r.ReadPacketData()
 		if err != nil {
 			break
 		}
 		d = append([]byte(nil), d...)
-		// From the client's (198.18.1.1's) FIN on, its TSvals jump 100 s ahead.
-		if len(d) > 34+20 && binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[23] == 6 && bytes.Equal(d[26:30], []byte{198, 18, 1, 1}) {
-			seg := d[14+int(d[14]&0x0f)*4:]
-			if fin = fin || seg[13]&0x01 != 0; !fin {
-				if err := w.WritePacket(ci, d); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			opts := seg[20 : int(seg[12]>>4)*4]
-			for i := 0; i+1 < len(opts); {
-				if opts[i] <= 1 {
-					i++
-					continue
-				}
-				if opts[i] == 8 && opts[i+1] == 10 && i+10 <= len(opts) {
-					binary.BigEndian.PutUint32(opts[i+2:], binary.BigEndian.Uint32(opts[i+2:])+100000)
-					jumped++
-				}
-				i += max(int(opts[i+1]), 2)
-			}
-		}
+		edit(d)
 		if err := w.WritePacket(ci, d); err != nil {
 			t.Fatal(err)
 		}
@@ -391,14 +404,7 @@ func TestHeldACKsTakeThePeersNewestTimestamp(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if jumped == 0 {
-		t.Fatal("no FIN with a timestamp from the client")
-	}
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
-	}
-	text, code := run("-q", "--compare", "options", out)
-	if code != 0 || lastLine(text) != "equivalent" {
-		t.Fatalf("want exit 0 and 'equivalent'; got exit %d:\n%s", code, text)
 	}
 }

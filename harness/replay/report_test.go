@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mtcp-go/mtcp/harness/replay"
@@ -284,42 +283,15 @@ func TestCompareWindowScaled(t *testing.T) {
 // unmatched resets) with --compare rst-ack.
 func TestResetWithAndWithoutACK(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "rst.pcapng")
-	data, err := os.ReadFile(pcapPath("linux-closed-port.pcapng"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w, err := pcapgo.NewNgWriter(&buf, r.LinkType())
-	if err != nil {
-		t.Fatal(err)
-	}
 	edited := false
-	for {
-		d, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		d = append([]byte(nil), d...)
+	rewriteCapture(t, pcapPath("linux-closed-port.pcapng"), in, func(d []byte) {
 		if len(d) >= 54 && d[23] == 6 && d[47] == 0x14 { // the host's RST+ACK
 			d[47] = 0x04
 			edited = true
 		}
-		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ci.Timestamp, CaptureLength: len(d), Length: len(d), InterfaceIndex: ci.InterfaceIndex}, d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if !edited {
 		t.Fatal("no RST+ACK in the capture")
-	}
-	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
 	}
 	if text, code := run("-q", in); code != 0 || lastLine(text) != "equivalent" {
 		t.Errorf("RST against RST+ACK, by default: exit %d:\n%s", code, text)

@@ -240,17 +240,25 @@ func rfc1323(c *core.Config, v string) error {
 	return nil
 }
 
+// positive reads a positive integer setting: a time or a count (what).
+func positive(v, what string) (int, error) {
+	n, err := parseInt(v)
+	switch {
+	case err != nil:
+		return 0, err
+	case n <= 0:
+		return 0, fmt.Errorf("%d is not a positive %s", n, what)
+	}
+	return n, nil
+}
+
 func durationTo(unit time.Duration, field func(*tcp.Config) *time.Duration) func(*core.Config, string) error {
 	return func(c *core.Config, v string) error {
-		n, err := parseInt(v)
-		switch {
-		case err != nil:
-			return err
-		case n <= 0:
-			return fmt.Errorf("%d is not a positive time", n)
+		n, err := positive(v, "time")
+		if err == nil {
+			*field(&c.TCP) = time.Duration(n) * unit
 		}
-		*field(&c.TCP) = time.Duration(n) * unit
-		return nil
+		return err
 	}
 }
 
@@ -266,15 +274,11 @@ func secondsTo(f func(*tcp.Config) *time.Duration) func(*core.Config, string) er
 
 func countTo(field func(*tcp.Config) *int) func(*core.Config, string) error {
 	return func(c *core.Config, v string) error {
-		n, err := parseInt(v)
-		switch {
-		case err != nil:
-			return err
-		case n <= 0:
-			return fmt.Errorf("%d is not a positive count", n)
+		n, err := positive(v, "count")
+		if err == nil {
+			*field(&c.TCP) = n
 		}
-		*field(&c.TCP) = n
-		return nil
+		return err
 	}
 }
 

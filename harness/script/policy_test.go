@@ -118,6 +118,8 @@ func TestSysctlNotApplied(t *testing.T) {
 		{Name: "net.ipv4.tcp_frto", Value: "0", Line: 4},
 		{Name: "net.inet.tcp.recvspace", Value: "lots", Line: 5},
 		{Name: "net.ipv4.tcp_congestion_control", Value: "bbr", Line: 6},
+		{Name: "net.inet.tcp.delacktime", Value: "0", Line: 7},
+		{Name: "net.inet.tcp.keepcnt", Value: "-1", Line: 8},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +129,8 @@ func TestSysctlNotApplied(t *testing.T) {
 		"line 4: sysctl not applied: net.ipv4.tcp_frto=0: not a setting mtcp maps",
 		`line 5: sysctl not applied: net.inet.tcp.recvspace=lots: "lots" is not an integer`,
 		`line 6: sysctl not applied: net.ipv4.tcp_congestion_control=bbr: "bbr" is not one of cubic, newreno, reno`,
+		"line 7: sysctl not applied: net.inet.tcp.delacktime=0: 0 is not a positive time",
+		"line 8: sysctl not applied: net.inet.tcp.keepcnt=-1: -1 is not a positive count",
 	}
 	if len(skips) != len(want) {
 		t.Fatalf("skips %v, want %d", skips, len(want))
