@@ -342,6 +342,7 @@ type Stats struct {
 	OutOfOrderPruned   uint64 // out-of-order stretches given up (or not taken) to keep the queue within its bound
 	ActiveOpens        uint64
 	PassiveOpens       uint64
+	Joins              uint64 // connections joined already established, mid-stream (Join): neither active nor passive opens
 	Established        uint64
 	ConnectionsClosed  uint64
 	TimeWaitEvicted    uint64 // TIME-WAIT entries ended early to make room (MaxTimeWait reached)
