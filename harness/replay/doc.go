@@ -84,14 +84,31 @@
 //   - Checksums of injected frames are corrected when wrong: a capture's checksums are often
 //     wrong for reasons that never reached the wire (offload on the capturing host, anonymised
 //     addresses); Options.KeepChecksums injects them as captured.
-//   - A frame cut short by the snap length whose IPv4 and TCP headers are whole has its
-//     payload zero-filled to the length the IP header gives (those bytes are not compared);
+//   - A frame cut short by the snap length whose IPv4 header and TCP fixed header are whole
+//     has its payload zero-filled to the length the IP header gives (those bytes are not
+//     compared), and when the cut fell inside its TCP options, it keeps those that are whole
+//     (and valid), its header shortened to them;
 //     otherwise a damaged frame (cut inside its headers, malformed) is injected as captured
 //     if it was for the host, so the stack must survive it, and named in the report.
 //   - The stack's ARP requests are answered with the MAC the capture shows for the address
 //     (a router's, for a distant host); they and the host's own requests are not compared,
 //     since the stack's ARP cache is not the host's.
-//   - A conversation that began before the capture (no SYN seen) is not replayed.
+//   - A conversation that began before the capture (no SYN seen) is joined mid-stream at the
+//     recorded host's first segment in it (see join.go for what is assumed: MSS, window
+//     scales); until then the peer's segments are not injected. A capture without a handshake
+//     takes the end with the lower port of its first conversation as the server.
+//   - Capture artefacts are worked around and reported once each (Report.Artefacts, see
+//     artefacts.go): bytes of the host's stream missing from the capture are written by the
+//     application all the same (zeros) and not compared; bytes of a peer's stream missing
+//     from it are injected as zeros once the recorded host acknowledges them; a frame that
+//     repeats the IPv4 datagram just before it within 1 ms is not replayed; a clock that
+//     steps back starts an ordered run that follows the one before; IPv4 total length 0
+//     (TSO) is the frame's length; what the stack sends after the capture's last record is
+//     judged only as far as it answers the recorded host, and the host's last data the stack
+//     could send only once acknowledged, when the capture lacks that ACK, is not judged; in a
+//     loopback capture (one address at both ends) the ends get addresses and MACs of their
+//     own (198.18.0.2 for the end that answered SYNs, 198.18.0.1), told apart by port; a
+//     capture with only one direction of the host's traffic is not comparable.
 //   - 802.1Q tags are removed; a host whose MAC is zero or multicast (anonymised captures)
 //     keeps its address and gets a MAC of its own; a loopback host gets an address too.
 //
@@ -119,7 +136,7 @@
 // # Report
 //
 // The report lists each difference with the capture frame, what the recorded host sent and
-// what the stack sent (in packetdrill's notation), and ends with the verdict. Sequence numbers
+// what the stack sent (in packetdrill's notation), and ends with what was judged ("judged: 612 of 640 host frames compared, 3 conversations") and the verdict: "equivalent", "different: N differences" or "not comparable: WHY". Sequence numbers
 // are relative, as Wireshark shows them: the recorded host's and its peer's to their ISNs as
 // the capture shows them, the stack's to its own ISN, so that the recorded host's numbers and
 // the stack's count the same bytes alike; a side whose SYN the replay never had (a reset from
@@ -147,7 +164,15 @@
 // line is "interrupted at frame N of M" (N records of M replayed), and exits 130 for SIGINT,
 // 143 for SIGTERM. A signal during the first pass stops the replay when that pass is over, at
 // frame 0. A second signal stops the command at once, with the output files removed and no
-// report. Its other exit statuses are 0 equivalent, 1 different, 2 bad input or usage.
+// report. Its other exit statuses are 0 equivalent, 1 different, 2 bad input or usage (and
+// damaged frames with Options.StrictInput), 3 not comparable (nothing the recorded host sent
+// could be compared: Report.NotComparable says why).
+//
+// # Every host
+//
+// ReplayAll (mtcp-replay --all) replays each TCP conversation twice: a replay per host that
+// answered a SYN, the stack as its server, and one per host that sent one, the stack as its
+// client; the report gives a verdict per conversation and role, and one overall.
 //
 // The command shows its progress on stderr: a bar on a terminal (for replays that take more
 // than half a second), otherwise a line every 5 seconds,

@@ -3,12 +3,14 @@ package replay
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -60,6 +62,9 @@ type Options struct {
 	// Horizon is how long after the recorded host's packet the stack may send its own before
 	// the difference is reported (default 3 s of virtual time).
 	Horizon time.Duration
+	// StrictInput makes a capture with damaged frames bad input: the verdict is "bad input"
+	// and mtcp-replay exits 2 (by default damage is reported and the replay goes on).
+	StrictInput bool
 	// TCP, if set, configures the stack's TCP instead of the recorded host's SYNs (see
 	// tcpConfigLike).
 	TCP *tcp.Config
@@ -78,6 +83,11 @@ func Replay(path string, opts Options) (*Report, error) {
 	}
 	open := func() (io.ReadCloser, error) { return os.Open(path) }
 	sc, err := scanCapture(open, opts)
+	var nc *notComparable
+	if errors.As(err, &nc) {
+		rep := &Report{Capture: path, Format: sc.format, Records: sc.records, Replayed: sc.records, NotComparable: nc.why, Skipped: map[string]int{}, Absolute: opts.Absolute}
+		return rep, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -142,6 +152,10 @@ type engine struct {
 	readBuf   [16 << 10]byte
 
 	later []laterFrame // frames to inject at a time of their own, in time order
+
+	recent recent    // the datagrams replayed last, to tell the capture's duplicates
+	art    artefacts // the capture's artefacts found so far
+	end    time.Time // the capture's last record, in virtual time, once the records are replayed
 }
 
 // laterFrame is a frame the replay injects when virtual time reaches at, built only then, so
@@ -206,7 +220,7 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 		listeners: map[uint16]*tcp.Listener{}, convs: map[convKey]*conv{}, byStack: map[convKey]*conv{},
 		began: map[convKey]bool{}, notPlayed: map[convKey]bool{},
 		rep: &Report{Format: sc.format, Host: sc.host, HostMAC: sc.hostMAC, Why: sc.why + like, Records: sc.records, Skipped: map[string]int{},
-			Absolute: opts.Absolute},
+			Absolute: opts.Absolute, StrictInput: opts.StrictInput},
 	}
 	e.out, err = newOutput(opts.Output, sc)
 	if err != nil {
@@ -278,10 +292,7 @@ func (e *engine) run(r *capture.Reader) error {
 		}
 		e.frame = rec.Number
 		e.zeroFilled = false
-		at := clock.Epoch.Add(rec.Time.Sub(e.sc.start))
-		if at.Before(e.now) {
-			at = e.now // a capture's clock may step back: replay in file order
-		}
+		at := e.ordered(rec)
 		e.advance(at)
 		last = at
 		e.inRecord, e.recTime = true, rec.Time
@@ -295,9 +306,14 @@ func (e *engine) run(r *capture.Reader) error {
 	}
 	// Let the stack finish what it was answering, then judge what is left.
 	e.frame = 0
+	e.end = last
 	e.advance(last.Add(e.opts.Horizon))
 	e.expire(time.Time{}.Add(1<<62), true)
 	e.rep.Elapsed = last.Sub(clock.Epoch)
+	e.reportArtefacts()
+	if e.rep.Compared == 0 {
+		e.rep.NotComparable = e.whyNotComparable()
+	}
 	sort.SliceStable(e.rep.Differences, func(i, j int) bool { return e.rep.Differences[i].At < e.rep.Differences[j].At })
 	for _, c := range e.order {
 		e.rep.Conversations = append(e.rep.Conversations, c.summary())
@@ -306,6 +322,25 @@ func (e *engine) run(r *capture.Reader) error {
 		e.opts.Progress(e.sc.records, e.sc.records)
 	}
 	return nil
+}
+
+// whyNotComparable says why nothing the host sent was compared.
+func (e *engine) whyNotComparable() string {
+	sk := e.rep.Skipped
+	began := sk["conversations that began before the capture"]
+	switch {
+	case len(e.rep.Damaged) > 0 && len(e.rep.Damaged) >= e.rep.Records:
+		return fmt.Sprintf("every frame of the capture is damaged (%s)", plural(len(e.rep.Damaged), "damaged frame", "damaged frames"))
+	case e.rep.HostFrames == 0:
+		return fmt.Sprintf("the capture holds no frame %v sent (a one-sided capture: only what was sent to it)", e.sc.host)
+	case e.opts.Client && len(e.order) == 0:
+		return fmt.Sprintf("with --client, %v began no TCP conversation in the capture", e.sc.host)
+	case began > 0 && len(e.order) == 0:
+		return fmt.Sprintf("%s of %v began before the capture and could not be joined", plural(began, "TCP conversation", "TCP conversations"), e.sc.host)
+	case len(e.rep.Damaged) > 0 && len(e.rep.Damaged) >= e.rep.HostFrames:
+		return fmt.Sprintf("the frames %v sent are damaged (%s)", e.sc.host, plural(len(e.rep.Damaged), "damaged frame", "damaged frames"))
+	}
+	return ""
 }
 
 // advance runs the stack's timers up to t, one deadline at a time, and injects the frames
@@ -402,6 +437,12 @@ func (e *engine) record(rec *capture.Record) {
 	if tagged {
 		e.rep.Untagged++
 	}
+	data = e.sc.unloop(data)
+	if e.duplicate(data, rec) {
+		e.skip("duplicate frames (capture artefact)")
+		return
+	}
+	data = e.tsoLength(data)
 	d := e.d
 	d.decode(data)
 	cut := ""
@@ -425,29 +466,100 @@ func (e *engine) record(rec *capture.Record) {
 }
 
 // snapped looks at a frame cut short by the snap length. When only Ethernet padding is
-// missing, the frame is whole. When its IPv4 and TCP headers are whole but the payload is
-// cut, the payload is zero-filled to the length the IP header gives, so the conversation goes
-// on (the bytes are not compared). Otherwise cut says what is wrong, and the frame is damaged.
+// missing, the frame is whole. When its IPv4 header and TCP fixed header are whole, it is
+// replayed as fillSnapped rebuilds it, so the conversation goes on (the bytes it lacked are
+// not compared). Otherwise cut says what is wrong, and the frame is damaged.
 func (e *engine) snapped(data []byte, rec *capture.Record) ([]byte, string) {
 	cut := fmt.Sprintf("cut short by the snap length: %d of %d bytes captured", rec.CapLen, rec.OrigLen)
-	d := e.d
-	if !d.hasIP || binary.BigEndian.Uint16(data[12:14]) != uint16(layers.EthernetTypeIPv4) {
+	if !e.d.hasIP || binary.BigEndian.Uint16(data[12:14]) != uint16(layers.EthernetTypeIPv4) {
 		return data, cut
+	}
+	if total := int(binary.BigEndian.Uint16(data[16:18])); total <= len(data)-14 {
+		return data, "" // only padding was cut
+	}
+	full, how := fillSnapped(data)
+	if full == nil {
+		return data, cut
+	}
+	e.damaged(cut + ": " + how)
+	e.zeroFilled = true
+	return full, ""
+}
+
+// fillSnapped rebuilds a TCP segment cut short by the snap length whose IPv4 header and TCP
+// fixed header are whole: the payload is zero-filled to the length the IPv4 header gives, and
+// when the cut fell inside the TCP options, the segment keeps the options that are whole (the
+// header shortened to them, padded). It returns nil when the frame cannot be rebuilt, and how
+// it was otherwise.
+func fillSnapped(data []byte) ([]byte, string) {
+	if len(data) < 14+20 {
+		return nil, ""
 	}
 	ip := data[14:]
 	hl := int(ip[0]&0x0f) * 4
 	total := int(binary.BigEndian.Uint16(ip[2:]))
-	switch {
-	case total <= len(ip):
-		return data, "" // only padding was cut
-	case !d.hasTCP || hl+int(d.tcp.DataOffset)*4 > len(ip) || total > 14+maxFrame+65535:
-		return data, cut
+	if ip[9] != 6 || hl < 20 || len(ip) < hl+20 || total < hl+20 || total > 65535 || binary.BigEndian.Uint16(ip[6:])&0x1fff != 0 {
+		return nil, ""
 	}
-	full := make([]byte, 14+total)
-	copy(full, data)
-	e.damaged(cut + ": payload zero-filled to its " + fmt.Sprint(total-hl-int(d.tcp.DataOffset)*4) + " bytes (not compared)")
-	e.zeroFilled = true
-	return full, ""
+	off := int(ip[hl+12]>>4) * 4
+	if off < 20 || total < hl+off {
+		return nil, ""
+	}
+	payload := total - hl - off
+	if hl+off <= len(ip) {
+		full := make([]byte, 14+total)
+		copy(full, data)
+		return full, fmt.Sprintf("payload zero-filled to its %d bytes (not compared)", payload)
+	}
+	// Cut inside the options: keep those that are whole.
+	have := ip[hl+20:]
+	keep, names := 0, []string{}
+	for keep < len(have) {
+		k := have[keep]
+		if k == 0 {
+			break
+		}
+		if k == 1 {
+			keep++
+			continue
+		}
+		if keep+1 >= len(have) || have[keep+1] < 2 || keep+int(have[keep+1]) > len(have) || optionLengthFault(k, have[keep:keep+int(have[keep+1])]) != "" {
+			break // cut, or not what its RFC says: the options from here on are left out
+		}
+		names = append(names, optionName(k))
+		keep += int(have[keep+1])
+	}
+	newOff := 20 + (keep+3)/4*4
+	full := make([]byte, 14+hl+newOff+payload)
+	copy(full, data[:14+hl+20+keep]) // the rest: end-of-list padding, then the zero-filled payload
+	binary.BigEndian.PutUint16(full[14+2:], uint16(hl+newOff+payload))
+	full[14+hl+12] = byte(newOff/4)<<4 | full[14+hl+12]&0x0f
+	whole := "none of its options"
+	if len(names) > 0 {
+		whole = "its whole options (" + strings.Join(names, ",") + ")"
+	}
+	how := "cut inside its TCP options: replayed from its fixed header with " + whole
+	if payload > 0 {
+		how += fmt.Sprintf(", payload zero-filled to its %d bytes (not compared)", payload)
+	}
+	return full, how
+}
+
+// optionName names a TCP option kind as the report does.
+func optionName(k byte) string {
+	switch k {
+	case 2:
+		return "mss"
+	case 3:
+		return "wscale"
+	case 4:
+		return "sackOK"
+	case 5:
+		return "sack"
+	case 8:
+		return "TS"
+	}
+	return fmt.Sprintf("kind %d", k)
 }
 
 func (e *engine) damaged(what string) {
@@ -466,6 +578,7 @@ func (e *engine) arpRecord(data []byte, cut string) {
 	d := e.d
 	if !d.hasARP {
 		e.damaged("ARP: " + errText(d.err, cut))
+		e.countFromHost(data)
 		if isFor(data, e.sc.hostMAC) {
 			e.inject(data, e.note(), "damaged: injected as captured")
 		} else {
@@ -477,16 +590,26 @@ func (e *engine) arpRecord(data []byte, cut string) {
 	target, _ := netip.AddrFromSlice(d.arp.DstProtAddress)
 	switch {
 	case sender == e.sc.host && d.arp.Operation == layers.ARPReply:
+		e.rep.HostFrames++
 		e.rep.Compared++
 		e.arpExp = append(e.arpExp, &expItem{frame: e.frame, at: e.now, key: "arp reply to " + target.String(),
 			desc: fmt.Sprintf("arp reply %v is-at %v", sender, net.HardwareAddr(d.arp.SourceHwAddress))})
 		e.matchARP()
 	case sender == e.sc.host:
+		e.rep.HostFrames++
 		e.skip("ARP requests of the host (its cache is not the stack's)")
 	case target == e.sc.host || (d.arp.Operation == layers.ARPReply && isFor(data, e.sc.hostMAC)):
 		e.inject(data, e.note())
 	default:
 		e.skip("between other hosts")
+	}
+}
+
+// countFromHost counts a damaged frame the host's MAC sent among the host's frames: one
+// that could not be compared.
+func (e *engine) countFromHost(frame []byte) {
+	if len(frame) >= 12 && bytes.Equal(frame[6:12], e.sc.hostMAC) {
+		e.rep.HostFrames++
 	}
 }
 
@@ -512,6 +635,7 @@ func (e *engine) ipRecord(data []byte, cut string) {
 		// A header gopacket cannot take apart: inject it if it is for the host, so the stack
 		// must survive it too.
 		e.damaged("IPv4: " + errText(d.err, cut))
+		e.countFromHost(data)
 		if isFor(data, e.sc.hostMAC) {
 			e.inject(data, e.note(), "damaged: injected as captured")
 		} else {
@@ -524,6 +648,7 @@ func (e *engine) ipRecord(data []byte, cut string) {
 	case dst == e.sc.host: // first: a packet from the host to itself (loopback) is injected
 		e.toHost(data, cut)
 	case src == e.sc.host:
+		e.rep.HostFrames++
 		e.fromHost(data, cut)
 	default:
 		e.skip("between other hosts")

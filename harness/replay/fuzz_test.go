@@ -18,7 +18,7 @@ import (
 // whatever a frame holds, the replay ends with a report or an error, never a panic.
 func FuzzReplayFrames(f *testing.F) {
 	for _, name := range []string{"get.pcap", "arp-who-has.pcap", "5-pings.pcap", "truncated-header.pcap", "mptcp-dss-oobr.pcap"} {
-		data, err := os.ReadFile(filepath.Join("..", "..", "pcaps", "public", name))
+		data, err := os.ReadFile(filepath.Join("capture", "testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -30,6 +30,9 @@ Flags:
                         as captured, so that it lines up with the capture in Wireshark
   --host IP[:PORT]      the host the stack plays (default: the server of the first TCP
                         conversation); with PORT, only its conversations on that port
+  --all                 replay every TCP conversation twice, the stack in the server's place and
+                        in the client's (a replay per host and role), with a verdict per
+                        conversation and one overall, last; no -o
   --client              play the client side: the client of the first TCP conversation (or
                         the --host), in the conversations it began only
   --compare LIST        also compare, comma-separated:
@@ -43,16 +46,22 @@ Flags:
                         capture, the stack's own)
   --horizon DURATION    how long the stack may take to answer before it counts as a
                         difference (default 3s, virtual time)
+  --strict-input        damaged frames (cut short, malformed) are bad input: verdict "bad input:
+                        N damaged frames", exit 2 (by default they are reported, injected as
+                        captured or skipped, and counted on the "judged:" line)
   -q                    no progress on stderr (by default a bar on a terminal, otherwise a
                         line every 5 s: "replaying: 42% (266240/632771 frames), 12 s left")
 
-The last line of the report is the verdict: "equivalent" or "different: N differences".
+The last line of the report is the verdict: "equivalent", "different: N differences" or "not
+comparable: WHY" (nothing the recorded host sent could be compared); the line before it says
+what the verdict rests on: "judged: 612 of 640 host frames compared, 3 conversations" (and the
+damaged frames and capture artefacts, each listed above it).
 SIGINT or SIGTERM stops the replay at the next record: no output file is left (-o), and the
 report of the frames replayed until then is printed, its last line "interrupted at frame N of
 M"; a second signal stops at once, with no report.
 
-Exit status: 0 equivalent, 1 different, 2 bad input or usage, 130 interrupted by SIGINT,
-143 interrupted by SIGTERM.
+Exit status: 0 equivalent, 1 different, 2 bad input or usage, 3 not comparable, 130
+interrupted by SIGINT, 143 interrupted by SIGTERM.
 `
 
 // progressEveryEnv, set to a duration, overrides the 5 s between progress lines (for tests).
@@ -73,6 +82,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&compare, "compare", "", "window,options,rst-ack")
 	fs.DurationVar(&opts.Horizon, "horizon", 3*time.Second, "answer horizon")
 	fs.BoolVar(&quiet, "q", false, "no progress")
+	fs.BoolVar(&opts.StrictInput, "strict-input", false, "damaged frames are bad input")
+	var all bool
+	fs.BoolVar(&all, "all", false, "every conversation in both roles")
 	// Flags may follow the capture: "mtcp-replay c.pcap -o out.pcapng".
 	paths, err := cli.Parse(fs, args)
 	if err != nil {
@@ -94,6 +106,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "mtcp-replay: -o %s is the capture itself\n", opts.Output)
 			return 2
 		}
+	}
+	if all && (host != "" || opts.Client || opts.Output != "") {
+		fmt.Fprintln(stderr, "mtcp-replay: --all plays every host in both roles: it takes no --host, --client or -o (give --host and --client to write one replay's capture)")
+		return 2
 	}
 	if host != "" {
 		if ap, err := netip.ParseAddrPort(host); err == nil && ap.Addr().Is4() {
@@ -138,12 +154,18 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	opts.Stop = stop
 	type result struct {
 		rep *Report
+		all *AllReport
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
+		if all {
+			a, err := ReplayAll(paths[0], opts)
+			done <- result{all: a, err: err}
+			return
+		}
 		rep, err := Replay(paths[0], opts)
-		done <- result{rep, err}
+		done <- result{rep: rep, err: err}
 	}()
 	var sig os.Signal // the first signal
 	var res result
@@ -175,6 +197,17 @@ wait:
 		}
 		return 2
 	}
+	if a := res.all; a != nil {
+		if sig != nil {
+			a.Interrupted = true
+			fmt.Fprintf(stderr, "mtcp-replay: %s: stopped\n", signalName(sig))
+		}
+		a.Write(stdout)
+		if o := a.Outcome(); o != Interrupted {
+			return int(o)
+		}
+		return signalStatus(sig)
+	}
 	if sig != nil && !rep.Interrupted {
 		// The signal came as the output was being written, after the replay's last look at
 		// stop: interrupted all the same, with no output left.
@@ -190,17 +223,16 @@ wait:
 			fmt.Fprintf(stderr, ", %s not written", opts.Output)
 		}
 		fmt.Fprintln(stderr)
+	case opts.Output != "" && !rep.Host.IsValid() && rep.NotComparable != "":
+		fmt.Fprintf(stderr, "mtcp-replay: nothing was replayed, so %s was not written\n", opts.Output)
 	case opts.Output != "":
 		fmt.Fprintf(stderr, "mtcp-replay: the replay is in %s\n", opts.Output)
 	}
 	rep.Write(stdout) // last: its last line is the verdict, or says where it was interrupted
-	switch {
-	case rep.Interrupted:
-		return signalStatus(sig)
-	case !rep.Equivalent():
-		return 1
+	if o := rep.Outcome(); o != Interrupted {
+		return int(o)
 	}
-	return 0
+	return signalStatus(sig)
 }
 
 // signalStatus is the exit status of a command interrupted by s: 128 and its number, as a

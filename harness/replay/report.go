@@ -19,8 +19,19 @@ type Report struct {
 	HostMAC net.HardwareAddr
 	Why     string
 	// Records counts the capture's packet records; Injected the frames handed to the stack
-	// (synthesized ACKs and split segments included); Compared the host's frames compared.
-	Records, Injected, Compared int
+	// (synthesized ACKs and split segments included); HostFrames the frames the recorded host
+	// sent, and Compared those of them the stack's were compared with.
+	Records, Injected, HostFrames, Compared int
+	// NotComparable, when nothing the host sent could be compared, says why: the verdict is
+	// then "not comparable: " and this, not "equivalent".
+	NotComparable string
+	// Artefacts are the capture's own faults the replay found and worked around (a segment
+	// not captured, duplicated frames, a clock stepping back, ...), each said once.
+	Artefacts []string
+	// StrictInput makes damaged frames bad input (Options.StrictInput).
+	StrictInput bool
+	// NotReplayed are the TCP conversations of the host left out, and why (the first 100).
+	NotReplayed []Skipped
 	// Untagged counts frames whose 802.1Q tags were removed.
 	Untagged int
 	// ChecksumsFixed counts injected frames whose checksums were wrong in the capture.
@@ -46,6 +57,11 @@ type Report struct {
 	// Absolute is set when the differences show sequence numbers as sent (Options.Absolute),
 	// not relative to each side's ISN.
 	Absolute bool
+}
+
+// Skipped is a TCP conversation not replayed.
+type Skipped struct {
+	Name, Why string
 }
 
 // Damage is a frame damaged inside.
@@ -102,33 +118,95 @@ func (d Difference) String() string {
 	return b.String()
 }
 
-// Equivalent reports whether the stack did what the recorded host did; an interrupted replay
-// is not.
-func (r *Report) Equivalent() bool { return !r.Interrupted && len(r.Differences) == 0 }
+// Outcome is what a replay concluded, and mtcp-replay's exit status.
+type Outcome int
 
-// Verdict is "equivalent" or "different: N differences", or for an interrupted replay
-// "interrupted at frame N of M" (N records of M replayed), whatever it found until then.
+const (
+	Equivalent    Outcome = 0 // the stack did what the recorded host did, on what was compared
+	Different     Outcome = 1 // it did not
+	BadInput      Outcome = 2 // damaged frames, with Options.StrictInput
+	NotComparable Outcome = 3 // nothing the recorded host sent could be compared
+	Interrupted   Outcome = -1
+)
+
+// Outcome sums the report up. Differences come first: a stack that differs, differs, whatever
+// else the capture lacks.
+func (r *Report) Outcome() Outcome {
+	switch {
+	case r.Interrupted:
+		return Interrupted
+	case r.StrictInput && len(r.Damaged) > 0:
+		return BadInput
+	case len(r.Differences) > 0:
+		return Different
+	case r.Compared == 0 || r.NotComparable != "":
+		return NotComparable
+	}
+	return Equivalent
+}
+
+// Equivalent reports whether the stack did what the recorded host did, on something compared;
+// an interrupted replay is not.
+func (r *Report) Equivalent() bool { return r.Outcome() == Equivalent }
+
+// Verdict is "equivalent", "different: N differences", "not comparable: WHY", or with
+// Options.StrictInput "bad input: N damaged frames"; for an interrupted replay "interrupted at
+// frame N of M" (N records of M replayed), whatever it found until then.
 func (r *Report) Verdict() string {
-	if r.Interrupted {
+	switch r.Outcome() {
+	case Interrupted:
 		return fmt.Sprintf("interrupted at frame %d of %d", r.Replayed, r.Records)
+	case BadInput:
+		return fmt.Sprintf("bad input: %s (--strict-input)", plural(len(r.Damaged), "damaged frame", "damaged frames"))
+	case NotComparable:
+		return "not comparable: " + r.notComparableWhy()
+	case Different:
+		return "different: " + plural(len(r.Differences), "difference", "differences")
 	}
-	switch n := len(r.Differences); n {
-	case 0:
-		return "equivalent"
-	case 1:
-		return "different: 1 difference"
-	default:
-		return fmt.Sprintf("different: %d differences", n)
+	return "equivalent"
+}
+
+func (r *Report) notComparableWhy() string {
+	if r.NotComparable != "" {
+		return r.NotComparable
 	}
+	return fmt.Sprintf("none of the %s the recorded host sent could be compared", plural(r.HostFrames, "frame", "frames"))
+}
+
+// Coverage says what the verdict rests on: "612 of 640 host frames compared, 3 conversations",
+// and the damaged frames and capture artefacts, if any.
+func (r *Report) Coverage() string {
+	n := 0
+	for _, c := range r.Conversations {
+		if c.Role != "" {
+			n++
+		}
+	}
+	s := fmt.Sprintf("%d of %d host frames compared, %s", r.Compared, r.HostFrames, plural(n, "conversation", "conversations"))
+	if len(r.Damaged) > 0 {
+		s += ", " + plural(len(r.Damaged), "damaged frame", "damaged frames")
+	}
+	if len(r.Artefacts) > 0 {
+		s += ", " + plural(len(r.Artefacts), "capture artefact", "capture artefacts")
+	}
+	return s
 }
 
 // maxListed bounds the differences the text report lists one by one.
 const maxListed = 100
 
 // Write prints the report; its last line is the verdict (for an interrupted replay,
-// "interrupted at frame N of M", after what was found until then).
+// "interrupted at frame N of M", after what was found until then), and the line before it
+// what the verdict rests on (Coverage): "judged: 612 of 640 host frames compared, 3
+// conversations".
 func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "capture: %s (%s), %d records, %.3f s\n", r.Capture, r.Format, r.Records, r.Elapsed.Seconds())
+	if !r.Host.IsValid() && r.NotComparable != "" {
+		// Not comparable before any replay: the verdict says why.
+		fmt.Fprintf(w, "judged: %s\n", r.Coverage())
+		fmt.Fprintln(w, r.Verdict())
+		return
+	}
 	fmt.Fprintf(w, "the stack plays %v (%v): %s\n", r.Host, r.HostMAC, r.Why)
 	fmt.Fprintf(w, "frames: %d injected", r.Injected)
 	if r.Synthesized > 0 {
@@ -158,7 +236,11 @@ func (r *Report) Write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "skipped: %s\n", strings.Join(parts, ", "))
 	}
-	for _, d := range r.Damaged {
+	for i, d := range r.Damaged {
+		if i == maxListed {
+			fmt.Fprintf(w, "damaged: ... and %d more frames\n", len(r.Damaged)-maxListed)
+			break
+		}
 		fmt.Fprintf(w, "damaged: frame %d: %s\n", d.Frame, d.What)
 	}
 	for _, c := range r.Conversations {
@@ -176,8 +258,11 @@ func (r *Report) Write(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
 	}
-	if r.Compared == 0 && !r.Interrupted {
-		fmt.Fprintln(w, "nothing the host sent could be compared: the verdict says only that the stack took what the capture sent it")
+	for _, n := range r.NotReplayed {
+		fmt.Fprintf(w, "tcp %s: not replayed: %s\n", n.Name, n.Why)
+	}
+	for _, a := range r.Artefacts {
+		fmt.Fprintf(w, "capture artefact: %s\n", a)
 	}
 	if len(r.Differences) > 0 {
 		if r.Absolute {
@@ -192,6 +277,9 @@ func (r *Report) Write(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  %s\n", d)
 		}
+	}
+	if !r.Interrupted {
+		fmt.Fprintf(w, "judged: %s\n", r.Coverage())
 	}
 	fmt.Fprintln(w, r.Verdict())
 }

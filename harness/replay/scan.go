@@ -2,7 +2,6 @@ package replay
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -35,6 +34,10 @@ type scan struct {
 	listen    map[uint16]bool // ports the host answered a SYN from (it was the server)
 	macs      map[netip.Addr]net.HardwareAddr
 	syns      map[netip.Addr]*synOptions // what each host's SYNs and SYN-ACKs offered
+	loopback  netip.Addr                 // the address both ends of a loopback capture have (see unloop)
+	// The addresses IPv4 packets came from and went to: a host with only one of the two is
+	// in a one-sided capture.
+	sent, received map[netip.Addr]bool
 }
 
 // synOptions counts the TCP extensions a host's SYNs and SYN-ACKs carried, so that the stack
@@ -46,8 +49,14 @@ type synOptions struct {
 	peerAskedECN          int // SYN-ACKs answering a SYN that asked for ECN: they show the policy
 }
 
+// notComparable is a capture that reads well but where nothing can be compared: no host to
+// play, or a host that sends nothing. Replay returns it as a report, not as an error.
+type notComparable struct{ why string }
+
+func (n *notComparable) Error() string { return "not comparable: " + n.why }
+
 // errNoHost is returned when nothing in the capture says which host to play.
-var errNoHost = errors.New("no host to play: the capture has no TCP handshake, ARP reply or echo reply; name one with --host IP")
+var errNoHost = &notComparable{"no host to play: the capture has no TCP handshake, ARP reply, echo reply or unicast frame; name one with --host IP"}
 
 // scanCapture reads the whole capture once. opts.Host, if set, is the host to play; else the
 // server of the first TCP handshake (its client with opts.Client), else the host that answered
@@ -63,7 +72,7 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		return nil, err
 	}
 	s := &scan{format: r.Format(), leftOut: map[[2]int]*leftOut{}, frames: &framer{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{},
-		syns: map[netip.Addr]*synOptions{}}
+		syns: map[netip.Addr]*synOptions{}, sent: map[netip.Addr]bool{}, received: map[netip.Addr]bool{}}
 	askedECN := map[[2]netip.AddrPort]bool{} // SYNs that asked for ECN, by (client, server)
 	s.host = opts.Host
 	if s.host.IsValid() {
@@ -71,6 +80,8 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	}
 	var fallback, firstDst, firstSYN netip.Addr
 	var firstSYNPort uint16
+	var firstTCP [2]netip.AddrPort // the first TCP segment's source and destination
+	var lastSrc, lastDst netip.Addr
 	var fallbackWhy string
 	var firstMAC net.HardwareAddr
 	d := newDecoded()
@@ -103,6 +114,11 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 			firstMAC = append(net.HardwareAddr(nil), rec.Data[:6]...)
 		}
 		data, _ := untag(rec.Data)
+		if rec.CapLen < rec.OrigLen {
+			if full, _ := fillSnapped(data); full != nil {
+				data = full // a SYN cut inside its options still shows the host's extensions
+			}
+		}
 		d.decode(data)
 		switch {
 		case d.hasARP:
@@ -114,6 +130,12 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		case d.hasIP:
 			src := d.srcIP()
 			s.learnMAC(src, d.eth.SrcMAC)
+			if src != lastSrc && len(s.sent) < maxMACs { // most frames repeat the last pair
+				s.sent[src], lastSrc = true, src
+			}
+			if dst := d.dstIP(); dst != lastDst && len(s.received) < maxMACs {
+				s.received[dst], lastDst = true, dst
+			}
 			if dst := d.dstIP(); !firstDst.IsValid() && dst.Is4() && !dst.IsMulticast() && dst != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && d.eth.DstMAC[0]&1 == 0 {
 				firstDst = dst
 				s.learnMAC(dst, d.eth.DstMAC)
@@ -124,6 +146,9 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 			if d.hasTCP && d.tcp.SYN {
 				s.noteSYN(src, &d.tcp, askedECN, netip.AddrPortFrom(src, uint16(d.tcp.SrcPort)), netip.AddrPortFrom(d.dstIP(), uint16(d.tcp.DstPort)))
 			}
+			if d.hasTCP && !firstTCP[0].IsValid() {
+				firstTCP = [2]netip.AddrPort{netip.AddrPortFrom(src, uint16(d.tcp.SrcPort)), netip.AddrPortFrom(d.dstIP(), uint16(d.tcp.DstPort))}
+			}
 			if d.hasTCP && d.tcp.SYN && !d.tcp.ACK && !firstSYN.IsValid() {
 				firstSYN, firstSYNPort = src, uint16(d.tcp.SrcPort)
 			}
@@ -131,6 +156,9 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 				break
 			}
 			// A SYN-ACK: its sender is the server of a conversation.
+			if src == d.dstIP() && !s.loopback.IsValid() {
+				s.loopback = src // a loopback capture: see unloop
+			}
 			if !s.host.IsValid() {
 				s.host = src
 				s.why = fmt.Sprintf("it is the server of the first TCP conversation (%v:%d answered %v:%d)", src, d.tcp.SrcPort, d.dstIP(), d.tcp.DstPort)
@@ -146,7 +174,7 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	}
 	if s.ethernet == 0 {
 		if s.records == 0 {
-			return nil, errors.New("the capture holds no packet record")
+			return s, &notComparable{"the capture holds no packet record"}
 		}
 		return nil, fmt.Errorf("no interface of a link type mtcp-replay reads: %s (it reads %s)", describeLeftOut(s.leftOut), readableLinks)
 	}
@@ -157,8 +185,19 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		case opts.Client && firstSYN.IsValid():
 			s.host = firstSYN
 			s.why = fmt.Sprintf("it sent the first SYN (%v:%d; no SYN-ACK in the capture)", firstSYN, firstSYNPort)
+		case firstTCP[0].IsValid() && firstTCP[0].Addr() != firstTCP[1].Addr():
+			// A conversation that began before the capture: its server is taken to be the end
+			// with the lower port, as Wireshark guesses, its client the other.
+			srv, cli := firstTCP[0], firstTCP[1]
+			if srv.Port() > cli.Port() {
+				srv, cli = cli, srv
+			}
+			s.host, s.why = srv.Addr(), fmt.Sprintf("it has the lower port of the first TCP conversation (%v, with %v), which began before the capture: taken as its server", srv, cli)
+			if opts.Client {
+				s.host, s.why = cli.Addr(), fmt.Sprintf("it has the higher port of the first TCP conversation (%v, with %v), which began before the capture: taken as its client", cli, srv)
+			}
 		case opts.Client:
-			return nil, errors.New("--client: the capture has no TCP SYN, so no client to play")
+			return s, &notComparable{"with --client, the capture has no TCP conversation, so no client to play"}
 		case fallback.IsValid():
 			s.host, s.why = fallback, fallbackWhy
 		case firstDst.IsValid():
@@ -169,12 +208,32 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 			s.host, s.why = netip.MustParseAddr("198.18.0.2"), fmt.Sprintf("no IPv4 host in the capture: the stack is the receiver of the first frame (%v), at an address of its own", firstMAC)
 			s.macs[s.host] = firstMAC
 		default:
-			return nil, errNoHost
+			return s, errNoHost
 		}
+	}
+	if s.loopback.IsValid() && s.host == s.loopback {
+		end, other := loopServer, loopClient
+		if opts.Client {
+			end, other = loopClient, loopServer
+		}
+		for _, a := range []netip.Addr{end, other} {
+			m := madeUpMAC(a)
+			s.macs[a] = m[:]
+		}
+		s.syns[end] = s.syns[s.loopback]
+		s.why += fmt.Sprintf("; a loopback capture, %v at both ends, told apart by port: the end that answered the SYNs is %v here, the other %v", s.loopback, loopServer, loopClient)
+		s.host = end
+	}
+	switch h := s.host; {
+	case s.loopback.IsValid() && h == s.loopback, len(s.sent) >= maxMACs || len(s.received) >= maxMACs:
+	case !s.sent[h] && s.received[h]:
+		return s, &notComparable{fmt.Sprintf("a one-sided capture: it holds IPv4 packets sent to %v, none it sent (one direction of the link only)", h)}
+	case s.sent[h] && !s.received[h]:
+		return s, &notComparable{fmt.Sprintf("a one-sided capture: it holds IPv4 packets %v sent, none sent to it (one direction of the link only): nothing to drive the stack with", h)}
 	}
 	s.hostMAC = s.macs[s.host]
 	if s.hostMAC == nil {
-		return nil, fmt.Errorf("the host to play, %v, sends nothing in the capture: its MAC is unknown", s.host)
+		return s, &notComparable{fmt.Sprintf("the capture holds no frame %v sent (a one-sided capture: only what was sent to it); its MAC is unknown", s.host)}
 	}
 	s.stackAddr, s.stackMAC = s.host, s.hostMAC
 	switch a := s.host; {

@@ -25,10 +25,13 @@ type conv struct {
 	e         *engine
 	name      string
 	peer      netip.AddrPort
-	hostPort  uint16 // the recorded host's port
-	stackPort uint16 // the stack's port: the same as a server; its own ephemeral one as a client
-	client    bool   // the stack dials
-	stray     bool   // the stack sent this without a conversation in the capture
+	hostPort  uint16     // the recorded host's port
+	stackPort uint16     // the stack's port: the same as a server; its own ephemeral one as a client
+	client    bool       // the stack dials
+	stray     bool       // the stack sent this without a conversation in the capture
+	joining   *joinState // a conversation that began before the capture, until the replay joins it (join.go)
+	joinedAt  int        // the capture frame where the replay joined it, if it did
+	joinNote  string     // what the report says of the join
 
 	peerISN, hostISN, stackISN    uint32
 	peerISNOK, hostISNOK, stackOK bool
@@ -58,6 +61,12 @@ type conv struct {
 	ctlRepeats    map[uint64]int  // how many times the host sent one again
 	stackCtlSeen  map[uint64]bool // the stack's control segments so far
 	peerGiven     uint32          // the peer's sequence space injected so far, relative to its ISN
+	peerContig    uint32          // the peer's sequence space injected without a hole, relative to its ISN
+	peerAhead     [][2]uint32     // peer ranges injected past a hole, [start, end) relative, in order (at most maxAhead)
+	fill          gapFill         // the last gap of the peer's stream filled
+	peerTmpl      []byte          // the headers of the peer's last pure ACK or data segment, rebased
+	peerAcked     uint32          // the highest ack of the stack's stream injected, relative to the stack's ISN
+	peerAckedOK   bool
 	lastReleased  uint32
 	stackFin      bool // the stack's FIN is out
 	hostSegs      int
@@ -182,13 +191,25 @@ func (e *engine) tcpToHost(data []byte) {
 		}
 		c = e.newConv(uint16(t.DstPort), peer, false)
 	}
+	if c == nil && !t.SYN && !t.RST {
+		c = e.pendingJoin(key)
+	}
 	if c == nil {
 		if !e.began[key] {
 			e.began[key] = true
 			e.skip("conversations that began before the capture")
+			if len(e.rep.NotReplayed) < maxListed {
+				e.rep.NotReplayed = append(e.rep.NotReplayed, Skipped{fmt.Sprintf("%v -> %v:%d", peer, e.sc.host, key.port),
+					"it began before the capture (no SYN), and its first segment seen cannot be joined at (a reset, a SYN-ACK)"})
+			}
 		} else {
 			e.skip("segments of conversations that began before the capture")
 		}
+		return
+	}
+	if c.joining != nil {
+		c.joining.peerSaw(t)
+		e.skip("segments of conversations that began before the capture, before the replay joins them")
 		return
 	}
 	if syn || (t.SYN && !c.peerISNOK) { // the peer's SYN, or its SYN-ACK when the stack dialled
@@ -208,6 +229,7 @@ func (e *engine) tcpToHost(data []byte) {
 		if seqGreater(end, c.peerGiven) {
 			c.peerGiven = end
 		}
+		c.peerSpan(t.Seq-c.peerISN, end)
 	}
 	f := append([]byte(nil), data...)
 	ipHdr, seg, ok := tcpOffsets(f)
@@ -241,6 +263,9 @@ func (e *engine) tcpToHost(data []byte) {
 			notes = append(notes, fmt.Sprintf("ack held at what the stack has sent (%d of %d), win %d for the same right edge", sent, off, win))
 		}
 		binary.BigEndian.PutUint32(seg[8:], live)
+		if a := live - c.stackISN; !c.peerAckedOK || seqGreater(a, c.peerAcked) {
+			c.peerAcked, c.peerAckedOK = a, true
+		}
 		rebaseSACK(seg, c.hostISN, c.stackISN)
 		if c.hostTSOK && c.stackTSOK {
 			rebaseTSEcr(seg, c.hostTS, c.stackTS)
@@ -264,6 +289,9 @@ func (e *engine) tcpToHost(data []byte) {
 	if deferred != nil {
 		deferred.frame = append([]byte(nil), f...)
 		c.deferred = append(c.deferred, *deferred)
+	}
+	if t.ACK && !t.SYN && !t.RST && !t.FIN {
+		c.peerTmpl = append(c.peerTmpl[:0], f[:len(f)-len(t.Payload)]...) // for the bytes a capture gap lacks (fillPeerGap)
 	}
 	c.notePeerSegment(seg, t.Ack-c.hostISN, t.Window) // rebased: what a held ACK given back from now on advertises
 	if v, ok := tsValOf(t.Options); ok && (!c.peerTSOK || seqGreater(v, c.peerTS)) {
@@ -396,6 +424,13 @@ func (e *engine) tcpFromHost(data []byte) {
 		c.hostISN, c.hostISNOK = t.Seq, true
 		c.dial()
 	}
+	if c == nil && !t.SYN && !t.RST {
+		c = e.pendingJoin(key)
+	}
+	if c != nil && c.joining != nil && !c.join(t) {
+		e.skip("segments of conversations that began before the capture, before the replay joins them")
+		return
+	}
 	if c == nil || c.stray {
 		e.skip("segments of conversations that began before the capture")
 		return
@@ -428,12 +463,23 @@ func (e *engine) tcpFromHost(data []byte) {
 	if t.ACK && c.peerISNOK {
 		x.ack, x.hasAck = t.Ack-c.peerISN, true
 	}
+	if x.hasAck && c.conn != nil && c.peerTmpl != nil && seqGreater(x.ack, c.peerContig) && !t.SYN {
+		c.fillPeerGap(x.ack)
+	}
 	x.desc = c.hostDesc(t, flags, x.opts)
 	x.ackShown = c.ackShown(t)
 	// The application's part.
 	if n := len(t.Payload); n > 0 {
 		start := t.Seq - c.hostISN - 1 // offset in the stream
 		c.hostBytes += int64(n)
+		if gap := start - c.hostNext; int32(gap) > 0 {
+			// Bytes of the host's stream the capture lacks ("previous segment not captured"):
+			// the application still writes them, zeros in their place, so that the stream
+			// goes on where the host's did; no recorded segment compares them.
+			c.writes = append(c.writes, appWrite{after: x.ack - 1, at: e.now, data: make([]byte, gap), frame: e.frame})
+			e.gap(c, gap)
+			c.hostNext = start
+		}
 		if int32(start+uint32(n)-c.hostNext) > 0 {
 			skip := uint32(0)
 			if int32(c.hostNext-start) > 0 {
@@ -627,7 +673,10 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 		end := start + uint32(n)
 		c.stackBytes += int64(n)
 		retrans := int32(c.sentEnd-start) > 0
-		if retrans {
+		if retrans && e.afterEnd() {
+			// After the capture's end: the peer's ACK of it may simply not be in the capture.
+			e.art.afterEnd++
+		} else if retrans {
 			c.stackRetrans++
 			if c.stackRetrans > c.hostRetrans && c.firstRetrans == nil {
 				c.firstRetrans = of
@@ -824,8 +873,17 @@ func (c *conv) expire(now time.Time, all bool) {
 	late := func(at time.Time) bool { return all || now.Sub(at) > h }
 	// Both lists are in time order: only their heads can be late.
 	n := 0
+	unacked := !c.e.end.IsZero() && c.waitsForAck()
 	for ; n < len(c.exps) && late(c.exps[n].at); n++ {
 		x := c.exps[n]
+		if unacked && x.kind == expData {
+			// The stack waits for an acknowledgement of what it sent that the capture ends
+			// before: the host's data it could not send yet is not judged.
+			c.e.art.endData += int(x.end - x.seq)
+			c.e.art.endSegs++
+			c.e.rep.Compared--
+			continue
+		}
 		what := "the recorded host sent this, the stack did not"
 		switch x.kind {
 		case expData:
@@ -839,6 +897,10 @@ func (c *conv) expire(now time.Time, all bool) {
 	n = 0
 	for ; n < len(c.stackCtl) && late(c.stackCtl[n].at); n++ {
 		s := c.stackCtl[n]
+		if !c.e.end.IsZero() && s.at.After(c.e.end) {
+			c.e.art.afterEnd++ // nothing recorded answers it: not judged
+			continue
+		}
 		c.difference(Difference{At: s.at.Sub(clock.Epoch), Stack: s.desc, What: "the stack sent this, the recorded host did not"}, s.out)
 	}
 	c.stackCtl = c.stackCtl[n:]
@@ -870,6 +932,13 @@ func (c *conv) expire(now time.Time, all bool) {
 		}
 		c.difference(d, c.firstRetrans)
 	}
+}
+
+// waitsForAck reports whether the stack has sent data the capture never acknowledges, with no
+// held ACK of the peer still to be given back: at the capture's end, what it has yet to send
+// waits for an acknowledgement the capture does not hold.
+func (c *conv) waitsForAck() bool {
+	return c.stackOK && len(c.deferred) == 0 && c.sentEnd > 0 && (!c.peerAckedOK || seqGreater(c.sentEnd+1, c.peerAcked))
 }
 
 // sentSoFar says how far the stack's data went, for a difference about data it did not send.
@@ -910,6 +979,9 @@ func (c *conv) summary() *ConvSummary {
 		if c.conn != nil {
 			s.StackPort = c.stackPort
 		}
+	}
+	if c.joinNote != "" {
+		s.Numbering = append(s.Numbering, c.joinNote)
 	}
 	if c.cmp.ownGuess.ok && !c.e.opts.Absolute {
 		s.Numbering = append(s.Numbering, "the recorded host's and the stack's sequence numbers count from the first seen (no SYN of theirs)")
