@@ -138,11 +138,8 @@ func (e *engine) reportArtefacts() {
 		e.artefact("%s with IPv4 total length 0 (captured before TCP segmentation offload), first at frame %d: the length taken from the frame, split to the MTU",
 			plural(a.tso, "frame", "frames"), a.firstTSO)
 	}
-	if a.gaps+a.peerGaps > 2*maxGapsListed {
-		e.artefact("more capture gaps: %d in the host's streams, %d in its peers' in all", a.gaps, a.peerGaps)
-	}
-	if false {
-		e.artefact("%d more capture gaps (%d bytes of the host's streams in all)", a.gaps-maxGapsListed, a.gapBytes)
+	if a.gaps > maxGapsListed || a.peerGaps > maxGapsListed {
+		e.artefact("more capture gaps than listed: %d in the host's streams (%d bytes in all), %d in its peers'", a.gaps, a.gapBytes, a.peerGaps)
 	}
 	if a.endSegs > 0 {
 		e.artefact("the capture ends before the peer acknowledges what the stack had sent: the recorded host's last %s (%d bytes), which the stack could send only once acknowledged, not judged",

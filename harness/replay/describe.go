@@ -100,11 +100,20 @@ func (c *conv) asStacks(from, to uint32) string {
 	return fmt.Sprintf(", the stack's %d:%d", c.stackByte(from), c.stackByte(to))
 }
 
-// hostDesc and stackDesc describe a segment of the recorded host and of the stack.
-func (c *conv) hostDesc(t *layers.TCP, flags uint8, opts string) string {
-	return segDesc(flags, c.hostSeq(t.Seq), len(t.Payload), c.ackShown(t), t.ACK, t.Window, opts)
+// render gives a recorded host's segment its description and the ack the report shows, once,
+// and returns the description. Most segments are matched and never shown, so it is done when
+// needed, but at once while the numbering takes a base from the first number seen.
+func (c *conv) render(x *tcpExp) string {
+	if x.desc == "" {
+		if x.raw.ackFlag {
+			x.ackShown = c.peerSeq(x.raw.ack)
+		}
+		x.desc = segDesc(x.raw.flags, c.hostSeq(x.raw.seq), x.raw.n, x.ackShown, x.raw.ackFlag, x.win, x.opts)
+	}
+	return x.desc
 }
 
+// stackDesc describes a segment of the stack (render, one of the recorded host).
 func (c *conv) stackDesc(t *layers.TCP, flags uint8, opts string) string {
 	return segDesc(flags, c.stackSeq(t.Seq), len(t.Payload), c.ackShown(t), t.ACK, t.Window, opts)
 }

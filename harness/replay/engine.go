@@ -131,7 +131,7 @@ type engine struct {
 	d, sd *decoded  // capture frames; the stack's frames
 	out   *output
 
-	listeners map[uint16]*tcp.Listener
+	listeners []*tcp.Listener
 	convs     map[convKey]*conv // by the recorded host's port and the peer
 	byStack   map[convKey]*conv // by the stack's port and the peer
 	order     []*conv
@@ -217,7 +217,7 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 	}
 	e := &engine{
 		opts: opts, sc: sc, dut: dut, now: clock.Epoch, d: newDecoded(), sd: newDecoded(),
-		listeners: map[uint16]*tcp.Listener{}, convs: map[convKey]*conv{}, byStack: map[convKey]*conv{},
+		convs: map[convKey]*conv{}, byStack: map[convKey]*conv{},
 		began: map[convKey]bool{}, notPlayed: map[convKey]bool{},
 		rep: &Report{Format: sc.format, Host: sc.host, HostMAC: sc.hostMAC, Why: sc.why + like, Records: sc.records, Skipped: map[string]int{},
 			Absolute: opts.Absolute, StrictInput: opts.StrictInput},
@@ -239,7 +239,7 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.listeners[port] = ln
+		e.listeners = append(e.listeners, ln)
 	}
 	return e, nil
 }
@@ -545,9 +545,14 @@ func fillSnapped(data []byte) ([]byte, string) {
 	return full, how
 }
 
-// optionName names a TCP option kind as the report does.
+// optionName names a TCP option kind as the report does (optionString adds the values of
+// mss and wscale).
 func optionName(k byte) string {
 	switch k {
+	case 0:
+		return "eol"
+	case 1:
+		return "nop"
 	case 2:
 		return "mss"
 	case 3:
@@ -567,6 +572,9 @@ func (e *engine) damaged(what string) {
 }
 
 func (e *engine) note() string {
+	if e.out.w == nil {
+		return "" // no output to comment (-o): not worth a Sprintf per frame
+	}
 	if e.zeroFilled {
 		return fmt.Sprintf("capture frame %d (payload cut by the snap length: zero-filled)", e.frame)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mtcp-go/mtcp/harness/replay"
@@ -271,8 +272,9 @@ func TestKeepChecksumsAndOutputGuard(t *testing.T) {
 	}
 }
 
-// rewrite copies a classic pcap through f, frame by frame.
-func rewrite(t *testing.T, in, out string, f func([]byte) []byte) {
+// rewrite copies a classic pcap through f, frame by frame (n counts from 1); f may change
+// the record's timestamp too. The copy has nanosecond timestamps.
+func rewrite(t *testing.T, in, out string, f func(n int, ci *gopacket.CaptureInfo, d []byte) []byte) {
 	t.Helper()
 	data, err := os.ReadFile(in)
 	if err != nil {
@@ -283,14 +285,14 @@ func rewrite(t *testing.T, in, out string, f func([]byte) []byte) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	w := pcapgo.NewWriter(&buf)
+	w := pcapgo.NewWriterNanos(&buf)
 	_ = w.WriteFileHeader(65535, r.LinkType())
-	for {
+	for n := 1; ; n++ {
 		d, ci, err := r.ReadPacketData()
 		if err != nil {
 			break
 		}
-		d = f(append([]byte(nil), d...))
+		d = f(n, &ci, append([]byte(nil), d...))
 		ci.CaptureLength, ci.Length = len(d), len(d)+ci.Length-ci.CaptureLength
 		_ = w.WritePacket(ci, d)
 	}
@@ -304,14 +306,14 @@ func TestFieldCaptures(t *testing.T) {
 	get := filepath.Join("..", "..", "pcaps", "public", "get.pcap")
 	dir := t.TempDir()
 	tagged := filepath.Join(dir, "vlan.pcap")
-	rewrite(t, get, tagged, func(f []byte) []byte {
+	rewrite(t, get, tagged, func(_ int, _ *gopacket.CaptureInfo, f []byte) []byte {
 		return append(append(append([]byte(nil), f[:12]...), 0x81, 0x00, 0x00, 0x07), f[12:]...)
 	})
 	if text, code := run(tagged); code != 0 || !strings.Contains(text, "replayed without their 802.1Q tags") {
 		t.Errorf("VLAN-tagged: exit %d:\n%s", code, text)
 	}
 	zero := filepath.Join(dir, "zero.pcap")
-	rewrite(t, get, zero, func(f []byte) []byte {
+	rewrite(t, get, zero, func(_ int, _ *gopacket.CaptureInfo, f []byte) []byte {
 		clear(f[:12]) // both MACs of every frame
 		return f
 	})

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mtcp-go/mtcp/harness/replay"
@@ -224,32 +225,14 @@ func TestOutputTimestampsAndComments(t *testing.T) {
 	dir := t.TempDir()
 	// get.pcap with record 10 (the client's ACK) stamped 30 ms before record 9.
 	in := filepath.Join(dir, "stepped.pcap")
-	data, err := os.ReadFile(pcapPath("public/get.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := pcapgo.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := pcapgo.NewWriterNanos(&buf)
-	_ = w.WriteFileHeader(65535, r.LinkType())
 	var prev time.Time
-	for n := 1; ; n++ {
-		d, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
+	rewrite(t, pcapPath("public/get.pcap"), in, func(n int, ci *gopacket.CaptureInfo, d []byte) []byte {
 		if n == 10 {
 			ci.Timestamp = prev.Add(-30 * time.Millisecond)
 		}
 		prev = ci.Timestamp
-		_ = w.WritePacket(ci, d)
-	}
-	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+		return d
+	})
 
 	for _, c := range []string{pcapPath("public/get.pcap"), in} {
 		out := filepath.Join(dir, "out.pcapng")

@@ -38,6 +38,9 @@ type scan struct {
 	// The addresses IPv4 packets came from and went to: a host with only one of the two is
 	// in a one-sided capture.
 	sent, received map[netip.Addr]bool
+	// The last address and MAC learnMAC took: the next frame is most likely the same.
+	lastAddr netip.Addr
+	lastMAC  [6]byte
 }
 
 // synOptions counts the TCP extensions a host's SYNs and SYN-ACKs carried, so that the stack
@@ -289,6 +292,10 @@ func (s *scan) learnMAC(a netip.Addr, mac net.HardwareAddr) {
 	if !a.Is4() || a.IsUnspecified() || len(mac) != 6 || mac[0]&1 != 0 {
 		return
 	}
+	if a == s.lastAddr && [6]byte(mac) == s.lastMAC {
+		return // most frames repeat the last sender
+	}
+	s.lastAddr, s.lastMAC = a, [6]byte(mac)
 	// A MAC the capture shows replaces the one made up for a record of another link type.
 	if old, ok := s.macs[a]; (!ok && len(s.macs) < maxMACs) || (ok && isMadeUp(a, old) && !bytes.Equal(mac, old)) {
 		s.macs[a] = append(net.HardwareAddr(nil), mac...)

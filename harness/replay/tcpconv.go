@@ -114,10 +114,18 @@ type tcpExp struct {
 	seq, end uint32 // relative to the host's ISN (data: byte offsets [seq, end))
 	ack      uint32 // relative to the peer's ISN
 	hasAck   bool
-	ackShown uint32 // the ack as the report shows it
-	win      uint16
-	opts     string
-	desc     string
+	ackShown uint32 // the ack as the report shows it (render)
+	// The segment as captured, for the report's notation (render): sequence and
+	// acknowledgement numbers as sent, payload length, every control bit, the ACK bit.
+	raw struct {
+		seq, ack uint32
+		n        int
+		flags    uint8
+		ackFlag  bool
+	}
+	win  uint16
+	opts string
+	desc string
 }
 
 const (
@@ -291,7 +299,7 @@ func (e *engine) tcpToHost(data []byte) {
 		c.deferred = append(c.deferred, *deferred)
 	}
 	if t.ACK && !t.SYN && !t.RST && !t.FIN {
-		c.peerTmpl = append(c.peerTmpl[:0], f[:len(f)-len(t.Payload)]...) // for the bytes a capture gap lacks (fillPeerGap)
+		c.peerTmpl = f[:len(f)-len(t.Payload)] // for the bytes a capture gap lacks (fillPeerGap); f is not written to again
 	}
 	c.notePeerSegment(seg, t.Ack-c.hostISN, t.Window) // rebased: what a held ACK given back from now on advertises
 	if v, ok := tsValOf(t.Options); ok && (!c.peerTSOK || seqGreater(v, c.peerTS)) {
@@ -466,8 +474,10 @@ func (e *engine) tcpFromHost(data []byte) {
 	if x.hasAck && c.conn != nil && c.peerTmpl != nil && seqGreater(x.ack, c.peerContig) && !t.SYN {
 		c.fillPeerGap(x.ack)
 	}
-	x.desc = c.hostDesc(t, flags, x.opts)
-	x.ackShown = c.ackShown(t)
+	x.raw.seq, x.raw.ack, x.raw.n, x.raw.flags, x.raw.ackFlag = t.Seq, t.Ack, len(t.Payload), flags, t.ACK
+	if !c.hostISNOK || !c.peerISNOK {
+		c.render(x) // now: a numbering base is still to be taken from the first number seen
+	}
 	// The application's part.
 	if n := len(t.Payload); n > 0 {
 		start := t.Seq - c.hostISN - 1 // offset in the stream
@@ -523,7 +533,7 @@ func (e *engine) tcpFromHost(data []byte) {
 		c.ctlSeen[key] = true
 		if len(t.Payload) > 0 {
 			c.exps = append(c.exps, &tcpExp{frame: e.frame, at: e.now, kind: expData, seq: t.Seq - c.hostISN - 1,
-				end: t.Seq - c.hostISN - 1 + uint32(len(t.Payload)), desc: x.desc, win: t.Window, opts: x.opts})
+				end: t.Seq - c.hostISN - 1 + uint32(len(t.Payload)), desc: x.desc, ackShown: x.ackShown, raw: x.raw, win: t.Window, opts: x.opts})
 		}
 		if x.kind < 0 {
 			c.match()
@@ -660,10 +670,21 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 			c.ackAdvanced(ack, of)
 		}
 	}
-	opts := optionString(t.Options)
-	desc := c.stackDesc(t, flags, opts)
+	// The segment in the report's notation, rendered when something needs it (most segments
+	// match and are never shown), but at once while a numbering base is still to be taken from
+	// the first number seen, so that it is taken in the order of the segments.
+	var desc string
+	describe := func() string {
+		if desc == "" {
+			desc = c.stackDesc(t, flags, optionString(t.Options))
+		}
+		return desc
+	}
+	if !c.stackOK || !c.peerISNOK {
+		describe()
+	}
 	if t.ACK && c.peerISNOK && seqGreater(ack, c.peerGiven) {
-		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack acknowledges %d, past the %d it was given",
+		c.difference(Difference{Stack: describe(), What: fmt.Sprintf("the stack acknowledges %d, past the %d it was given",
 			c.peerSeq(t.Ack), c.peerSeq(c.peerISN+c.peerGiven))}, of)
 	}
 	n := len(t.Payload)
@@ -680,7 +701,7 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 			c.stackRetrans++
 			if c.stackRetrans > c.hostRetrans && c.firstRetrans == nil {
 				c.firstRetrans = of
-				c.cmp.firstRetransDesc, c.cmp.firstRetransAt = desc, e.now
+				c.cmp.firstRetransDesc, c.cmp.firstRetransAt = describe(), e.now
 			}
 		}
 		c.dataNotes(start, end, retrans, of)
@@ -689,15 +710,15 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 		if seqGreater(end, c.sentEnd) && !seqGreater(start, c.sentEnd) {
 			c.sentEnd = end
 		} else if seqGreater(start, c.sentEnd) {
-			c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack skipped %d:%d (this segment begins past what it had sent)",
+			c.difference(Difference{Stack: describe(), What: fmt.Sprintf("the stack skipped %d:%d (this segment begins past what it had sent)",
 				c.stackByte(c.sentEnd), c.stackByte(start))}, of)
 		}
-		c.checkPayload(start, t.Payload, of, desc)
+		c.checkPayload(start, t.Payload, of, describe)
 	case n == 0 && !t.SYN && !t.FIN && !t.RST && of != nil:
 		of.fallback = "extra: no recorded ACK corresponds (the stack's ACKs are compared by how far they acknowledge, not one by one)"
 	}
 	if t.SYN || t.FIN || t.RST {
-		s := &ctlSeg{at: e.now, flags: flags & ctlMask, seq: rel, ack: ack, given: c.peerGiven, win: t.Window, opts: opts, desc: desc, out: of}
+		s := &ctlSeg{at: e.now, flags: flags & ctlMask, seq: rel, ack: ack, given: c.peerGiven, win: t.Window, opts: optionString(t.Options), desc: describe(), out: of}
 		if t.FIN {
 			s.seq += uint32(len(t.Payload))
 			c.stackFin = true
@@ -720,10 +741,10 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 }
 
 // checkPayload compares bytes the stack sent with those the application wrote.
-func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc string) {
+func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc func() string) {
 	off := int(int32(start - c.writtenBase))
 	if off+len(p) > len(c.written) {
-		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack sent %d:%d, which the application never wrote",
+		c.difference(Difference{Stack: desc(), What: fmt.Sprintf("the stack sent %d:%d, which the application never wrote",
 			c.stackByte(start), c.stackByte(start+uint32(len(p))))}, of)
 		return
 	}
@@ -735,7 +756,7 @@ func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc string) {
 		for w[i] == p[i] {
 			i++
 		}
-		c.difference(Difference{Stack: desc, What: fmt.Sprintf("the stack's payload differs from what the application wrote from %d on",
+		c.difference(Difference{Stack: desc(), What: fmt.Sprintf("the stack's payload differs from what the application wrote from %d on",
 			c.stackByte(start+uint32(i)))}, of)
 	}
 	// Keep the last 4 MiB written, for retransmissions: flat memory.
@@ -850,7 +871,7 @@ func (c *conv) matchOne(x *tcpExp) bool {
 			what = append(what, fmt.Sprintf("options <%s>, recorded <%s>", s.opts, x.opts))
 		}
 		if len(what) > 0 {
-			c.difference(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, Stack: s.desc, What: strings.Join(what, "; ")}, s.out)
+			c.difference(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: c.render(x), Stack: s.desc, What: strings.Join(what, "; ")}, s.out)
 		}
 		c.stackCtl = append(c.stackCtl[:i], c.stackCtl[i+1:]...)
 		return true
@@ -891,7 +912,7 @@ func (c *conv) expire(now time.Time, all bool) {
 		case expAck:
 			what = c.ackMissing(x)
 		}
-		c.difference(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: what}, nil)
+		c.difference(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: c.render(x), What: what}, nil)
 	}
 	c.exps = c.exps[n:]
 	n = 0
@@ -956,6 +977,7 @@ func (c *conv) sentSoFar() string {
 
 // ackMissing says how the stack fell short of the recorded host's ACK x.
 func (c *conv) ackMissing(x *tcpExp) string {
+	c.render(x)
 	what := fmt.Sprintf("the stack did not acknowledge %d", x.ackShown)
 	switch {
 	case !c.peerISNOK:
@@ -1028,10 +1050,6 @@ func optionString(opts []layers.TCPOption) string {
 	var parts []string
 	for _, o := range opts {
 		switch o.OptionType {
-		case layers.TCPOptionKindEndList:
-			parts = append(parts, "eol")
-		case layers.TCPOptionKindNop:
-			parts = append(parts, "nop")
 		case layers.TCPOptionKindMSS:
 			if len(o.OptionData) == 2 {
 				parts = append(parts, fmt.Sprintf("mss %d", binary.BigEndian.Uint16(o.OptionData)))
@@ -1040,14 +1058,8 @@ func optionString(opts []layers.TCPOption) string {
 			if len(o.OptionData) == 1 {
 				parts = append(parts, fmt.Sprintf("wscale %d", o.OptionData[0]))
 			}
-		case layers.TCPOptionKindSACKPermitted:
-			parts = append(parts, "sackOK")
-		case layers.TCPOptionKindSACK:
-			parts = append(parts, "sack")
-		case layers.TCPOptionKindTimestamps:
-			parts = append(parts, "TS")
 		default:
-			parts = append(parts, fmt.Sprintf("kind %d", o.OptionType))
+			parts = append(parts, optionName(byte(o.OptionType)))
 		}
 	}
 	return strings.Join(parts, ",")
