@@ -187,7 +187,7 @@ func (a *AllReport) Write(w io.Writer) {
 	case Different:
 		n := 0
 		for _, r := range a.Roles {
-			n += len(r.Report.Differences)
+			n += r.Report.NumDifferences()
 		}
 		fmt.Fprintf(w, "different: %s\n", plural(n, "difference", "differences"))
 	case NotComparable:

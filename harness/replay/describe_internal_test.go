@@ -234,3 +234,22 @@ func TestStackDataMessages(t *testing.T) {
 		t.Errorf("the stack's segment: %q", d.Stack)
 	}
 }
+
+// The report keeps the first maxKept differences and counts the others: memory stays flat
+// however many a replay finds, and the verdict counts them all.
+func TestDifferencesKeptAndCounted(t *testing.T) {
+	e := &engine{rep: &Report{}, out: &output{}}
+	for i := range maxKept + 500 {
+		e.diff(Difference{Frame: i + 1, What: "x"}, nil)
+	}
+	r := e.rep
+	if len(r.Differences) != maxKept || r.MoreDifferences != 500 || r.NumDifferences() != maxKept+500 {
+		t.Fatalf("kept %d, more %d", len(r.Differences), r.MoreDifferences)
+	}
+	r.Compared = 1
+	var b strings.Builder
+	r.Write(&b)
+	if !strings.HasSuffix(b.String(), "different: 1500 differences\n") || !strings.Contains(b.String(), "  ... and 1400 more (all of them are in the output capture's comments)\n") {
+		t.Errorf("report:\n%s", b.String())
+	}
+}

@@ -842,7 +842,11 @@ func (e *engine) matchItems(exp *[]*expItem, kind string) {
 
 // diff records a difference, and notes it on the stack's frame if there is one.
 func (e *engine) diff(d Difference, of *outFrame) {
-	e.rep.Differences = append(e.rep.Differences, d)
+	if len(e.rep.Differences) < maxKept {
+		e.rep.Differences = append(e.rep.Differences, d)
+	} else {
+		e.rep.MoreDifferences++
+	}
 	where := ""
 	if d.Frame > 0 {
 		where = fmt.Sprintf(" at capture frame %d", d.Frame)

@@ -189,7 +189,7 @@ func (o *output) close(r *Report) error {
 	fmt.Fprintf(&b, "mtcp-replay of %s\nthe stack plays %v (%v): %s\nverdict: %s", r.Capture, r.Host, r.HostMAC, r.Why, r.Verdict())
 	for i, d := range r.Differences {
 		if i == maxListed {
-			fmt.Fprintf(&b, "\n... and %d more differences", len(r.Differences)-maxListed)
+			fmt.Fprintf(&b, "\n... and %d more differences", r.NumDifferences()-maxListed)
 			break
 		}
 		fmt.Fprintf(&b, "\n%s", d)

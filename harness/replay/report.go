@@ -45,8 +45,11 @@ type Report struct {
 	Damaged []Damage
 	// Conversations are the TCP conversations replayed, in the order they began.
 	Conversations []*ConvSummary
-	// Differences are where the stack did not do what the recorded host did.
-	Differences []Difference
+	// Differences are where the stack did not do what the recorded host did: the first
+	// maxKept found (in time order), and MoreDifferences counts the others, so that memory
+	// stays flat however many there are (the output capture's comments have them all).
+	Differences     []Difference
+	MoreDifferences int
 	// Elapsed is the capture's span, replayed in virtual time.
 	Elapsed time.Duration
 	// Replayed counts the records replayed: Records, unless the replay was interrupted.
@@ -137,7 +140,7 @@ func (r *Report) Outcome() Outcome {
 		return Interrupted
 	case r.StrictInput && len(r.Damaged) > 0:
 		return BadInput
-	case len(r.Differences) > 0:
+	case r.NumDifferences() > 0:
 		return Different
 	case r.Compared == 0 || r.NotComparable != "":
 		return NotComparable
@@ -161,7 +164,7 @@ func (r *Report) Verdict() string {
 	case NotComparable:
 		return "not comparable: " + r.notComparableWhy()
 	case Different:
-		return "different: " + plural(len(r.Differences), "difference", "differences")
+		return "different: " + plural(r.NumDifferences(), "difference", "differences")
 	}
 	return "equivalent"
 }
@@ -192,8 +195,15 @@ func (r *Report) Coverage() string {
 	return s
 }
 
-// maxListed bounds the differences the text report lists one by one.
-const maxListed = 100
+// maxListed bounds the differences the text report lists one by one; maxKept those the
+// report keeps.
+const (
+	maxListed = 100
+	maxKept   = 1000
+)
+
+// NumDifferences counts the differences found, kept or not.
+func (r *Report) NumDifferences() int { return len(r.Differences) + r.MoreDifferences }
 
 // Write prints the report; its last line is the verdict (for an interrupted replay,
 // "interrupted at frame N of M", after what was found until then), and the line before it
@@ -272,7 +282,7 @@ func (r *Report) Write(w io.Writer) {
 		}
 		for i, d := range r.Differences {
 			if i == maxListed {
-				fmt.Fprintf(w, "  ... and %d more (all of them are in the output capture's comments)\n", len(r.Differences)-maxListed)
+				fmt.Fprintf(w, "  ... and %d more (all of them are in the output capture's comments)\n", r.NumDifferences()-maxListed)
 				break
 			}
 			fmt.Fprintf(w, "  %s\n", d)

@@ -32,6 +32,7 @@ type conv struct {
 	joining   *joinState // a conversation that began before the capture, until the replay joins it (join.go)
 	joinedAt  int        // the capture frame where the replay joined it, if it did
 	joinNote  string     // what the report says of the join
+	ends      uint8      // hostFin, peerFin, reset: how the capture shows the conversation ending
 
 	peerISN, hostISN, stackISN    uint32
 	peerISNOK, hostISNOK, stackOK bool
@@ -188,7 +189,7 @@ func (e *engine) tcpToHost(data []byte) {
 	key := convKey{uint16(t.DstPort), peer}
 	c := e.convs[key]
 	syn := t.SYN && !t.ACK
-	if syn && (c == nil || (c.peerISNOK && c.peerISN != t.Seq && !c.client)) {
+	if syn && (c == nil || (!c.client && ((c.peerISNOK && c.peerISN != t.Seq) || c.ended()))) {
 		if e.opts.HostPort != 0 && uint16(t.DstPort) != e.opts.HostPort {
 			e.skip("other ports of the host (--host IP:PORT)")
 			return
@@ -220,6 +221,7 @@ func (e *engine) tcpToHost(data []byte) {
 		e.skip("segments of conversations that began before the capture, before the replay joins them")
 		return
 	}
+	c.noteEnd(t, peerFin)
 	if syn || (t.SYN && !c.peerISNOK) { // the peer's SYN, or its SYN-ACK when the stack dialled
 		c.peerISN, c.peerISNOK = t.Seq, true
 	}
@@ -309,6 +311,28 @@ func (e *engine) tcpToHost(data []byte) {
 		e.inject(part, notes...)
 	}
 }
+
+// How a conversation ends in the capture (conv.ends).
+const (
+	hostFin uint8 = 1 << iota
+	peerFin
+	reset
+)
+
+// noteEnd notes a FIN (of the side fin names) or a reset in the capture.
+func (c *conv) noteEnd(t *layers.TCP, fin uint8) {
+	switch {
+	case t.RST:
+		c.ends |= reset
+	case t.FIN:
+		c.ends |= fin
+	}
+}
+
+// ended reports whether the capture shows the conversation over: both FINs, or a reset. A SYN
+// on the same ports after that begins a new one, even with the same ISN (a capture of the
+// same exchange twice, a port reused after TIME-WAIT).
+func (c *conv) ended() bool { return c.ends&reset != 0 || c.ends&(hostFin|peerFin) == hostFin|peerFin }
 
 // finSent is 1 once the stack's FIN is out, for the ack that covers it.
 func (c *conv) finSent() uint32 {
@@ -423,7 +447,7 @@ func (e *engine) tcpFromHost(data []byte) {
 		// The host's SYN-ACK before the peer's SYN (the capture reordered them).
 		c = e.newConv(uint16(t.SrcPort), peer, false)
 	}
-	if t.SYN && !t.ACK && (c == nil || c.hostISN != t.Seq) {
+	if t.SYN && !t.ACK && (c == nil || c.hostISN != t.Seq || c.ended()) {
 		if e.opts.HostPort != 0 && uint16(t.SrcPort) != e.opts.HostPort {
 			e.skip("other ports of the host (--host IP:PORT)")
 			return
@@ -443,6 +467,7 @@ func (e *engine) tcpFromHost(data []byte) {
 		e.skip("segments of conversations that began before the capture")
 		return
 	}
+	c.noteEnd(t, hostFin)
 	if t.SYN {
 		c.hostISN, c.hostISNOK = t.Seq, true
 		c.hostSynAt = e.now
