@@ -94,8 +94,9 @@
 //     (a router's, for a distant host); they and the host's own requests are not compared,
 //     since the stack's ARP cache is not the host's.
 //   - A conversation that began before the capture (no SYN seen) is joined mid-stream at the
-//     recorded host's first segment in it (see join.go for what is assumed: MSS, window
-//     scales); until then the peer's segments are not injected. A capture without a handshake
+//     recorded host's first segment in it with data or a FIN, or at the peer's answer to a
+//     pure ACK of the host, which tells a keep-alive (see join.go for what is assumed: MSS,
+//     window scales); until then the peer's segments are not injected. A capture without a handshake
 //     takes the end with the lower port of its first conversation as the server.
 //   - Capture artefacts are worked around and reported once each (Report.Artefacts, see
 //     artefacts.go): bytes of the host's stream missing from the capture are written by the

@@ -10,16 +10,18 @@ import (
 
 // Conversations that began before the capture (no SYN seen) are joined mid-stream: the
 // stack's connection is made ESTABLISHED in the state the capture shows at the first segment
-// the recorded host sent in it (tcp.Layer.Join), and the replay goes on from there as for any
-// other conversation. Until then, the peer's segments are only looked at: its window, newest
-// timestamp and whether it speaks SACK.
+// the recorded host sent in it with data or a FIN, or at the peer's answer to a pure ACK of
+// the host (which tells a keep-alive, one below the host's next sequence number, from an ACK)
+// (tcp.Layer.Join), and the replay goes on from there as for any other conversation. Until
+// then, the peer's segments are only looked at: its window, newest timestamp and whether it
+// speaks SACK.
 //
 // What a capture without SYNs cannot say is assumed, and the report says so: the MSS is 1460
 // (Ethernet's), window scaling is on with shift 14 for the peer's window (the largest: the
 // shift it negotiated is in the SYNs the capture lacks, and a window taken too small would
 // hold the stack back where the recorded host was not) and shift 7 for the stack's receive
 // window, with a receive buffer of the 8 MiB it can advertise (what the peer had in flight
-// must fit); timestamps are on when the host's first segment carries them, SACK when
+// must fit); timestamps are on when the host's last segment carries them, SACK when
 // a segment of either side carried SACK blocks so far.
 
 // joinState is what the replay learns of a conversation before it joins it.
@@ -29,6 +31,11 @@ type joinState struct {
 	peerTS  uint32
 	tsSeen  bool
 	sack    bool
+	hostTS  bool // the host's last segment carried timestamps
+	// The host's last segment, a pure ACK, waiting for the peer's answer (joinPending).
+	pending                bool
+	pendingSeq, pendingAck uint32
+	keepAlive              bool // it was a keep-alive
 }
 
 // peerSaw notes a peer's segment of a conversation not joined yet.
@@ -66,21 +73,51 @@ func (e *engine) pendingJoin(key convKey) *conv {
 }
 
 // join joins the conversation at the host's segment t, and reports whether it did: a reset,
-// a SYN or a segment without ACK is no point to join at.
+// a SYN or a segment without ACK is no point to join at. A pure ACK without data is not
+// either, yet: it may be a keep-alive, whose sequence number is one below the host's next
+// (RFC 9293 3.8.4), so the replay waits for the peer's answer (pending), which tells.
 func (c *conv) join(t *layers.TCP) bool {
 	j := c.joining
-	if t.RST || t.SYN || !t.ACK {
-		c.joining.sack = j.sack || hasSACK(t)
+	j.sack = j.sack || hasSACK(t)
+	_, j.hostTS = tsValOf(t.Options)
+	switch {
+	case t.RST || t.SYN || !t.ACK:
+		return false
+	case len(t.Payload) == 0 && !t.FIN:
+		j.pending, j.pendingSeq, j.pendingAck = true, t.Seq, t.Ack
 		return false
 	}
+	return c.joinAt(t.Seq, t.Ack)
+}
+
+// joinPending joins, at the peer's segment t, a conversation whose host was last seen sending a
+// pure ACK (see join): at the sequence number after it if the peer acknowledges one more than
+// it carried (it was a keep-alive), else at its own. It reports whether it did; t is then
+// replayed as any other segment.
+func (c *conv) joinPending(t *layers.TCP) bool {
+	j := c.joining
+	if !j.pending || t.RST || t.SYN {
+		return false
+	}
+	snd := j.pendingSeq
+	if t.ACK && t.Ack == snd+1 {
+		snd++
+		j.keepAlive = true
+	}
+	return c.joinAt(snd, j.pendingAck)
+}
+
+// joinAt makes the stack's connection ESTABLISHED with the host's next sequence number snd
+// and the next it expects of the peer, rcv (tcp.Layer.Join).
+func (c *conv) joinAt(snd, rcv uint32) bool {
+	j := c.joining
 	e := c.e
-	_, hostTS := tsValOf(t.Options)
 	st := tcp.JoinState{
 		Local: c.hostPort, Remote: c.peer,
-		SndNxt: t.Seq, RcvNxt: t.Ack,
+		SndNxt: snd, RcvNxt: rcv,
 		SndWnd: 0xffff << 14, MSS: 1460, SndShift: 14, RcvShift: 7,
-		Timestamps: hostTS, TSRecent: j.peerTS,
-		SACK: j.sack || hasSACK(t),
+		Timestamps: j.hostTS, TSRecent: j.peerTS,
+		SACK: j.sack,
 		// What the peer had in flight to the host is unknown: a receive buffer as large as
 		// shift 7 can advertise, so that none of it falls outside the stack's window.
 		Buffers: tcp.BufferSizes{Receive: 0xffff << 7},
@@ -104,17 +141,21 @@ func (c *conv) join(t *layers.TCP) bool {
 	c.stackPort = c.hostPort
 	e.byStack[convKey{c.stackPort, c.peer}] = c
 	// Relative numbers count from the state joined at, as Wireshark's from the first seen.
-	c.hostISN, c.hostISNOK = t.Seq-1, true
-	c.stackISN, c.stackOK = t.Seq-1, true
-	c.peerISN, c.peerISNOK = t.Ack-1, true
+	c.hostISN, c.hostISNOK = snd-1, true
+	c.stackISN, c.stackOK = snd-1, true
+	c.peerISN, c.peerISNOK = rcv-1, true
 	c.peerGiven, c.peerContig = 1, 1
 	c.peerAcked, c.peerAckedOK = 1, true
 	c.maxAck, c.hasAck = 1, true // the stack holds what the host had acknowledged: the state joined
 	if st.Timestamps && j.tsSeen {
 		c.peerTS, c.peerTSOK = j.peerTS, true
 	}
-	c.joinNote = fmt.Sprintf("began before the capture: joined at frame %d (sequence numbers relative to it; assumed: MSS 1460, the peer's window scaled by 2^14, the stack's receive buffer 8 MiB; timestamps %s, SACK %s, as the segments so far show)",
-		e.frame, onOffWord(st.Timestamps), onOffWord(st.SACK))
+	keepAlive := ""
+	if j.keepAlive {
+		keepAlive = ", after a keep-alive of the host"
+	}
+	c.joinNote = fmt.Sprintf("began before the capture: joined at frame %d%s (sequence numbers relative to it; assumed: MSS 1460, the peer's window scaled by 2^14, the stack's receive buffer 8 MiB; timestamps %s, SACK %s, as the segments so far show)",
+		e.frame, keepAlive, onOffWord(st.Timestamps), onOffWord(st.SACK))
 	return true
 }
 

@@ -218,8 +218,10 @@ func (e *engine) tcpToHost(data []byte) {
 	}
 	if c.joining != nil {
 		c.joining.peerSaw(t)
-		e.skip("segments of conversations that began before the capture, before the replay joins them")
-		return
+		if !c.joinPending(t) {
+			e.skip("segments of conversations that began before the capture, before the replay joins them")
+			return
+		}
 	}
 	c.noteEnd(t, peerFin)
 	if syn || (t.SYN && !c.peerISNOK) { // the peer's SYN, or its SYN-ACK when the stack dialled
