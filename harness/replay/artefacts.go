@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/mtcp-go/mtcp/harness"
@@ -63,6 +64,9 @@ type artefacts struct {
 	gaps             int           // holes in the host's streams
 	gapBytes         int64
 	peerGaps         int // holes in the peers' streams that the host acknowledged
+	reordered        int // peer SYN-ACKs captured before the SYN they answer
+	firstReordered   int
+	reorderedSYN     int
 }
 
 // duplicate reports whether the record is a capture's duplicate of a frame just before it,
@@ -140,6 +144,10 @@ func (e *engine) reportArtefacts() {
 	}
 	if a.gaps > maxGapsListed || a.peerGaps > maxGapsListed {
 		e.artefact("more capture gaps than listed: %d in the host's streams (%d bytes in all), %d in its peers'", a.gaps, a.gapBytes, a.peerGaps)
+	}
+	if a.reordered > 0 {
+		e.artefact("%s captured before the host's SYN it answers, first at frame %d (the SYN at frame %d): replayed right after the SYN",
+			plural(a.reordered, "SYN-ACK of a peer", "SYN-ACKs of peers"), a.firstReordered, a.reorderedSYN)
 	}
 	if a.endSegs > 0 {
 		e.artefact("the capture ends before the peer acknowledges what the stack had sent: the recorded host's last %s (%d bytes), which the stack could send only once acknowledged, not judged",
@@ -324,4 +332,73 @@ type gapFill struct {
 func (g gapFill) text(conv string) string {
 	return fmt.Sprintf("capture gap at frame %d: %s of the peer's stream not captured (%s), acknowledged by the recorded host: injected as zeros",
 		g.frame, plural(g.bytes, "byte", "bytes"), conv)
+}
+
+// A peer's SYN-ACK captured before the host's SYN it answers (the two crossed on their way
+// to the capture point, or the capture's clock misorders them) is held, and replayed right
+// after the SYN, as it reached the host.
+
+// maxEarly bounds the SYN-ACKs held: flat memory.
+const maxEarly = 64
+
+// heldFrame is a frame replayed later than captured.
+type heldFrame struct {
+	data  []byte
+	frame int
+	at    time.Time // its capture time
+}
+
+// holdSynAck holds the peer's SYN-ACK being replayed, for a conversation not begun yet, and
+// reports whether it did.
+func (e *engine) holdSynAck(key convKey, data []byte) bool {
+	if e.early == nil {
+		e.early = map[convKey]heldFrame{}
+	}
+	if _, ok := e.early[key]; ok || len(e.early) >= maxEarly {
+		return false
+	}
+	e.early[key] = heldFrame{append([]byte(nil), data...), e.frame, e.recTime}
+	return true
+}
+
+// synSent replays, after the host's SYN that begins the conversation key, the SYN-ACK held
+// for it.
+func (e *engine) synSent(key convKey) {
+	if h, ok := e.early[key]; ok {
+		delete(e.early, key)
+		e.again = append(e.again, h)
+		if e.art.reordered == 0 {
+			e.art.firstReordered, e.art.reorderedSYN = h.frame, e.frame
+		}
+		e.art.reordered++
+	}
+}
+
+// replayHeld replays the frames held for now (synSent), once what the record before them
+// made the stack send is taken; frame is that record's, to go back to.
+func (e *engine) replayHeld(frame int) {
+	for len(e.again) > 0 {
+		h := e.again[0]
+		e.again = e.again[1:]
+		e.frame = h.frame
+		e.inRecord, e.recTime = true, h.at
+		e.d.decode(h.data)
+		e.ipRecord(h.data, "")
+		e.inRecord = false
+		e.step()
+	}
+	e.frame = frame
+}
+
+// unanswered counts the SYN-ACKs held that no SYN of the host ever came for.
+func (e *engine) unanswered() {
+	for key, h := range e.early {
+		e.skip("conversations that began before the capture")
+		if len(e.rep.NotReplayed) < maxListed {
+			e.rep.NotReplayed = append(e.rep.NotReplayed, Skipped{fmt.Sprintf("%v -> %v:%d", key.peer, e.sc.host, key.port),
+				fmt.Sprintf("the capture shows its SYN-ACK (frame %d), never the host's SYN", h.frame)})
+		}
+	}
+	sort.Slice(e.rep.NotReplayed, func(i, j int) bool { return e.rep.NotReplayed[i].Name < e.rep.NotReplayed[j].Name })
+	e.early = nil
 }

@@ -203,3 +203,18 @@ func TestKeepAliveJoin(t *testing.T) {
 		t.Errorf("server: exit %d:\n%s", code, text)
 	}
 }
+
+// handshake-reorder.pcap (Zeek's test trace) has the server's SYN-ACK before the client's
+// SYN: as the client, the stack gets the SYN-ACK right after its own SYN, as the recorded
+// client did, reported once; in the server's place it replays as it did before.
+func TestReorderedHandshake(t *testing.T) {
+	f := filepath.Join("capture", "testdata", "handshake-reorder.pcap")
+	text, code := run("-q", "--client", f)
+	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 7 of 7 host frames compared, 1 conversation, 1 capture artefact\n") ||
+		!strings.Contains(text, "capture artefact: 1 SYN-ACK of a peer captured before the host's SYN it answers, first at frame 1 (the SYN at frame 2): replayed right after the SYN\n") {
+		t.Errorf("--client: exit %d:\n%s", code, text)
+	}
+	if text, code := run("-q", f); code != 0 || lastLine(text) != "equivalent" || strings.Contains(text, "capture artefact") {
+		t.Errorf("server: exit %d:\n%s", code, text)
+	}
+}

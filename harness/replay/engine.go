@@ -153,9 +153,11 @@ type engine struct {
 
 	later []laterFrame // frames to inject at a time of their own, in time order
 
-	recent recent    // the datagrams replayed last, to tell the capture's duplicates
-	art    artefacts // the capture's artefacts found so far
-	end    time.Time // the capture's last record, in virtual time, once the records are replayed
+	recent recent                // the datagrams replayed last, to tell the capture's duplicates
+	early  map[convKey]heldFrame // peer SYN-ACKs captured before the host's SYN they answer
+	again  []heldFrame           // those to replay now, after the SYN
+	art    artefacts             // the capture's artefacts found so far
+	end    time.Time             // the capture's last record, in virtual time, once the records are replayed
 }
 
 // laterFrame is a frame the replay injects when virtual time reaches at, built only then, so
@@ -299,12 +301,14 @@ func (e *engine) run(r *capture.Reader) error {
 		e.record(rec)
 		e.inRecord = false
 		e.step()
+		e.replayHeld(rec.Number)
 		e.rep.Replayed++
 		if e.opts.Progress != nil && rec.Number%4096 == 0 {
 			e.opts.Progress(rec.Number, e.sc.records)
 		}
 	}
 	// Let the stack finish what it was answering, then judge what is left.
+	e.unanswered()
 	e.frame = 0
 	e.end = last
 	e.advance(last.Add(e.opts.Horizon))

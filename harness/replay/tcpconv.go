@@ -203,6 +203,9 @@ func (e *engine) tcpToHost(data []byte) {
 	if c == nil && !t.SYN && !t.RST {
 		c = e.pendingJoin(key)
 	}
+	if c == nil && t.SYN && t.ACK && e.holdSynAck(key, data) {
+		return // replayed after the host's SYN, if it comes (synSent)
+	}
 	if c == nil {
 		if !e.began[key] {
 			e.began[key] = true
@@ -457,6 +460,7 @@ func (e *engine) tcpFromHost(data []byte) {
 		c = e.newConv(uint16(t.SrcPort), peer, true)
 		c.hostISN, c.hostISNOK = t.Seq, true
 		c.dial()
+		e.synSent(key)
 	}
 	if c == nil && !t.SYN && !t.RST {
 		c = e.pendingJoin(key)
