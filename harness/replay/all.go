@@ -99,7 +99,7 @@ func ends(path string) (servers, clients []netip.Addr, records int, err error) {
 		if skip, _ := fr.toEthernet(rec); skip != "" {
 			continue
 		}
-		data, _ := untag(rec.Data)
+		data, _, _ := untag(rec.Data)
 		d.decode(data)
 		if !d.hasTCP || !d.tcp.SYN || !d.tcp.ACK || d.ip.Protocol != layers.IPProtocolTCP {
 			continue

@@ -64,6 +64,7 @@ type artefacts struct {
 	gaps             int           // holes in the host's streams
 	gapBytes         int64
 	peerGaps         int // holes in the peers' streams that the host acknowledged
+	snap             int // IEEE 802.3 frames with an LLC/SNAP header, read as Ethernet II
 	reordered        int // peer SYN-ACKs captured before the SYN they answer
 	firstReordered   int
 	reorderedSYN     int
@@ -144,6 +145,10 @@ func (e *engine) reportArtefacts() {
 	}
 	if a.gaps > maxGapsListed || a.peerGaps > maxGapsListed {
 		e.artefact("more capture gaps than listed: %d in the host's streams (%d bytes in all), %d in its peers'", a.gaps, a.gapBytes, a.peerGaps)
+	}
+	if a.snap > 0 {
+		e.artefact("%s in IEEE 802.3 LLC/SNAP encapsulation (RFC 1042), read as the Ethernet II frames they carry",
+			plural(a.snap, "frame", "frames"))
 	}
 	if a.reordered > 0 {
 		e.artefact("%s captured before the host's SYN it answers, first at frame %d (the SYN at frame %d): replayed right after the SYN",

@@ -218,3 +218,24 @@ func TestReorderedHandshake(t *testing.T) {
 		t.Errorf("server: exit %d:\n%s", code, text)
 	}
 }
+
+// IEEE 802.3 frames with an LLC/SNAP header (Wireshark's snap-arp.pcapng: ARP of hardware
+// type 6, IEEE 802) are read as the Ethernet II frames they carry, reported once: the stack,
+// whose ARP is Ethernet's (RFC 826, hardware type 1), does not answer them as the recorded
+// host did, which the verdict says.
+func TestSNAPFrames(t *testing.T) {
+	text, code := run("-q", filepath.Join("capture", "testdata", "snap-arp.pcapng"))
+	for _, w := range []string{
+		"the stack plays 10.0.0.2 (c2:3c:19:6c:00:01): it answered the first ARP request\n",
+		"capture artefact: 4 frames in IEEE 802.3 LLC/SNAP encapsulation (RFC 1042), read as the Ethernet II frames they carry\n",
+		"  frame 3 (0.031000 s): the recorded host answered, the stack did not\n    recorded host: arp reply 10.0.0.2 is-at c2:3c:19:6c:00:01\n",
+		"judged: 2 of 2 host frames compared, 0 conversations, 1 capture artefact\n",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("report lacks %q:\n%s", w, text)
+		}
+	}
+	if code != 1 || lastLine(text) != "different: 2 differences" {
+		t.Errorf("exit %d:\n%s", code, text)
+	}
+}

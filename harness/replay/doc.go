@@ -9,7 +9,8 @@
 //
 // # Link types
 //
-// Records of Ethernet interfaces (LINKTYPE_ETHERNET) are replayed as captured. Records of the
+// Records of Ethernet interfaces (LINKTYPE_ETHERNET) are replayed as captured (IEEE 802.3
+// frames with an LLC/SNAP header, RFC 1042, as the Ethernet II frames they carry). Records of the
 // link types of captures without Ethernet headers are turned into Ethernet frames before
 // anything else looks at them, in both passes:
 //

@@ -437,9 +437,12 @@ func (e *engine) record(rec *capture.Record) {
 		e.skip("shorter than an Ethernet header")
 		return
 	}
-	data, tagged := untag(data)
+	data, tagged, snap := untag(data)
 	if tagged {
 		e.rep.Untagged++
+	}
+	if snap {
+		e.art.snap++
 	}
 	data = e.sc.unloop(data)
 	if e.duplicate(data, rec) {

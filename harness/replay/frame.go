@@ -65,9 +65,10 @@ func (d *decoded) srcIP() netip.Addr { a, _ := netip.AddrFromSlice(d.ip.SrcIP.To
 func (d *decoded) dstIP() netip.Addr { a, _ := netip.AddrFromSlice(d.ip.DstIP.To4()); return a }
 
 // untag removes 802.1Q and 802.1ad tags from an Ethernet frame (mtcp has no VLANs: the
-// replay carries the frames as if untagged), copying it when there is one.
-func untag(data []byte) ([]byte, bool) {
-	tagged := false
+// replay carries the frames as if untagged), and reads an IEEE 802.3 frame with an LLC/SNAP
+// header of EtherType encapsulation (RFC 1042: DSAP and SSAP 0xaa, UI, OUI 0) as the Ethernet
+// II frame it carries, copying it when it changes it; tagged and snap say which it did.
+func untag(data []byte) (out []byte, tagged, snap bool) {
 	for len(data) >= 18 {
 		et := binary.BigEndian.Uint16(data[12:14])
 		if et != 0x8100 && et != 0x88a8 {
@@ -79,7 +80,14 @@ func untag(data []byte) ([]byte, bool) {
 		}
 		data = append(data[:12], data[16:]...)
 	}
-	return data, tagged
+	if len(data) >= 22 && binary.BigEndian.Uint16(data[12:14]) < 0x0600 &&
+		data[14] == 0xaa && data[15] == 0xaa && data[16] == 0x03 && data[17]|data[18]|data[19] == 0 {
+		n := min(14+int(binary.BigEndian.Uint16(data[12:14])), len(data)) // the 802.3 length: no padding
+		f := make([]byte, 0, n-8)
+		f = append(append(f, data[:12]...), data[20:n]...)
+		return f, tagged, true
+	}
+	return data, tagged, false
 }
 
 // tcpFlags returns the segment's control bits in their wire order (FIN = 1 ... CWR = 0x80).

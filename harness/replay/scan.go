@@ -116,7 +116,7 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		if firstMAC == nil && len(rec.Data) >= 6 && rec.Data[0]&1 == 0 {
 			firstMAC = append(net.HardwareAddr(nil), rec.Data[:6]...)
 		}
-		data, _ := untag(rec.Data)
+		data, _, _ := untag(rec.Data)
 		if rec.CapLen < rec.OrigLen {
 			if full, _ := fillSnapped(data); full != nil {
 				data = full // a SYN cut inside its options still shows the host's extensions
