@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/gopacket/gopacket/layers"
 
@@ -19,6 +21,7 @@ type Role struct {
 	Host   netip.Addr
 	Client bool
 	Report *Report
+	Output string // the capture it wrote, with Options.Output (roleOutput)
 }
 
 // AllReport is the outcome of ReplayAll: a replay per host and role, each with its
@@ -35,7 +38,8 @@ type AllReport struct {
 // place of the host that answered the SYN (each such host in a replay of its own, as Replay
 // with Options.Host), and once in the place of the host that sent it (Options.Client). The
 // roles come from the SYN-ACKs of the capture, the servers first, each in the order it first
-// answered; a capture without one is replayed once, as Replay would.
+// answered; a capture without one is replayed once, as Replay would. With Options.Output, each
+// replay writes its own capture (roleOutput); an interrupted run leaves none.
 func ReplayAll(path string, opts Options) (*AllReport, error) {
 	servers, clients, records, err := ends(path)
 	if err != nil {
@@ -54,19 +58,51 @@ func ReplayAll(path string, opts Options) (*AllReport, error) {
 	}
 	for _, r := range roles {
 		o := opts
-		o.Host, o.HostPort, o.Client, o.Output = r.Host, 0, r.Client, ""
+		o.Host, o.HostPort, o.Client, o.Output = r.Host, 0, r.Client, roleOutput(opts.Output, r)
 		rep, err := Replay(path, o)
 		if err != nil {
+			all.removeOutputs()
 			return nil, err
 		}
 		r.Report = rep
+		if rep.Host.IsValid() {
+			r.Output = o.Output // written (not if nothing was replayed)
+		}
 		all.Roles = append(all.Roles, r)
 		if rep.Interrupted {
 			all.Interrupted = true
+			all.removeOutputs() // none is left of an interrupted run, as of one replay's
 			break
 		}
 	}
 	return all, nil
+}
+
+// roleOutput is where a replay of ReplayAll writes its capture, given Options.Output: the name
+// with the role and host before its extension ("out.server-198.18.1.2.pcapng"); "" for none.
+func roleOutput(out string, r Role) string {
+	if out == "" {
+		return ""
+	}
+	role := "server"
+	if r.Client {
+		role = "client"
+	}
+	if r.Host.IsValid() {
+		role += "-" + r.Host.String()
+	}
+	ext := filepath.Ext(out)
+	return strings.TrimSuffix(out, ext) + "." + role + ext
+}
+
+// removeOutputs removes the captures the replays wrote.
+func (a *AllReport) removeOutputs() {
+	for i := range a.Roles {
+		if a.Roles[i].Output != "" {
+			os.Remove(a.Roles[i].Output)
+			a.Roles[i].Output = ""
+		}
+	}
 }
 
 // ends lists the servers (the senders of SYN-ACKs) and the clients (their receivers) of the
@@ -151,6 +187,9 @@ func (a *AllReport) Write(w io.Writer) {
 		}
 		if r.Host.IsValid() {
 			fmt.Fprintf(w, "== the stack as %s %v ==\n", role, r.Host)
+		}
+		if r.Output != "" {
+			fmt.Fprintf(w, "output: %s\n", r.Output)
 		}
 		rep.Write(w)
 		fmt.Fprintln(w)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/mtcp-go/mtcp/harness/replay"
 )
 
 // The derived captures of pcaps/derived (written by pcaps/derive from the recordings beside
@@ -129,7 +131,19 @@ func TestAll(t *testing.T) {
 	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 2 replays, 24 of 24 host frames compared, 4 conversations\n") {
 		t.Errorf("web.pcap --all: exit %d:\n%s", code, text)
 	}
-	for _, bad := range [][]string{{"--all", "--client"}, {"--all", "--host", "1.2.3.4"}, {"--all", "-o", "x.pcapng"}} {
+	// With -o, a capture per replay, named by role and host, each read back.
+	out := filepath.Join(t.TempDir(), "web.pcapng")
+	text, code = run("-q", "--all", "-o", out, pcapPath("public/web.pcap"))
+	srv, cli := filepath.Join(filepath.Dir(out), "web.server-125.190.109.199.pcapng"), filepath.Join(filepath.Dir(out), "web.client-141.42.64.125.pcapng")
+	if code != 0 || !strings.Contains(text, "output: "+srv+"\n") || !strings.Contains(text, "output: "+cli+"\n") {
+		t.Errorf("--all -o: exit %d:\n%s", code, text)
+	}
+	checkOutput(t, srv)
+	checkOutput(t, cli)
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s written: each replay has its own", out)
+	}
+	for _, bad := range [][]string{{"--all", "--client"}, {"--all", "--host", "1.2.3.4"}} {
 		if text, code := run(append(bad, pcapPath("public/web.pcap"))...); code != 2 || !strings.Contains(text, "--all plays every host in both roles") {
 			t.Errorf("%v: exit %d:\n%s", bad, code, text)
 		}
@@ -237,5 +251,36 @@ func TestSNAPFrames(t *testing.T) {
 	}
 	if code != 1 || lastLine(text) != "different: 2 differences" {
 		t.Errorf("exit %d:\n%s", code, text)
+	}
+}
+
+// An interrupted --all leaves no capture: neither the one of the replay it stopped nor those
+// of the replays before it, which were whole.
+func TestAllInterruptedLeavesNoOutput(t *testing.T) {
+	dir := t.TempDir()
+	large := filepath.Join(t.TempDir(), "large.pcap")
+	writeLargeCapture(t, large, 50_000)
+	stop := make(chan struct{})
+	last, stopped := 0, false
+	opts := replay.Options{Output: filepath.Join(dir, "out.pcapng"), Stop: stop, Progress: func(done, _ int) {
+		if done < last && !stopped { // the second replay has begun: the first one's capture is written
+			entries, _ := os.ReadDir(dir)
+			if len(entries) == 0 {
+				t.Error("no capture of the first replay before the interruption")
+			}
+			close(stop)
+			stopped = true
+		}
+		last = done
+	}}
+	a, err := replay.ReplayAll(large, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Interrupted || len(a.Roles) != 2 || !a.Roles[1].Report.Interrupted {
+		t.Fatalf("interrupted %v, %d roles", a.Interrupted, len(a.Roles))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
 	}
 }

@@ -10,9 +10,9 @@
 // # Link types
 //
 // Records of Ethernet interfaces (LINKTYPE_ETHERNET) are replayed as captured (IEEE 802.3
-// frames with an LLC/SNAP header, RFC 1042, as the Ethernet II frames they carry). Records of the
-// link types of captures without Ethernet headers are turned into Ethernet frames before
-// anything else looks at them, in both passes:
+// frames with an LLC/SNAP header, RFC 1042, as the Ethernet II frames they carry). Records
+// of the link types of captures without Ethernet headers are turned into Ethernet frames
+// before anything else looks at them, in both passes:
 //
 //   - Linux cooked captures, LINKTYPE_LINUX_SLL and LINKTYPE_LINUX_SLL2 (what tcpdump -i any
 //     writes): IPv4 and ARP, by the protocol field; the packet type marks broadcast and

@@ -32,7 +32,9 @@ Flags:
                         conversation); with PORT, only its conversations on that port
   --all                 replay every TCP conversation twice, the stack in the server's place and
                         in the client's (a replay per host and role), with a verdict per
-                        conversation and one overall, last; no -o
+                        conversation and one overall, last; with -o FILE, each replay
+                        writes its own: -o out.pcapng writes out.server-IP.pcapng and
+                        out.client-IP.pcapng, one per host and role
   --client              play the client side: the client of the first TCP conversation (or
                         the --host), in the conversations it began only
   --compare LIST        also compare, comma-separated:
@@ -107,8 +109,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if all && (host != "" || opts.Client || opts.Output != "") {
-		fmt.Fprintln(stderr, "mtcp-replay: --all plays every host in both roles: it takes no --host, --client or -o (give --host and --client to write one replay's capture)")
+	if all && (host != "" || opts.Client) {
+		fmt.Fprintln(stderr, "mtcp-replay: --all plays every host in both roles: it takes no --host or --client")
 		return 2
 	}
 	if host != "" {
@@ -200,6 +202,7 @@ wait:
 	if a := res.all; a != nil {
 		if sig != nil {
 			a.Interrupted = true
+			a.removeOutputs()
 			fmt.Fprintf(stderr, "mtcp-replay: %s: stopped\n", signalName(sig))
 		}
 		a.Write(stdout)
