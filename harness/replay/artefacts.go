@@ -21,8 +21,8 @@ import (
 // a capture repeats within microseconds.
 const dupWindow = time.Millisecond
 
-// dupKey identifies an IPv4 datagram for duplicate detection: its length and the first 40
-// bytes (the IPv4 header with its ID and checksum, and the TCP header with its sequence
+// dupKey identifies an IPv4 datagram for duplicate detection: its length (the IPv4 total
+// length) and its first 40 bytes (the IPv4 header with its ID and checksum, and the TCP header with its sequence
 // numbers, flags, window and checksum, which covers the payload).
 type dupKey struct {
 	n   int
@@ -41,7 +41,10 @@ type recent struct {
 func (r *recent) seen(ip []byte, t time.Time) bool {
 	var k dupKey
 	k.n = len(ip)
-	copy(k.hdr[:], ip)
+	if total := int(binary.BigEndian.Uint16(ip[2:4])); total >= 20 && total < k.n {
+		k.n = total // Ethernet padding (a 54-byte frame seen again as 60) is not the datagram's
+	}
+	copy(k.hdr[:], ip[:k.n])
 	for i := range r.keys {
 		if r.keys[i].n == k.n && r.keys[i] == k && !t.Before(r.at[i]) && t.Sub(r.at[i]) <= dupWindow {
 			return true
@@ -128,8 +131,8 @@ func (e *engine) tsoLength(data []byte) []byte {
 func (e *engine) reportArtefacts() {
 	a := &e.art
 	if a.dups > 0 {
-		e.artefact("%s, each a byte-for-byte repeat of the IPv4 datagram just before it within %v (a capture of a capture, or one frame seen on two interfaces), first at frame %d: not replayed",
-			plural(a.dups, "duplicate frame", "duplicate frames"), dupWindow, a.firstDup)
+		e.artefact("%s, each a byte-for-byte repeat of the IPv4 datagram just before it within %d ms (a capture of a capture, or one frame seen on two interfaces), first at frame %d: not replayed",
+			plural(a.dups, "duplicate frame", "duplicate frames"), dupWindow.Milliseconds(), a.firstDup)
 	}
 	if a.steps > 0 {
 		more := ""

@@ -30,7 +30,7 @@ func TestCaptureArtefacts(t *testing.T) {
 		{"gap.pcapng", []string{"--client"}, 0, "116 of 117 host frames compared, 1 conversation, 1 capture artefact",
 			[]string{"capture artefact: capture gap at frame 615: 1460 bytes of the peer's stream not captured (198.18.1.1:56610 -> 198.18.1.2:8080), acknowledged by the recorded host: injected as zeros"}},
 		{"duplicates.pcapng", nil, 0, "7 of 7 host frames compared, 1 conversation, 1 capture artefact",
-			[]string{"capture artefact: 10 duplicate frames, each a byte-for-byte repeat of the IPv4 datagram just before it within 1ms", "first at frame 6: not replayed"}},
+			[]string{"capture artefact: 10 duplicate frames, each a byte-for-byte repeat of the IPv4 datagram just before it within 1 ms", "first at frame 6: not replayed"}},
 		{"duplicates.pcapng", []string{"--client"}, 0, "5 of 7 host frames compared, 1 conversation, 1 capture artefact", []string{"10 duplicate frames"}},
 		{"time-backwards.pcapng", nil, 0, "7 of 7 host frames compared, 1 conversation, 1 capture artefact",
 			[]string{"capture artefact: the capture's clock steps back at frame 10, by 1.999951 s: replayed as ordered runs, each following the one before"}},
@@ -282,5 +282,19 @@ func TestAllInterruptedLeavesNoOutput(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// tcpdump's pptp.pcap has every frame of one host twice (seen on both sides of a bridge),
+// some copies padded to 60 bytes where the first were 54: the same datagrams all the same,
+// not replayed twice, in both roles. (Read by their frame lengths, only 3 of the 8 were
+// found, and the stack as the client answered a repeated FIN after its close with a reset.)
+func TestPaddedDuplicates(t *testing.T) {
+	for _, args := range [][]string{{}, {"--client"}} {
+		text, code := run(append(append([]string{"-q"}, args...), pcapPath("public/pptp.pcap"))...)
+		if code != 0 || lastLine(text) != "equivalent" ||
+			!strings.Contains(text, "capture artefact: 8 duplicate frames, each a byte-for-byte repeat of the IPv4 datagram just before it within 1 ms") {
+			t.Errorf("%v: exit %d:\n%s", args, code, text)
+		}
 	}
 }
