@@ -2,13 +2,17 @@ package replay_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/mtcp-go/mtcp/harness"
 	"github.com/mtcp-go/mtcp/harness/replay"
 )
 
@@ -297,4 +301,100 @@ func TestPaddedDuplicates(t *testing.T) {
 			t.Errorf("%v: exit %d:\n%s", args, code, text)
 		}
 	}
+}
+
+// linux-http-small with the server's FIN lost on its way to the client: the client's FIN
+// acknowledges all but it, and the server sends its FIN again after delay, which the client
+// then acknowledges. The stack's own retransmission of its FIN may come before the recorded
+// host's (its RTO is 200 ms, 400 ms, 800 ms) or after it: either way the first ones pair, and
+// the replay is equivalent; those of the stack's beyond the recorded host's are differences.
+func TestFINRetransmissionPairs(t *testing.T) {
+	src := pcapPath("linux-http-small.pcapng")
+	for _, delay := range []time.Duration{150 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second} {
+		t.Run(delay.String(), func(t *testing.T) {
+			r, err := pcapgo.NewNgReader(bytes.NewReader(mustRead(t, src)), pcapgo.DefaultNgReaderOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type rec struct {
+				ci gopacket.CaptureInfo
+				d  []byte
+			}
+			var in []rec
+			for {
+				d, ci, err := r.ReadPacketData()
+				if err != nil {
+					break
+				}
+				in = append(in, rec{ci, append([]byte(nil), d...)})
+			}
+			fin, clientFin, last := in[9], in[10], in[11] // frames 10, 11, 12
+			edit := func(x rec, at time.Time, f func(ip, seg []byte)) rec {
+				d := append([]byte(nil), x.d...)
+				ip, seg := d[14:34], d[34:]
+				f(ip, seg)
+				harness.SetIPv4Checksum(ip)
+				harness.SetTCPChecksum(ip, seg)
+				x.d, x.ci.Timestamp = d, at
+				return x
+			}
+			t10 := fin.ci.Timestamp
+			out := append([]rec(nil), in[:10]...)
+			out = append(out,
+				// The client's FIN, acknowledging all but the server's FIN.
+				edit(clientFin, clientFin.ci.Timestamp, func(_, seg []byte) { binary.BigEndian.PutUint32(seg[8:], binary.BigEndian.Uint32(seg[8:])-1) }),
+				// The server's FIN again, its next IP ID.
+				edit(fin, t10.Add(delay), func(ip, _ []byte) { binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+2) }),
+				// The client's ACK of it: past its own FIN.
+				edit(clientFin, t10.Add(delay+time.Millisecond), func(ip, seg []byte) {
+					binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+1)
+					binary.BigEndian.PutUint32(seg[4:], binary.BigEndian.Uint32(seg[4:])+1)
+					seg[13] = 0x10
+				}),
+				edit(last, t10.Add(delay+2*time.Millisecond), func(ip, _ []byte) { binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+1) }))
+			var buf bytes.Buffer
+			w, err := pcapgo.NewNgWriter(&buf, r.LinkType())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range out {
+				x.ci.CaptureLength, x.ci.Length = len(x.d), len(x.d)
+				if err := w.WritePacket(x.ci, x.d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "fin-lost.pcapng")
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			text, code := run("-q", "-o", filepath.Join(t.TempDir(), "out.pcapng"), path)
+			if !strings.Contains(text, "host 185 bytes in 6 segments (1 retransmitted)") {
+				t.Errorf("report:\n%s", text)
+			}
+			if delay < time.Second {
+				if code != 0 || lastLine(text) != "equivalent" {
+					t.Errorf("exit %d:\n%s", code, text)
+				}
+				return
+			}
+			// By 2 s the stack has sent its FIN again three times, the host once.
+			extra := "the stack sent this, the recorded host did not\n    recorded host: nothing\n    stack:         F. 186:186(0) ack 90 "
+			if code != 1 || lastLine(text) != "different: 2 differences" || !strings.Contains(text, "  no frame (0.600869 s) 198.18.1.1:56594 -> 198.18.1.2:8080: "+extra) ||
+				!strings.Contains(text, "  no frame (1.400960 s) 198.18.1.1:56594 -> 198.18.1.2:8080: "+extra) {
+				t.Errorf("exit %d:\n%s", code, text)
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -550,9 +550,12 @@ func (e *engine) tcpFromHost(data []byte) {
 		if c.ctlSeen[key] {
 			// The host sent this control segment again: a retransmission (or a capture's
 			// duplicate). Not something more the stack must send, but a retransmission of
-			// the stack's own may pair with it.
+			// the stack's own may pair with it: one sent already (its timer a little ahead
+			// of the host's), or one to come.
 			c.hostRetrans++
-			c.ctlRepeats[key]++
+			if !c.pairRetransmission(key) {
+				c.ctlRepeats[key]++
+			}
 			if len(t.Payload) == 0 {
 				return
 			}
@@ -846,6 +849,19 @@ func raiseTSVal(seg []byte, v uint32) {
 			binary.BigEndian.PutUint32(o[2:], v)
 		}
 	})
+}
+
+// pairRetransmission pairs a retransmission of the host's control segment key with one of
+// the stack's waiting for it, and reports whether there was one.
+func (c *conv) pairRetransmission(key uint64) bool {
+	for i, s := range c.stackCtl {
+		if c.stackCtlSeen[key] && ctlKey(s.flags, s.seq) == key {
+			s.out.note("a retransmission, as the recorded host's")
+			c.stackCtl = append(c.stackCtl[:i], c.stackCtl[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // match pairs the recorded host's segments with the stack's.
