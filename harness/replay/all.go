@@ -38,8 +38,9 @@ type AllReport struct {
 // place of the host that answered the SYN (each such host in a replay of its own, as Replay
 // with Options.Host), and once in the place of the host that sent it (Options.Client). The
 // roles come from the SYN-ACKs of the capture, the servers first, each in the order it first
-// answered; a capture without one is replayed once, as Replay would. With Options.Output, each
-// replay writes its own capture (roleOutput); an interrupted run leaves none.
+// answered; a capture without one is replayed as Replay would, in each role. With
+// Options.Output, each replay writes its own capture (roleOutput); an interrupted run leaves
+// none.
 func ReplayAll(path string, opts Options) (*AllReport, error) {
 	servers, clients, records, err := ends(path)
 	if err != nil {
@@ -54,7 +55,9 @@ func ReplayAll(path string, opts Options) (*AllReport, error) {
 		roles = append(roles, Role{Host: h, Client: true})
 	}
 	if len(roles) == 0 {
-		roles = append(roles, Role{})
+		// No handshake to go by: the host Replay picks in each role (for a conversation that
+		// began before the capture, the end with the lower port as the server).
+		roles = append(roles, Role{}, Role{Client: true})
 	}
 	for _, r := range roles {
 		o := opts

@@ -84,19 +84,18 @@ func TestCaptureArtefacts(t *testing.T) {
 }
 
 // A capture where nothing the recorded host sent can be compared ends "not comparable: WHY"
-// and exits 3, in every role; --all too.
+// and exits 3, in every role; --all too. The reason names what was skipped.
 func TestNotComparable(t *testing.T) {
-	one := filepath.Join("testdata", "notcomparable", "one-sided.pcapng")
+	one := filepath.Join("testdata", "one-sided.pcapng")
 	multi := filepath.Join("capture", "testdata", "pcapng-multi-interface.pcapng")
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{one}, "not comparable: a one-sided capture: it holds IPv4 packets sent to 198.18.1.2, none it sent (one direction of the link only)"},
-		{[]string{"--client", one}, "not comparable: a one-sided capture: it holds IPv4 packets 198.18.1.1 sent, none sent to it (one direction of the link only): nothing to drive the stack with"},
-		{[]string{"--all", one}, "not comparable: no replay compared anything the recorded hosts sent"},
-		{[]string{multi}, "not comparable: none of the 3 frames the recorded host sent could be compared"},
+		{[]string{multi}, "not comparable: none of the 3 frames the recorded host sent could be compared (skipped: 3 UDP (mtcp has no UDP), 3 UDP from the host (not compared))"},
 		{[]string{"--client", multi}, "not comparable: with --client, the capture has no TCP conversation, so no client to play"},
+		{[]string{"--all", multi}, "not comparable: no replay compared anything the recorded hosts sent"},
 		{[]string{"--client", pcapPath("linux-ping.pcapng")}, "not comparable: with --client, the capture has no TCP conversation, so no client to play"},
 	} {
 		text, code := run(append([]string{"-q"}, c.args...)...)
@@ -108,6 +107,70 @@ func TestNotComparable(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.pcapng")
 	if text, code := run("-q", "-o", out, one); code != 3 || !strings.Contains(text, "nothing was replayed, so "+out+" was not written") {
 		t.Errorf("-o: exit %d:\n%s", code, text)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s written", out)
+	}
+}
+
+// A one-sided capture holding only what the host sent: the stack is compared on what it can
+// do with nothing to answer it. The client of linux-http-small, alone: its SYN is compared;
+// its ACK, request and FIN answer a server the capture lacks, and are not. --all plays it
+// too (no SYN-ACK: each role as Replay picks it).
+func TestOneSided(t *testing.T) {
+	one := filepath.Join("testdata", "one-sided.pcapng")
+	text, code := run("-q", "--client", one)
+	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 1 of 6 host frames compared, 1 conversation, 2 capture artefacts\n") ||
+		!strings.Contains(text, "4 segments of the host answering its peer, whose frames the one-sided capture lacks") ||
+		!strings.Contains(text, "capture artefact: a one-sided capture: it holds IPv4 packets 198.18.1.1 sent, none sent to it (one direction of the link only)") {
+		t.Errorf("--client: exit %d:\n%s", code, text)
+	}
+	text, code = run("-q", "--all", one)
+	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 2 replays, 1 of 6 host frames compared, 1 conversation\n") {
+		t.Errorf("--all: exit %d:\n%s", code, text)
+	}
+
+	// The textbook retransmission capture, made here: a server's answer (linux-http-small's
+	// frame 8) sent again and again into silence, with the classic backoff, nothing else. The
+	// conversation began before it: joined at the first, compared on the bytes sent; the stack
+	// sends them at 0, 1 and 3 s, and at 7 s, after the capture's end.
+	r, err := pcapgo.NewNgReader(bytes.NewReader(mustRead(t, pcapPath("linux-http-small.pcapng"))), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer []byte
+	var ci gopacket.CaptureInfo
+	for n := 1; n <= 8; n++ {
+		d, c, err := r.ReadPacketData()
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, ci = append([]byte(nil), d...), c
+	}
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&buf, r.LinkType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := ci.Timestamp
+	for _, at := range []time.Duration{0, 200 * time.Millisecond, 600 * time.Millisecond, 1400 * time.Millisecond, 3 * time.Second, 6200 * time.Millisecond} {
+		ci.Timestamp = start.Add(at)
+		if err := w.WritePacket(ci, answer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "retransmissions.pcapng")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text, code = run("-q", path)
+	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 6 of 6 host frames compared, 1 conversation, 2 capture artefacts\n") ||
+		!strings.Contains(text, "tcp 198.18.1.1:56594 -> 198.18.1.2:8080 (stack as server): host 1110 bytes in 6 segments (5 retransmitted), stack 740 bytes in 4 segments (2 retransmitted)") ||
+		!strings.Contains(text, "  began before the capture: joined at frame 1 (") {
+		t.Errorf("retransmissions: exit %d:\n%s", code, text)
 	}
 }
 

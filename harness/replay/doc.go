@@ -110,7 +110,12 @@
 //     could send only once acknowledged, when the capture lacks that ACK, is not judged; in a
 //     loopback capture (one address at both ends) the ends get addresses and MACs of their
 //     own (198.18.0.2 for the end that answered SYNs, 198.18.0.1), told apart by port; a
-//     capture with only one direction of the host's traffic is not comparable.
+//     one-sided capture with only what was sent to the host is not comparable, and one with
+//     only what the host sent is compared on that, but for the host's segments that answer
+//     frames it lacks (an ACK of a SYN-ACK never captured); IEEE 802.3 LLC/SNAP frames are
+//     read as Ethernet II; a peer's SYN-ACK captured before the host's SYN is replayed
+//     right after it; a SYN on the ports of a conversation the capture shows over (both
+//     FINs, or a reset) begins a new one, even with the same ISN.
 //   - 802.1Q tags are removed; a host whose MAC is zero or multicast (anonymised captures)
 //     keeps its address and gets a MAC of its own; a loopback host gets an address too.
 //

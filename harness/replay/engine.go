@@ -314,6 +314,9 @@ func (e *engine) run(r *capture.Reader) error {
 	e.advance(last.Add(e.opts.Horizon))
 	e.expire(time.Time{}.Add(1<<62), true)
 	e.rep.Elapsed = last.Sub(clock.Epoch)
+	if e.sc.oneSided {
+		e.artefact("a one-sided capture: it holds IPv4 packets %v sent, none sent to it (one direction of the link only): the stack is compared on what the host sent, with nothing to answer it", e.sc.host)
+	}
 	e.reportArtefacts()
 	if e.rep.Compared == 0 {
 		e.rep.NotComparable = e.whyNotComparable()
@@ -335,6 +338,8 @@ func (e *engine) whyNotComparable() string {
 	switch {
 	case len(e.rep.Damaged) > 0 && len(e.rep.Damaged) >= e.rep.Records:
 		return fmt.Sprintf("every frame of the capture is damaged (%s)", plural(len(e.rep.Damaged), "damaged frame", "damaged frames"))
+	case e.sc.madeUp:
+		return fmt.Sprintf("the capture holds no IPv4 host, nor anything mtcp-replay replays (skipped: %s)", e.rep.skipped())
 	case e.rep.HostFrames == 0:
 		return fmt.Sprintf("the capture holds no frame %v sent (a one-sided capture: only what was sent to it)", e.sc.host)
 	case e.opts.Client && len(e.order) == 0:

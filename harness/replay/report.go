@@ -173,7 +173,21 @@ func (r *Report) notComparableWhy() string {
 	if r.NotComparable != "" {
 		return r.NotComparable
 	}
-	return fmt.Sprintf("none of the %s the recorded host sent could be compared", plural(r.HostFrames, "frame", "frames"))
+	return fmt.Sprintf("none of the %s the recorded host sent could be compared (skipped: %s)", plural(r.HostFrames, "frame", "frames"), r.skipped())
+}
+
+// skipped lists the records not replayed, by reason: "3 UDP (mtcp has no UDP), 1 ...".
+func (r *Report) skipped() string {
+	keys := make([]string, 0, len(r.Skipped))
+	for k := range r.Skipped {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", r.Skipped[k], k)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Coverage says what the verdict rests on: "612 of 640 host frames compared, 3 conversations",
@@ -235,16 +249,7 @@ func (r *Report) Write(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	if len(r.Skipped) > 0 {
-		keys := make([]string, 0, len(r.Skipped))
-		for k := range r.Skipped {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%d %s", r.Skipped[k], k)
-		}
-		fmt.Fprintf(w, "skipped: %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "skipped: %s\n", r.skipped())
 	}
 	for i, d := range r.Damaged {
 		if i == maxListed {

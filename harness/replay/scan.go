@@ -38,6 +38,8 @@ type scan struct {
 	// The addresses IPv4 packets came from and went to: a host with only one of the two is
 	// in a one-sided capture.
 	sent, received map[netip.Addr]bool
+	oneSided       bool // the host sent IPv4 packets, and none was sent to it
+	madeUp         bool // no IPv4 host: the stack plays the receiver of the first frame
 	// The last address and MAC learnMAC took: the next frame is most likely the same.
 	lastAddr netip.Addr
 	lastMAC  [6]byte
@@ -209,6 +211,7 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 			// Nothing but damaged or non-IPv4 frames: the stack takes the first frame's
 			// receiver, with an address of the benchmarking range.
 			s.host, s.why = netip.MustParseAddr("198.18.0.2"), fmt.Sprintf("no IPv4 host in the capture: the stack is the receiver of the first frame (%v), at an address of its own", firstMAC)
+			s.madeUp = true
 			s.macs[s.host] = firstMAC
 		default:
 			return s, errNoHost
@@ -232,7 +235,9 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	case !s.sent[h] && s.received[h]:
 		return s, &notComparable{fmt.Sprintf("a one-sided capture: it holds IPv4 packets sent to %v, none it sent (one direction of the link only)", h)}
 	case s.sent[h] && !s.received[h]:
-		return s, &notComparable{fmt.Sprintf("a one-sided capture: it holds IPv4 packets %v sent, none sent to it (one direction of the link only): nothing to drive the stack with", h)}
+		// What the host sent alone: the stack is compared on that (the application writes
+		// what the host sent; nothing answers the stack).
+		s.oneSided = true
 	}
 	s.hostMAC = s.macs[s.host]
 	if s.hostMAC == nil {

@@ -482,6 +482,12 @@ func (e *engine) tcpFromHost(data []byte) {
 		e.skip("segments of conversations that began before the capture")
 		return
 	}
+	if e.sc.oneSided && !t.SYN && !c.peerISNOK {
+		// The host goes on as answered (an ACK of the peer's SYN-ACK, data after it): by
+		// frames the one-sided capture lacks, which the stack never gets.
+		e.skip("segments of the host answering its peer, whose frames the one-sided capture lacks")
+		return
+	}
 	// A reset from a closed port: its numbers are absolute, as the stack's own (it never
 	// sent a SYN there).
 	isn := c.hostISN
