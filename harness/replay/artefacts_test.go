@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mtcp-go/mtcp/harness"
@@ -134,38 +135,14 @@ func TestOneSided(t *testing.T) {
 	// frame 8) sent again and again into silence, with the classic backoff, nothing else. The
 	// conversation began before it: joined at the first, compared on the bytes sent; the stack
 	// sends them at 0, 1 and 3 s, and at 7 s, after the capture's end.
-	r, err := pcapgo.NewNgReader(bytes.NewReader(mustRead(t, pcapPath("linux-http-small.pcapng"))), pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var answer []byte
-	var ci gopacket.CaptureInfo
-	for n := 1; n <= 8; n++ {
-		d, c, err := r.ReadPacketData()
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer, ci = append([]byte(nil), d...), c
-	}
-	var buf bytes.Buffer
-	w, err := pcapgo.NewNgWriter(&buf, r.LinkType())
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := ci.Timestamp
+	lt, recs := readNg(t, pcapPath("linux-http-small.pcapng"))
+	answer := recs[7]
+	var again []ngRecord
 	for _, at := range []time.Duration{0, 200 * time.Millisecond, 600 * time.Millisecond, 1400 * time.Millisecond, 3 * time.Second, 6200 * time.Millisecond} {
-		ci.Timestamp = start.Add(at)
-		if err := w.WritePacket(ci, answer); err != nil {
-			t.Fatal(err)
-		}
+		again = append(again, ngRecord{answer.ci, answer.d})
+		again[len(again)-1].ci.Timestamp = answer.ci.Timestamp.Add(at)
 	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "retransmissions.pcapng")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeNg(t, "retransmissions.pcapng", lt, again)
 	text, code = run("-q", path)
 	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 6 of 6 host frames compared, 1 conversation, 2 capture artefacts\n") ||
 		!strings.Contains(text, "tcp 198.18.1.1:56594 -> 198.18.1.2:8080 (stack as server): host 1110 bytes in 6 segments (5 retransmitted), stack 740 bytes in 4 segments (2 retransmitted)") ||
@@ -223,40 +200,8 @@ func TestAll(t *testing.T) {
 // client closes first in linux-echo; where the server does, its stack is in TIME-WAIT when the
 // second SYN comes, with the first one's ISN, and rightly does not take it.)
 func TestSameExchangeTwice(t *testing.T) {
-	src := pcapPath("linux-echo.pcapng")
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	var w *pcapgo.NgWriter
-	for range 2 {
-		r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if w == nil {
-			if w, err = pcapgo.NewNgWriter(&buf, r.LinkType()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for {
-			d, ci, err := r.ReadPacketData()
-			if err != nil {
-				break
-			}
-			if err := w.WritePacket(ci, d); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	twice := filepath.Join(t.TempDir(), "twice.pcapng")
-	if err := os.WriteFile(twice, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	lt, recs := readNg(t, pcapPath("linux-echo.pcapng"))
+	twice := writeNg(t, "twice.pcapng", lt, append(recs, recs...))
 	text, code := run("-q", twice)
 	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 14 of 14 host frames compared, 2 conversations, 1 capture artefact\n") ||
 		strings.Count(text, "tcp 198.18.1.1:53324 -> 198.18.1.2:7 (stack as server): host 43 bytes in 6 segments (0 retransmitted)") != 2 ||
@@ -375,64 +320,23 @@ func TestFINRetransmissionPairs(t *testing.T) {
 	src := pcapPath("linux-http-small.pcapng")
 	for _, delay := range []time.Duration{150 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second} {
 		t.Run(delay.String(), func(t *testing.T) {
-			r, err := pcapgo.NewNgReader(bytes.NewReader(mustRead(t, src)), pcapgo.DefaultNgReaderOptions)
-			if err != nil {
-				t.Fatal(err)
-			}
-			type rec struct {
-				ci gopacket.CaptureInfo
-				d  []byte
-			}
-			var in []rec
-			for {
-				d, ci, err := r.ReadPacketData()
-				if err != nil {
-					break
-				}
-				in = append(in, rec{ci, append([]byte(nil), d...)})
-			}
+			lt, in := readNg(t, src)
 			fin, clientFin, last := in[9], in[10], in[11] // frames 10, 11, 12
-			edit := func(x rec, at time.Time, f func(ip, seg []byte)) rec {
-				d := append([]byte(nil), x.d...)
-				ip, seg := d[14:34], d[34:]
-				f(ip, seg)
-				harness.SetIPv4Checksum(ip)
-				harness.SetTCPChecksum(ip, seg)
-				x.d, x.ci.Timestamp = d, at
-				return x
-			}
 			t10 := fin.ci.Timestamp
-			out := append([]rec(nil), in[:10]...)
+			out := append([]ngRecord(nil), in[:10]...)
 			out = append(out,
 				// The client's FIN, acknowledging all but the server's FIN.
-				edit(clientFin, clientFin.ci.Timestamp, func(_, seg []byte) { binary.BigEndian.PutUint32(seg[8:], binary.BigEndian.Uint32(seg[8:])-1) }),
+				editTCP(clientFin, clientFin.ci.Timestamp, func(_, seg []byte) { binary.BigEndian.PutUint32(seg[8:], binary.BigEndian.Uint32(seg[8:])-1) }),
 				// The server's FIN again, its next IP ID.
-				edit(fin, t10.Add(delay), func(ip, _ []byte) { binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+2) }),
+				editTCP(fin, t10.Add(delay), func(ip, _ []byte) { binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+2) }),
 				// The client's ACK of it: past its own FIN.
-				edit(clientFin, t10.Add(delay+time.Millisecond), func(ip, seg []byte) {
+				editTCP(clientFin, t10.Add(delay+time.Millisecond), func(ip, seg []byte) {
 					binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+1)
 					binary.BigEndian.PutUint32(seg[4:], binary.BigEndian.Uint32(seg[4:])+1)
 					seg[13] = 0x10
 				}),
-				edit(last, t10.Add(delay+2*time.Millisecond), func(ip, _ []byte) { binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+1) }))
-			var buf bytes.Buffer
-			w, err := pcapgo.NewNgWriter(&buf, r.LinkType())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, x := range out {
-				x.ci.CaptureLength, x.ci.Length = len(x.d), len(x.d)
-				if err := w.WritePacket(x.ci, x.d); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := w.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "fin-lost.pcapng")
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
+				editTCP(last, t10.Add(delay+2*time.Millisecond), func(ip, _ []byte) { binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+1) }))
+			path := writeNg(t, "fin-lost.pcapng", lt, out)
 			text, code := run("-q", "-o", filepath.Join(t.TempDir(), "out.pcapng"), path)
 			if !strings.Contains(text, "host 185 bytes in 6 segments (1 retransmitted)") {
 				t.Errorf("report:\n%s", text)
@@ -453,6 +357,66 @@ func TestFINRetransmissionPairs(t *testing.T) {
 	}
 }
 
+// ngRecord is a record of a pcapng capture, for tests that build one from another.
+type ngRecord struct {
+	ci gopacket.CaptureInfo
+	d  []byte
+}
+
+// readNg reads a pcapng capture's records.
+func readNg(t *testing.T, path string) (layers.LinkType, []ngRecord) {
+	t.Helper()
+	r, err := pcapgo.NewNgReader(bytes.NewReader(mustRead(t, path)), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []ngRecord
+	for {
+		d, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		recs = append(recs, ngRecord{ci, append([]byte(nil), d...)})
+	}
+	return r.LinkType(), recs
+}
+
+// writeNg writes records as a pcapng capture in a folder of the test's, and returns its path.
+func writeNg(t *testing.T, name string, lt layers.LinkType, recs []ngRecord) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&buf, lt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range recs {
+		x.ci.CaptureLength, x.ci.Length = len(x.d), len(x.d)
+		if err := w.WritePacket(x.ci, x.d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// editTCP returns a copy of an Ethernet/IPv4/TCP record (a 20-byte IPv4 header), at at, with f
+// applied to its IPv4 header and TCP segment, their checksums computed again.
+func editTCP(x ngRecord, at time.Time, f func(ip, seg []byte)) ngRecord {
+	d := append([]byte(nil), x.d...)
+	ip, seg := d[14:34], d[34:]
+	f(ip, seg)
+	harness.SetIPv4Checksum(ip)
+	harness.SetTCPChecksum(ip, seg)
+	x.d, x.ci.Timestamp = d, at
+	return x
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -460,4 +424,23 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// A peer that never sends in the capture (a SYN into silence, as in a "no web access"
+// trouble ticket) and is not the capture's first destination: the stack's ARP request for it
+// is answered with the MAC the host's frames to it went to (a router's, off-link), so the
+// stack dials and sends its SYN as the host did.
+func TestSilentPeerIsResolved(t *testing.T) {
+	lt, recs := readNg(t, filepath.Join("testdata", "one-sided.pcapng"))
+	syn := recs[1] // the client's SYN to 198.18.1.2:8080
+	first := editTCP(syn, syn.ci.Timestamp.Add(-time.Millisecond), func(ip, seg []byte) {
+		copy(ip[16:20], []byte{198, 18, 1, 9}) // another destination first, then no more
+		binary.BigEndian.PutUint16(seg[0:], binary.BigEndian.Uint16(seg[0:])+1)
+	})
+	path := writeNg(t, "silent.pcapng", lt, []ngRecord{first, syn})
+	text, code := run("-q", "--client", path)
+	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 2 of 2 host frames compared, 2 conversations, 2 capture artefacts\n") ||
+		strings.Contains(text, "the recorded host sent this, the stack did not") {
+		t.Errorf("exit %d:\n%s", code, text)
+	}
 }

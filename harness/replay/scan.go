@@ -38,8 +38,9 @@ type scan struct {
 	// The addresses IPv4 packets came from and went to: a host with only one of the two is
 	// in a one-sided capture.
 	sent, received map[netip.Addr]bool
-	oneSided       bool // the host sent IPv4 packets, and none was sent to it
-	madeUp         bool // no IPv4 host: the stack plays the receiver of the first frame
+	oneSided       bool                // the host sent IPv4 packets, and none was sent to it
+	madeUp         bool                // no IPv4 host: the stack plays the receiver of the first frame
+	dstOnly        map[netip.Addr]bool // addresses whose MAC only frames to them showed (learnDstMAC)
 	// The last address and MAC learnMAC took: the next frame is most likely the same.
 	lastAddr netip.Addr
 	lastMAC  [6]byte
@@ -77,7 +78,7 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		return nil, err
 	}
 	s := &scan{format: r.Format(), leftOut: map[[2]int]*leftOut{}, frames: &framer{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{},
-		syns: map[netip.Addr]*synOptions{}, sent: map[netip.Addr]bool{}, received: map[netip.Addr]bool{}}
+		syns: map[netip.Addr]*synOptions{}, sent: map[netip.Addr]bool{}, received: map[netip.Addr]bool{}, dstOnly: map[netip.Addr]bool{}}
 	askedECN := map[[2]netip.AddrPort]bool{} // SYNs that asked for ECN, by (client, server)
 	s.host = opts.Host
 	if s.host.IsValid() {
@@ -138,12 +139,20 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 			if src != lastSrc && len(s.sent) < maxMACs { // most frames repeat the last pair
 				s.sent[src], lastSrc = true, src
 			}
-			if dst := d.dstIP(); dst != lastDst && len(s.received) < maxMACs {
-				s.received[dst], lastDst = true, dst
-			}
-			if dst := d.dstIP(); !firstDst.IsValid() && dst.Is4() && !dst.IsMulticast() && dst != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && d.eth.DstMAC[0]&1 == 0 {
-				firstDst = dst
-				s.learnMAC(dst, d.eth.DstMAC)
+			if dst := d.dstIP(); dst != lastDst { // most frames repeat the last pair
+				lastDst = dst
+				if len(s.received) < maxMACs {
+					s.received[dst] = true
+				}
+				if dst.Is4() && !dst.IsMulticast() && dst != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && d.eth.DstMAC[0]&1 == 0 {
+					if !firstDst.IsValid() {
+						firstDst = dst
+					}
+					// The MAC frames to it went to: its own, or the router's for an off-link
+					// host, which the stack's ARP requests for it are answered with. One its
+					// own frames show comes first.
+					s.learnDstMAC(dst, d.eth.DstMAC)
+				}
 			}
 			if d.hasICMP && !fallback.IsValid() && d.icmp.TypeCode.Type() == layers.ICMPv4TypeEchoReply {
 				fallback, fallbackWhy = src, "it answered the first echo request"
@@ -293,6 +302,17 @@ func (s *scan) noteSYN(src netip.Addr, t *layers.TCP, askedECN map[[2]netip.Addr
 	}
 }
 
+// learnDstMAC learns the MAC of a destination, unless its own frames showed one.
+func (s *scan) learnDstMAC(a netip.Addr, mac net.HardwareAddr) {
+	if _, ok := s.macs[a]; ok {
+		return
+	}
+	s.learnMAC(a, mac)
+	if _, ok := s.macs[a]; ok && len(s.dstOnly) < maxMACs {
+		s.dstOnly[a] = true
+	}
+}
+
 func (s *scan) learnMAC(a netip.Addr, mac net.HardwareAddr) {
 	if !a.Is4() || a.IsUnspecified() || len(mac) != 6 || mac[0]&1 != 0 {
 		return
@@ -301,8 +321,15 @@ func (s *scan) learnMAC(a netip.Addr, mac net.HardwareAddr) {
 		return // most frames repeat the last sender
 	}
 	s.lastAddr, s.lastMAC = a, [6]byte(mac)
-	// A MAC the capture shows replaces the one made up for a record of another link type.
-	if old, ok := s.macs[a]; (!ok && len(s.macs) < maxMACs) || (ok && isMadeUp(a, old) && !bytes.Equal(mac, old)) {
-		s.macs[a] = append(net.HardwareAddr(nil), mac...)
+	// A MAC the capture shows replaces the one made up for a record of another link type, and
+	// the one frames to the address went to (learnDstMAC) once its own frames show one.
+	old, ok := s.macs[a]
+	switch {
+	case !ok && len(s.macs) < maxMACs, ok && isMadeUp(a, old) && !bytes.Equal(mac, old):
+	case ok && s.dstOnly[a] && !bytes.Equal(mac, old):
+		delete(s.dstOnly, a)
+	default:
+		return
 	}
+	s.macs[a] = append(net.HardwareAddr(nil), mac...)
 }
