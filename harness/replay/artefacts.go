@@ -1,8 +1,10 @@
 package replay
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
 	"time"
@@ -67,6 +69,9 @@ type artefacts struct {
 	gaps             int           // holes in the host's streams
 	gapBytes         int64
 	peerGaps         int // holes in the peers' streams that the host acknowledged
+	otherMAC         int // frames to the host's address sent to another MAC
+	firstOtherMAC    int
+	otherMACAddr     net.HardwareAddr
 	snap             int // IEEE 802.3 frames with an LLC/SNAP header, read as Ethernet II
 	reordered        int // peer SYN-ACKs captured before the SYN they answer
 	firstReordered   int
@@ -148,6 +153,10 @@ func (e *engine) reportArtefacts() {
 	}
 	if a.gaps > maxGapsListed || a.peerGaps > maxGapsListed {
 		e.artefact("more capture gaps than listed: %d in the host's streams (%d bytes in all), %d in its peers'", a.gaps, a.gapBytes, a.peerGaps)
+	}
+	if a.otherMAC > 0 {
+		e.artefact("%s to %v went to another MAC than the host's, first at frame %d (%v: a man in the middle, a second router?): delivered to the stack all the same",
+			plural(a.otherMAC, "frame", "frames"), e.sc.host, a.firstOtherMAC, a.otherMACAddr)
 	}
 	if a.snap > 0 {
 		e.artefact("%s in IEEE 802.3 LLC/SNAP encapsulation (RFC 1042), read as the Ethernet II frames they carry",
@@ -409,4 +418,20 @@ func (e *engine) unanswered() {
 	}
 	sort.Slice(e.rep.NotReplayed, func(i, j int) bool { return e.rep.NotReplayed[i].Name < e.rep.NotReplayed[j].Name })
 	e.early = nil
+}
+
+// toHostMAC gives a frame to the host's address that went to another unicast MAC (a man in
+// the middle after ARP spoofing, a second router, a capture in promiscuous mode) the host's
+// MAC, in a copy: the replay plays the host by its address.
+func (e *engine) toHostMAC(data []byte) []byte {
+	if data[0]&1 != 0 || bytes.Equal(data[:6], e.sc.hostMAC) || bytes.Equal(data[:6], e.sc.stackMAC) {
+		return data
+	}
+	if e.art.otherMAC == 0 {
+		e.art.firstOtherMAC, e.art.otherMACAddr = e.frame, net.HardwareAddr(append([]byte(nil), data[:6]...))
+	}
+	e.art.otherMAC++
+	f := append([]byte(nil), data...)
+	copy(f, e.sc.hostMAC)
+	return f
 }

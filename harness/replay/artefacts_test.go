@@ -444,3 +444,22 @@ func TestSilentPeerIsResolved(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, text)
 	}
 }
+
+// After ARP spoofing (Practical Packet Analysis' arppoison capture), the client's frames to
+// the server go to the man in the middle's MAC: the replay plays the server by its address,
+// delivers them all the same and says so once. Made here from linux-http-small: the client's
+// frames from its request on go to 02:00:00:00:00:99.
+func TestFramesToAnotherMAC(t *testing.T) {
+	lt, recs := readNg(t, pcapPath("linux-http-small.pcapng"))
+	for i := 5; i < len(recs); i++ { // frame 6 on
+		if bytes.Equal(recs[i].d[6:12], []byte{2, 0, 198, 18, 1, 1}) {
+			recs[i].d = append([]byte(nil), recs[i].d...)
+			copy(recs[i].d[:6], []byte{2, 0, 0, 0, 0, 0x99})
+		}
+	}
+	text, code := run("-q", writeNg(t, "mitm.pcapng", lt, recs))
+	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 6 of 6 host frames compared, 1 conversation, 1 capture artefact\n") ||
+		!strings.Contains(text, "capture artefact: 3 frames to 198.18.1.2 went to another MAC than the host's, first at frame 6 (02:00:00:00:00:99: a man in the middle, a second router?): delivered to the stack all the same\n") {
+		t.Errorf("exit %d:\n%s", code, text)
+	}
+}

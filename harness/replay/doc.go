@@ -91,8 +91,9 @@
 //     (and valid), its header shortened to them;
 //     otherwise a damaged frame (cut inside its headers, malformed) is injected as captured
 //     if it was for the host, so the stack must survive it, and named in the report.
-//   - The stack's ARP requests are answered with the MAC the capture shows for the address
-//     (a router's, for a distant host); they and the host's own requests are not compared,
+//   - The stack's ARP requests are answered with the MAC the capture shows for the address:
+//     its frames' own, else the one frames to it went to (a router's, for a distant host,
+//     even one that never answers); they and the host's own requests are not compared,
 //     since the stack's ARP cache is not the host's.
 //   - A conversation that began before the capture (no SYN seen) is joined mid-stream at the
 //     recorded host's first segment in it with data or a FIN, or at the peer's answer to a
@@ -113,7 +114,9 @@
 //     one-sided capture with only what was sent to the host is not comparable, and one with
 //     only what the host sent is compared on that, but for the host's segments that answer
 //     frames it lacks (an ACK of a SYN-ACK never captured); IEEE 802.3 LLC/SNAP frames are
-//     read as Ethernet II; a peer's SYN-ACK captured before the host's SYN is replayed
+//     read as Ethernet II; frames to the host's address that went to another MAC (a man in
+//     the middle after ARP spoofing) are delivered to the stack all the same; a peer's
+//     SYN-ACK captured before the host's SYN is replayed
 //     right after it; a SYN on the ports of a conversation the capture shows over (both
 //     FINs, or a reset) begins a new one, even with the same ISN.
 //   - 802.1Q tags are removed; a host whose MAC is zero or multicast (anonymised captures)

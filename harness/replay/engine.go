@@ -666,7 +666,7 @@ func (e *engine) ipRecord(data []byte, cut string) {
 	src, dst := d.srcIP(), d.dstIP()
 	switch {
 	case dst == e.sc.host: // first: a packet from the host to itself (loopback) is injected
-		e.toHost(data, cut)
+		e.toHost(e.toHostMAC(data), cut)
 	case src == e.sc.host:
 		e.rep.HostFrames++
 		e.fromHost(data, cut)

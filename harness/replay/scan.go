@@ -324,12 +324,11 @@ func (s *scan) learnMAC(a netip.Addr, mac net.HardwareAddr) {
 	// A MAC the capture shows replaces the one made up for a record of another link type, and
 	// the one frames to the address went to (learnDstMAC) once its own frames show one.
 	old, ok := s.macs[a]
-	switch {
-	case !ok && len(s.macs) < maxMACs, ok && isMadeUp(a, old) && !bytes.Equal(mac, old):
-	case ok && s.dstOnly[a] && !bytes.Equal(mac, old):
-		delete(s.dstOnly, a)
-	default:
-		return
+	if ok && s.dstOnly[a] {
+		delete(s.dstOnly, a) // its own frame: this MAC, whatever frames to it went to
+		ok = bytes.Equal(mac, old)
 	}
-	s.macs[a] = append(net.HardwareAddr(nil), mac...)
+	if (!ok && len(s.macs) < maxMACs) || (ok && isMadeUp(a, old) && !bytes.Equal(mac, old)) {
+		s.macs[a] = append(net.HardwareAddr(nil), mac...)
+	}
 }
