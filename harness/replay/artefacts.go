@@ -69,6 +69,8 @@ type artefacts struct {
 	gaps             int           // holes in the host's streams
 	gapBytes         int64
 	peerGaps         int // holes in the peers' streams that the host acknowledged
+	expired          int // frames to the host a router answered with Time Exceeded
+	firstExpired     int
 	otherMAC         int // frames to the host's address sent to another MAC
 	firstOtherMAC    int
 	otherMACAddr     net.HardwareAddr
@@ -153,6 +155,10 @@ func (e *engine) reportArtefacts() {
 	}
 	if a.gaps > maxGapsListed || a.peerGaps > maxGapsListed {
 		e.artefact("more capture gaps than listed: %d in the host's streams (%d bytes in all), %d in its peers'", a.gaps, a.gapBytes, a.peerGaps)
+	}
+	if a.expired > 0 {
+		e.artefact("%s to %v that a router answered with ICMP Time Exceeded (a traceroute's probes), first at frame %d: they never reached it, and are not injected",
+			plural(a.expired, "frame", "frames"), e.sc.host, a.firstExpired)
 	}
 	if a.otherMAC > 0 {
 		e.artefact("%s to %v went to another MAC than the host's, first at frame %d (%v: a man in the middle, a second router?): delivered to the stack all the same",
@@ -434,4 +440,13 @@ func (e *engine) toHostMAC(data []byte) []byte {
 	f := append([]byte(nil), data...)
 	copy(f, e.sc.hostMAC)
 	return f
+}
+
+// expiredOnTheWay counts a frame to the host that a router answered with Time Exceeded.
+func (e *engine) expiredOnTheWay() {
+	if e.art.expired == 0 {
+		e.art.firstExpired = e.frame
+	}
+	e.art.expired++
+	e.skip("frames to the host that expired on the way (a router answered Time Exceeded)")
 }

@@ -3,6 +3,7 @@ package replay_test
 import (
 	"bytes"
 	"encoding/binary"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -460,6 +461,44 @@ func TestFramesToAnotherMAC(t *testing.T) {
 	text, code := run("-q", writeNg(t, "mitm.pcapng", lt, recs))
 	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 6 of 6 host frames compared, 1 conversation, 1 capture artefact\n") ||
 		!strings.Contains(text, "capture artefact: 3 frames to 198.18.1.2 went to another MAC than the host's, first at frame 6 (02:00:00:00:00:99: a man in the middle, a second router?): delivered to the stack all the same\n") {
+		t.Errorf("exit %d:\n%s", code, text)
+	}
+}
+
+// A traceroute's probe to the host that a router answers with ICMP Time Exceeded never
+// reached the host: it is not injected (the stack would answer it), and is reported once.
+// Made here from linux-ping: before the first echo request, the same request with TTL 1 and
+// its own IP ID, and a router's Time Exceeded quoting it. The positive control is the ping
+// itself, still answered and compared.
+func TestExpiredProbes(t *testing.T) {
+	lt, recs := readNg(t, pcapPath("linux-ping.pcapng"))
+	i := 0
+	for recs[i].d[12] != 0x08 || recs[i].d[13] != 0x00 { // the first IPv4 frame: the client's echo request
+		i++
+	}
+	req := recs[i]
+	probe := append([]byte(nil), req.d...)
+	ip := probe[14:34]
+	ip[8] = 1                                                                  // TTL 1
+	binary.BigEndian.PutUint16(ip[4:], binary.BigEndian.Uint16(ip[4:])+0x1000) // its own IP ID
+	harness.SetIPv4Checksum(ip)
+	router := net.IP{198, 18, 1, 254}
+	quote := append(append([]byte(nil), ip...), probe[34:42]...)
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr(req.d[0:6]), DstMAC: net.HardwareAddr(req.d[6:12]), EthernetType: layers.EthernetTypeIPv4}
+	ip4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: router, DstIP: net.IP(ip[12:16])}
+	icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeTimeExceeded, 0)}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip4, icmp, gopacket.Payload(quote)); err != nil {
+		t.Fatal(err)
+	}
+	at := req.ci // between the ARP reply before it and the request
+	at.Timestamp = recs[i-1].ci.Timestamp.Add(time.Microsecond)
+	exceeded := at
+	exceeded.Timestamp = at.Timestamp.Add(time.Microsecond)
+	out := append(append(append([]ngRecord(nil), recs[:i]...), ngRecord{at, probe}, ngRecord{exceeded, buf.Bytes()}), recs[i:]...)
+	text, code := run("-q", writeNg(t, "traceroute.pcapng", lt, out))
+	if code != 0 || lastLine(text) != "equivalent" || !strings.Contains(text, "judged: 4 of 4 host frames compared, 0 conversations, 1 capture artefact\n") ||
+		!strings.Contains(text, "capture artefact: 1 frame to 198.18.1.2 that a router answered with ICMP Time Exceeded (a traceroute's probes), first at frame 3: they never reached it, and are not injected\n") {
 		t.Errorf("exit %d:\n%s", code, text)
 	}
 }

@@ -115,7 +115,8 @@
 //     only what the host sent is compared on that, but for the host's segments that answer
 //     frames it lacks (an ACK of a SYN-ACK never captured); IEEE 802.3 LLC/SNAP frames are
 //     read as Ethernet II; frames to the host's address that went to another MAC (a man in
-//     the middle after ARP spoofing) are delivered to the stack all the same; a peer's
+//     the middle after ARP spoofing) are delivered to the stack all the same, and those a
+//     router answered with ICMP Time Exceeded (traceroute's probes) are not; a peer's
 //     SYN-ACK captured before the host's SYN is replayed
 //     right after it; a SYN on the ports of a conversation the capture shows over (both
 //     FINs, or a reset) begins a new one, even with the same ISN.

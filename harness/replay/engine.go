@@ -665,6 +665,9 @@ func (e *engine) ipRecord(data []byte, cut string) {
 	}
 	src, dst := d.srcIP(), d.dstIP()
 	switch {
+	case dst == e.sc.host && len(e.sc.expired) > 0 && e.sc.expired[datagramOf(data[14:])]:
+		// A router answered it with Time Exceeded (a traceroute's probe): it never came.
+		e.expiredOnTheWay()
 	case dst == e.sc.host: // first: a packet from the host to itself (loopback) is injected
 		e.toHost(e.toHostMAC(data), cut)
 	case src == e.sc.host:

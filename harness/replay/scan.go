@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -41,6 +42,7 @@ type scan struct {
 	oneSided       bool                // the host sent IPv4 packets, and none was sent to it
 	madeUp         bool                // no IPv4 host: the stack plays the receiver of the first frame
 	dstOnly        map[netip.Addr]bool // addresses whose MAC only frames to them showed (learnDstMAC)
+	expired        map[datagramID]bool // datagrams a router answered with Time Exceeded (noteExpired)
 	// The last address and MAC learnMAC took: the next frame is most likely the same.
 	lastAddr netip.Addr
 	lastMAC  [6]byte
@@ -78,7 +80,8 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 		return nil, err
 	}
 	s := &scan{format: r.Format(), leftOut: map[[2]int]*leftOut{}, frames: &framer{}, listen: map[uint16]bool{}, macs: map[netip.Addr]net.HardwareAddr{},
-		syns: map[netip.Addr]*synOptions{}, sent: map[netip.Addr]bool{}, received: map[netip.Addr]bool{}, dstOnly: map[netip.Addr]bool{}}
+		syns: map[netip.Addr]*synOptions{}, sent: map[netip.Addr]bool{}, received: map[netip.Addr]bool{}, dstOnly: map[netip.Addr]bool{},
+		expired: map[datagramID]bool{}}
 	askedECN := map[[2]netip.AddrPort]bool{} // SYNs that asked for ECN, by (client, server)
 	s.host = opts.Host
 	if s.host.IsValid() {
@@ -153,6 +156,9 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 					// own frames show comes first.
 					s.learnDstMAC(dst, d.eth.DstMAC)
 				}
+			}
+			if d.hasICMP && d.icmp.TypeCode.Type() == layers.ICMPv4TypeTimeExceeded {
+				s.noteExpired(d.icmp.Payload)
 			}
 			if d.hasICMP && !fallback.IsValid() && d.icmp.TypeCode.Type() == layers.ICMPv4TypeEchoReply {
 				fallback, fallbackWhy = src, "it answered the first echo request"
@@ -330,5 +336,26 @@ func (s *scan) learnMAC(a netip.Addr, mac net.HardwareAddr) {
 	}
 	if (!ok && len(s.macs) < maxMACs) || (ok && isMadeUp(a, old) && !bytes.Equal(mac, old)) {
 		s.macs[a] = append(net.HardwareAddr(nil), mac...)
+	}
+}
+
+// datagramID identifies an IPv4 datagram as an ICMP error quotes it: its addresses, protocol
+// and identification.
+type datagramID struct {
+	src, dst [4]byte
+	proto    byte
+	id       uint16
+}
+
+// datagramOf identifies the IPv4 datagram whose header ip begins with.
+func datagramOf(ip []byte) datagramID {
+	return datagramID{src: [4]byte(ip[12:16]), dst: [4]byte(ip[16:20]), proto: ip[9], id: binary.BigEndian.Uint16(ip[4:6])}
+}
+
+// noteExpired notes the datagram an ICMP Time Exceeded quotes (RFC 792: its IPv4 header and
+// 8 bytes): it expired on the way, a traceroute's probe, and never reached its destination.
+func (s *scan) noteExpired(quoted []byte) {
+	if len(quoted) >= 20 && quoted[0]>>4 == 4 && len(s.expired) < maxMACs {
+		s.expired[datagramOf(quoted)] = true
 	}
 }
