@@ -51,6 +51,16 @@ func run(args ...string) (string, int) {
 	return out.String(), code
 }
 
+// wantLines reports each of wants that text lacks, with text.
+func wantLines(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			t.Errorf("report lacks %q:\n%s", w, text)
+		}
+	}
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
