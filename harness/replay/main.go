@@ -29,7 +29,8 @@ Flags:
                         none does); timestamps on the capture's clock, the injected frames'
                         as captured, so that it lines up with the capture in Wireshark
   --host IP[:PORT]      the host the stack plays (default: the server of the first TCP
-                        conversation); with PORT, only its conversations on that port
+                        conversation; of one that began before the capture, the end with
+                        the lower port); with PORT, only its conversations on that port
   --all                 replay every TCP conversation twice, the stack in the server's place and
                         in the client's (a replay per host and role), with a verdict per
                         conversation and one overall, last; with -o FILE, each replay
