@@ -236,6 +236,7 @@ const maxGapsListed = 20
 // gap reports bytes of the host's stream that the capture lacks, before the segment of the
 // record being replayed.
 func (e *engine) gap(c *conv, n uint32) {
+	c.gaps++
 	e.art.gaps++
 	e.art.gapBytes += int64(n)
 	if e.art.gaps <= maxGapsListed {
@@ -259,6 +260,7 @@ func (c *conv) fillPeerGap(ack uint32) {
 		return
 	}
 	e := c.e
+	c.gaps++
 	switch {
 	case c.fill.line > 0 && c.fill.end == c.peerContig:
 		// The same gap, acknowledged a bit further: one line for it.

@@ -65,6 +65,7 @@ type conv struct {
 	peerContig    uint32          // the peer's sequence space injected without a hole, relative to its ISN
 	peerAhead     [][2]uint32     // peer ranges injected past a hole, [start, end) relative, in order (at most maxAhead)
 	fill          gapFill         // the last gap of the peer's stream filled
+	gaps          int             // capture gaps in either stream (artefacts.go)
 	peerTmpl      []byte          // the headers of the peer's last pure ACK or data segment, rebased
 	peerAcked     uint32          // the highest ack of the stack's stream injected, relative to the stack's ISN
 	peerAckedOK   bool
@@ -994,7 +995,12 @@ func (c *conv) expire(now time.Time, all bool) {
 		c.difference(Difference{Frame: d.capture, What: what}, nil)
 		c.deferred = nil
 	}
-	if all && c.stackRetrans > c.hostRetrans {
+	if all && c.stackRetrans > c.hostRetrans && c.gaps > 0 {
+		// What the capture lacks of the host's stream, it lacks of the peer's ACKs too: the
+		// stack's retransmissions of what they acknowledged say nothing of the stack.
+		c.e.artefact("retransmissions not compared in %s, which has capture gaps (the peer's ACKs are missing with the host's segments): the stack retransmitted %s, the recorded host %s",
+			c.name, times(c.stackRetrans), times(c.hostRetrans))
+	} else if all && c.stackRetrans > c.hostRetrans {
 		d := Difference{
 			What:     fmt.Sprintf("the stack retransmitted %s, the recorded host %s", times(c.stackRetrans), times(c.hostRetrans)),
 			Recorded: plural(c.hostRetrans, "retransmission", "retransmissions"),
