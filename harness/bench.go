@@ -25,9 +25,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/mtcp-go/mtcp/stack/clock"
 	"github.com/mtcp-go/mtcp/stack/link/pcapng"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // T is what the bench needs of a test: testing.TB and Ginkgo's GinkgoT() both provide it.
@@ -40,15 +38,11 @@ type T interface {
 type Option func(*config)
 
 type config struct {
-	dut       DUT
 	answerARP bool
 	peerMAC   net.HardwareAddr
 	peerIP    netip.Addr
 	start     time.Time
 }
-
-// WithDUT runs the bench against d instead of a fresh mtcp core.
-func WithDUT(d DUT) Option { return func(c *config) { c.dut = d } }
 
 // WithoutARPAnswers stops the bench from answering the stack's ARP requests for the peer, so a
 // spec can see and answer them itself.
@@ -67,41 +61,27 @@ type Bench struct {
 	fresh     []*Frame // frames from the stack not yet looked at by the bench itself
 }
 
-// New makes a bench with a fresh mtcp core (DefaultMTCPConfig) unless WithDUT says otherwise.
-// The peer is DefaultPeerIP / DefaultPeerMAC, and the bench answers the stack's ARP requests
-// for it unless WithoutARPAnswers.
-func New(t T, opts ...Option) *Bench {
+// New makes a bench around dut (a fresh one: harness/mtcpdut makes mtcp's). The peer is
+// DefaultPeerIP / DefaultPeerMAC, and the bench answers the stack's ARP requests for it unless
+// WithoutARPAnswers.
+func New(t T, dut DUT, opts ...Option) *Bench {
 	t.Helper()
-	c := config{answerARP: true, peerMAC: DefaultPeerMAC, peerIP: DefaultPeerIP, start: clock.Epoch}
+	c := config{answerARP: true, peerMAC: DefaultPeerMAC, peerIP: DefaultPeerIP, start: DefaultStart()}
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.dut == nil {
-		m, err := NewMTCP(DefaultMTCPConfig())
-		if err != nil {
-			t.Fatalf("harness: %v", err)
-		}
-		c.dut = m
-	}
-	b := &Bench{t: t, dut: c.dut, start: c.start, now: c.start, answerARP: c.answerARP}
-	b.peer = &Peer{MAC: c.peerMAC, IP: c.peerIP, stackMAC: c.dut.MAC(), stackIP: c.dut.Addr().Addr()}
-	c.dut.SetOutput(b.collect)
-	c.dut.Advance(b.now)
+	b := &Bench{t: t, dut: dut, start: c.start, now: c.start, answerARP: c.answerARP}
+	b.peer = &Peer{MAC: c.peerMAC, IP: c.peerIP, stackMAC: dut.MAC(), stackIP: dut.Addr().Addr()}
+	dut.SetOutput(b.collect)
+	dut.Advance(b.now)
 	b.settle()
 	return b
 }
 
-// TCP returns the TCP layer of the mtcp core under test, for the socket calls the Go specs make
-// (Listen, Dial, and the Conn's Read, Write, Close). Specs against another target fail here;
-// scenario scripts use the target-neutral Sockets interface instead (SocketsOf).
-func (b *Bench) TCP() *tcp.Layer {
-	b.t.Helper()
-	m, ok := b.dut.(*MTCP)
-	if !ok {
-		b.t.Fatalf("harness: %s offers no TCP socket API yet", b.dut.Name())
-		return nil
-	}
-	return m.Core().TCP()
+// SocketsOf returns the socket API of the bench's target, or nil if it offers none.
+func (b *Bench) SocketsOf() Sockets {
+	s, _ := b.dut.(Sockets)
+	return s
 }
 
 // Do runs a socket call (or anything that may make the stack send) and collects what it sent.
@@ -198,25 +178,12 @@ func (b *Bench) RunUntil(t time.Time) {
 // send something the spec should see.
 func (b *Bench) runUntil(t time.Time, stopAtFrame bool) {
 	b.t.Helper()
-	for {
-		next, ok := b.dut.NextDeadline()
-		if !ok || next.After(t) {
-			break
-		}
-		if next.After(b.now) {
-			b.now = next
-		}
-		b.dut.Advance(b.now)
+	RunDeadlines(b.dut, b.now, t, func(now time.Time) bool {
+		b.now = now
+		b.dut.Advance(now)
 		b.settle()
-		if stopAtFrame && len(b.pending) > 0 {
-			return
-		}
-	}
-	if t.After(b.now) {
-		b.now = t
-	}
-	b.dut.Advance(b.now)
-	b.settle()
+		return stopAtFrame && len(b.pending) > 0
+	})
 }
 
 // Next returns the oldest frame the stack has sent that no Next returned yet. It fails the
@@ -329,5 +296,5 @@ func (b *Bench) WriteCapture(path, sectionComment string) error {
 }
 
 // DefaultStart is where every bench's virtual clock starts: a fixed instant, so captures are
-// reproducible.
-func DefaultStart() time.Time { return clock.Epoch }
+// reproducible (the same as mtcp's clock.Epoch, which a test pins).
+func DefaultStart() time.Time { return time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC) }

@@ -1,22 +1,16 @@
 package harness
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
-
-	"github.com/mtcp-go/mtcp/stack/core"
-	"github.com/mtcp-go/mtcp/stack/ipv4"
-	"github.com/mtcp-go/mtcp/stack/link"
-	"github.com/mtcp-go/mtcp/stack/link/pipe"
-	"github.com/mtcp-go/mtcp/stack/tcp"
-	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
 // DUT is the device under test as the bench sees it: frames in and out, and time. Specs never
-// reach past it, so another target (the Linux kernel in a network namespace, another userspace
-// stack) can take mtcp's place by implementing it.
+// reach past it and the optional interfaces below (Sockets, Tunable, ConnTable, DropCounter),
+// so another target (the Linux kernel in a network namespace, gVisor's netstack) takes mtcp's
+// place by implementing them; harness/mtcpdut is mtcp's.
 type DUT interface {
 	// Name names the target in reports ("mtcp").
 	Name() string
@@ -28,11 +22,126 @@ type DUT interface {
 	SetOutput(out func(frame []byte))
 	// Deliver hands the target one frame at time now.
 	Deliver(now time.Time, frame []byte)
-	// Advance runs the target's timers due by now.
+	// Advance runs the target's timers due by now. A target on the real clock (the Linux
+	// kernel) waits until now has come, and hands over what it sent by then.
 	Advance(now time.Time)
-	// NextDeadline reports when the target next needs Advance, if ever.
+	// NextDeadline reports when the target next needs Advance, if ever. A target on the real
+	// clock reports its polling instant.
 	NextDeadline() (time.Time, bool)
 }
+
+// Target makes devices under test: a fresh one for every case.
+type Target interface {
+	// Name names the target ("mtcp", "linux", "gvisor"): the --target value.
+	Name() string
+	// NewDUT makes a device under test at the bench's defaults (DefaultStackAddr,
+	// DefaultStackMAC, DefaultGateway) and the target's own policy. If the DUT is an io.Closer,
+	// whoever made it closes it when the case ends.
+	NewDUT() (DUT, error)
+}
+
+// Tunable is a DUT whose policy a case sets by sysctl assignments, by Linux's names
+// (net.ipv4.tcp_sack) or FreeBSD's (net.inet.tcp.sack.enable), as scenario scripts do.
+type Tunable interface {
+	// Sysctl applies one assignment; the error says why the target cannot (unknown name,
+	// value out of range).
+	Sysctl(name, value string) error
+}
+
+// ConnTable is a DUT that lists its TCP connections as netstat does (ss -tan on Linux):
+// every connection it keeps state for, those in SYN-RECEIVED and TIME-WAIT included.
+type ConnTable interface {
+	Conns() []Conn
+}
+
+// Conn is one row of a ConnTable.
+type Conn struct {
+	Local, Remote netip.AddrPort
+	State         TCPState
+}
+
+// ConnState returns the state of the connection between local and remote in the target's
+// table; TCPClose if the target keeps none, as netstat would show no row.
+func ConnState(t ConnTable, local, remote netip.AddrPort) TCPState {
+	for _, c := range t.Conns() {
+		if c.Local == local && c.Remote == remote {
+			return c.State
+		}
+	}
+	return TCPClose
+}
+
+// DropCounter is a DUT that counts the frames it received and discarded as invalid (bad
+// checksum, bad header, not for it): a spec of silence checks the count rose.
+type DropCounter interface {
+	Drops() uint64
+}
+
+// TCPState is a TCP state numbered as Linux's (include/net/tcp_states.h), the numbering
+// TCP_INFO's tcpi_state and /proc/net/tcp use.
+type TCPState int
+
+// The states, RFC 9293 3.3.2's names in Linux's numbering.
+const (
+	TCPEstablished TCPState = 1 + iota
+	TCPSynSent
+	TCPSynRecv
+	TCPFinWait1
+	TCPFinWait2
+	TCPTimeWait
+	TCPClose
+	TCPCloseWait
+	TCPLastAck
+	TCPListen
+	TCPClosing
+)
+
+var stateNames = [...]string{"", "ESTABLISHED", "SYN-SENT", "SYN-RECEIVED", "FIN-WAIT-1", "FIN-WAIT-2",
+	"TIME-WAIT", "CLOSED", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING"}
+
+// String returns RFC 9293's name of the state.
+func (s TCPState) String() string {
+	if s > 0 && int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "state(" + strconv.Itoa(int(s)) + ")"
+}
+
+// RunDeadlines moves a DUT through time from now to until: to every deadline it reports on
+// the way, in order, so timers fire at their exact times, and last to until itself. It is the
+// one loop that drives a DUT through time, for the bench, the replay engine and tests that
+// drive a DUT alone. At each instant it calls step, which sets the caller's clock, calls
+// d.Advance and looks at what the DUT sent (nil: just d.Advance); a step that returns true
+// stops the run there. It returns the instant reached.
+func RunDeadlines(d DUT, now, until time.Time, step func(now time.Time) (stop bool)) time.Time {
+	if step == nil {
+		step = func(now time.Time) bool { d.Advance(now); return false }
+	}
+	for {
+		next, ok := d.NextDeadline()
+		if !ok || next.After(until) {
+			break
+		}
+		if next.After(now) {
+			now = next
+		}
+		if step(now) {
+			return now
+		}
+	}
+	if until.After(now) {
+		now = until
+	}
+	step(now)
+	return now
+}
+
+// FreeBSD's TCP options that Linux lacks have no number in golang.org/x/sys/unix's Linux
+// tables; these are the Sockets interface's, above every Linux TCP option number.
+const (
+	TCP_KEEPINIT = 0x1000 + 128 // FreeBSD: seconds an active open may take (tcp(4))
+	TCP_NOOPT    = 0x1000 + 8   // FreeBSD: no TCP options in the SYN (tcp(4))
+)
 
 // Defaults of the bench's network: the stack and its peer in 198.18.0.0/24, locally
 // administered MACs.
@@ -44,73 +153,45 @@ var (
 	DefaultGateway   = netip.MustParseAddr("198.18.0.254")
 )
 
-// MTCP is mtcp's deterministic core as a DUT, on one end of an in-process pipe.
-type MTCP struct {
-	core *core.Core
-	near *pipe.End // the bench's end
-	now  time.Time
-	fds  map[int]*socket // the socket API's descriptors
+// Sockets is the BSD socket API a target offers to scenario scripts, on small-integer file
+// descriptors numbered as a process's are (the lowest free one, from 3). No call blocks: a call
+// that would block fails with EAGAIN (connect: EINPROGRESS, then EALREADY), and the script
+// runner emulates blocking sockets by calling again as virtual time passes. Errors are
+// unix.Errno values; options use Linux's level and name numbers from golang.org/x/sys/unix.
+type Sockets interface {
+	// Socket makes a TCP socket.
+	Socket() (int, error)
+	// Bind binds the socket to a local port of the target's address.
+	Bind(fd int, port uint16) error
+	// Listen makes a bound socket listen.
+	Listen(fd, backlog int) error
+	// Accept takes an established connection from a listening socket.
+	Accept(fd int) (int, error)
+	// Connect starts an active open (EINPROGRESS); called again, it reports EALREADY while the
+	// handshake runs, then 0 once, then EISCONN; or the error the connection failed with.
+	Connect(fd int, remote netip.AddrPort) error
+	// Read returns received bytes; 0 at end of stream.
+	Read(fd int, p []byte) (int, error)
+	// Write queues bytes to send; it may take fewer than len(p).
+	Write(fd int, p []byte) (int, error)
+	// Shutdown shuts down reading (unix.SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR).
+	Shutdown(fd, how int) error
+	// Close closes the descriptor.
+	Close(fd int) error
+	// SetSockOpt and GetSockOpt set and read an integer option.
+	SetSockOpt(fd, level, name, value int) error
+	GetSockOpt(fd, level, name int) (int, error)
+	// Recv reads like Read, with flags: unix.MSG_PEEK leaves the bytes queued, unix.MSG_TRUNC
+	// drops them instead of copying (Linux's meaning on TCP). Other flags are the caller's.
+	Recv(fd int, p []byte, flags int) (int, error)
+	// Poll returns the poll(2) events that hold for fd now, in Linux's bits (unix.POLLIN,
+	// POLLOUT, POLLERR, POLLHUP, POLLRDHUP, with POLLRDNORM and POLLWRNORM alongside).
+	Poll(fd int) (int, error)
+	// Ioctl answers unix.SIOCINQ (FIONREAD: bytes received and unread), unix.SIOCOUTQ (bytes
+	// written and not yet acknowledged) and unix.SIOCOUTQNSD (written and not yet sent).
+	Ioctl(fd, request int) (int, error)
+	// TCPInfo returns the fields of Linux's struct tcp_info the target knows, by name
+	// ("tcpi_state", "tcpi_snd_cwnd", ...), in Linux's units: states numbered as Linux's,
+	// times in microseconds, windows and counts in segments.
+	TCPInfo(fd int) (map[string]int64, error)
 }
-
-var (
-	_ DUT     = (*MTCP)(nil)
-	_ Sockets = (*MTCP)(nil)
-)
-
-// DefaultMTCPConfig is the core configuration the bench uses unless told otherwise: the
-// default addresses, the default gateway, and a fixed secret so that captures are reproducible.
-// Its timers are RFC 6298's 1 s minimum RTO and RFC 1122's customary 200 ms delayed ACK, and its
-// congestion response RFC 5681's halving, without quick ACKs, with RFC 8985's new-data probes: the values the suite's cases and scripts are written
-// against. The stack's own defaults are Linux's 200 ms and 40 ms, and a decrease to 0.7.
-func DefaultMTCPConfig() core.Config {
-	mac, _ := wire.MACFrom(DefaultStackMAC)
-	return core.Config{
-		MAC:       mac,
-		Interface: ipv4.Interface{Addr: DefaultStackAddr, Gateway: DefaultGateway},
-		Secret:    [16]byte{'m', 't', 'c', 'p', '-', 'b', 'e', 'n', 'c', 'h'},
-		TCP: tcp.Config{RTOMin: time.Second, RTOVarMin: time.Millisecond, DelayedACK: 200 * time.Millisecond, Congestion: tcp.CongestionReno,
-			QuickACK: tcp.Off, TLPNewData: tcp.On},
-	}
-}
-
-// NewMTCP starts a core with cfg on a pipe of MTU 1500.
-func NewMTCP(cfg core.Config) (*MTCP, error) {
-	far, near := pipe.New(link.DefaultMTU)
-	c, err := core.New(cfg, far)
-	if err != nil {
-		return nil, fmt.Errorf("harness: %w", err)
-	}
-	m := &MTCP{core: c, near: near}
-	far.Attach(link.ReceiverFunc(func(f []byte) { c.HandleFrame(m.now, f) }))
-	return m, nil
-}
-
-// Core returns the core, for specs that read its counters.
-func (m *MTCP) Core() *core.Core { return m.core }
-
-// Name returns "mtcp".
-func (m *MTCP) Name() string { return "mtcp" }
-
-// MAC returns the core's MAC.
-func (m *MTCP) MAC() net.HardwareAddr { return m.core.Config().MAC.HardwareAddr() }
-
-// Addr returns the core's address and prefix.
-func (m *MTCP) Addr() netip.Prefix { return m.core.Config().Interface.Addr }
-
-// SetOutput attaches out to the bench's end of the pipe.
-func (m *MTCP) SetOutput(out func(frame []byte)) { m.near.Attach(link.ReceiverFunc(out)) }
-
-// Deliver writes frame into the pipe; the core handles it at now.
-func (m *MTCP) Deliver(now time.Time, frame []byte) {
-	m.now = now
-	_ = m.near.WriteFrame(frame) // a frame of bad size is refused by the pipe, as a wire would drop it
-}
-
-// Advance runs the core's timers.
-func (m *MTCP) Advance(now time.Time) {
-	m.now = now
-	m.core.Advance(now)
-}
-
-// NextDeadline returns the core's next deadline.
-func (m *MTCP) NextDeadline() (time.Time, bool) { return m.core.NextDeadline() }

@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/mtcpdut"
 )
 
 // fakeT records the bench's failures instead of stopping the test, so the failure paths can
@@ -92,7 +93,7 @@ func echoReplyBytes() []byte {
 func TestAWrongExpectationFailsWithTheDecodedFrame(t *testing.T) {
 	g := NewWithT(t)
 	ft := &fakeT{}
-	b := New(ft)
+	b := New(ft, newMTCP(t))
 	b.Inject(b.Peer().Echo(7, 9, []byte("data")))
 	f := b.Next()
 	m := BeARPReply(SenderIP(b.StackIP()))
@@ -132,12 +133,12 @@ func TestTheOracleRejectsBadChecksums(t *testing.T) {
 		corrupt(bad)
 		ft := &fakeT{}
 		d := &scripted{schedule: []timed{{at: DefaultStart(), frame: bad}}}
-		g.Expect(catch(func() { New(ft, WithDUT(d)) })).To(BeTrue(), name)
+		g.Expect(catch(func() { New(ft, d) })).To(BeTrue(), name)
 		g.Expect(ft.failures).To(ConsistOf(And(ContainSubstring("bad checksum"), ContainSubstring(name+" checksum"))), name)
 	}
 	ft := &fakeT{}
 	d := &scripted{schedule: []timed{{at: DefaultStart(), frame: good}}}
-	b := New(ft, WithDUT(d))
+	b := New(ft, d)
 	g.Expect(b.Next()).To(BeICMPEchoReply())
 }
 
@@ -146,7 +147,7 @@ func TestTimeIsVirtualAndExact(t *testing.T) {
 	t0 := DefaultStart()
 	d := &scripted{schedule: []timed{{t0.Add(1500 * time.Millisecond), echoReplyBytes()}, {t0.Add(time.Hour), echoReplyBytes()}}}
 	ft := &fakeT{}
-	b := New(ft, WithDUT(d))
+	b := New(ft, d)
 	wall := time.Now()
 	// Nothing yet: Next fails at once.
 	g.Expect(catch(func() { b.Next() })).To(BeTrue())
@@ -163,7 +164,7 @@ func TestTimeIsVirtualAndExact(t *testing.T) {
 
 func TestTheCaptureHasDirectionsCommentsAndVirtualTimestamps(t *testing.T) {
 	g := NewWithT(t)
-	b := New(t)
+	b := New(t, newMTCP(t))
 	b.Advance(2 * time.Second)
 	b.Inject(b.Peer().Echo(1, 1, []byte("x")))
 	g.Expect(b.Next()).To(BeICMPEchoReply(ICMPSeq(1)))
@@ -198,7 +199,7 @@ func TestTheCaptureHasDirectionsCommentsAndVirtualTimestamps(t *testing.T) {
 
 func TestTCPFieldsMutateTCPAndTryNextWithin(t *testing.T) {
 	g := NewWithT(t)
-	b := New(t)
+	b := New(t, newMTCP(t))
 	// Reserved bits set after serialization, the checksum recomputed: a valid segment.
 	b.Inject(b.Peer().TCP(Segment{DstPort: 81, Flags: SYN, Seq: 1, Win: 100, MSS: 1460, WScale: 7, Data: []byte("abc")}).
 		MutateTCP("reserved bits 0101", func(seg []byte) { seg[12] |= 0x05 }))
@@ -217,4 +218,14 @@ func TestTCPFieldsMutateTCPAndTryNextWithin(t *testing.T) {
 	start := b.Elapsed()
 	g.Expect(b.TryNextWithin(3 * time.Second)).To(BeNil())
 	g.Expect(b.Elapsed() - start).To(Equal(3 * time.Second))
+}
+
+// newMTCP is a fresh mtcp core at the bench's defaults.
+func newMTCP(t *testing.T) DUT {
+	t.Helper()
+	d, err := mtcpdut.Target{}.NewDUT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -122,7 +122,7 @@ func New(cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("stack: Config.RxQueue %d < 1", cfg.RxQueue)
 	}
 	c, err := core.New(core.Config{
-		MAC: mac, Interface: ipv4.Interface{Addr: cfg.Addr, Gateway: cfg.Gateway},
+		MAC: cfg.MAC, Interface: ipv4.Interface{Addr: cfg.Addr, Gateway: cfg.Gateway},
 		MTU: cfg.MTU, ARP: cfg.ARP, Reassembly: cfg.Reassembly, TCP: cfg.TCP,
 	}, cfg.Link)
 	if err != nil {

@@ -2,15 +2,72 @@ package conformance
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/mtcpdut"
 )
+
+// targets are the --target values: mtcp, and what RegisterTarget adds.
+var targets = map[string]harness.Target{"mtcp": mtcpdut.Target{}}
+
+// current is the target the suite runs against.
+var current harness.Target = mtcpdut.Target{}
+
+// RegisterTarget makes t a --target value (its Name). A command built outside this module
+// (gVisor's netstack, in targets/gvisor) registers its target before calling Main.
+func RegisterTarget(t harness.Target) { targets[t.Name()] = t }
+
+// TargetNames returns the --target values, sorted.
+func TargetNames() []string {
+	names := make([]string, 0, len(targets))
+	for n := range targets {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// UseTarget makes the target named name the one the specs and scripts run against.
+func UseTarget(name string) error {
+	t, ok := targets[name]
+	if !ok {
+		return fmt.Errorf("unknown --target %q (%s)", name, strings.Join(TargetNames(), ", "))
+	}
+	current = t
+	ScriptConfig.Target = t
+	return nil
+}
+
+// CurrentTarget returns the target the suite runs against.
+func CurrentTarget() harness.Target { return current }
+
+// newDUT makes a fresh device under test of the current target for the running spec, closed
+// when the spec ends, with the settings (sysctl assignments, NAME=VALUE) applied in order; a
+// setting the target cannot take fails the spec.
+func newDUT(settings ...string) harness.DUT {
+	GinkgoHelper()
+	d, err := current.NewDUT()
+	Expect(err).NotTo(HaveOccurred(), "making a %s device under test", current.Name())
+	if c, ok := d.(io.Closer); ok {
+		DeferCleanup(c.Close)
+	}
+	for _, s := range settings {
+		name, value, _ := strings.Cut(s, "=")
+		t, ok := d.(harness.Tunable)
+		Expect(ok).To(BeTrue(), "the target %s takes no sysctls, and the spec needs %s", d.Name(), s)
+		Expect(t.Sysctl(name, value)).To(Succeed(), "the target %s cannot apply %s", d.Name(), s)
+	}
+	return d
+}
 
 // OutDir is where each spec's capture goes: the mtcp-test -o flag, else $MTCP_OUT, else
 // mtcp-conformance under the system's temporary folder.
@@ -36,7 +93,13 @@ func Spec(id string, body func()) bool {
 // path goes into its report (and so into the JUnit file).
 func NewBench(opts ...harness.Option) *harness.Bench {
 	GinkgoHelper()
-	b := harness.New(GinkgoT(), opts...)
+	return newBenchOn(newDUT(), opts...)
+}
+
+// newBenchOn is NewBench around a device already made.
+func newBenchOn(d harness.DUT, opts ...harness.Option) *harness.Bench {
+	GinkgoHelper()
+	b := harness.New(GinkgoT(), d, opts...)
 	DeferCleanup(func() {
 		r := CurrentSpecReport()
 		path := filepath.Join(OutDir, FileName(r.LeafNodeText)+".pcapng")

@@ -114,6 +114,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&ScriptConfig.Platform, "platform", "", "platform defaults")
 	skipUnsupported := true
 	fs.BoolVar(&skipUnsupported, "skip-unsupported", true, "skip scripts that need what mtcp cannot do")
+	targetName := "mtcp"
+	fs.StringVar(&targetName, "target", targetName, "the stack under test")
 	var defines script.Defines
 	fs.Var(script.DefineFlag{Defines: &defines}, "D", "define NAME[=VALUE]")
 	fs.Var(script.UndefineFlag{Defines: &defines}, "U", "undefine NAME")
@@ -123,6 +125,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if err == flag.ErrHelp {
 			return 0
 		}
+		return 2
+	}
+	if err := UseTarget(targetName); err != nil {
+		fmt.Fprintf(stderr, "mtcp-test: %v\n", err)
 		return 2
 	}
 	switch {

@@ -435,7 +435,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		// In virtual time, on the bench: a SYN whose SYN-ACK is never answered.
 		b := NewBench()
 		b.Do(func() {
-			_, err := b.TCP().Listen(80, 0)
+			_, err := mtcpLayer(b).Listen(80, 0)
 			Expect(err).NotTo(HaveOccurred())
 		})
 		b.Inject(b.Peer().TCP(harness.Segment{Flags: harness.SYN, Seq: 1000, Win: 29200, MSS: 1460}))
@@ -448,6 +448,6 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 			Expect(f.Offset - first.Offset).To(Equal(want * time.Second))
 		}
 		b.ExpectNothingFor(2 * time.Minute)
-		Expect(b.TCP().Conns()).To(BeZero(), "the half-open connection was not freed")
+		Expect(mtcpLayer(b).Conns()).To(BeZero(), "the half-open connection was not freed")
 	})
 })

@@ -199,7 +199,7 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		var full *tcp.Listener
 		b2.Do(func() {
 			var err error
-			full, err = b2.TCP().Listen(serverPort, 1)
+			full, err = mtcpLayer(b2).Listen(serverPort, 1)
 			Expect(err).NotTo(HaveOccurred())
 		})
 		k3 := accept(b2, full, fromPort(40002))

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/mtcpdut"
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
@@ -118,11 +119,19 @@ func (k *tcpConn) agreed(h handshake, stackSyn *Frame) {
 // variant of a case with a feature switched off, or a timer made shorter.
 func newBenchWith(f func(*tcp.Config)) *Bench {
 	GinkgoHelper()
-	cfg := DefaultMTCPConfig()
+	cfg := mtcpdut.DefaultConfig()
 	f(&cfg.TCP)
-	m, err := NewMTCP(cfg)
+	m, err := mtcpdut.New(cfg)
 	Expect(err).NotTo(HaveOccurred())
-	return NewBench(WithDUT(m))
+	return newBenchOn(m)
+}
+
+// mtcpLayer is the TCP layer of the bench's mtcp core (to be replaced by the socket API).
+func mtcpLayer(b *Bench) *tcp.Layer {
+	GinkgoHelper()
+	m, ok := b.DUT().(*mtcpdut.MTCP)
+	Expect(ok).To(BeTrue(), "this spec needs mtcp's own API")
+	return m.Core().TCP()
 }
 
 // listen opens a listener on serverPort.
@@ -131,7 +140,7 @@ func listen(b *Bench) *tcp.Listener {
 	var ln *tcp.Listener
 	b.Do(func() {
 		var err error
-		ln, err = b.TCP().Listen(serverPort, 0)
+		ln, err = mtcpLayer(b).Listen(serverPort, 0)
 		Expect(err).NotTo(HaveOccurred())
 	})
 	return ln
@@ -175,7 +184,7 @@ func startDial(b *Bench, port uint16) (*tcp.Conn, *Frame) {
 	var c *tcp.Conn
 	b.Do(func() {
 		var err error
-		c, err = b.TCP().Dial(netip.AddrPortFrom(b.Peer().IP, port))
+		c, err = mtcpLayer(b).Dial(netip.AddrPortFrom(b.Peer().IP, port))
 		Expect(err).NotTo(HaveOccurred())
 	})
 	syn := b.Next()

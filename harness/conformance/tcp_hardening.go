@@ -51,7 +51,7 @@ func (k *tcpConn) establish(ln *tcp.Listener) {
 }
 
 // stats returns the TCP layer's counters.
-func stats(b *Bench) tcp.Stats { return b.TCP().Stats() }
+func stats(b *Bench) tcp.Stats { return mtcpLayer(b).Stats() }
 
 // noConnWaiting checks that the listener has no connection to hand to Accept.
 func noConnWaiting(b *Bench, ln *tcp.Listener) {
@@ -72,7 +72,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		h1 := synFrom(b, fromPort(40000))
 		h2 := synFrom(b, fromPort(40001))
 		Expect(ln.HalfOpen()).To(Equal(2))
-		Expect(b.TCP().Conns()).To(Equal(2))
+		Expect(mtcpLayer(b).Conns()).To(Equal(2))
 		Expect(stats(b).SynCookiesSent).To(BeZero())
 
 		// Past it: a SYN cookie. The SYN offers everything; the SYN-ACK answers all of it, and
@@ -88,7 +88,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		Expect(k.ts).To(BeTrue())
 		Expect(stats(b).SynCookiesSent).To(BeEquivalentTo(1))
 		Expect(ln.HalfOpen()).To(Equal(2), "a cookie keeps no state")
-		Expect(b.TCP().Conns()).To(Equal(2), "a cookie keeps no state")
+		Expect(mtcpLayer(b).Conns()).To(Equal(2), "a cookie keeps no state")
 		b.ExpectNothing()
 
 		// The ACK echoing the cookie's TSval builds the connection with everything the SYN offered.
@@ -150,7 +150,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		k := synFrom(b, fromPort(40001)) // a cookie
 		Expect(stats(b).SynCookiesSent).To(BeEquivalentTo(1))
 		Expect(ln.HalfOpen()).To(Equal(1))
-		conns := b.TCP().Conns()
+		conns := mtcpLayer(b).Conns()
 
 		// An ACK whose ack number is not the cookie + 1: RST, seq = SEG.ACK, and nothing opens.
 		bad := k.seg(ACK, nil)
@@ -158,13 +158,13 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		k.inject(bad)
 		Expect(b.Next()).To(k.is(Flags(RST), Seq(k.ack+1), PayloadLen(0)))
 		Expect(stats(b).SynCookiesFailed).To(BeEquivalentTo(1))
-		Expect(b.TCP().Conns()).To(Equal(conns))
+		Expect(mtcpLayer(b).Conns()).To(Equal(conns))
 		noConnWaiting(b, ln)
 		// A guess on a tuple that never sent a SYN: the same.
 		b.Inject(b.Peer().TCP(Segment{SrcPort: 40009, DstPort: serverPort, Flags: ACK, Seq: 5001, Ack: 0x12345678, Win: 65535}))
 		Expect(b.Next()).To(BeTCP(Flags(RST), DstPort(40009), Seq(0x12345678)))
 		Expect(stats(b).SynCookiesFailed).To(BeEquivalentTo(2))
-		Expect(b.TCP().Conns()).To(Equal(conns))
+		Expect(mtcpLayer(b).Conns()).To(Equal(conns))
 		noConnWaiting(b, ln)
 		Expect(stats(b).SynCookiesValid).To(BeZero())
 
@@ -189,12 +189,12 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		late.stillUp()
 		// ...3 minutes later (more than two periods) it is refused: RST, seq = SEG.ACK.
 		b.ExpectNothingFor(3*time.Minute - (b.Elapsed() - cookieAt))
-		conns = b.TCP().Conns()
+		conns = mtcpLayer(b).Conns()
 		tooLate.inject(tooLate.seg(ACK, nil))
 		Expect(b.Next()).To(tooLate.is(Flags(RST), Seq(tooLate.ack), PayloadLen(0)))
 		Expect(stats(b).SynCookiesFailed).To(BeEquivalentTo(3))
 		Expect(stats(b).SynCookiesValid).To(BeEquivalentTo(2))
-		Expect(b.TCP().Conns()).To(Equal(conns))
+		Expect(mtcpLayer(b).Conns()).To(Equal(conns))
 		noConnWaiting(b, ln)
 	})
 
@@ -218,7 +218,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		// SYN-ACK retries would have ended (U10).
 		b.Advance(time.Millisecond)
 		Expect(ln.HalfOpen()).To(BeZero())
-		Expect(b.TCP().Conns()).To(BeZero())
+		Expect(mtcpLayer(b).Conns()).To(BeZero())
 		Expect(stats(b).HalfOpenUnsendable).To(BeEquivalentTo(1))
 		b.ExpectNothingFor(time.Minute) // no SYN-ACK, no more ARP
 
@@ -403,8 +403,8 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 			k := accept(b, ln, fromPort(uint16(40000+i)))
 			k.closeActively()
 			closed = append(closed, k)
-			Expect(b.TCP().TimeWaits()).To(Equal(i + 1))
-			Expect(b.TCP().Conns()).To(BeZero())
+			Expect(mtcpLayer(b).TimeWaits()).To(Equal(i + 1))
+			Expect(mtcpLayer(b).Conns()).To(BeZero())
 		}
 		port := uint16(40010)
 		open := []*tcpConn{accept(b, ln, fromPort(port))}
@@ -416,7 +416,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 			port++
 			open = append(open, accept(b, ln, fromPort(port)))
 		}
-		Expect(b.TCP().Conns()).To(Equal(4))
+		Expect(mtcpLayer(b).Conns()).To(Equal(4))
 		port++
 		syn := Segment{SrcPort: port, DstPort: serverPort, Flags: SYN, Seq: peerISN, Win: 65535, MSS: 1460}
 		b.Inject(b.Peer().TCP(syn))
@@ -424,7 +424,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		Expect(stats(b).TableFull).To(BeEquivalentTo(1))
 		// ...and answered once one of them has moved to TIME-WAIT.
 		open[0].closeActively()
-		Expect(b.TCP().TimeWaits()).To(Equal(11))
+		Expect(mtcpLayer(b).TimeWaits()).To(Equal(11))
 		b.Inject(b.Peer().TCP(syn))
 		Expect(b.Next()).To(BeTCP(Flags(SYN|ACK), DstPort(port), Ack(peerISN+1)))
 
@@ -436,7 +436,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 			k := accept(b2, ln2, fromPort(uint16(40000+i)))
 			k.closeActively()
 			tw = append(tw, k)
-			Expect(b2.TCP().TimeWaits()).To(Equal(min(i+1, 3)))
+			Expect(mtcpLayer(b2).TimeWaits()).To(Equal(min(i+1, 3)))
 		}
 		Expect(stats(b2).TimeWaitEvicted).To(BeEquivalentTo(1))
 		Expect(tw[0].c.State()).To(Equal(tcp.Closed))

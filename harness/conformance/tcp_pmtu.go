@@ -71,7 +71,7 @@ var _ = Describe("TCP path MTU discovery (RFC 1191, RFC 5927)", Label("tcp"), fu
 		k := accept(b, listen(b))
 		k.write(pattern(stackMSS))
 		s1 := k.next(PayloadLen(stackMSS))
-		ignored := b.TCP().Stats().ICMPIgnored
+		ignored := mtcpLayer(b).Stats().ICMPIgnored
 		// Quoting a sequence number not in flight: an off-path forgery (RFC 5927 4.1).
 		b.Inject(fragNeeded(b, withSeq(quote(s1), s1.TCP().Seq+100000), 1000))
 		// Naming an MTU no smaller than the path's: never raised by this message (RFC 1191 6.3).
@@ -81,7 +81,7 @@ var _ = Describe("TCP path MTU discovery (RFC 1191, RFC 5927)", Label("tcp"), fu
 		binary.BigEndian.PutUint16(small[2:], 900) // the quoted IP header's total length
 		b.Inject(fragNeeded(b, small, 1000))
 		b.ExpectNothing()
-		Expect(b.TCP().Stats().ICMPIgnored - ignored).To(BeEquivalentTo(3))
+		Expect(mtcpLayer(b).Stats().ICMPIgnored - ignored).To(BeEquivalentTo(3))
 		Expect(k.c.Info().PMTU).To(Equal(1500))
 		// The genuine message is believed: the segment goes again, smaller.
 		b.Inject(fragNeeded(b, quote(s1), 1000))

@@ -55,7 +55,7 @@ var _ = Describe("TCP RACK-TLP loss detection (RFC 8985)", Label("tcp"), func() 
 		acked := b.Elapsed()
 		f := k.nextWithin(time.Second, Seq(s2.TCP().Seq), Payload(s2.TCP().Payload))
 		Expect(f.Offset - acked).To(Equal(2*10*time.Millisecond + 200*time.Millisecond))
-		Expect(b.TCP().Stats().TailLossProbes).To(BeEquivalentTo(1))
+		Expect(mtcpLayer(b).Stats().TailLossProbes).To(BeEquivalentTo(1))
 		// The probe repaired the tail: everything is acknowledged, nothing more goes.
 		k.ackUpTo(f)
 		b.ExpectNothingFor(5 * time.Second)

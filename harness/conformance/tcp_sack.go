@@ -205,12 +205,12 @@ var _ = Describe("TCP selective acknowledgment (RFC 2018, RFC 2883, RFC 6675)", 
 		k.write(pattern(3 * stackMSS))
 		s1, s2, s3 := k.next(PayloadLen(stackMSS)), k.next(PayloadLen(stackMSS)), k.next(PayloadLen(stackMSS))
 		una, nxt := s1.TCP().Seq, seqEnd(s3)
-		before := b.TCP().Stats().BadSACKBlocks
+		before := mtcpLayer(b).Stats().BadSACKBlocks
 		// Reversed, below SND.UNA, past SND.NXT, straddling SND.NXT: ignored (RFC 2018, RFC
 		// 6675), so the scoreboard holds nothing SACKed and nothing lost.
 		b.Advance(10 * time.Millisecond)
 		k.sackAck(una, blk(seqEnd(s2), s2.TCP().Seq), blk(una-100, una-1), blk(nxt, nxt+1000), blk(s3.TCP().Seq, nxt+10))
-		Expect(b.TCP().Stats().BadSACKBlocks - before).To(BeEquivalentTo(4))
+		Expect(mtcpLayer(b).Stats().BadSACKBlocks - before).To(BeEquivalentTo(4))
 		Expect(k.c.Info().Sacked).To(BeZero())
 		Expect(k.c.Info().Lost).To(BeZero())
 		// A SACK option of a length that is not 2 + 8n is malformed: the segment is dropped.
@@ -223,6 +223,6 @@ var _ = Describe("TCP selective acknowledgment (RFC 2018, RFC 2883, RFC 6675)", 
 		// The positive control: good blocks mark s2 and s3 in the scoreboard.
 		k.sackAck(una, span(s2, s3))
 		Expect(k.c.Info().Sacked).To(Equal(2 * stackMSS))
-		Expect(b.TCP().Stats().BadSACKBlocks - before).To(BeEquivalentTo(4))
+		Expect(mtcpLayer(b).Stats().BadSACKBlocks - before).To(BeEquivalentTo(4))
 	})
 })

@@ -313,7 +313,7 @@ var _ = Describe("TCP timestamps (RFC 7323)", Label("tcp"), func() {
 		k.send(ACK|PSH, []byte("y"))
 		k.nextWithin(time.Second, Flags(ACK), Ack(k.nxt), TSEcr(k.peerTS))
 		Expect(k.read()).To(Equal([]byte("y")))
-		Expect(b.TCP().Stats().PAWSRejects).To(BeZero())
+		Expect(mtcpLayer(b).Stats().PAWSRejects).To(BeZero())
 
 		// The positive control: the same far-ahead TSval on a segment with a valid ACK does
 		// become TS.Recent, and the peer's next segment then fails PAWS.
@@ -324,6 +324,6 @@ var _ = Describe("TCP timestamps (RFC 7323)", Label("tcp"), func() {
 		k.inject(k.seg(ACK|PSH, []byte("w")))
 		k.next(Flags(ACK), Ack(k.nxt), TSEcr(future))
 		Expect(k.read()).To(Equal([]byte("z")))
-		Expect(b.TCP().Stats().PAWSRejects).To(Equal(uint64(1)))
+		Expect(mtcpLayer(b).Stats().PAWSRejects).To(Equal(uint64(1)))
 	})
 })

@@ -16,13 +16,13 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/mtcpdut"
 	"github.com/mtcp-go/mtcp/harness/replay/capture"
 	"github.com/mtcp-go/mtcp/stack/clock"
 	"github.com/mtcp-go/mtcp/stack/core"
 	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/link/pcapng"
 	"github.com/mtcp-go/mtcp/stack/tcp"
-	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
 // Options say how to replay.
@@ -125,7 +125,7 @@ type engine struct {
 	opts  Options
 	sc    *scan
 	rep   *Report
-	dut   *harness.MTCP
+	dut   *mtcpdut.MTCP
 	now   time.Time // virtual time
 	frame int       // the capture record being replayed
 	d, sd *decoded  // capture frames; the stack's frames
@@ -197,12 +197,8 @@ type expItem struct {
 }
 
 func newEngine(sc *scan, opts Options) (*engine, error) {
-	mac, ok := wire.MACFrom(sc.stackMAC)
-	if !ok {
-		return nil, fmt.Errorf("the host's MAC %v is not an Ethernet address", sc.stackMAC)
-	}
 	cfg := core.Config{
-		MAC: mac,
+		MAC: sc.stackMAC,
 		// Every address is on the link: the stack asks for each peer by ARP, and the replay
 		// answers with the MAC the capture shows for it (a router's, for a distant host).
 		Interface: ipv4.Interface{Addr: netip.PrefixFrom(sc.stackAddr, 0)},
@@ -213,7 +209,7 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 	if opts.TCP != nil {
 		cfg.TCP, like = *opts.TCP, "; the stack's TCP as configured"
 	}
-	dut, err := harness.NewMTCP(cfg)
+	dut, err := mtcpdut.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("the stack cannot take %v's place: %w", sc.host, err)
 	}

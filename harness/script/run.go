@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/mtcpdut"
 )
 
 // Config says how Run runs a script.
@@ -26,8 +28,10 @@ type Config struct {
 	// packets, and the buffer sizes getsockopt reports, so that scripts written against
 	// another stack's defaults test the protocol rather than the defaults.
 	Lenient bool
-	// NewDUT makes the target; nil runs a fresh mtcp core (harness.DefaultMTCPConfig).
-	NewDUT func() (harness.DUT, error)
+	// Target makes the device under test; nil runs a fresh mtcp core (mtcpdut.DefaultConfig).
+	// The script's sysctl lines and the platform's defaults go to it if it is a
+	// harness.Tunable, and are reported as skipped otherwise.
+	Target harness.Target
 	// MaxWait bounds how long an outbound line with time '*' waits in virtual time (default
 	// 10 minutes).
 	MaxWait time.Duration
@@ -174,35 +178,32 @@ func Run(s *Script, cfg Config) (*Result, error) {
 		cfg.MaxWait = 10 * time.Minute
 	}
 	sets, skips := leadingShell(s)
-	var dut harness.DUT
-	var mtcp *harness.MTCP
+	target := cfg.Target
+	if target == nil {
+		target = mtcpdut.Target{}
+	}
+	dut, err := target.NewDUT()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.File, err)
+	}
+	if c, ok := dut.(io.Closer); ok {
+		defer c.Close()
+	}
 	var applied []Sysctl
-	if cfg.NewDUT != nil {
-		d, err := cfg.NewDUT()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.File, err)
-		}
-		dut = d
-		for _, set := range sets { // another target's policy is its own
-			skips = append(skips, Skip{Line: set.Line, What: "sysctl", Text: fmt.Sprintf("%s=%s: the target %s sets its own policy", set.Name, set.Value, d.Name())})
-		}
-	} else {
-		mc := harness.DefaultMTCPConfig()
+	if t, ok := dut.(harness.Tunable); ok {
 		var notApplied []Skip
-		var err error
-		applied, notApplied, err = applyPolicy(&mc, cfg.Platform, sets)
+		applied, notApplied, err = applyPolicy(t, cfg.Platform, sets)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.File, err)
 		}
 		skips = append(skips, notApplied...)
-		m, err := harness.NewMTCP(mc)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.File, err)
+	} else {
+		for _, set := range sets {
+			skips = append(skips, Skip{Line: set.Line, What: "sysctl", Text: fmt.Sprintf("%s=%s: the target %s takes no sysctls", set.Name, set.Value, dut.Name())})
 		}
-		dut, mtcp = m, m
 	}
 	slices.SortStableFunc(skips, func(a, b Skip) int { return a.Line - b.Line })
-	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name(), platform: cfg.Platform, Skipped: skips, Applied: applied}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}, testFD: -1, mtcp: mtcp}
+	r := &runner{s: s, cfg: cfg, res: &Result{Script: s, target: dut.Name(), platform: cfg.Platform, Skipped: skips, Applied: applied}, fds: map[int64]int{}, flows: map[[2]uint16]*flow{}, testFD: -1}
 	r.run(dut)
 	return r.res, nil
 }
@@ -236,9 +237,6 @@ type runner struct {
 	testFD int
 	code   []codeBlock // the Python blocks met, run after the last line
 	gso    gsoRun      // the segments the outbound line being matched takes after the first
-	// mtcp is the target when it is mtcp's core (no Config.NewDUT): shell lines' sysctls
-	// after the start change its policy.
-	mtcp *harness.MTCP
 	// started is set at the first packet or system call: shell lines before it set the
 	// policy the stack starts with.
 	started bool
@@ -288,11 +286,11 @@ func (r *runner) run(dut harness.DUT) {
 			r.res.Failure = a.f
 		}
 	}()
-	opts := []harness.Option{harness.WithDUT(dut)}
+	var opts []harness.Option
 	if r.speaksARP() {
 		opts = append(opts, harness.WithoutARPAnswers())
 	}
-	r.b = harness.New(benchT{r}, opts...)
+	r.b = harness.New(benchT{r}, dut, opts...)
 	r.res.bench = r.b
 	r.socks = r.b.SocketsOf()
 	r.fb = frameBuilder{peerMAC: r.b.Peer().MAC, stackMAC: r.b.StackMAC(), peerIP: r.b.Peer().IP, stackIP: r.b.StackIP()}

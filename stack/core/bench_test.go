@@ -57,9 +57,9 @@ func (f *fakeTransport) HandleError(_ time.Time, e icmp.Error) { f.errors = appe
 func newBench(t testing.TB, mutate ...func(*Config)) *bench {
 	t.Helper()
 	a, b := pipe.New(1500)
-	mac, _ := wire.MACFrom(stackMAC)
+
 	cfg := Config{
-		MAC:       mac,
+		MAC:       stackMAC,
 		Interface: ipv4.Interface{Addr: netip.MustParsePrefix("198.18.0.2/24"), Gateway: gatewayIP},
 		Secret:    [16]byte{1},
 	}

@@ -13,7 +13,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack/arp"
@@ -27,7 +29,7 @@ import (
 
 // Config describes one stack instance. Zero values of the bounds take their defaults.
 type Config struct {
-	MAC        wire.MAC              // the stack's Ethernet address (unicast)
+	MAC        net.HardwareAddr      // the stack's Ethernet address: 6 bytes, unicast
 	Interface  ipv4.Interface        // address/prefix and optional gateway
 	MTU        int                   // largest IP datagram sent (default: the link's MTU)
 	TTL        uint8                 // TTL of sent datagrams (default 64)
@@ -55,8 +57,8 @@ func (c Config) WithDefaults(linkMTU int) Config {
 
 // Validate reports the first problem with c, naming the field.
 func (c Config) Validate(linkMTU int) error {
-	if c.MAC.IsZero() || c.MAC.IsMulticast() {
-		return fmt.Errorf("MAC %v is not a unicast address", c.MAC)
+	if mac, ok := wire.MACFrom(c.MAC); !ok || mac.IsZero() || mac.IsMulticast() {
+		return fmt.Errorf("MAC %v is not a unicast 6-byte Ethernet address", c.MAC)
 	}
 	if err := c.Interface.Validate(); err != nil {
 		return err
@@ -86,6 +88,7 @@ type Transport interface {
 // Core is one stack's protocol state. Use New; the zero value is not usable.
 type Core struct {
 	cfg        Config
+	mac        wire.MAC // cfg.MAC
 	link       link.Endpoint
 	now        time.Time
 	timers     timer.Heap
@@ -119,8 +122,10 @@ func New(cfg Config, l link.Endpoint) (*Core, error) {
 			return nil, fmt.Errorf("secret: %w", err)
 		}
 	}
-	c := &Core{cfg: cfg, link: l, tx: make([]byte, wire.EthernetHeaderLen+cfg.MTU)}
-	c.arp = arp.New(cfg.ARP, cfg.MAC, cfg.Interface.Addr.Addr(), c, &c.timers, c.unreachable)
+	cfg.MAC = slices.Clone(cfg.MAC) // the caller's slice may change; the config in force does not
+	mac, _ := wire.MACFrom(cfg.MAC)
+	c := &Core{cfg: cfg, mac: mac, link: l, tx: make([]byte, wire.EthernetHeaderLen+cfg.MTU)}
+	c.arp = arp.New(cfg.ARP, mac, cfg.Interface.Addr.Addr(), c, &c.timers, c.unreachable)
 	c.reasm = ipv4.NewReassembler(cfg.Reassembly, &c.timers, c.reassemblyTimeout)
 	c.ids = ipv4.NewIDs(cfg.Secret)
 	c.tcp = tcp.New(cfg.TCP, c, cfg.Secret)
@@ -129,7 +134,11 @@ func New(cfg Config, l link.Endpoint) (*Core, error) {
 }
 
 // Config returns the configuration in force, defaults filled in.
-func (c *Core) Config() Config { return c.cfg }
+func (c *Core) Config() Config {
+	cfg := c.cfg
+	cfg.MAC = slices.Clone(cfg.MAC)
+	return cfg
+}
 
 // Now returns the latest time the core was given.
 func (c *Core) Now() time.Time { return c.now }
@@ -205,7 +214,7 @@ func (c *Core) HandleFrame(now time.Time, frame []byte) {
 		return
 	}
 	// RFC 894: take frames to our address and to broadcast; anything else was not for us.
-	if dst := eth.Destination(); dst != c.cfg.MAC && !dst.IsBroadcast() {
+	if dst := eth.Destination(); dst != c.mac && !dst.IsBroadcast() {
 		c.stats.Link.NotForUs++
 		return
 	}

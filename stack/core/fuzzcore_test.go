@@ -230,7 +230,7 @@ func fzDecodeSetup(r *fzReader) fzSetup {
 		reasm.Timeout = 2 * time.Second
 	}
 	s.cfg = core.Config{
-		MAC:        fzStackMAC,
+		MAC:        fzStackMAC.HardwareAddr(),
 		Interface:  ipv4.Interface{Addr: netip.PrefixFrom(fzStackIP, 24), Gateway: fzRouterIP},
 		MTU:        mtus[h[7]>>2&3],
 		ARP:        arp.Config{CacheSize: 8},

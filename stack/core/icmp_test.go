@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"net"
 	"testing"
 	"time"
 
@@ -143,11 +144,11 @@ func TestOffLinkDestinationGoesThroughTheGateway(t *testing.T) {
 func TestConfigIsValidated(t *testing.T) {
 	a, _ := pipe.New(1500)
 	good := func() Config {
-		return Config{MAC: wire.MAC{2, 0, 0, 0, 0, 2}, Interface: ipv4.Interface{Addr: mustPrefix("198.18.0.2/24")}}
+		return Config{MAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, Interface: ipv4.Interface{Addr: mustPrefix("198.18.0.2/24")}}
 	}
 	bad := map[string]func(*Config){
 		"multicast MAC":      func(c *Config) { c.MAC[0] = 1 },
-		"zero MAC":           func(c *Config) { c.MAC = wire.MAC{} },
+		"zero MAC":           func(c *Config) { c.MAC = net.HardwareAddr{0, 0, 0, 0, 0, 0} },
 		"no address":         func(c *Config) { c.Interface.Addr = netipZeroPrefix },
 		"network address":    func(c *Config) { c.Interface.Addr = mustPrefix("198.18.0.0/24") },
 		"broadcast address":  func(c *Config) { c.Interface.Addr = mustPrefix("198.18.0.255/24") },
@@ -175,8 +176,7 @@ func TestConfigIsValidated(t *testing.T) {
 // BenchmarkEcho measures one ICMP echo request in and its reply out through the core.
 func BenchmarkEcho(b *testing.B) {
 	a, peer := pipe.New(1500)
-	mac, _ := wire.MACFrom(stackMAC)
-	c, err := New(Config{MAC: mac, Interface: ipv4.Interface{Addr: mustPrefix("198.18.0.2/24")}, Secret: [16]byte{1}}, a)
+	c, err := New(Config{MAC: stackMAC, Interface: ipv4.Interface{Addr: mustPrefix("198.18.0.2/24")}, Secret: [16]byte{1}}, a)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func (c *Core) emit(nextHop netip.Addr, ip *wire.IPv4Fields, data []byte) error 
 		copy(frame[payloadOffset:], data)
 	}
 	ip.Encode(frame[ipOffset:], len(data))
-	eth := wire.EthernetFields{Source: c.cfg.MAC, EtherType: wire.EtherTypeIPv4}
+	eth := wire.EthernetFields{Source: c.mac, EtherType: wire.EtherTypeIPv4}
 	c.stats.IPv4.PacketsOut++
 	if c.cfg.Interface.IsBroadcast(ip.Destination) {
 		eth.Destination = wire.BroadcastMAC

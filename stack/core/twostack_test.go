@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -17,7 +18,6 @@ import (
 	"github.com/mtcp-go/mtcp/stack/link"
 	"github.com/mtcp-go/mtcp/stack/link/fault"
 	"github.com/mtcp-go/mtcp/stack/tcp"
-	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
 // wire2 is a simulated Ethernet segment between two cores in virtual time: every frame takes
@@ -70,7 +70,7 @@ func newWire2(t testing.TB, faults *fault.Config, tcpCfg tcp.Config) *wire2 {
 			ep = inj
 		}
 		c, err := core.New(core.Config{
-			MAC:       wire.MAC{2, 0, 0, 0, 0, byte(i + 1)},
+			MAC:       net.HardwareAddr{2, 0, 0, 0, 0, byte(i + 1)},
 			Interface: ipv4.Interface{Addr: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(i + 1)}), 24)},
 			Secret:    [16]byte{byte(i + 1)},
 			TCP:       tcpCfg,

@@ -66,6 +66,17 @@ type timeWait struct {
 // TimeWaits returns the connections in TIME-WAIT.
 func (l *Layer) TimeWaits() int { return len(l.tw.entries) }
 
+// EachConn calls f for every connection the layer keeps state for, as netstat lists them:
+// the connection table (SYN-RECEIVED included) and the TIME-WAIT entries, in no set order.
+func (l *Layer) EachConn(f func(local, remote netip.AddrPort, s State)) {
+	for t, c := range l.conns {
+		f(t.local, t.remote, c.State())
+	}
+	for k := range l.tw.entries {
+		f(netip.AddrPortFrom(netip.AddrFrom4(k.local), k.localPort), netip.AddrPortFrom(netip.AddrFrom4(k.remote), k.remotePort), TimeWait)
+	}
+}
+
 // enterTimeWait moves c to TIME-WAIT for 2·MSL (RFC 9293 3.10.7.4). The ACK the move owes
 // the peer goes first; then the connection leaves the table for a TIME-WAIT entry.
 func (c *Conn) enterTimeWait(now time.Time) {

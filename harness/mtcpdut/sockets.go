@@ -1,4 +1,4 @@
-package harness
+package mtcpdut
 
 import (
 	"errors"
@@ -8,57 +8,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mtcp-go/mtcp/harness"
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
-
-// Sockets is the BSD socket API a target offers to scenario scripts, on small-integer file
-// descriptors numbered as a process's are (the lowest free one, from 3). No call blocks: a call
-// that would block fails with EAGAIN (connect: EINPROGRESS, then EALREADY), and the script
-// runner emulates blocking sockets by calling again as virtual time passes. Errors are
-// unix.Errno values; options use Linux's level and name numbers from golang.org/x/sys/unix.
-type Sockets interface {
-	// Socket makes a TCP socket.
-	Socket() (int, error)
-	// Bind binds the socket to a local port of the target's address.
-	Bind(fd int, port uint16) error
-	// Listen makes a bound socket listen.
-	Listen(fd, backlog int) error
-	// Accept takes an established connection from a listening socket.
-	Accept(fd int) (int, error)
-	// Connect starts an active open (EINPROGRESS); called again, it reports EALREADY while the
-	// handshake runs, then 0 once, then EISCONN; or the error the connection failed with.
-	Connect(fd int, remote netip.AddrPort) error
-	// Read returns received bytes; 0 at end of stream.
-	Read(fd int, p []byte) (int, error)
-	// Write queues bytes to send; it may take fewer than len(p).
-	Write(fd int, p []byte) (int, error)
-	// Shutdown shuts down reading (unix.SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR).
-	Shutdown(fd, how int) error
-	// Close closes the descriptor.
-	Close(fd int) error
-	// SetSockOpt and GetSockOpt set and read an integer option.
-	SetSockOpt(fd, level, name, value int) error
-	GetSockOpt(fd, level, name int) (int, error)
-	// Recv reads like Read, with flags: unix.MSG_PEEK leaves the bytes queued, unix.MSG_TRUNC
-	// drops them instead of copying (Linux's meaning on TCP). Other flags are the caller's.
-	Recv(fd int, p []byte, flags int) (int, error)
-	// Poll returns the poll(2) events that hold for fd now, in Linux's bits (unix.POLLIN,
-	// POLLOUT, POLLERR, POLLHUP, POLLRDHUP, with POLLRDNORM and POLLWRNORM alongside).
-	Poll(fd int) (int, error)
-	// Ioctl answers unix.SIOCINQ (FIONREAD: bytes received and unread), unix.SIOCOUTQ (bytes
-	// written and not yet acknowledged) and unix.SIOCOUTQNSD (written and not yet sent).
-	Ioctl(fd, request int) (int, error)
-	// TCPInfo returns the fields of Linux's struct tcp_info the target knows, by name
-	// ("tcpi_state", "tcpi_snd_cwnd", ...), in Linux's units: states numbered as Linux's,
-	// times in microseconds, windows and counts in segments.
-	TCPInfo(fd int) (map[string]int64, error)
-}
-
-// SocketsOf returns the socket API of the bench's target, or nil if it offers none.
-func (b *Bench) SocketsOf() Sockets {
-	s, _ := b.dut.(Sockets)
-	return s
-}
 
 // socket is one descriptor of the MTCP target.
 type socket struct {
@@ -323,13 +275,6 @@ func (m *MTCP) Close(fd int) error {
 	return nil
 }
 
-// FreeBSD's TCP options that Linux lacks have no number in golang.org/x/sys/unix's Linux
-// tables; these are mtcp's, above every Linux TCP option number.
-const (
-	TCP_KEEPINIT = 0x1000 + 128 // FreeBSD: seconds an active open may take (tcp(4))
-	TCP_NOOPT    = 0x1000 + 8   // FreeBSD: no TCP options in the SYN (tcp(4))
-)
-
 // Socket options the MTCP target knows; others fail with ENOPROTOOPT.
 var (
 	optReuseAddr = [2]int{unix.SOL_SOCKET, unix.SO_REUSEADDR}
@@ -343,8 +288,8 @@ var (
 	optKeepIdle  = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE}
 	optKeepIntvl = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL}
 	optKeepCnt   = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPCNT}
-	optKeepInit  = [2]int{unix.IPPROTO_TCP, TCP_KEEPINIT}
-	optNoOpt     = [2]int{unix.IPPROTO_TCP, TCP_NOOPT}
+	optKeepInit  = [2]int{unix.IPPROTO_TCP, harness.TCP_KEEPINIT}
+	optNoOpt     = [2]int{unix.IPPROTO_TCP, harness.TCP_NOOPT}
 	optUserTO    = [2]int{unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT}
 	optMaxSeg    = [2]int{unix.IPPROTO_TCP, unix.TCP_MAXSEG}
 )
@@ -450,9 +395,9 @@ func (m *MTCP) GetSockOpt(fd, level, name int) (int, error) {
 		}
 		cfg := m.core.TCP().Config()
 		if key == optSndBuf {
-			return cmp(b.Send, cfg.SendBuffer), nil
+			return orDefault(b.Send, cfg.SendBuffer), nil
 		}
-		return cmp(b.Receive, cfg.ReceiveBuffer), nil
+		return orDefault(b.Receive, cfg.ReceiveBuffer), nil
 	case optMaxSeg:
 		if s.conn != nil {
 			return s.conn.Info().SndMSS, nil
@@ -574,7 +519,7 @@ func (m *MTCP) Ioctl(fd, request int) (int, error) {
 func secondsToDuration(s int) time.Duration { return time.Duration(s) * time.Second }
 
 // cmp returns v, or def when v is 0.
-func cmp(v, def int) int {
+func orDefault(v, def int) int {
 	if v != 0 {
 		return v
 	}
@@ -614,11 +559,15 @@ func errnoOf(err error) unix.Errno {
 	return unix.EIO
 }
 
-// Linux's tcpi_state numbers (include/net/tcp_states.h), by mtcp state.
-var linuxStates = [...]int64{
-	tcp.Closed: 7, tcp.Listen: 10, tcp.SynSent: 2, tcp.SynReceived: 3, tcp.Established: 1,
-	tcp.FinWait1: 4, tcp.FinWait2: 5, tcp.CloseWait: 8, tcp.Closing: 11, tcp.LastAck: 9, tcp.TimeWait: 6,
+// linuxStates are Linux's state numbers (include/net/tcp_states.h), by mtcp state.
+var linuxStates = [...]harness.TCPState{
+	tcp.Closed: harness.TCPClose, tcp.Listen: harness.TCPListen, tcp.SynSent: harness.TCPSynSent,
+	tcp.SynReceived: harness.TCPSynRecv, tcp.Established: harness.TCPEstablished,
+	tcp.FinWait1: harness.TCPFinWait1, tcp.FinWait2: harness.TCPFinWait2, tcp.CloseWait: harness.TCPCloseWait,
+	tcp.Closing: harness.TCPClosing, tcp.LastAck: harness.TCPLastAck, tcp.TimeWait: harness.TCPTimeWait,
 }
+
+func linuxState(s tcp.State) harness.TCPState { return linuxStates[s] }
 
 // Linux's tcpi_options bits (include/uapi/linux/tcp.h).
 const (
@@ -637,9 +586,9 @@ func (m *MTCP) TCPInfo(fd int) (map[string]int64, error) {
 	case err != nil:
 		return nil, err
 	case s.listener != nil:
-		return map[string]int64{"tcpi_state": linuxStates[tcp.Listen]}, nil
+		return map[string]int64{"tcpi_state": int64(harness.TCPListen)}, nil
 	case s.conn == nil:
-		return map[string]int64{"tcpi_state": linuxStates[tcp.Closed]}, nil
+		return map[string]int64{"tcpi_state": int64(harness.TCPClose)}, nil
 	}
 	in := s.conn.Info()
 	mss := int64(max(in.SndMSS, 1))
@@ -663,7 +612,7 @@ func (m *MTCP) TCPInfo(fd int) (map[string]int64, error) {
 		ssthresh = int64(in.Ssthresh) / mss
 	}
 	return map[string]int64{
-		"tcpi_state":          linuxStates[in.State],
+		"tcpi_state":          int64(linuxState(in.State)),
 		"tcpi_ca_state":       int64(in.CAState),
 		"tcpi_retransmits":    int64(in.Backoffs),
 		"tcpi_backoff":        int64(in.Backoffs),
