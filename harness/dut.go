@@ -77,6 +77,14 @@ type DropCounter interface {
 	Drops() uint64
 }
 
+// Counters is a DUT that exposes protocol counters by name: Linux's nstat names where the
+// target counts the same event (TcpExtSyncookiesSent, TcpExtPAWSEstab, ...), and names of its
+// own, prefixed with the target's name, for what only it counts. ok is false for a counter
+// the target does not keep.
+type Counters interface {
+	Counter(name string) (v uint64, ok bool)
+}
+
 // TCPState is a TCP state numbered as Linux's (include/net/tcp_states.h), the numbering
 // TCP_INFO's tcpi_state and /proc/net/tcp use.
 type TCPState int

@@ -434,10 +434,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 	Spec("U10", func() {
 		// In virtual time, on the bench: a SYN whose SYN-ACK is never answered.
 		b := NewBench()
-		b.Do(func() {
-			_, err := mtcpLayer(b).Listen(80, 0)
-			Expect(err).NotTo(HaveOccurred())
-		})
+		ln := listen(b)
 		b.Inject(b.Peer().TCP(harness.Segment{Flags: harness.SYN, Seq: 1000, Win: 29200, MSS: 1460}))
 		first := b.Next()
 		Expect(first).To(harness.BeTCP(harness.Flags(harness.SYN|harness.ACK), harness.Ack(1001)))
@@ -448,6 +445,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 			Expect(f.Offset - first.Offset).To(Equal(want * time.Second))
 		}
 		b.ExpectNothingFor(2 * time.Minute)
-		Expect(mtcpLayer(b).Conns()).To(BeZero(), "the half-open connection was not freed")
+		Expect(ln.HalfOpen()).To(BeZero(), "the half-open connection was not freed")
+		Expect(tableSize(b)).To(BeZero(), "the half-open connection was not freed")
 	})
 })

@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"io"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -9,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // closeActively takes the connection through FIN-WAIT-1 and FIN-WAIT-2 to TIME-WAIT: the
@@ -19,13 +17,13 @@ func (k *tcpConn) closeActively() {
 	GinkgoHelper()
 	k.close()
 	k.next(Flags(FIN|ACK), Seq(k.ack), Ack(k.nxt))
-	Expect(k.c.State()).To(Equal(tcp.FinWait1))
+	Expect(k.c.State()).To(Equal(TCPFinWait1))
 	k.send(ACK, nil)
-	Expect(k.c.State()).To(Equal(tcp.FinWait2))
+	Expect(k.c.State()).To(Equal(TCPFinWait2))
 	k.b.ExpectNothing()
 	k.send(FIN|ACK, nil)
 	k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
-	Expect(k.c.State()).To(Equal(tcp.TimeWait))
+	Expect(k.c.State()).To(Equal(TCPTimeWait))
 }
 
 // expectGone checks on the wire that the stack no longer has the connection: the listener on
@@ -42,10 +40,9 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		k := accept(b, listen(b))
 		k.closeActively()
 		b.ExpectNothingFor(msl2 - time.Millisecond)
-		Expect(k.c.State()).To(Equal(tcp.TimeWait))
+		Expect(k.c.State()).To(Equal(TCPTimeWait))
 		b.Advance(time.Millisecond)
-		Expect(k.c.State()).To(Equal(tcp.Closed))
-		Expect(k.c.Err()).NotTo(HaveOccurred())
+		Expect(k.c.State()).To(Equal(TCPClose))
 		k.expectGone()
 	})
 
@@ -54,10 +51,11 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		k := accept(b, listen(b))
 		k.send(FIN|ACK, nil)
 		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt)) // at once
-		Expect(k.c.State()).To(Equal(tcp.CloseWait))
+		Expect(k.c.State()).To(Equal(TCPCloseWait))
 		b.Do(func() {
-			_, err := k.c.Read(make([]byte, 10))
-			Expect(err).To(MatchError(io.EOF))
+			n, err := k.c.Read(make([]byte, 10))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(n).To(BeZero(), "end of stream")
 		})
 		// Half-closed: the stack still sends.
 		k.write([]byte("still here"))
@@ -65,10 +63,9 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		k.send(ACK, nil)
 		k.close()
 		k.next(Flags(FIN|ACK), Seq(k.ack), Ack(k.nxt))
-		Expect(k.c.State()).To(Equal(tcp.LastAck))
+		Expect(k.c.State()).To(Equal(TCPLastAck))
 		k.send(ACK, nil)
-		Expect(k.c.State()).To(Equal(tcp.Closed))
-		Expect(k.c.Err()).NotTo(HaveOccurred())
+		Expect(k.c.State()).To(Equal(TCPClose))
 		b.ExpectNothingFor(time.Minute)
 		k.expectGone()
 	})
@@ -84,12 +81,12 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		k.inject(s)
 		k.nxt++
 		k.next(Flags(ACK), Seq(k.iss+2), Ack(k.nxt))
-		Expect(k.c.State()).To(Equal(tcp.Closing))
+		Expect(k.c.State()).To(Equal(TCPClosing))
 		k.send(ACK, nil) // now it does
-		Expect(k.c.State()).To(Equal(tcp.TimeWait))
+		Expect(k.c.State()).To(Equal(TCPTimeWait))
 		b.ExpectNothingFor(msl2 - time.Millisecond)
 		b.Advance(time.Millisecond)
-		Expect(k.c.State()).To(Equal(tcp.Closed))
+		Expect(k.c.State()).To(Equal(TCPClose))
 	})
 
 	Spec("T4", func() {
@@ -105,9 +102,9 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
 		// 2·MSL starts again from here.
 		b.ExpectNothingFor(msl2 - time.Millisecond)
-		Expect(k.c.State()).To(Equal(tcp.TimeWait), "TIME-WAIT ended %v after the repeated FIN", msl2-30*time.Second)
+		Expect(k.c.State()).To(Equal(TCPTimeWait), "TIME-WAIT ended %v after the repeated FIN", msl2-30*time.Second)
 		b.Advance(time.Millisecond)
-		Expect(k.c.State()).To(Equal(tcp.Closed))
+		Expect(k.c.State()).To(Equal(TCPClose))
 
 		// Any acceptable FIN, not only a repeat: one at RCV.NXT is acknowledged and restarts
 		// the timer too (RFC 9293 3.10.7.4, eighth step).
@@ -117,9 +114,9 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		k2.inject(k2.seg(FIN|ACK, nil))
 		k2.next(Flags(ACK), Seq(k2.ack), Ack(k2.nxt))
 		b.ExpectNothingFor(msl2 - time.Millisecond)
-		Expect(k2.c.State()).To(Equal(tcp.TimeWait))
+		Expect(k2.c.State()).To(Equal(TCPTimeWait))
 		b.Advance(time.Millisecond)
-		Expect(k2.c.State()).To(Equal(tcp.Closed))
+		Expect(k2.c.State()).To(Equal(TCPClose))
 	})
 
 	Spec("T5", func() {
@@ -131,12 +128,12 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		k.inject(k.seg(RST, nil))
 		k.inject(k.seg(RST|ACK, nil))
 		b.ExpectNothing()
-		Expect(k.c.State()).To(Equal(tcp.TimeWait))
+		Expect(k.c.State()).To(Equal(TCPTimeWait))
 		// The connection is still in TIME-WAIT, not gone: an ACK draws no RST from the listener.
 		k.inject(k.seg(ACK, nil))
 		b.ExpectNothing()
 		b.Advance(msl2)
-		Expect(k.c.State()).To(Equal(tcp.Closed))
+		Expect(k.c.State()).To(Equal(TCPClose))
 	})
 
 	Spec("T6", func() {
@@ -150,11 +147,11 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		b.Inject(b.Peer().TCP(Segment{SrcPort: k.peerPort, Flags: SYN, Seq: isn, Win: 29200, MSS: 1460}))
 		sa := b.Next()
 		Expect(sa).To(k.is(Flags(SYN|ACK), Ack(isn+1), HasMSS(stackMSS)))
-		Expect(k.c.State()).To(Equal(tcp.Closed))
+		Expect(k.c.State()).To(Equal(TCPSynRecv), "TIME-WAIT gave way to the new incarnation")
 		b.Inject(b.Peer().TCP(Segment{SrcPort: k.peerPort, Flags: ACK, Seq: isn + 1, Ack: sa.TCP().Seq + 1, Win: 29200}))
-		c, err := ln.Accept()
+		c, err := ln.Accept(k.peerPort)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(c.State()).To(Equal(tcp.Established))
+		Expect(c.State()).To(Equal(TCPEstablished))
 
 		// A SYN at or before RCV.NXT may be an old duplicate: a challenge ACK, and TIME-WAIT stays.
 		k2 := accept(b, ln, fromPort(40001))
@@ -162,7 +159,7 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		for _, seq := range []uint32{k2.nxt, k2.nxt - 1000} {
 			b.Inject(b.Peer().TCP(Segment{SrcPort: k2.peerPort, Flags: SYN, Seq: seq, Win: 29200, MSS: 1460}))
 			k2.next(Flags(ACK), Seq(k2.ack), Ack(k2.nxt))
-			Expect(k2.c.State()).To(Equal(tcp.TimeWait))
+			Expect(k2.c.State()).To(Equal(TCPTimeWait))
 			b.ExpectNothingFor(500 * time.Millisecond) // one challenge ACK per 500 ms (S6)
 		}
 		b.ExpectNothing()
@@ -183,38 +180,33 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		}
 		syn(k, k.nxt-1000, peerTSAt(b))
 		Expect(b.Next()).To(k.is(Flags(SYN|ACK), Ack(k.nxt-1000+1)))
-		Expect(k.c.State()).To(Equal(tcp.Closed))
+		Expect(k.c.State()).To(Equal(TCPSynRecv), "TIME-WAIT gave way to the new incarnation")
 		// A SYN beyond RCV.NXT with an older TSval is not a new incarnation: a challenge ACK,
 		// and TIME-WAIT stays.
 		k2 := accept(b, ln, fromPort(40001), peerTimestamps())
 		k2.closeActively()
 		syn(k2, k2.nxt+100000, k2.peerTS-1)
 		k2.next(Flags(ACK), Seq(k2.ack), Ack(k2.nxt))
-		Expect(k2.c.State()).To(Equal(tcp.TimeWait))
+		Expect(k2.c.State()).To(Equal(TCPTimeWait))
 
 		// A listener that cannot take the new connection (its accept queue is full) leaves
 		// TIME-WAIT in place: the SYN is dropped, the peer will retry, the old incarnation
 		// still guards the tuple.
 		b2 := NewBench()
-		var full *tcp.Listener
-		b2.Do(func() {
-			var err error
-			full, err = mtcpLayer(b2).Listen(serverPort, 1)
-			Expect(err).NotTo(HaveOccurred())
-		})
+		full := listenOn(b2, serverPort, 1)
 		k3 := accept(b2, full, fromPort(40002))
 		k3.closeActively()
 		// Another connection, established and not accepted: the queue (backlog 1) is full.
 		b2.Inject(b2.Peer().TCP(Segment{SrcPort: 40003, Flags: SYN, Seq: peerISN, Win: 29200, MSS: 1460}))
 		sa := b2.Next()
 		b2.Inject(b2.Peer().TCP(Segment{SrcPort: 40003, Flags: ACK, Seq: peerISN + 1, Ack: sa.TCP().Seq + 1, Win: 29200}))
-		Expect(full.Pending()).To(Equal(1))
+		Expect(connsIn(b2, TCPEstablished, serverPort)).To(HaveLen(1), "the connection waiting for accept")
 		b2.Inject(b2.Peer().TCP(Segment{SrcPort: k3.peerPort, Flags: SYN, Seq: k3.nxt + 100000, Win: 29200, MSS: 1460}))
 		b2.ExpectNothing()
-		Expect(k3.c.State()).To(Equal(tcp.TimeWait))
+		Expect(k3.c.State()).To(Equal(TCPTimeWait))
 		// Once the queue has room, the SYN (sent again) opens the new connection.
 		b2.Do(func() {
-			_, err := full.Accept()
+			_, err := full.Accept(40003)
 			Expect(err).NotTo(HaveOccurred())
 		})
 		b2.Inject(b2.Peer().TCP(Segment{SrcPort: k3.peerPort, Flags: SYN, Seq: k3.nxt + 100000, Win: 29200, MSS: 1460}))
@@ -246,17 +238,17 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		ahead.Seq = k.nxt + 10
 		k.inject(ahead)
 		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
-		Expect(k.c.State()).To(Equal(tcp.TimeWait))
+		Expect(k.c.State()).To(Equal(TCPTimeWait))
 
 		// A SYN+FIN beyond RCV.NXT opens no new connection (a listener drops SYN+FIN, B4): a
 		// challenge ACK, and TIME-WAIT stays. The same SYN without the FIN opens one (T6).
 		b.Advance(500 * time.Millisecond)
 		k.inject(Segment{SrcPort: k.peerPort, Flags: SYN | FIN, Seq: k.nxt + 100000, Win: 29200, MSS: 1460})
 		k.next(Flags(ACK), Seq(k.ack), Ack(k.nxt))
-		Expect(k.c.State()).To(Equal(tcp.TimeWait))
+		Expect(k.c.State()).To(Equal(TCPTimeWait))
 		k.inject(Segment{SrcPort: k.peerPort, Flags: SYN, Seq: k.nxt + 100000, Win: 29200, MSS: 1460})
 		Expect(b.Next()).To(k.is(Flags(SYN|ACK), Ack(k.nxt+100001)))
-		Expect(k.c.State()).To(Equal(tcp.Closed))
+		Expect(k.c.State()).To(Equal(TCPSynRecv), "TIME-WAIT gave way to the new incarnation")
 	})
 
 	Spec("T8", func() {
@@ -264,7 +256,7 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		// close() in SYN-SENT deletes the connection (RFC 9293 3.10.4): no RST, no more SYNs.
 		c, syn := startDial(b, serverPort)
 		b.Do(func() { Expect(c.Close()).To(Succeed()) })
-		Expect(c.State()).To(Equal(tcp.Closed))
+		Expect(c.State()).To(Equal(TCPClose))
 		b.ExpectNothingFor(time.Minute)
 		// The positive control: the peer's late SYN-ACK finds no connection and draws the
 		// closed port's RST, seq = SEG.ACK (RFC 9293 3.10.7.1).
@@ -279,7 +271,7 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		rst := func(k *tcpConn) {
 			GinkgoHelper()
 			k.next(Flags(BeElementOf(RST, RST|ACK)), Seq(k.ack)) // RFC 9293 3.10.4: <SEQ=SND.NXT><CTL=RST>
-			Expect(k.c.State()).To(Equal(tcp.Closed))
+			Expect(k.c.State()).To(Equal(TCPClose))
 		}
 		// Closed with data the application never read.
 		k := accept(b, ln)
@@ -296,7 +288,7 @@ var _ = Describe("TCP connection close and TIME-WAIT (RFC 9293 3.6, RFC 1337, RF
 		rst(k)
 		// Aborted.
 		k = accept(b, ln, fromPort(40002))
-		b.Do(k.c.Abort)
+		b.Do(func() { Expect(k.c.Abort()).To(Succeed()) })
 		rst(k)
 		// Closed with linger 0.
 		k = accept(b, ln, fromPort(40003))

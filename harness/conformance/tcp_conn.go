@@ -2,17 +2,15 @@ package conformance
 
 import (
 	"encoding/binary"
-	"errors"
 	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/harness/mtcpdut"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // Facts about the stack under test that the TCP specs rely on (its defaults, see the tcp
@@ -76,8 +74,8 @@ func newHandshake(port uint16, opts []peerOpt) handshake {
 // acknowledges next, so that specs build segments without arithmetic.
 type tcpConn struct {
 	b                   *Bench
-	c                   *tcp.Conn // the stack's end
-	syn                 *Frame    // the stack's SYN or SYN-ACK
+	c                   *sock  // the stack's end
+	syn                 *Frame // the stack's SYN or SYN-ACK
 	peerPort, stackPort uint16
 	iss, irs            uint32 // the stack's ISN, the peer's ISN
 	nxt                 uint32 // the peer's next sequence number
@@ -115,39 +113,22 @@ func (k *tcpConn) agreed(h handshake, stackSyn *Frame) {
 	k.ts = h.ts && hasTS
 }
 
-// newBenchWith makes a bench whose stack runs with its TCP configuration changed by f: a
-// variant of a case with a feature switched off, or a timer made shorter.
-func newBenchWith(f func(*tcp.Config)) *Bench {
+// newBenchWith makes a bench whose target runs with its policy changed by sysctl assignments
+// ("net.ipv4.tcp_sack=0"): a variant of a case with a feature switched off, or a timer made
+// shorter. A target that cannot take one fails the spec.
+func newBenchWith(settings ...string) *Bench {
 	GinkgoHelper()
-	cfg := mtcpdut.DefaultConfig()
-	f(&cfg.TCP)
-	m, err := mtcpdut.New(cfg)
-	Expect(err).NotTo(HaveOccurred())
-	return newBenchOn(m)
-}
-
-// mtcpLayer is the TCP layer of the bench's mtcp core (to be replaced by the socket API).
-func mtcpLayer(b *Bench) *tcp.Layer {
-	GinkgoHelper()
-	m, ok := b.DUT().(*mtcpdut.MTCP)
-	Expect(ok).To(BeTrue(), "this spec needs mtcp's own API")
-	return m.Core().TCP()
+	return newBenchOn(newDUT(settings...))
 }
 
 // listen opens a listener on serverPort.
-func listen(b *Bench) *tcp.Listener {
+func listen(b *Bench) *listener {
 	GinkgoHelper()
-	var ln *tcp.Listener
-	b.Do(func() {
-		var err error
-		ln, err = mtcpLayer(b).Listen(serverPort, 0)
-		Expect(err).NotTo(HaveOccurred())
-	})
-	return ln
+	return listenOn(b, serverPort, 128)
 }
 
 // accept opens a connection to ln from the peer (SYN, SYN-ACK, ACK after one RTT) and accepts it.
-func accept(b *Bench, ln *tcp.Listener, opts ...peerOpt) *tcpConn {
+func accept(b *Bench, ln *listener, opts ...peerOpt) *tcpConn {
 	GinkgoHelper()
 	h := newHandshake(clientPort, opts)
 	synTS := peerTSAt(b)
@@ -168,28 +149,38 @@ func accept(b *Bench, ln *tcp.Listener, opts ...peerOpt) *tcpConn {
 	k.saw(sa)
 	b.Advance(h.rtt)
 	k.send(ACK, nil)
-	b.Do(func() {
-		var err error
-		k.c, err = ln.Accept()
-		Expect(err).NotTo(HaveOccurred())
-	})
-	Expect(k.c.State()).To(Equal(tcp.Established))
+	k.accepted(ln)
 	b.ExpectNothing()
 	return k
 }
 
-// startDial makes the stack dial the peer's port and returns the connection and its SYN.
-func startDial(b *Bench, port uint16) (*tcp.Conn, *Frame) {
+// accepted takes this connection from ln, which must have it ready, ESTABLISHED.
+func (k *tcpConn) accepted(ln *listener) {
 	GinkgoHelper()
-	var c *tcp.Conn
+	k.b.Do(func() {
+		var err error
+		k.c, err = ln.Accept(k.peerPort)
+		Expect(err).NotTo(HaveOccurred(), "the ACK from port %d completed no connection", k.peerPort)
+	})
+	Expect(k.c.State()).To(Equal(TCPEstablished))
+}
+
+// startDial makes the stack dial the peer's port (a non-blocking connect: EINPROGRESS) and
+// returns the connection and its SYN.
+func startDial(b *Bench, port uint16) (*sock, *Frame) {
+	GinkgoHelper()
+	s := socketsOf(b)
+	c := &sock{b: b, remote: netip.AddrPortFrom(b.Peer().IP, port)}
 	b.Do(func() {
 		var err error
-		c, err = mtcpLayer(b).Dial(netip.AddrPortFrom(b.Peer().IP, port))
+		c.fd, err = s.Socket()
 		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Connect(c.fd, c.remote)).To(MatchError(unix.EINPROGRESS))
 	})
 	syn := b.Next()
 	Expect(syn).To(BeTCP(Flags(Or(Equal(SYN), Equal(SYN|ECE|CWR))), DstPort(port), Ack(0)))
-	Expect(c.State()).To(Equal(tcp.SynSent))
+	c.local = netip.AddrPortFrom(b.StackIP(), uint16(syn.TCP().SrcPort))
+	Expect(c.State()).To(Equal(TCPSynSent))
 	return c, syn
 }
 
@@ -216,7 +207,7 @@ func dial(b *Bench, opts ...peerOpt) *tcpConn {
 	k.inject(s) // notes the SYN-ACK's TSval
 	k.nxt++
 	k.next(Flags(ACK), Seq(k.iss+1), Ack(k.nxt))
-	Expect(c.State()).To(Equal(tcp.Established))
+	Expect(c.State()).To(Equal(TCPEstablished))
 	return k
 }
 
@@ -353,11 +344,14 @@ func (k *tcpConn) read() []byte {
 		buf := make([]byte, 64<<10)
 		for {
 			n, err := k.c.Read(buf)
-			out = append(out, buf[:n]...)
-			if errors.Is(err, tcp.ErrWouldBlock) || n == 0 {
+			if errAgain(err) {
 				return
 			}
 			Expect(err).NotTo(HaveOccurred())
+			if n == 0 { // the end of the stream
+				return
+			}
+			out = append(out, buf[:n]...)
 		}
 	})
 	return out

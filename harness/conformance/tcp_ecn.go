@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // ce injects data marked CE by a router on the way (RFC 3168 5), with extra flags.
@@ -37,7 +36,7 @@ var _ = Describe("TCP explicit congestion notification (RFC 3168)", Label("tcp")
 		Expect(k3.syn).To(k3.is(Flags(SYN)))
 
 		// Config.ECN On: the SYN asks; an ECN-setup SYN-ACK agrees.
-		b2 := newBenchWith(func(c *tcp.Config) { c.ECN = tcp.ECNOn })
+		b2 := newBenchWith("net.ipv4.tcp_ecn=1")
 		k4 := dial(b2, fromPort(8080), peerECN())
 		Expect(k4.syn).To(k4.is(Flags(SYN | ECE | CWR)))
 		k4.write([]byte("z"))
@@ -47,7 +46,7 @@ var _ = Describe("TCP explicit congestion notification (RFC 3168)", Label("tcp")
 		Expect(syn).To(BeTCP(Flags(SYN | ECE | CWR)))
 		Expect(b2.NextWithin(2 * time.Second)).To(BeTCP(Flags(SYN), DstPort(8081)))
 		// Config.ECN Off: an ECN-setup SYN is answered without ECE.
-		b3 := newBenchWith(func(c *tcp.Config) { c.ECN = tcp.ECNOff })
+		b3 := newBenchWith("net.ipv4.tcp_ecn=0")
 		k5 := accept(b3, listen(b3), peerECN())
 		Expect(k5.syn).To(k5.is(Flags(SYN | ACK)))
 	})
@@ -95,13 +94,13 @@ var _ = Describe("TCP explicit congestion notification (RFC 3168)", Label("tcp")
 		s := k.seg(ACK|ECE, nil)
 		s.Ack = seqEnd(fl[0])
 		k.inject(s)
-		Expect(k.c.Info().Ssthresh).To(Equal(5 * stackMSS / 2))
-		Expect(k.c.Info().Cwnd).To(Equal(5 * stackMSS / 2))
+		Expect(k.c.Info().SsthreshSeg).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
+		Expect(k.c.Info().CwndSegs).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
 		// A second ECE in the same window of data changes nothing more.
 		s.Ack = seqEnd(fl[1])
 		k.inject(s)
-		Expect(k.c.Info().Ssthresh).To(Equal(5 * stackMSS / 2))
-		Expect(k.c.Info().Cwnd).To(Equal(5 * stackMSS / 2))
+		Expect(k.c.Info().SsthreshSeg).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
+		Expect(k.c.Info().CwndSegs).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
 		// The next new data segment carries CWR, the one after it does not.
 		k.ackUpTo(fl[5])
 		k.write(pattern(2 * stackMSS))
@@ -117,12 +116,12 @@ var _ = Describe("TCP explicit congestion notification (RFC 3168)", Label("tcp")
 		k.next(PayloadLen(stackMSS))
 		k.next(PayloadLen(stackMSS))
 		// ECE on a connection that did not negotiate ECN means nothing: no reduction, no CWR.
-		cwnd := k.c.Info().Cwnd
+		cwnd := k.c.Info().CwndSegs
 		s := k.seg(ACK|ECE, nil)
 		s.Ack = seqEnd(f)
 		k.inject(s)
-		Expect(k.c.Info().Cwnd).To(Equal(cwnd + stackMSS)) // slow start goes on
-		Expect(k.c.Info().Ssthresh).To(Equal(1 << 30))
+		Expect(k.c.Info().CwndSegs).To(Equal(cwnd + 1)) // slow start goes on
+		Expect(k.c.Info().SsthreshSeg).To(Equal(infiniteSsthresh))
 		k.write(pattern(stackMSS))
 		k.next(Flags(ACK|PSH), PayloadLen(stackMSS), IPECN(NotECT))
 		// A CE mark is not echoed, and the ACK is not hurried.

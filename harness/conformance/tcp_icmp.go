@@ -7,9 +7,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // quote is what an ICMP error carries of a datagram the stack sent: its IP header and the
@@ -33,8 +33,8 @@ var _ = Describe("TCP and ICMP errors (RFC 1122 4.2.3.9, RFC 5927)", Label("tcp"
 		for _, code := range []uint8{layers.ICMPv4CodePort, layers.ICMPv4CodeProtocol} {
 			c, syn := startDial(b, serverPort)
 			b.Inject(b.Peer().ICMP(layers.ICMPv4TypeDestinationUnreachable, code, 0, quote(syn)))
-			Expect(c.State()).To(Equal(tcp.Closed), "after ICMP unreachable code %d", code)
-			Expect(c.Err()).To(MatchError(tcp.ErrConnRefused))
+			Expect(c.State()).To(Equal(TCPClose), "after ICMP unreachable code %d", code)
+			Expect(c.Err()).To(MatchError(unix.ECONNREFUSED))
 			b.ExpectNothingFor(2 * time.Minute) // no more SYNs
 		}
 	})
@@ -47,13 +47,13 @@ var _ = Describe("TCP and ICMP errors (RFC 1122 4.2.3.9, RFC 5927)", Label("tcp"
 		// anything in flight, so not believed.
 		for _, seq := range []uint32{iss + 1, iss + 1000, iss - 1} {
 			b.Inject(b.Peer().ICMP(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodePort, 0, withSeq(quote(syn), seq)))
-			Expect(c.State()).To(Equal(tcp.SynSent), "after an ICMP error quoting seq ISS%+d", int32(seq-iss))
+			Expect(c.State()).To(Equal(TCPSynSent), "after an ICMP error quoting seq ISS%+d", int32(seq-iss))
 		}
 		b.ExpectNothing()
 		// The handshake goes on.
 		b.Inject(b.Peer().TCP(Segment{SrcPort: serverPort, DstPort: port, Flags: SYN | ACK, Seq: 5000, Ack: iss + 1, Win: 29200, MSS: 1460}))
 		Expect(b.Next()).To(BeTCP(Flags(ACK), Seq(iss+1), Ack(5001)))
-		Expect(c.State()).To(Equal(tcp.Established))
+		Expect(c.State()).To(Equal(TCPEstablished))
 	})
 
 	Spec("C7", func() {
@@ -65,7 +65,7 @@ var _ = Describe("TCP and ICMP errors (RFC 1122 4.2.3.9, RFC 5927)", Label("tcp"
 		b.Inject(b.Peer().ICMP(layers.ICMPv4TypeTimeExceeded, layers.ICMPv4CodeTTLExceeded, 0, quote(f0)))
 		b.Inject(b.Peer().ICMP(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeHost, 0, quote(f0)))
 		b.ExpectNothing()
-		Expect(k.c.State()).To(Equal(tcp.Established))
+		Expect(k.c.State()).To(Equal(TCPEstablished))
 		Expect(k.c.Err()).NotTo(HaveOccurred())
 		// The retransmission goes on as if nothing happened, and gets through.
 		f1 := k.nextWithin(2*rto, Seq(f0.TCP().Seq), Payload([]byte("data")))

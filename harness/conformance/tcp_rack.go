@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 var _ = Describe("TCP RACK-TLP loss detection (RFC 8985)", Label("tcp"), func() {
@@ -30,7 +29,7 @@ var _ = Describe("TCP RACK-TLP loss detection (RFC 8985)", Label("tcp"), func() 
 		Expect(k.c.Info().Backoffs).To(BeZero())
 
 		// RACK off: the same ACK is one duplicate, no loss; s1 waits for the RTO (1 s).
-		b2 := newBenchWith(func(c *tcp.Config) { c.RACK = tcp.Off })
+		b2 := newBenchWith("net.ipv4.tcp_recovery=0")
 		k2 := accept(b2, listen(b2), peerSACK())
 		k2.write(pattern(3 * stackMSS))
 		t1, t2 := k2.next(PayloadLen(stackMSS)), k2.next(PayloadLen(stackMSS))
@@ -55,7 +54,7 @@ var _ = Describe("TCP RACK-TLP loss detection (RFC 8985)", Label("tcp"), func() 
 		acked := b.Elapsed()
 		f := k.nextWithin(time.Second, Seq(s2.TCP().Seq), Payload(s2.TCP().Payload))
 		Expect(f.Offset - acked).To(Equal(2*10*time.Millisecond + 200*time.Millisecond))
-		Expect(mtcpLayer(b).Stats().TailLossProbes).To(BeEquivalentTo(1))
+		Expect(counter(b, "TcpExtTCPLossProbes")).To(BeEquivalentTo(1))
 		// The probe repaired the tail: everything is acknowledged, nothing more goes.
 		k.ackUpTo(f)
 		b.ExpectNothingFor(5 * time.Second)
@@ -74,7 +73,7 @@ var _ = Describe("TCP RACK-TLP loss detection (RFC 8985)", Label("tcp"), func() 
 
 		// The stack's default (TLPNewData off): the last segment goes again as the probe, which
 		// any receiver acknowledges at once, even with new data waiting.
-		b4 := newBenchWith(func(c *tcp.Config) { c.TLPNewData = tcp.Off })
+		b4 := newBenchWith("mtcp.tlp_new_data=0")
 		k4 := accept(b4, listen(b4), fromPort(40002), peerSACK())
 		k4.write(pattern(4 * stackMSS))
 		v1 := k4.next(PayloadLen(stackMSS))
@@ -85,7 +84,7 @@ var _ = Describe("TCP RACK-TLP loss detection (RFC 8985)", Label("tcp"), func() 
 		Expect(probe.Offset - v1.Offset).To(Equal(2*10*time.Millisecond + 4*time.Millisecond))
 
 		// RACK off: no probe; the tail waits for the RTO.
-		b2 := newBenchWith(func(c *tcp.Config) { c.RACK = tcp.Off })
+		b2 := newBenchWith("net.ipv4.tcp_recovery=0")
 		k3 := accept(b2, listen(b2), peerSACK())
 		k3.write(pattern(2 * stackMSS))
 		t1, t2 := k3.next(PayloadLen(stackMSS)), k3.next(PayloadLen(stackMSS))

@@ -5,9 +5,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // ackUpTo makes the peer acknowledge the stack's data up to the end of segment f.
@@ -49,10 +49,10 @@ var _ = Describe("TCP retransmission (RFC 6298, RFC 5681 3.2, RFC 9293 3.6)", La
 		}
 		// After the 8th retransmission (our Retries), one more RTO and the connection times out.
 		b.ExpectNothingFor(60*time.Second - time.Millisecond)
-		Expect(k.c.State()).To(Equal(tcp.Established))
+		Expect(k.c.State()).To(Equal(TCPEstablished))
 		b.Advance(time.Millisecond)
-		Expect(k.c.State()).To(Equal(tcp.Closed))
-		Expect(k.c.Err()).To(MatchError(tcp.ErrTimeout))
+		Expect(k.c.State()).To(Equal(TCPClose))
+		Expect(k.c.Err()).To(MatchError(unix.ETIMEDOUT))
 	})
 
 	Spec("R3", func() {
@@ -120,7 +120,7 @@ var _ = Describe("TCP retransmission (RFC 6298, RFC 5681 3.2, RFC 9293 3.6)", La
 		f := k.next(Seq(lost), PayloadLen(stackMSS))
 		Expect(f.Offset).To(Equal(now), "fast retransmit waits for no timer")
 		flightSize := 6 * stackMSS
-		Expect(k.c.Info().Ssthresh).To(Equal(max(flightSize/2, 2*stackMSS)))
+		Expect(k.c.Info().SsthreshSeg).To(Equal(max(flightSize/2, 2*stackMSS) / stackMSS))
 		// The retransmission fills the hole: everything is acknowledged.
 		s := k.seg(ACK, nil)
 		s.Ack = seqEnd(flight[5])
@@ -140,7 +140,7 @@ var _ = Describe("TCP retransmission (RFC 6298, RFC 5681 3.2, RFC 9293 3.6)", La
 			Expect(f.Offset - f0.Offset).To(Equal(at * time.Second))
 		}
 		k.send(ACK, nil)
-		Expect(k.c.State()).To(Equal(tcp.FinWait2))
+		Expect(k.c.State()).To(Equal(TCPFinWait2))
 		// The application closed: FIN-WAIT-2 lasts 60 s at most (HD5), then a RST.
 		b.ExpectNothingFor(time.Minute - time.Millisecond)
 		k.nextWithin(time.Millisecond, Flags(RST), Seq(k.iss+2))

@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	. "github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // block is the SACK block of bytes [from, to) past the peer's next sequence number.
@@ -73,7 +72,7 @@ var _ = Describe("TCP selective acknowledgment (RFC 2018, RFC 2883, RFC 6675)", 
 		k4.outOfOrder(10, []byte("later"))
 		k4.next(Flags(ACK), Ack(k4.nxt), WithoutOption(sackKind))
 		// Switched off (Config.SACK Off): not offered, not answered.
-		b2 := newBenchWith(func(c *tcp.Config) { c.SACK = tcp.Off })
+		b2 := newBenchWith("net.ipv4.tcp_sack=0")
 		k5 := accept(b2, listen(b2), peerSACK())
 		Expect(k5.syn).To(k5.is(WithoutOption(sackOKKind)))
 		k5.outOfOrder(10, []byte("later"))
@@ -145,7 +144,7 @@ var _ = Describe("TCP selective acknowledgment (RFC 2018, RFC 2883, RFC 6675)", 
 
 	Spec("SK4", func() {
 		// RFC 6675 on its own: RACK off.
-		b := newBenchWith(func(c *tcp.Config) { c.RACK = tcp.Off })
+		b := newBenchWith("net.ipv4.tcp_recovery=0")
 		k := accept(b, listen(b), peerSACK())
 		fl := k.flight(6, stackMSS)
 		s1, s2, s3, s4, s5, s6 := fl[0], fl[1], fl[2], fl[3], fl[4], fl[5]
@@ -159,8 +158,8 @@ var _ = Describe("TCP selective acknowledgment (RFC 2018, RFC 2883, RFC 6675)", 
 		// window halves (RFC 6675 5 (4)).
 		k.sackAck(una, span(s5), span(s2, s3))
 		k.next(Seq(una), PayloadLen(stackMSS))
-		Expect(k.c.Info().Ssthresh).To(Equal(3 * stackMSS))
-		Expect(k.c.Info().Cwnd).To(Equal(3 * stackMSS))
+		Expect(k.c.Info().SsthreshSeg).To(Equal(3))
+		Expect(k.c.Info().CwndSegs).To(Equal(3))
 		Expect(k.c.Info().InRecovery).To(BeTrue())
 		// The fourth: cwnd - pipe = 1 segment. s4, below the highest SACK and not sent again,
 		// goes (NextSeg rule 3); s2, s3, s5 and s6, SACKed, never do.
@@ -173,7 +172,7 @@ var _ = Describe("TCP selective acknowledgment (RFC 2018, RFC 2883, RFC 6675)", 
 		b.ExpectNothing()
 		k.sackAck(seqEnd(s6))
 		Expect(k.c.Info().InRecovery).To(BeFalse())
-		Expect(k.c.Info().Cwnd).To(Equal(3 * stackMSS))
+		Expect(k.c.Info().CwndSegs).To(Equal(3))
 		b.ExpectNothingFor(5 * time.Second)
 		Expect(k.c.Info().Backoffs).To(BeZero())
 	})
@@ -200,29 +199,29 @@ var _ = Describe("TCP selective acknowledgment (RFC 2018, RFC 2883, RFC 6675)", 
 
 	Spec("SK6", func() {
 		// RACK off: the scoreboard is RFC 6675's alone.
-		b := newBenchWith(func(c *tcp.Config) { c.RACK = tcp.Off })
+		b := newBenchWith("net.ipv4.tcp_recovery=0")
 		k := accept(b, listen(b), peerSACK())
 		k.write(pattern(3 * stackMSS))
 		s1, s2, s3 := k.next(PayloadLen(stackMSS)), k.next(PayloadLen(stackMSS)), k.next(PayloadLen(stackMSS))
 		una, nxt := s1.TCP().Seq, seqEnd(s3)
-		before := mtcpLayer(b).Stats().BadSACKBlocks
+		before := counter(b, "TcpExtTCPSACKDiscard")
 		// Reversed, below SND.UNA, past SND.NXT, straddling SND.NXT: ignored (RFC 2018, RFC
 		// 6675), so the scoreboard holds nothing SACKed and nothing lost.
 		b.Advance(10 * time.Millisecond)
 		k.sackAck(una, blk(seqEnd(s2), s2.TCP().Seq), blk(una-100, una-1), blk(nxt, nxt+1000), blk(s3.TCP().Seq, nxt+10))
-		Expect(mtcpLayer(b).Stats().BadSACKBlocks - before).To(BeEquivalentTo(4))
-		Expect(k.c.Info().Sacked).To(BeZero())
-		Expect(k.c.Info().Lost).To(BeZero())
+		Expect(counter(b, "TcpExtTCPSACKDiscard") - before).To(BeEquivalentTo(4))
+		Expect(k.c.Info().SackedSegs).To(BeZero())
+		Expect(k.c.Info().LostSegs).To(BeZero())
 		// A SACK option of a length that is not 2 + 8n is malformed: the segment is dropped.
 		bad := k.seg(ACK, nil)
 		bad.Ack = una
 		bad.Options = []layers.TCPOption{NOPOption, NOPOption, SACKOption(span(s2))}
 		b.Inject(k.packet(bad).MutateTCP("SACK option length 11", func(t []byte) { t[23] = 11 }))
-		Expect(k.c.Info().Sacked).To(BeZero())
+		Expect(k.c.Info().SackedSegs).To(BeZero())
 		b.ExpectNothing()
 		// The positive control: good blocks mark s2 and s3 in the scoreboard.
 		k.sackAck(una, span(s2, s3))
-		Expect(k.c.Info().Sacked).To(Equal(2 * stackMSS))
-		Expect(mtcpLayer(b).Stats().BadSACKBlocks - before).To(BeEquivalentTo(4))
+		Expect(k.c.Info().SackedSegs).To(Equal(2))
+		Expect(counter(b, "TcpExtTCPSACKDiscard") - before).To(BeEquivalentTo(4))
 	})
 })

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/mtcp-go/mtcp/harness"
@@ -32,6 +34,7 @@ var (
 	_ harness.Tunable     = (*MTCP)(nil)
 	_ harness.ConnTable   = (*MTCP)(nil)
 	_ harness.DropCounter = (*MTCP)(nil)
+	_ harness.Counters    = (*MTCP)(nil)
 )
 
 // Target makes mtcp DUTs with a configuration: DefaultConfig unless Config says otherwise.
@@ -128,4 +131,32 @@ func (m *MTCP) Drops() uint64 {
 		ip.Truncated + ip.BadVersion + ip.BadHeaderLength + ip.BadTotalLength + ip.BadChecksum + ip.NotForUs + ip.BadSource + ip.LinkBroadcast +
 		s.ARP.Malformed + s.ICMP.Malformed + s.ICMP.BadChecksum + s.ICMP.UnknownType +
 		t.BadChecksum + t.Malformed + t.Broadcast + t.NoACK
+}
+
+// linuxCounters are the TCP counters mtcp keeps under Linux's nstat name, where both count
+// the same event.
+var linuxCounters = map[string]string{
+	"TcpExtSyncookiesSent":   "SynCookiesSent",
+	"TcpExtSyncookiesRecv":   "SynCookiesValid",
+	"TcpExtSyncookiesFailed": "SynCookiesFailed",
+	"TcpExtTCPLossProbes":    "TailLossProbes",
+	"TcpExtTCPSACKDiscard":   "BadSACKBlocks",
+	"TcpExtPAWSEstab":        "PAWSRejects",
+}
+
+// Counter returns a TCP counter: by its Linux nstat name (linuxCounters), or any field of
+// tcp.Stats as "mtcp.tcp.<Field>".
+func (m *MTCP) Counter(name string) (uint64, bool) {
+	field, ok := linuxCounters[name]
+	if !ok {
+		field, ok = strings.CutPrefix(name, "mtcp.tcp.")
+	}
+	if !ok {
+		return 0, false
+	}
+	v := reflect.ValueOf(m.core.TCP().Stats()).FieldByName(field)
+	if !v.IsValid() || v.Kind() != reflect.Uint64 {
+		return 0, false
+	}
+	return v.Uint(), true
 }

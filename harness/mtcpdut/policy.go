@@ -104,6 +104,12 @@ var sysctls = []sysctl{
 	{"net.ipv4.tcp_congestion_control", congestion},
 	{"net.ipv4.tcp_syncookies", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.SynCookies })},
 	{"net.ipv4.tcp_recovery", rackBit},
+	{"net.ipv4.tcp_max_syn_backlog", countTo(func(c *tcp.Config) *int { return &c.MaxHalfOpen })},
+	{"net.ipv4.tcp_max_tw_buckets", countTo(func(c *tcp.Config) *int { return &c.MaxTimeWait })},
+	{"net.ipv4.ip_no_pmtu_disc", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.PMTUD }, tcp.On, tcp.Off)},
+	// mtcp's own, for what no platform's sysctl sets.
+	{"mtcp.max_connections", countTo(func(c *tcp.Config) *int { return &c.MaxConnections })},
+	{"mtcp.tlp_new_data", switchTo(func(c *tcp.Config) *tcp.Switch { return &c.TLPNewData })},
 }
 
 // constants are the settings of a platform no sysctl changes, which only its defaults set

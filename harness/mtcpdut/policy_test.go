@@ -14,6 +14,12 @@ func TestSysctlMapping(t *testing.T) {
 	}{
 		{"net.inet.tcp.recvspace", "65536", func(c tcp.Config) bool { return c.ReceiveBuffer == 65536 }},
 		{"net.inet.tcp.sendspace", "32768", func(c tcp.Config) bool { return c.SendBuffer == 32768 }},
+		{"net.ipv4.tcp_max_syn_backlog", "2", func(c tcp.Config) bool { return c.MaxHalfOpen == 2 }},
+		{"net.ipv4.tcp_max_tw_buckets", "3", func(c tcp.Config) bool { return c.MaxTimeWait == 3 }},
+		{"net.ipv4.ip_no_pmtu_disc", "1", func(c tcp.Config) bool { return c.PMTUD == tcp.Off }},
+		{"net.ipv4.ip_no_pmtu_disc", "0", func(c tcp.Config) bool { return c.PMTUD == tcp.On }},
+		{"mtcp.max_connections", "4", func(c tcp.Config) bool { return c.MaxConnections == 4 }},
+		{"mtcp.tlp_new_data", "0", func(c tcp.Config) bool { return c.TLPNewData == tcp.Off }},
 		{"kern.ipc.maxsockbuf", "100000", func(c tcp.Config) bool { return c.ReceiveBuffer == 100000 && c.SendBuffer == 100000 }},
 		{"net.inet.tcp.sack.enable", "0", func(c tcp.Config) bool { return c.SACK == tcp.Off }},
 		{"net.inet.tcp.rfc1323", "0", func(c tcp.Config) bool { return c.Timestamps == tcp.Off && c.WindowScale == tcp.Off }},
