@@ -21,6 +21,10 @@ type Case struct {
 	Title string // what the peer sees, in the present tense
 }
 
+// Policy says whose policy the case pins beyond what an RFC requires ("mtcp: a 1 s minimum
+// RTO"), where another stack may rightly differ; "" for RFC behaviour (policies below).
+func (c Case) Policy() string { return policies[c.ID] }
+
 // Text is the spec's text: the ID, then the title.
 func (c Case) Text() string { return c.ID + " " + c.Title }
 
@@ -200,3 +204,8 @@ func IDOf(specText string) string {
 	id, _, _ := strings.Cut(specText, " ")
 	return id
 }
+
+// policies are the cases that pin a policy of mtcp's (or of the bench's mtcp configuration)
+// beyond what the RFCs require: mtcp-test diff reports their differences apart. Each names
+// the policy; the header of a script says the same with a "// Policy:" line.
+var policies = map[string]string{}

@@ -92,6 +92,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		printCatalog(stdout)
 		return 0
 	}
+	if len(args) > 0 && args[0] == "diff" {
+		return runDiff(args[1:], stdout, stderr)
+	}
 	runMode := len(args) > 0 && args[0] == "run"
 	if runMode {
 		args = args[1:]

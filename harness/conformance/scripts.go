@@ -28,6 +28,9 @@ type Script struct {
 	Script *script.Script
 	// Case and RFC are the "// Case:" and "// RFC:" header lines ("" if absent).
 	Case, RFC string
+	// Policy is the "// Policy:" header line: whose policy the script pins beyond what an RFC
+	// requires ("mtcp: a 1 s minimum RTO"), so that another stack may differ.
+	Policy string
 	// Area is the folder path (for the corpus: "tcp/handshake").
 	Area string
 }
@@ -71,6 +74,7 @@ func (s Script) Text() string {
 var (
 	headerCase = regexp.MustCompile(`(?m)^\s*//\s*Case:\s*(\S+)\s*$`)
 	headerRFC  = regexp.MustCompile(`(?m)^\s*//\s*RFC:\s*(.+?)\s*$`)
+	headerPol  = regexp.MustCompile(`(?m)^\s*//\s*Policy:\s*(.+?)\s*$`)
 )
 
 // LoadScript parses and checks one script with the -D and -U definitions in opts.
@@ -88,6 +92,9 @@ func LoadScript(name, area string, src []byte, opts script.ParseOptions) (Script
 	}
 	if m := headerRFC.FindSubmatch(src); m != nil {
 		sc.RFC = string(m[1])
+	}
+	if m := headerPol.FindSubmatch(src); m != nil {
+		sc.Policy = string(m[1])
 	}
 	return sc, nil
 }

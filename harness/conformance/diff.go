@@ -1,0 +1,365 @@
+package conformance
+
+import (
+	"encoding/xml"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/script"
+	"github.com/mtcp-go/mtcp/internal/cli"
+)
+
+// mtcp-test diff runs the same cases against two or more targets, each in a process of its own
+// (this program again, with --target), and compares the verdicts case by case: where they
+// differ it prints a table of the verdicts, the first frame where the captures differ, and
+// both captures. Cases that pin a policy ("// Policy:" in a script's header, Case.Policy for
+// the catalog) are reported apart from real disagreements.
+
+const diffUsage = `usage: mtcp-test diff --target A --target B [flags] [FILE|DIR...]
+
+Runs the same cases against each target (the built-in suite, or the scripts given, as
+mtcp-test run does) and compares their verdicts. Flags: -o DIR (captures and logs, one folder
+per target; default mtcp-diff), --label-filter, --focus, and for scripts --platform, --lenient,
+--strict, -D, -U.
+
+Exit status: 0 when the targets agree on every case (differences in cases that pin a policy
+are reported, not counted), 1 when they disagree, 2 for bad usage or a target that cannot run.
+`
+
+// targetList is a repeatable --target flag.
+type targetList []string
+
+func (t *targetList) String() string     { return strings.Join(*t, ",") }
+func (t *targetList) Set(v string) error { *t = append(*t, v); return nil }
+
+// verdict is one target's outcome of one case.
+type verdict struct {
+	status  string // passed, failed, skipped
+	message string // the failure's first line
+	capture string
+}
+
+// runDiff is mtcp-test diff.
+func runDiff(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mtcp-test diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, diffUsage) }
+	var targetNames targetList
+	fs.Var(&targetNames, "target", "a target (twice or more)")
+	out := "mtcp-diff"
+	fs.StringVar(&out, "o", out, "output folder")
+	var pass []string
+	for _, name := range []string{"label-filter", "focus", "platform"} {
+		fs.Func(name, "passed to each run", func(v string) error { pass = append(pass, "--"+name, v); return nil })
+	}
+	for _, name := range []string{"lenient", "strict"} {
+		fs.BoolFunc(name, "passed to each run", func(v string) error { pass = append(pass, "--"+name+"="+v); return nil })
+	}
+	for _, name := range []string{"D", "U"} {
+		fs.Func(name, "passed to each run", func(v string) error { pass = append(pass, "-"+name, v); return nil })
+	}
+	paths, err := cli.Parse(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(targetNames) < 2 {
+		fmt.Fprintln(stderr, "mtcp-test diff: give two targets or more (--target mtcp --target linux)")
+		return 2
+	}
+	for i, name := range targetNames {
+		if slices.Contains(targetNames[:i], name) {
+			fmt.Fprintf(stderr, "mtcp-test diff: --target %s given twice\n", name)
+			return 2
+		}
+		if _, ok := targets[name]; !ok {
+			fmt.Fprintf(stderr, "mtcp-test diff: unknown --target %q (%s)\n", name, strings.Join(TargetNames(), ", "))
+			return 2
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "mtcp-test diff: %v\n", err)
+		return 2
+	}
+	results := map[string]map[string]verdict{} // target → case → verdict
+	var order []string                         // cases, in the first target's order
+	for _, name := range targetNames {
+		dir := filepath.Join(out, name)
+		junit := filepath.Join(out, name+".junit.xml")
+		logPath := filepath.Join(out, name+".log")
+		var argv []string
+		if len(paths) > 0 {
+			argv = append(argv, "run")
+		}
+		argv = append(argv, "--target", name, "-o", dir, "--junit", junit)
+		argv = append(append(argv, pass...), paths...)
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			fmt.Fprintf(stderr, "mtcp-test diff: %v\n", err)
+			return 2
+		}
+		log, err := os.Create(logPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "mtcp-test diff: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stdout, "running %s: %s %s (log %s)\n", name, filepath.Base(self), strings.Join(argv, " "), logPath)
+		cmd := exec.Command(self, argv...)
+		cmd.Stdout, cmd.Stderr = log, log
+		err = cmd.Run()
+		log.Close()
+		var exit *exec.ExitError
+		if err != nil && (!errors.As(err, &exit) || exit.ExitCode() == 2) {
+			fmt.Fprintf(stderr, "mtcp-test diff: the %s run failed (%v); see %s\n", name, err, logPath)
+			return 2
+		}
+		v, cases, err := readJUnit(junit)
+		if err != nil {
+			fmt.Fprintf(stderr, "mtcp-test diff: %s: %v\n", name, err)
+			return 2
+		}
+		results[name] = v
+		for _, c := range cases {
+			if !slices.Contains(order, c) {
+				order = append(order, c)
+			}
+		}
+	}
+	policy := policyOf(paths)
+	var agree, byPolicy, differ int
+	for _, c := range order {
+		var vs []verdict
+		same := true
+		for _, name := range targetNames {
+			v, ok := results[name][c]
+			if !ok {
+				v = verdict{status: "not run"}
+			}
+			vs = append(vs, v)
+			same = same && v.status == vs[0].status
+		}
+		if same {
+			agree++
+			continue
+		}
+		pol := policy(c)
+		if pol != "" {
+			byPolicy++
+		} else {
+			differ++
+		}
+		printCase(stdout, c, pol, targetNames, vs)
+	}
+	fmt.Fprintf(stdout, "\n%s: %d cases, %d agree, %d differ by policy, %d differ\n", strings.Join(targetNames, " vs "), len(order), agree, byPolicy, differ)
+	for _, name := range targetNames {
+		p, f := 0, 0
+		for _, v := range results[name] {
+			switch v.status {
+			case "passed":
+				p++
+			case "failed":
+				f++
+			}
+		}
+		fmt.Fprintf(stdout, "%s: %d passed, %d failed\n", name, p, f)
+	}
+	if differ > 0 {
+		return 1
+	}
+	return 0
+}
+
+// printCase prints the table of one case the targets disagree on.
+func printCase(w io.Writer, name, policy string, targets []string, vs []verdict) {
+	fmt.Fprintf(w, "\n%s\n", name)
+	if policy != "" {
+		fmt.Fprintf(w, "  policy: %s\n", policy)
+	}
+	for i, t := range targets {
+		line := fmt.Sprintf("  %-8s %-7s", t, vs[i].status)
+		if vs[i].message != "" {
+			line += "  " + vs[i].message
+		}
+		fmt.Fprintln(w, line)
+	}
+	if len(vs) >= 2 && vs[0].capture != "" && vs[1].capture != "" {
+		if n, a, b, ok := firstDifference(vs[0].capture, vs[1].capture); ok {
+			fmt.Fprintf(w, "  first difference, frame %d:\n    %-8s %s\n    %-8s %s\n", n, targets[0], a, targets[1], b)
+		}
+	}
+	for i, t := range targets {
+		if vs[i].capture != "" {
+			fmt.Fprintf(w, "  capture  %-8s %s\n", t, vs[i].capture)
+		}
+	}
+}
+
+// readJUnit reads the verdicts of a JUnit report mtcp-test wrote, by case name, and the
+// names in order.
+func readJUnit(path string) (map[string]verdict, []string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var doc struct {
+		Cases []struct {
+			Name       string `xml:"name,attr"`
+			Status     string `xml:"status,attr"`
+			Properties []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
+			Failure *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"failure"`
+		} `xml:"testsuite>testcase"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	out := map[string]verdict{}
+	var order []string
+	for _, c := range doc.Cases {
+		name := caseName(c.Name)
+		v := verdict{status: c.Status}
+		if v.status == "panicked" || v.status == "interrupted" || v.status == "timedout" {
+			v.status = "failed"
+		}
+		if c.Failure != nil {
+			v.message = firstLine(c.Failure.Message)
+		}
+		for _, p := range c.Properties {
+			if p.Name == "capture" {
+				v.capture = strings.Trim(p.Value, `"`)
+			}
+		}
+		out[name] = v
+		order = append(order, name)
+	}
+	return out, order, nil
+}
+
+// caseName is a JUnit testcase name without Ginkgo's node type and labels:
+// "[It] H1 answers ... [tcp, rfc9293]" → "H1 answers ...".
+func caseName(s string) string {
+	s = strings.TrimPrefix(s, "[It] ")
+	if i := strings.LastIndex(s, " ["); i > 0 && strings.HasSuffix(s, "]") {
+		s = s[:i]
+	}
+	return s
+}
+
+// policyOf returns a function that tells the policy a case pins, from the catalog and from the
+// scripts' headers (the corpus, or the paths given).
+func policyOf(paths []string) func(name string) string {
+	byName := map[string]string{}
+	var scripts []Script
+	if len(paths) > 0 {
+		scripts, _, _ = LoadPaths(paths, script.ParseOptions{})
+	} else {
+		scripts, _ = Corpus()
+	}
+	for _, s := range scripts {
+		byName[s.Text()] = s.Policy
+	}
+	return func(name string) string {
+		if p, ok := byName[name]; ok {
+			return p
+		}
+		id, _, _ := strings.Cut(name, " ")
+		if c, ok := Lookup(id); ok {
+			return c.Policy()
+		}
+		return ""
+	}
+}
+
+// firstDifference compares two captures frame by frame, each frame as a line that leaves out
+// what differs between stacks by nature (sequence numbers, times, IP IDs, checksums), and
+// returns the first frame whose lines differ.
+func firstDifference(a, b string) (int, string, string, bool) {
+	la, errA := frameLines(a)
+	lb, errB := frameLines(b)
+	if errA != nil || errB != nil {
+		return 0, "", "", false
+	}
+	for i := 0; i < max(len(la), len(lb)); i++ {
+		x, y := "(no frame)", "(no frame)"
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			return i + 1, x, y, true
+		}
+	}
+	return 0, "", "", false
+}
+
+// frameLines reads a capture as one line per frame.
+func frameLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for {
+		data, _, opts, err := r.ReadPacketDataWithOptions()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, frameLine(data, opts.Flags != nil && opts.Flags.Direction == pcapgo.NgEpbFlagDirectionOutbound))
+	}
+}
+
+// frameLine is a frame as direction, protocol and the fields that say what a stack did.
+func frameLine(data []byte, fromStack bool) string {
+	dir := "peer →"
+	if fromStack {
+		dir = "stack →"
+	}
+	p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.NoCopy)
+	if a, ok := p.Layer(layers.LayerTypeARP).(*layers.ARP); ok {
+		return fmt.Sprintf("%s ARP op %d", dir, a.Operation)
+	}
+	if t, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
+		var opts []string
+		for _, o := range t.Options {
+			if o.OptionType != layers.TCPOptionKindNop && o.OptionType != layers.TCPOptionKindEndList {
+				opts = append(opts, o.OptionType.String())
+			}
+		}
+		return fmt.Sprintf("%s TCP [%s] len %d <%s>", dir, harness.FlagsOf(t), len(t.Payload), strings.Join(opts, ","))
+	}
+	if ic, ok := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4); ok {
+		return fmt.Sprintf("%s ICMP %v len %d", dir, ic.TypeCode, len(ic.Payload))
+	}
+	if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+		return fmt.Sprintf("%s IPv4 proto %v len %d", dir, ip.Protocol, len(ip.Payload))
+	}
+	return fmt.Sprintf("%s %d bytes", dir, len(data))
+}
