@@ -140,10 +140,10 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	policy := policyOf(paths)
-	var agree, byPolicy, differ int
+	var agree, byPolicy, differ, notCompared int
 	for _, c := range order {
 		var vs []verdict
-		same := true
+		same, compared := true, true
 		for _, name := range targetNames {
 			v, ok := results[name][c]
 			if !ok {
@@ -151,8 +151,13 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 			}
 			vs = append(vs, v)
 			same = same && v.status == vs[0].status
+			compared = compared && (v.status == "passed" || v.status == "failed")
 		}
-		if same {
+		switch {
+		case !compared: // skipped (unsupported, or not for this target) somewhere
+			notCompared++
+			continue
+		case same:
 			agree++
 			continue
 		}
@@ -164,7 +169,8 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		}
 		printCase(stdout, c, pol, targetNames, vs)
 	}
-	fmt.Fprintf(stdout, "\n%s: %d cases, %d agree, %d differ by policy, %d differ\n", strings.Join(targetNames, " vs "), len(order), agree, byPolicy, differ)
+	fmt.Fprintf(stdout, "\n%s: %d cases, %d agree, %d differ by policy, %d differ, %d not run on every target\n",
+		strings.Join(targetNames, " vs "), len(order), agree, byPolicy, differ, notCompared)
 	for _, name := range targetNames {
 		p, f := 0, 0
 		for _, v := range results[name] {

@@ -53,8 +53,13 @@ Usage:
   mtcp-test run [flags] PATH...  run the given scenario scripts (files of any name; folders
                                  recursively, their .pkt files) instead of the built-in suite
   mtcp-test list                 print the catalog of specs: ID, RFC, area, title
+  mtcp-test diff --target A --target B [flags] [PATH...]
+                                 the same cases against each target, verdicts compared
+                                 (mtcp-test diff --help)
 
 Flags:
+  --target NAME             the stack under test: mtcp (default), linux (the kernel in a network
+                            namespace of its own, through a TAP device, on the real clock; root)
   -o, --out DIR             write the captures to DIR (default mtcp-out)
   --junit FILE              write a JUnit XML report to FILE
   --label-filter EXPR       run the specs whose labels match EXPR, e.g. 'arp || icmp', 'rfc1122 && !ipv4'
