@@ -35,9 +35,15 @@ type Target interface {
 	// Name names the target ("mtcp", "linux", "gvisor"): the --target value.
 	Name() string
 	// NewDUT makes a device under test at the bench's defaults (DefaultStackAddr,
-	// DefaultStackMAC, DefaultGateway) and the target's own policy. If the DUT is an io.Closer,
-	// whoever made it closes it when the case ends.
+	// DefaultStackMAC, DefaultGateway) and the target's own policy. If the DUT is a Destroyer,
+	// whoever made it destroys it when the case ends.
 	NewDUT() (DUT, error)
+}
+
+// Destroyer is a DUT that holds more than memory (a network namespace, goroutines): Destroy
+// releases it all, and the DUT is not used again. (Not io.Closer: Sockets has Close(fd).)
+type Destroyer interface {
+	Destroy()
 }
 
 // Tunable is a DUT whose policy a case sets by sysctl assignments, by Linux's names

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,8 +56,8 @@ func newDUT(settings ...string) harness.DUT {
 	GinkgoHelper()
 	d, err := current.NewDUT()
 	Expect(err).NotTo(HaveOccurred(), "making a %s device under test", current.Name())
-	if c, ok := d.(io.Closer); ok {
-		DeferCleanup(c.Close)
+	if x, ok := d.(harness.Destroyer); ok {
+		DeferCleanup(x.Destroy)
 	}
 	for _, s := range settings {
 		name, value, _ := strings.Cut(s, "=")

@@ -1,6 +1,7 @@
 package script
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -145,4 +146,26 @@ func TestShellScriptRead(t *testing.T) {
 func TestTimedLeadingShellLine(t *testing.T) {
 	mustPass(t, "+1 `sysctl -w net.inet.tcp.recvspace=65536`\n+1 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"+
 		"+0 < S 0:0(0) win 65535 <mss 1460>\n2.0 > S. 0:0(0) ack 1 <...>\n", Config{})
+}
+
+// refuser is a target that takes no sysctl.
+type refuser struct{}
+
+func (refuser) Sysctl(name, value string) error { return errors.New("not here") }
+
+// A platform default the target cannot take is reported, not fatal: the script still runs.
+func TestPlatformDefaultRefusedIsSkipped(t *testing.T) {
+	applied, skips, err := applyPolicy(refuser{}, "linux", []Sysctl{{Name: "net.ipv4.tcp_sack", Value: "1", Line: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != 0 || len(skips) != len(platformDefaults["linux"])+1 {
+		t.Fatalf("applied %v, %d skips, want none and %d", applied, len(skips), len(platformDefaults["linux"])+1)
+	}
+	if got := skips[0].String(); got != "sysctl not applied: platform linux default net.ipv4.tcp_rmem=4096 131072 6291456: not here" {
+		t.Errorf("first skip %q", got)
+	}
+	if got := skips[len(skips)-1].String(); got != "line 2: sysctl not applied: net.ipv4.tcp_sack=1: not here" {
+		t.Errorf("last skip %q", got)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"slices"
@@ -123,7 +122,10 @@ type Skip struct {
 }
 
 func (s Skip) String() string {
-	if s.What == "sysctl" {
+	switch {
+	case s.What == "sysctl" && s.Line == 0: // a platform default
+		return "sysctl not applied: " + s.Text
+	case s.What == "sysctl":
 		return fmt.Sprintf("line %d: sysctl not applied: %s", s.Line, s.Text)
 	}
 	return fmt.Sprintf("line %d: %s line not run: %s", s.Line, s.What, s.Text)
@@ -186,8 +188,8 @@ func Run(s *Script, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.File, err)
 	}
-	if c, ok := dut.(io.Closer); ok {
-		defer c.Close()
+	if x, ok := dut.(harness.Destroyer); ok {
+		defer x.Destroy()
 	}
 	var applied []Sysctl
 	if t, ok := dut.(harness.Tunable); ok {
