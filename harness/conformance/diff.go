@@ -97,7 +97,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	results := map[string]map[string]verdict{} // target → case → verdict
-	var order []string                         // cases, in the first target's order
+	var order []string                         // cases, sorted
 	for _, name := range targetNames {
 		dir := filepath.Join(out, name)
 		junit := filepath.Join(out, name+".junit.xml")
@@ -139,6 +139,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	slices.Sort(order)
 	policy := policyOf(paths)
 	var agree, byPolicy, differ, notCompared int
 	for _, c := range order {
@@ -318,7 +319,8 @@ func firstDifference(a, b string) (int, string, string, bool) {
 	return 0, "", "", false
 }
 
-// frameLines reads a capture as one line per frame.
+// frameLines reads a capture as one line per frame (what differs by nature between stacks,
+// sequence numbers, times, IP IDs and checksums, left out).
 func frameLines(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -359,7 +361,7 @@ func frameLine(data []byte, fromStack bool) string {
 				opts = append(opts, o.OptionType.String())
 			}
 		}
-		return fmt.Sprintf("%s TCP [%s] len %d <%s>", dir, harness.FlagsOf(t), len(t.Payload), strings.Join(opts, ","))
+		return fmt.Sprintf("%s TCP [%s] len %d win %d <%s>", dir, harness.FlagsOf(t), len(t.Payload), t.Window, strings.Join(opts, ","))
 	}
 	if ic, ok := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4); ok {
 		return fmt.Sprintf("%s ICMP %v len %d", dir, ic.TypeCode, len(ic.Payload))
