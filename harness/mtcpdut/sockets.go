@@ -110,6 +110,20 @@ func (m *MTCP) Accept(fd int) (int, error) {
 	return nfd, nil
 }
 
+// Join takes over a connection established before the stack heard of it (tcp.Layer.Join: a
+// capture's conversation without its handshake, for mtcp-replay) and returns a connected
+// descriptor for it, as Accept's are. Its errors are the TCP layer's, which say why.
+func (m *MTCP) Join(st tcp.JoinState) (int, error) {
+	c, err := m.core.TCP().Join(st)
+	if err != nil {
+		return -1, err
+	}
+	nfd, _ := m.Socket()
+	ns := m.fds[nfd]
+	ns.conn, ns.port, ns.bufs = c, c.LocalAddr().Port(), c.Buffers()
+	return nfd, nil
+}
+
 // Connect starts or follows an active open.
 func (m *MTCP) Connect(fd int, remote netip.AddrPort) error {
 	s, err := m.sock(fd)
@@ -201,7 +215,7 @@ func readResult(s *socket, n int, rerr error) (int, error) {
 	switch {
 	case rerr == io.EOF:
 		return 0, nil
-	case errors.Is(rerr, tcp.ErrWouldBlock):
+	case rerr == tcp.ErrWouldBlock || errors.Is(rerr, tcp.ErrWouldBlock): // the common case first: errors.Is costs
 		return -1, unix.EAGAIN
 	case rerr != nil && n == 0 && s.reported:
 		return 0, nil // the error was reported once: end of stream now, as BSD sockets

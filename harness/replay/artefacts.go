@@ -289,23 +289,25 @@ func (c *conv) fillPeerGap(ack uint32) {
 	}
 }
 
-// injectZeros injects peer segments of zeros over [from, to) of the peer's stream (relative).
+// injectZeros injects peer segments of zeros over [from, to) of the peer's stream (relative),
+// built on the headers of its last pure ACK or data segment (peerTmpl): pure ACKs but for
+// their payload.
 func (c *conv) injectZeros(from, to uint32) {
-	tmpl := c.peerTmpl
-	hl := int(tmpl[14]&0x0f) * 4
-	tl := int(tmpl[14+hl+12]>>4) * 4
-	room := uint32(maxFrame - 14 - hl - tl)
+	b := c.builder()
+	var zeros []byte
 	for off := from; seqGreater(to, off); {
+		if !b.template(c.peerTmpl) {
+			return // cannot happen: it was injected
+		}
+		t := &b.tcp
+		room := uint32(maxFrame - 14 - int(b.ip.IHL)*4 - int(t.DataOffset)*4)
 		k := min(room, to-off)
-		f := make([]byte, len(tmpl)+int(k))
-		copy(f, tmpl)
-		ip, seg := f[14:14+hl], f[14+hl:]
-		binary.BigEndian.PutUint16(ip[2:], uint16(hl+tl+int(k)))
-		binary.BigEndian.PutUint32(seg[4:], c.peerISN+off)
-		seg[13] = flACK
-		harness.SetIPv4Checksum(ip)
-		harness.SetTCPChecksum(ip, seg)
-		c.e.inject(f, fmt.Sprintf("mtcp-replay: %d bytes of the peer's stream not in the capture (acknowledged by the recorded host at frame %d), as zeros", k, c.e.frame))
+		if zeros == nil {
+			zeros = make([]byte, k)
+		}
+		t.Seq = c.peerISN + off
+		t.FIN, t.SYN, t.RST, t.PSH, t.ACK, t.URG, t.ECE, t.CWR = false, false, false, false, true, false, false, false
+		c.e.inject(b.segment(zeros[:k]), fmt.Sprintf("mtcp-replay: %d bytes of the peer's stream not in the capture (acknowledged by the recorded host at frame %d), as zeros", k, c.e.frame))
 		off += k
 	}
 }

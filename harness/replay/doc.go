@@ -46,6 +46,25 @@
 // the conversations the host answered are skipped and counted, and the stack listens on no
 // port, so that every conversation replayed has the stack as the client the report names.
 //
+// # The stack
+//
+// The engine drives the stack through the target-neutral interfaces of package harness, as the
+// bench does: frames and virtual time through harness.DUT (harness.RunDeadlines takes it from
+// deadline to deadline), the applications behind it through harness.Sockets (listen, accept,
+// connect, read, write, shutdown, close on descriptors, errno results). What the socket API
+// cannot say, a connection taken over in the middle of its life, is Joiner, which mtcp offers
+// from its TCP layer's mid-stream join (target.go); a target without it skips the
+// conversations that began before the capture. harness.Sockets names no descriptor's ends: a
+// connection accepted is the one the segment just injected completed (the replay accepts
+// after each segment it injects to a listening port), and the port of an active open is the
+// one the stack's SYN comes from. Only the stack's configuration, from what the capture
+// shows, is mtcp's (newEngine).
+//
+// The replay reads frames, the capture's and the stack's, with gopacket (frame.go), never with
+// the stack's own parser, so that a parsing bug cannot hide on both sides of the comparison;
+// the frames it makes itself (its ARP replies, the peer's segments it rebuilds) it builds with
+// gopacket's SerializeLayers (build.go).
+//
 // # Replay
 //
 // Virtual time follows the capture's timestamps, so a 30-minute capture replays in seconds.

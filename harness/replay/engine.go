@@ -14,13 +14,11 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
 
 	"github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/harness/mtcpdut"
 	"github.com/mtcp-go/mtcp/harness/replay/capture"
 	"github.com/mtcp-go/mtcp/stack/clock"
-	"github.com/mtcp-go/mtcp/stack/core"
-	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/link/pcapng"
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
@@ -125,15 +123,27 @@ type engine struct {
 	opts  Options
 	sc    *scan
 	rep   *Report
-	dut   *mtcpdut.MTCP
 	now   time.Time // virtual time
 	frame int       // the capture record being replayed
 	d, sd *decoded  // capture frames; the stack's frames
+	fb    *frameBuilder
 	out   *output
 
-	listeners []*tcp.Listener
-	convs     map[convKey]*conv // by the recorded host's port and the peer
-	byStack   map[convKey]*conv // by the stack's port and the peer
+	// The stack (target.go): frames and time, the sockets of the applications behind it, and
+	// mid-stream joins (nil: the target has none).
+	dut    harness.DUT
+	socks  harness.Sockets
+	joiner Joiner
+	sched  harness.DUT              // dut as advance runs it (schedule)
+	stepFn func(now time.Time) bool // advance's step (stepAt), made once
+	// changed counts the calls that may have changed the stack: frames delivered, timers due
+	// run. An application whose read found nothing reads again once it moved (conv.app).
+	changed uint64
+
+	listening map[uint16]int             // the stack's listening sockets, by port
+	dialing   map[netip.AddrPort][]*conv // active opens whose SYN the stack has yet to send, by peer, oldest first
+	convs     map[convKey]*conv          // by the recorded host's port and the peer
+	byStack   map[convKey]*conv          // by the stack's port and the peer
 	order     []*conv
 	fromStack [][]byte         // frames the stack sent during the last call into it
 	began     map[convKey]bool // conversations that began before the capture, reported once
@@ -196,36 +206,40 @@ type expItem struct {
 	data  []byte // echo data
 }
 
+// newEngine makes the engine of a replay against mtcp.
 func newEngine(sc *scan, opts Options) (*engine, error) {
-	cfg := core.Config{
-		MAC: sc.stackMAC,
-		// Every address is on the link: the stack asks for each peer by ARP, and the replay
-		// answers with the MAC the capture shows for it (a router's, for a distant host).
-		Interface: ipv4.Interface{Addr: netip.PrefixFrom(sc.stackAddr, 0)},
-		Secret:    [16]byte{'m', 't', 'c', 'p', '-', 'r', 'e', 'p', 'l', 'a', 'y'},
-	}
-	var like string
-	cfg.TCP, like = tcpConfigLike(sc.syns[sc.host])
-	if opts.TCP != nil {
-		cfg.TCP, like = *opts.TCP, "; the stack's TCP as configured"
-	}
-	dut, err := mtcpdut.New(cfg)
+	stack, like, err := newStack(sc, opts)
 	if err != nil {
-		return nil, fmt.Errorf("the stack cannot take %v's place: %w", sc.host, err)
+		return nil, err
 	}
+	return newEngineOn(stack, sc, opts, like)
+}
+
+// newEngineOn makes the engine of a replay against a target: harness.DUT, harness.Sockets,
+// and Joiner if it has it; like says how it was configured, for the report.
+func newEngineOn(dut harness.DUT, sc *scan, opts Options, like string) (*engine, error) {
+	socks, ok := dut.(harness.Sockets)
+	if !ok {
+		return nil, fmt.Errorf("the target %s has no sockets to replay TCP conversations on", dut.Name())
+	}
+	joiner, _ := dut.(Joiner)
 	e := &engine{
-		opts: opts, sc: sc, dut: dut, now: clock.Epoch, d: newDecoded(), sd: newDecoded(),
+		opts: opts, sc: sc, now: clock.Epoch, d: newDecoded(), sd: newDecoded(),
+		dut: dut, socks: socks, joiner: joiner, changed: 1,
+		listening: map[uint16]int{}, dialing: map[netip.AddrPort][]*conv{},
 		convs: map[convKey]*conv{}, byStack: map[convKey]*conv{},
 		began: map[convKey]bool{}, notPlayed: map[convKey]bool{},
 		rep: &Report{Format: sc.format, Host: sc.host, HostMAC: sc.hostMAC, Why: sc.why + like, Records: sc.records, Skipped: map[string]int{},
 			Absolute: opts.Absolute, StrictInput: opts.StrictInput},
 	}
+	var err error
 	e.out, err = newOutput(opts.Output, sc)
 	if err != nil {
 		return nil, err
 	}
-	dut.SetOutput(func(f []byte) { e.fromStack = append(e.fromStack, append([]byte(nil), f...)) })
-	dut.Advance(e.now)
+	e.sched, e.stepFn = &schedule{DUT: dut, later: &e.later}, e.stepAt
+	e.dut.SetOutput(func(f []byte) { e.fromStack = append(e.fromStack, append([]byte(nil), f...)) })
+	e.dut.Advance(e.now)
 	if opts.Client && opts.Host.IsValid() {
 		e.rep.Why += "; with --client, only the conversations it began"
 	}
@@ -233,44 +247,31 @@ func newEngine(sc *scan, opts Options) (*engine, error) {
 		if (opts.HostPort != 0 && port != opts.HostPort) || opts.Client {
 			continue // --client: the stack answers no SYN
 		}
-		ln, err := dut.Core().TCP().Listen(port, 0)
-		if err != nil {
+		if err := e.listen(port); err != nil {
 			return nil, err
 		}
-		e.listeners = append(e.listeners, ln)
 	}
 	return e, nil
 }
 
-// tcpConfigLike configures the stack's TCP extensions as the recorded host's SYNs and SYN-ACKs
-// show it was configured: timestamps (RFC 7323), SACK (RFC 2018) and ECN (RFC 3168) on when it
-// offered or answered them, off when it never did. It also says so, for the report. A host
-// that sent no SYN leaves the defaults.
-func tcpConfigLike(o *synOptions) (tcp.Config, string) {
-	var c tcp.Config
-	if o == nil {
-		return c, ""
+// listenBacklog is the backlog of the stack's listening sockets, Linux's somaxconn. The replay
+// accepts each connection as soon as it is established (acceptOn): none waits long.
+const listenBacklog = 4096
+
+// listen opens a listening socket on port of the stack.
+func (e *engine) listen(port uint16) error {
+	fd, err := e.socks.Socket()
+	if err == nil {
+		err = e.socks.Bind(fd, port)
 	}
-	onOff := func(n int) tcp.Switch {
-		if n > 0 {
-			return tcp.On
-		}
-		return tcp.Off
+	if err == nil {
+		err = e.socks.Listen(fd, listenBacklog)
 	}
-	c.Timestamps, c.SACK = onOff(o.timestamps), onOff(o.sack)
-	switch {
-	case o.ecnAsked > 0:
-		c.ECN = tcp.ECNOn
-	case o.ecnAnswered > 0:
-		c.ECN = tcp.ECNPassive
-	case o.peerAskedECN > 0:
-		c.ECN = tcp.ECNOff
+	if err != nil {
+		return fmt.Errorf("the stack cannot listen on port %d: %w", port, err)
 	}
-	ecn := "as by default"
-	if c.ECN != tcp.ECNDefault {
-		ecn = c.ECN.String()
-	}
-	return c, fmt.Sprintf("; the stack's TCP as its SYNs show: timestamps %v, SACK %v, ECN %s", c.Timestamps, c.SACK, ecn)
+	e.listening[port] = fd
+	return nil
 }
 
 // run replays every record.
@@ -348,45 +349,50 @@ func (e *engine) whyNotComparable() string {
 	return ""
 }
 
-// advance runs the stack's timers up to t, one deadline at a time, and injects the frames
-// queued for a time by then, taking what the stack sends.
+// advance runs the stack's timers up to t, one deadline at a time (harness.RunDeadlines), and
+// injects the frames queued for a time by then, taking what the stack sends. The frames queued
+// are deadlines too (schedule): at each instant, the stack's timers due run first, then the
+// frame queued for it goes in.
 func (e *engine) advance(t time.Time) {
-	for {
-		// The next thing to happen: the stack's next deadline, or a frame queued for a time of
-		// its own when that comes first.
-		next, ok := e.dut.NextDeadline()
-		later := len(e.later) > 0 && (!ok || !next.Before(e.later[0].at))
-		if later {
-			next, ok = e.later[0].at, true
-		}
-		if !ok || next.After(t) {
-			break
-		}
-		if next.After(e.now) {
-			e.now = next
-		}
-		e.dut.Advance(e.now)
-		if later {
-			l := e.later[0]
-			e.later = e.later[1:]
-			e.inject(l.build(), l.note)
-		}
-		e.step()
-		e.expire(e.now, false)
+	e.now = harness.RunDeadlines(e.sched, e.now, t, e.stepFn)
+}
+
+// stepAt is advance's step at each instant.
+func (e *engine) stepAt(now time.Time) (stop bool) {
+	e.now = now
+	if next, ok := e.dut.NextDeadline(); ok && !next.After(now) {
+		e.changed++ // timers are due: the stack may change
 	}
-	if t.After(e.now) {
-		e.now = t
+	e.dut.Advance(now)
+	if len(e.later) > 0 && !e.later[0].at.After(now) {
+		l := e.later[0]
+		e.later = e.later[1:]
+		e.inject(l.build(), l.note)
 	}
-	e.dut.Advance(e.now)
 	e.step()
-	e.expire(e.now, false)
+	e.expire(now, false)
+	return false
+}
+
+// schedule is the stack as advance runs it through time: its deadlines are the stack's and
+// the instants of the frames queued for a time of their own (injectAt), whichever comes first.
+type schedule struct {
+	harness.DUT
+	later *[]laterFrame
+}
+
+func (s *schedule) NextDeadline() (time.Time, bool) {
+	next, ok := s.DUT.NextDeadline()
+	if l := *s.later; len(l) > 0 && (!ok || l[0].at.Before(next)) {
+		return l[0].at, true
+	}
+	return next, ok
 }
 
 // step takes what the stack sent and lets the applications behind its sockets act, until
 // nothing more happens.
 func (e *engine) step() {
 	for range 64 {
-		e.accept()
 		acted := false
 		for _, c := range e.order {
 			if c.app() {
@@ -417,6 +423,40 @@ func (e *engine) inject(f []byte, comments ...string) {
 	}
 	e.out.add(e.now, stamp, pcapng.Inbound, f, comments...)
 	e.dut.Deliver(e.now, f)
+	e.changed++
+	if len(e.listening) > 0 {
+		e.acceptOn(f)
+	}
+}
+
+// acceptOn accepts the connection the TCP segment f, just injected, established on a listening
+// socket of the stack, if it did: the connection is the segment's, its port and peer are the
+// segment's (harness.Sockets names no descriptor's ends). The replay accepts after every
+// segment it injects to a listening port, so a connection never waits to be told from another.
+// A frame without a TCP header (an IPv4 fragment past the first) completes no handshake here:
+// fragments go in as captured, their acks not rebased onto the stack's sequence numbers.
+func (e *engine) acceptOn(f []byte) {
+	ipHdr, seg, ok := tcpOffsets(f)
+	if !ok || binary.BigEndian.Uint16(f[12:14]) != uint16(layers.EthernetTypeIPv4) || ipHdr[9] != uint8(layers.IPProtocolTCP) ||
+		binary.BigEndian.Uint16(ipHdr[6:])&0x1fff != 0 || seg[13]&flACK == 0 {
+		return
+	}
+	port := binary.BigEndian.Uint16(seg[2:])
+	lfd, ok := e.listening[port]
+	if !ok {
+		return
+	}
+	if ev, err := e.socks.Poll(lfd); err != nil || ev&unix.POLLIN == 0 {
+		return
+	}
+	peer := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ipHdr[12:16])), binary.BigEndian.Uint16(seg[0:2]))
+	for {
+		fd, err := e.socks.Accept(lfd)
+		if err != nil {
+			return
+		}
+		e.accepted(fd, port, peer)
+	}
 }
 
 // skip counts a record that is not replayed.
@@ -803,7 +843,7 @@ func (e *engine) stackSent(f []byte) {
 			mac = net.HardwareAddr{0x02, 0x00, a[0], a[1], a[2], a[3]}
 			note = fmt.Sprintf("mtcp-replay answers for %v with %v (the capture shows it with MAC 00:00:00:00:00:00)", target, mac)
 		}
-		e.inject(arpReply(mac, target, e.sc.stackMAC, e.sc.stackAddr), note)
+		e.inject(e.builder().arpReply(mac, target, e.sc.stackMAC, e.sc.stackAddr), note)
 	case d.hasARP:
 		target, _ := netip.AddrFromSlice(d.arp.DstProtAddress)
 		e.stackIC = append(e.stackIC, &expItem{at: e.now, key: "arp reply to " + target.String(), out: of,
@@ -812,6 +852,9 @@ func (e *engine) stackSent(f []byte) {
 	case d.hasTCP:
 		peer := netip.AddrPortFrom(d.dstIP(), uint16(d.tcp.DstPort))
 		c := e.byStack[convKey{uint16(d.tcp.SrcPort), peer}]
+		if d.tcp.SYN && !d.tcp.ACK {
+			c = e.connecting(uint16(d.tcp.SrcPort), peer, d.tcp.Seq, c)
+		}
 		if c == nil {
 			c = e.strayConv(uint16(d.tcp.SrcPort), peer)
 		}
@@ -942,23 +985,4 @@ func (e *engine) expireItems(items []*expItem, late func(time.Time) bool) []*exp
 		e.diff(Difference{Frame: x.frame, At: x.at.Sub(clock.Epoch), Recorded: x.desc, What: "the recorded host answered, the stack did not"}, nil)
 	}
 	return items[n:]
-}
-
-// arpReply builds the ARP reply that tells the stack (stackIP, stackMAC) that ip is at mac.
-func arpReply(mac net.HardwareAddr, ip netip.Addr, stackMAC net.HardwareAddr, stackIP netip.Addr) []byte {
-	f := make([]byte, 42)
-	copy(f[0:6], stackMAC)
-	copy(f[6:12], mac)
-	binary.BigEndian.PutUint16(f[12:], uint16(layers.EthernetTypeARP))
-	binary.BigEndian.PutUint16(f[14:], 1)      // Ethernet
-	binary.BigEndian.PutUint16(f[16:], 0x0800) // IPv4
-	f[18], f[19] = 6, 4
-	binary.BigEndian.PutUint16(f[20:], 2) // reply
-	copy(f[22:28], mac)
-	a4 := ip.As4()
-	copy(f[28:32], a4[:])
-	copy(f[32:38], stackMAC)
-	s4 := stackIP.As4()
-	copy(f[38:42], s4[:])
-	return f
 }

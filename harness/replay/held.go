@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/mtcp-go/mtcp/harness"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // peerState is what the newest segment of the peer injected in a conversation said of the
@@ -93,19 +92,15 @@ func (c *conv) windowAt(ack uint32, win uint16, syn bool, at uint32) uint16 {
 
 // peerWindowShift is the shift the stack applies to the peer's window fields: the peer's
 // window scale when both SYNs carried the option (RFC 7323 2.2), as the stack's connection
-// says; before the stack has one, the peer's offer (the stack offers window scaling by
-// default).
+// says (askShift); before the stack has one, the peer's offer (the stack offers window scaling
+// by default).
 func (c *conv) peerWindowShift() uint8 {
 	if c.newest.shiftKnown {
 		return c.newest.shift
 	}
-	if c.conn != nil {
-		in := c.conn.Info()
-		var shift uint8
-		if in.WindowScale {
-			shift = in.SndWScale
-		}
-		if in.State >= tcp.Established {
+	if c.hasFD {
+		shift, final := c.askShift()
+		if final {
 			c.newest.shift, c.newest.shiftKnown = shift, true
 		}
 		return shift
@@ -114,6 +109,34 @@ func (c *conv) peerWindowShift() uint8 {
 		return 0
 	}
 	return uint8(min(c.newest.wscale, 14)) // RFC 7323 2.3: larger shifts count as 14
+}
+
+// askShift asks the stack for the shift it applies to the peer's window fields on the
+// conversation's socket (tcp_info's tcpi_snd_wscale, with window scaling in tcpi_options),
+// and whether it is final: the connection is synchronized, or the socket is about to be closed
+// (closing), after which nothing changes it.
+func (c *conv) askShift() (shift uint8, final bool) {
+	in, err := c.e.socks.TCPInfo(c.fd)
+	if err != nil {
+		return 0, false
+	}
+	if in["tcpi_options"]&tcpiOptWScale != 0 {
+		shift = uint8(in["tcpi_snd_wscale"])
+	}
+	switch harness.TCPState(in["tcpi_state"]) {
+	case harness.TCPClose, harness.TCPListen, harness.TCPSynSent, harness.TCPSynRecv:
+		return shift, false
+	}
+	return shift, true
+}
+
+// closing notes, before the application closes its socket, what the replay asks of it later:
+// the shift of the peer's windows, which the connection keeps as it was.
+func (c *conv) closing() {
+	if !c.newest.shiftKnown {
+		c.newest.shift, _ = c.askShift()
+		c.newest.shiftKnown = true
+	}
 }
 
 // releasedOptions are the options of a held ACK given back with ack (an offset in the
@@ -192,29 +215,29 @@ func (c *conv) releasedOptions(held []byte, ack uint32) []byte {
 // peer's FIN and window updates, say, may have gone in meanwhile: releasedOptions,
 // peerWindow), so that the stack takes it as current and as all the peer says.
 func (c *conv) releasedAck(held []byte, ack uint32) []byte {
-	ipHdr, seg, ok := tcpOffsets(held)
-	if !ok {
+	b := c.builder()
+	if !b.template(held) {
 		return append([]byte(nil), held...) // cannot happen: it was taken apart when it was held
 	}
-	opts := c.releasedOptions(seg, ack)
-	hl, tl := len(ipHdr), 20+len(opts)
-	f := make([]byte, 14+hl+tl)
-	copy(f, held[:14+hl+20])
-	copy(f[14+hl+20:], opts)
-	ip, s := f[14:14+hl], f[14+hl:]
-	binary.BigEndian.PutUint16(ip[2:], uint16(hl+tl))
-	s[12] = byte(tl/4)<<4 | s[12]&0x0f
-	s[13] &^= flFIN | flPSH | flSYN | flRST | flURG
-	binary.BigEndian.PutUint32(s[4:], c.peerISN+c.peerGiven)
-	binary.BigEndian.PutUint32(s[8:], c.stackISN+ack)
-	binary.BigEndian.PutUint16(s[14:], c.peerWindow(ack, binary.BigEndian.Uint16(seg[14:])))
-	binary.BigEndian.PutUint16(s[18:], 0) // no urgent pointer
+	t := &b.tcp
+	opts := c.releasedOptions(b.ip.Payload, ack)
 	if c.peerTSOK {
-		raiseTSVal(s, c.peerTS)
+		raiseTSValIn(opts, c.peerTS)
 	}
-	harness.SetIPv4Checksum(ip)
-	harness.SetTCPChecksum(ip, s)
-	return f
+	t.Window = c.peerWindow(ack, t.Window)
+	t.Seq, t.Ack, t.Urgent = c.peerISN+c.peerGiven, c.stackISN+ack, 0
+	t.FIN, t.PSH, t.SYN, t.RST, t.URG = false, false, false, false, false
+	t.Options = tcpOptions(opts, t.Options)
+	return b.segment(nil)
+}
+
+// builder is the engine's frame builder; a conversation without an engine (a test's) has one
+// of its own.
+func (c *conv) builder() *frameBuilder {
+	if c.e != nil {
+		return c.e.builder()
+	}
+	return newFrameBuilder()
 }
 
 // collapsedNote is the comment of a held ACK given back for several at once: the capture
@@ -230,3 +253,6 @@ func collapsedNote(frames []int) string {
 	}
 	return fmt.Sprintf("capture frames %s, their acks replayed as one once the stack had sent what they acknowledge", strings.Join(s, ", "))
 }
+
+// tcpiOptWScale is Linux's TCPI_OPT_WSCALE bit of tcpi_options (include/uapi/linux/tcp.h).
+const tcpiOptWScale = 4

@@ -1,18 +1,17 @@
 package replay
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gopacket/gopacket/layers"
-
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // Conversations that began before the capture (no SYN seen) are joined mid-stream: the
 // stack's connection is made ESTABLISHED in the state the capture shows at the first segment
 // the recorded host sent in it with data or a FIN, or at the peer's answer to a pure ACK of
 // the host (which tells a keep-alive, one below the host's next sequence number, from an ACK)
-// (tcp.Layer.Join), and the replay goes on from there as for any other conversation. Until
+// (Joiner: mtcp's tcp.Layer.Join), and the replay goes on from there as for any other conversation. Until
 // then, the peer's segments are only looked at: its window, newest timestamp and whether it
 // speaks SACK.
 //
@@ -108,11 +107,11 @@ func (c *conv) joinPending(t *layers.TCP) bool {
 }
 
 // joinAt makes the stack's connection ESTABLISHED with the host's next sequence number snd
-// and the next it expects of the peer, rcv (tcp.Layer.Join).
+// and the next it expects of the peer, rcv (Joiner).
 func (c *conv) joinAt(snd, rcv uint32) bool {
 	j := c.joining
 	e := c.e
-	st := tcp.JoinState{
+	st := JoinState{
 		Local: c.hostPort, Remote: c.peer,
 		SndNxt: snd, RcvNxt: rcv,
 		SndWnd: 0xffff << 14, MSS: 1460, SndShift: 14, RcvShift: 7,
@@ -120,12 +119,15 @@ func (c *conv) joinAt(snd, rcv uint32) bool {
 		SACK: j.sack,
 		// What the peer had in flight to the host is unknown: a receive buffer as large as
 		// shift 7 can advertise, so that none of it falls outside the stack's window.
-		Buffers: tcp.BufferSizes{Receive: 0xffff << 7},
+		ReceiveBuffer: 0xffff << 7,
 	}
 	if j.winSeen {
 		st.SndWnd = uint32(j.peerWin) << 14
 	}
-	conn, err := e.dut.Core().TCP().Join(st)
+	fd, err := -1, errNoJoin
+	if e.joiner != nil {
+		fd, err = e.joiner.Join(st)
+	}
 	if err != nil {
 		c.joining = nil
 		c.stray = true // its segments are skipped from now on
@@ -137,7 +139,9 @@ func (c *conv) joinAt(snd, rcv uint32) bool {
 	}
 	c.joining = nil
 	c.joinedAt = e.frame
-	c.conn = conn
+	c.fd, c.hasFD = fd, true
+	// The shift the stack applies to the peer's windows is the one joined with.
+	c.newest.shift, c.newest.shiftKnown = uint8(st.SndShift), true
 	c.stackPort = c.hostPort
 	e.byStack[convKey{c.stackPort, c.peer}] = c
 	// Relative numbers count from the state joined at, as Wireshark's from the first seen.
@@ -158,6 +162,9 @@ func (c *conv) joinAt(snd, rcv uint32) bool {
 		e.frame, keepAlive, onOffWord(st.Timestamps), onOffWord(st.SACK))
 	return true
 }
+
+// errNoJoin is why a target without Joiner joins no conversation.
+var errNoJoin = errors.New("the target cannot take a connection over mid-stream")
 
 func onOffWord(b bool) string {
 	if b {

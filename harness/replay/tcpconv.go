@@ -3,19 +3,17 @@ package replay
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
 
 	"github.com/mtcp-go/mtcp/harness"
 	"github.com/mtcp-go/mtcp/stack/clock"
-	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
 // conv is one TCP conversation of the host with a peer: the application behind the stack's
@@ -38,8 +36,13 @@ type conv struct {
 	peerISNOK, hostISNOK, stackOK bool
 
 	// The application: it writes the bytes the recorded host sent, each once it has read what
-	// the recorded host had acknowledged when it sent them, and closes as the host did.
-	conn     *tcp.Conn
+	// the recorded host had acknowledged when it sent them, and closes as the host did. Its
+	// socket is fd, on the stack's Sockets, once hasFD (it stays set once the application is
+	// done; the descriptor is not used again).
+	fd       int
+	hasFD    bool
+	readErr  bool   // a read failed: the connection's error was reported, nothing more to read
+	idleAt   uint64 // engine.changed when a read last found nothing: until the stack changes, none would find more
 	writes   []appWrite
 	hostNext uint32 // offset of the next new byte of the recorded host's stream
 	closeAt  *appWrite
@@ -307,13 +310,17 @@ func (e *engine) tcpToHost(data []byte) {
 		c.deferred = append(c.deferred, *deferred)
 	}
 	if t.ACK && !t.SYN && !t.RST && !t.FIN {
-		c.peerTmpl = f[:len(f)-len(t.Payload)] // for the bytes a capture gap lacks (fillPeerGap); f is not written to again
+		c.peerTmpl = f[:14+len(ipHdr)+int(seg[12]>>4)*4] // its headers, for the bytes a capture gap lacks (fillPeerGap); f is not written to again
 	}
 	c.notePeerSegment(seg, t.Ack-c.hostISN, t.Window) // rebased: what a held ACK given back from now on advertises
 	if v, ok := tsValOf(t.Options); ok && (!c.peerTSOK || seqGreater(v, c.peerTS)) {
 		c.peerTS, c.peerTSOK = v, true
 	}
-	for _, part := range splitSegment(f) {
+	if len(f) <= maxFrame {
+		e.inject(f, notes...)
+		return
+	}
+	for _, part := range e.builder().split(f) {
 		e.inject(part, notes...)
 	}
 }
@@ -368,7 +375,11 @@ func rebaseSACK(seg []byte, from, to uint32) {
 // The replay reads frames with its own code, not the stack's wire package: a parsing bug must
 // not hide on both sides of the comparison.
 func eachOption(seg []byte, f func(kind byte, o []byte)) {
-	opts := seg[20 : int(seg[12]>>4)*4]
+	eachOptionIn(seg[20:int(seg[12]>>4)*4], f)
+}
+
+// eachOptionIn is eachOption over TCP options as bytes.
+func eachOptionIn(opts []byte, f func(kind byte, o []byte)) {
 	for len(opts) > 0 {
 		switch opts[0] {
 		case 0:
@@ -408,35 +419,21 @@ func tsValOf(opts []layers.TCPOption) (uint32, bool) {
 	return 0, false
 }
 
-// splitSegment cuts a segment coalesced by GRO or TSO in the capture (larger than the link's
-// MTU) into MTU-sized ones, as they were on the wire.
-func splitSegment(f []byte) [][]byte {
-	if len(f) <= maxFrame {
-		return [][]byte{f}
-	}
-	ipHdr, seg, ok := tcpOffsets(f)
-	if !ok {
+// split cuts a segment coalesced by GRO or TSO in the capture (larger than the link's MTU)
+// into MTU-sized ones, as they were on the wire: only the last closes or pushes.
+func (b *frameBuilder) split(f []byte) [][]byte {
+	if !b.template(f) {
 		return nil
 	}
-	hl, tl := len(ipHdr), int(seg[12]>>4)*4
-	payload := seg[tl:]
-	room := maxFrame - 14 - hl - tl
+	payload := b.tcp.Payload
+	room := maxFrame - 14 - int(b.ip.IHL)*4 - int(b.tcp.DataOffset)*4
+	seq, fin, psh := b.tcp.Seq, b.tcp.FIN, b.tcp.PSH
 	var out [][]byte
-	seq := binary.BigEndian.Uint32(seg[4:])
 	for off := 0; off < len(payload); off += room {
 		n := min(room, len(payload)-off)
-		p := make([]byte, 14+hl+tl+n)
-		copy(p, f[:14+hl+tl])
-		copy(p[14+hl+tl:], payload[off:off+n])
-		ip, s := p[14:14+hl], p[14+hl:]
-		binary.BigEndian.PutUint16(ip[2:], uint16(hl+tl+n))
-		binary.BigEndian.PutUint32(s[4:], seq+uint32(off))
-		if off+n < len(payload) {
-			s[13] &^= flFIN | flPSH // only the last part closes or pushes
-		}
-		harness.SetIPv4Checksum(ip)
-		harness.SetTCPChecksum(ip, s)
-		out = append(out, p)
+		last := off+n == len(payload)
+		b.tcp.Seq, b.tcp.FIN, b.tcp.PSH = seq+uint32(off), fin && last, psh && last
+		out = append(out, b.segment(payload[off:off+n]))
 	}
 	return out
 }
@@ -509,7 +506,7 @@ func (e *engine) tcpFromHost(data []byte) {
 	if t.ACK && c.peerISNOK {
 		x.ack, x.hasAck = t.Ack-c.peerISN, true
 	}
-	if x.hasAck && c.conn != nil && c.peerTmpl != nil && seqGreater(x.ack, c.peerContig) && !t.SYN {
+	if x.hasAck && c.hasFD && c.peerTmpl != nil && seqGreater(x.ack, c.peerContig) && !t.SYN {
 		c.fillPeerGap(x.ack)
 	}
 	x.raw.seq, x.raw.ack, x.raw.n, x.raw.flags, x.raw.ackFlag = t.Seq, t.Ack, len(t.Payload), flags, t.ACK
@@ -541,7 +538,7 @@ func (e *engine) tcpFromHost(data []byte) {
 		}
 	}
 	switch {
-	case t.RST && c.conn != nil && c.hostSegs > 1:
+	case t.RST && c.hasFD && c.hostSegs > 1:
 		c.abortAt = &appWrite{after: x.ack - 1, at: e.now, frame: e.frame}
 	case t.FIN && c.closeAt == nil:
 		c.closeAt = &appWrite{after: x.ack - 1, at: e.now, frame: e.frame}
@@ -591,57 +588,86 @@ func (e *engine) tcpFromHost(data []byte) {
 	c.match()
 }
 
-// dial opens the stack's connection for a conversation the recorded host began.
+// dial opens the stack's connection for a conversation the recorded host began. Its port is
+// the one the stack's SYN comes from (connecting).
 func (c *conv) dial() {
-	conn, err := c.e.dut.Core().TCP().Dial(c.peer)
-	if err != nil {
-		c.e.diff(Difference{Frame: c.e.frame, At: c.e.now.Sub(clock.Epoch), Conv: c.name, What: "the stack cannot dial: " + err.Error()}, nil)
-		return
-	}
-	c.conn = conn
-	c.stackPort = conn.LocalAddr().Port()
-	c.e.byStack[convKey{c.stackPort, c.peer}] = c
-}
-
-// accept takes the connections the stack's listeners completed.
-func (e *engine) accept() {
-	for _, ln := range e.listeners {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				break
-			}
-			c := e.byStack[convKey{conn.LocalAddr().Port(), conn.RemoteAddr()}]
-			if c == nil || c.conn != nil {
-				conn.Abort()
-				continue
-			}
-			c.conn = conn
+	e := c.e
+	fd, err := e.socks.Socket()
+	if err == nil {
+		if err = e.socks.Connect(fd, c.peer); err == unix.EINPROGRESS {
+			err = nil
+		} else if err != nil {
+			_ = e.socks.Close(fd)
 		}
 	}
+	if err != nil {
+		e.diff(Difference{Frame: e.frame, At: e.now.Sub(clock.Epoch), Conv: c.name, What: "the stack cannot dial: " + err.Error()}, nil)
+		return
+	}
+	c.fd, c.hasFD = fd, true
+	e.dialing[c.peer] = append(e.dialing[c.peer], c)
+}
+
+// connecting takes a SYN the stack sent from port to peer: the first of an active open
+// waiting for it (dial), whose port it tells, or c, the conversation of that port and peer so
+// far, when it is the SYN of c sent again or none waits. harness.Sockets names no descriptor's
+// ends; the stack sends the SYN of each active open as it opens it, or, when the peer's MAC is
+// to be resolved, once the replay's ARP reply came, before the next record.
+func (e *engine) connecting(port uint16, peer netip.AddrPort, seq uint32, c *conv) *conv {
+	q := e.dialing[peer]
+	if len(q) == 0 || (c != nil && c.client && c.stackOK && c.stackISN == seq) {
+		return c
+	}
+	d := q[0]
+	if len(q) == 1 {
+		delete(e.dialing, peer)
+	} else {
+		e.dialing[peer] = q[1:]
+	}
+	d.stackPort = port
+	e.byStack[convKey{port, peer}] = d
+	return d
+}
+
+// accepted takes the connection the stack accepted on port from peer: the application of its
+// conversation. A connection of no conversation, or of one that has its own already, is
+// reset.
+func (e *engine) accepted(fd int, port uint16, peer netip.AddrPort) {
+	c := e.byStack[convKey{port, peer}]
+	if c == nil || c.hasFD {
+		_ = e.socks.SetSockOpt(fd, unix.SOL_SOCKET, unix.SO_LINGER, 0)
+		_ = e.socks.Close(fd)
+		return
+	}
+	c.fd, c.hasFD = fd, true
 }
 
 // app lets the application act: read what came, write what is due, close as the host did.
 // It reports whether anything happened.
 func (c *conv) app() bool {
-	if c.conn == nil || c.done {
+	if !c.hasFD || c.done {
 		return false
 	}
 	acted := false
+	socks := c.e.socks
 	buf := c.e.readBuf[:]
-	for !c.eof {
-		n, err := c.conn.Read(buf)
-		c.read += uint32(n)
-		if n > 0 {
-			acted = true
-		}
-		if err == io.EOF {
-			c.eof, acted = true, true
-			c.read++
-		}
-		if err != nil || n == 0 {
+	for !c.eof && !c.readErr && c.idleAt != c.e.changed {
+		n, err := socks.Read(c.fd, buf)
+		if err == unix.EAGAIN { // harness.Sockets' errors are unix.Errno values
+			c.idleAt = c.e.changed
 			break
 		}
+		if err != nil {
+			c.readErr = true // reported once; a read after it would say end of stream
+			break
+		}
+		if n == 0 {
+			c.eof, acted = true, true
+			c.read++
+			break
+		}
+		c.read += uint32(n)
+		acted = true
 	}
 	now := c.e.now
 	for len(c.writes) > 0 {
@@ -649,13 +675,13 @@ func (c *conv) app() bool {
 		if int32(c.read-w.after) < 0 || w.at.After(now) {
 			break
 		}
-		n, err := c.conn.Write(w.data)
+		n, err := socks.Write(c.fd, w.data)
 		if n > 0 {
 			acted = true
 			c.written = append(c.written, w.data[:n]...)
+			w.data = w.data[n:]
 		}
-		w.data = w.data[n:]
-		if err != nil && !errors.Is(err, tcp.ErrWouldBlock) {
+		if err != nil && err != unix.EAGAIN {
 			c.done = true // the connection failed: the comparison shows it
 			return acted
 		}
@@ -668,13 +694,14 @@ func (c *conv) app() bool {
 		return acted
 	}
 	if a := c.abortAt; a != nil && int32(c.read-a.after) >= 0 {
-		c.conn.SetLinger(0)
-		_ = c.conn.Close()
+		c.closing()
+		_ = socks.SetSockOpt(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, 0)
+		_ = socks.Close(c.fd)
 		c.done = true
 		return true
 	}
 	if a := c.closeAt; a != nil && int32(c.read-a.after) >= 0 {
-		_ = c.conn.CloseWrite()
+		_ = socks.Shutdown(c.fd, unix.SHUT_WR)
 		c.closeAt = nil
 		c.closed = true
 		acted = true
@@ -849,9 +876,12 @@ func (c *conv) releaseDeferred() {
 	c.e.injectAt(c.e.now.Add(c.recRTT), func() []byte { return c.releasedAck(held, ack) }, collapsedNote(frames))
 }
 
-// raiseTSVal sets the TSval of a timestamp option to at least v.
-func raiseTSVal(seg []byte, v uint32) {
-	eachOption(seg, func(kind byte, o []byte) {
+// raiseTSVal sets the TSval of a segment's timestamp option to at least v.
+func raiseTSVal(seg []byte, v uint32) { raiseTSValIn(seg[20:int(seg[12]>>4)*4], v) }
+
+// raiseTSValIn is raiseTSVal over TCP options as bytes.
+func raiseTSValIn(opts []byte, v uint32) {
+	eachOptionIn(opts, func(kind byte, o []byte) {
 		if kind == 8 && len(o) == 10 && seqGreater(v, binary.BigEndian.Uint32(o[2:])) {
 			binary.BigEndian.PutUint32(o[2:], v)
 		}
@@ -1057,7 +1087,7 @@ func (c *conv) summary() *ConvSummary {
 		s.Role = ""
 	case c.client:
 		s.Role = "client"
-		if c.conn != nil {
+		if c.hasFD && c.stackOK {
 			s.StackPort = c.stackPort
 		}
 	}
