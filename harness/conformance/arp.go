@@ -91,6 +91,16 @@ var _ = Describe("ARP (RFC 826, RFC 1122 2.3.2)", Label("arp"), func() {
 		// None of them taught the stack anything.
 		b.Inject(b.Peer().Echo(1, 1, nil))
 		Expect(b.Next()).To(BeARPRequest(TargetIP(b.Peer().IP)))
+		// The same request intact is answered, and teaches the stack the peer's MAC: the echo
+		// waiting for it goes out.
+		b.Inject(req())
+		reply, echo := b.Next(), b.Next()
+		if reply.ARP() == nil { // in either order: RFC 826 sets none
+			reply, echo = echo, reply
+		}
+		Expect(reply).To(BeARPReply(ToMAC(b.Peer().MAC), SenderIP(b.StackIP()), TargetMAC(b.Peer().MAC)))
+		Expect(echo).To(BeICMPEchoReply(ToMAC(b.Peer().MAC), ICMPSeq(1)))
+		b.ExpectNothing()
 	})
 
 	Spec("A6", func() {
@@ -132,9 +142,19 @@ var _ = Describe("ARP (RFC 826, RFC 1122 2.3.2)", Label("arp"), func() {
 
 	Spec("A8", func() {
 		b := NewBench()
-		b.Inject(b.Peer().Echo(1, 1, nil).ToMAC(otherMAC))
-		b.Inject(b.Peer().Echo(1, 2, nil).EtherType(0x88b5))
+		echo := func(seq uint16) *Packet { return b.Peer().Echo(1, seq, []byte("a8")) }
+		injectDropped(b, echo(1).ToMAC(otherMAC))
+		injectDropped(b, echo(2).EtherType(0x88b5))
 		b.Inject(b.Peer().ARPRequest(b.StackIP()).ToMAC(otherMAC))
 		b.ExpectNothingFor(5 * time.Second)
+		// The same frames, to the stack's MAC (the request to the broadcast address it was
+		// meant for) and with EtherType IPv4, are answered.
+		b.Inject(echo(1))
+		Expect(b.Next()).To(BeICMPEchoReply(ToMAC(b.Peer().MAC), ICMPSeq(1), EchoData([]byte("a8"))))
+		b.Inject(echo(2))
+		Expect(b.Next()).To(BeICMPEchoReply(ToMAC(b.Peer().MAC), ICMPSeq(2), EchoData([]byte("a8"))))
+		b.Inject(b.Peer().ARPRequest(b.StackIP()))
+		Expect(b.Next()).To(BeARPReply(ToMAC(b.Peer().MAC), SenderIP(b.StackIP()), TargetMAC(b.Peer().MAC)))
+		b.ExpectNothing()
 	})
 })

@@ -10,6 +10,7 @@ package conformance
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -33,7 +34,7 @@ func (c Case) Labels() []string {
 	labels := []string{c.Area}
 	for _, m := range rfcNumber.FindAllStringSubmatch(c.RFC, -1) {
 		l := "rfc" + m[1]
-		if !contains(labels, l) {
+		if !slices.Contains(labels, l) {
 			labels = append(labels, l)
 		}
 	}
@@ -41,15 +42,6 @@ func (c Case) Labels() []string {
 }
 
 var rfcNumber = regexp.MustCompile(`RFC (\d+)`)
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
 
 // Catalog lists every case the suite has a spec for, in catalog order.
 var Catalog = []Case{

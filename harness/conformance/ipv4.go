@@ -22,18 +22,31 @@ var (
 // reassemblyTimeout is the stack's default (RFC 1122 3.3.2 recommends 60 to 120 s).
 const reassemblyTimeout = 60 * time.Second
 
-// fixIPChecksum recomputes the IPv4 header checksum of a frame after a mutation.
+// fixIPChecksum recomputes the IPv4 header checksum of a frame after a mutation, with the
+// oracle's checksum.
 func fixIPChecksum(f []byte) {
-	h := f[14 : 14+int(f[14]&0x0f)*4]
-	h[10], h[11] = 0, 0
-	var sum uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	SetIPv4Checksum(f[14 : 14+int(f[14]&0x0f)*4])
+}
+
+// injectDropped injects a damaged frame, one that fails a check of the layer that gets it (a
+// checksum, the IP version, a length, a truncated header, an Ethernet destination or type or
+// an IP destination not the stack's), which every stack counts as an input error. On a target
+// that counts the frames it discards (harness.DropCounter) it checks that this one was
+// counted; on one without counters the frame is injected all the same. Well-formed frames
+// that a rule says to ignore (an unknown ICMP type, a broadcast or multicast address, a
+// martian source), and ARP frames, which kernels drop without counting, are injected with
+// Inject.
+func injectDropped(b *Bench, p Injectable) {
+	GinkgoHelper()
+	d, counts := b.DUT().(DropCounter)
+	var before uint64
+	if counts {
+		before = d.Drops()
 	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
+	b.Inject(p)
+	if counts {
+		Expect(d.Drops()).To(BeNumerically(">", before), "the target did not count this frame as dropped: %s", p)
 	}
-	binary.BigEndian.PutUint16(h[10:], ^uint16(sum))
 }
 
 // unknownProto is a datagram the stack would answer with protocol unreachable if it took it.
@@ -44,28 +57,41 @@ func unknownProto(b *Bench) *Packet {
 var _ = Describe("IPv4 (RFC 791, RFC 1122 3.2 and 3.3)", Label("ipv4"), func() {
 	Spec("I1", func() {
 		b := NewBench()
-		b.Inject(b.Peer().Echo(1, 1, []byte("abc")).Mutate("header checksum off by one bit", func(f []byte) { f[24] ^= 1 }))
+		echo := func() *Packet { return b.Peer().Echo(1, 1, []byte("abc")) }
+		injectDropped(b, echo().Mutate("header checksum off by one bit", func(f []byte) { f[24] ^= 1 }))
 		b.ExpectNothingFor(5 * time.Second)
+		// The same datagram with its checksum right is answered.
+		b.Inject(echo())
+		Expect(b.Next()).To(BeICMPEchoReply(ICMPSeq(1), EchoData([]byte("abc"))))
+		b.ExpectNothing()
 	})
 
 	Spec("I2", func() {
 		b := NewBench()
-		b.Inject(b.Peer().Echo(1, 1, nil).Mutate("version 6 (checksum fixed)", func(f []byte) { f[14] = 6<<4 | 5; fixIPChecksum(f) }))
+		echo := func() *Packet { return b.Peer().Echo(1, 1, []byte("v4")) }
+		injectDropped(b, echo().Mutate("version 6 (checksum fixed)", func(f []byte) { f[14] = 6<<4 | 5; fixIPChecksum(f) }))
 		b.ExpectNothingFor(5 * time.Second)
+		// The same datagram with version 4 is answered.
+		b.Inject(echo())
+		Expect(b.Next()).To(BeICMPEchoReply(ICMPSeq(1), EchoData([]byte("v4"))))
+		b.ExpectNothing()
 	})
 
 	Spec("I3", func() {
 		b := NewBench()
 		echo := func() *Packet { return b.Peer().Echo(1, 1, []byte("payload")) }
-		b.Inject(echo().Mutate("IHL 4 (checksum fixed)", func(f []byte) { f[14] = 0x44; fixIPChecksum(f) }))
-		b.Inject(echo().Mutate("IHL 15, past the frame", func(f []byte) { f[14] = 0x4f }))
-		b.Inject(echo().Mutate("total length 1 byte past the frame", func(f []byte) {
+		injectDropped(b, echo().Mutate("IHL 4 (checksum fixed)", func(f []byte) { f[14] = 0x44; fixIPChecksum(f) }))
+		injectDropped(b, echo().Mutate("IHL 15, past the frame", func(f []byte) { f[14] = 0x4f }))
+		injectDropped(b, echo().Mutate("total length 1 byte past the frame", func(f []byte) {
 			binary.BigEndian.PutUint16(f[16:], uint16(len(f)-14+1))
 			fixIPChecksum(f)
 		}))
-		b.Inject(echo().Mutate("total length 19", func(f []byte) { binary.BigEndian.PutUint16(f[16:], 19); fixIPChecksum(f) }))
-		b.Inject(echo().Truncate(14 + 19))
+		injectDropped(b, echo().Mutate("total length 19", func(f []byte) { binary.BigEndian.PutUint16(f[16:], 19); fixIPChecksum(f) }))
+		injectDropped(b, echo().Truncate(14+19))
 		b.ExpectNothingFor(5 * time.Second)
+		// The same echo intact is answered.
+		b.Inject(echo())
+		Expect(b.Next()).To(BeICMPEchoReply(ICMPSeq(1), EchoData([]byte("payload"))))
 		// Ethernet padding after the datagram is not data.
 		b.Inject(b.Peer().Echo(1, 2, []byte("hi")).Pad(60))
 		Expect(b.Next()).To(BeICMPEchoReply(ICMPSeq(2), EchoData([]byte("hi"))))
@@ -73,16 +99,27 @@ var _ = Describe("IPv4 (RFC 791, RFC 1122 3.2 and 3.3)", Label("ipv4"), func() {
 
 	Spec("I4", func() {
 		b := NewBench()
-		b.Inject(unknownProto(b).ToIP(otherIP))
+		injectDropped(b, unknownProto(b).ToIP(otherIP))
+		// The rest are well-formed datagrams that RFC 1122 says to drop, or to answer with no
+		// ICMP error.
 		b.Inject(unknownProto(b).ToIP(netip.MustParseAddr("224.0.0.1")))
 		b.Inject(unknownProto(b).FromIP(subnetBroadcast))
 		b.Inject(unknownProto(b).FromIP(limitedBroadcast))
 		b.Inject(unknownProto(b).FromIP(netip.MustParseAddr("224.0.0.5")))
 		b.Inject(unknownProto(b).FromIP(netip.MustParseAddr("127.0.0.1")))
 		b.Inject(unknownProto(b).ToMAC(layers.EthernetBroadcast)) // unicast IP in a link broadcast (RFC 1122 3.3.6)
-		syn := &layers.TCP{SrcPort: 40000, DstPort: 80, SYN: true, Seq: 1000, Window: 29200}
-		b.Inject(b.Peer().IPv4(layers.IPProtocolTCP, syn).ToIP(subnetBroadcast).ToMAC(layers.EthernetBroadcast))
+		syn := func() *Packet { return b.Peer().TCP(Segment{Flags: SYN, Seq: 1000, Win: 29200}) }
+		b.Inject(syn().ToIP(subnetBroadcast).ToMAC(layers.EthernetBroadcast))
 		b.ExpectNothingFor(5 * time.Second)
+		// The same datagrams from the peer to the stack's address and MAC are answered: the
+		// unknown protocol with protocol unreachable, the SYN (to a closed port) with RST|ACK.
+		p := unknownProto(b)
+		b.Inject(p)
+		Expect(b.Next()).To(BeICMPError(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeProtocol,
+			FromIP(b.StackIP()), ToIP(b.Peer().IP), Quoting(p)))
+		b.Inject(syn())
+		Expect(b.Next()).To(BeTCP(Flags(RST|ACK), SrcPort(80), DstPort(40000), Ack(1001)))
+		b.ExpectNothing()
 	})
 
 	Spec("I5", func() {
