@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	. "github.com/mtcp-go/mtcp/harness"
 	"github.com/mtcp-go/mtcp/harness/mtcpdut"
+	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 )
 
 // fakeT records the bench's failures instead of stopping the test, so the failure paths can
@@ -171,23 +171,15 @@ func TestTheCaptureHasDirectionsCommentsAndVirtualTimestamps(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "spec.pcapng")
 	g.Expect(b.WriteCapture(path, "X1 demo\nverdict: passed")).To(Succeed())
 
-	f, err := os.Open(path)
-	g.Expect(err).NotTo(HaveOccurred())
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(r.SectionInfo().Comment).To(Equal("X1 demo\nverdict: passed"))
+	c := pcapngtest.Read(t, path)
+	g.Expect(c.Comment).To(Equal("X1 demo\nverdict: passed"))
 	var dirs []pcapgo.NgEpbFlag
 	var comments []string
-	for {
-		_, ci, opts, err := r.ReadPacketDataWithOptions()
-		if err != nil {
-			break
-		}
-		g.Expect(ci.Timestamp).To(Equal(DefaultStart().Add(2 * time.Second)))
-		g.Expect(opts.Flags).NotTo(BeNil())
-		dirs = append(dirs, opts.Flags.Direction)
-		comments = append(comments, strings.Join(opts.Comments, " / "))
+	for _, p := range c.Packets {
+		g.Expect(p.Time).To(Equal(DefaultStart().Add(2 * time.Second)))
+		g.Expect(p.Flags).NotTo(BeNil())
+		dirs = append(dirs, p.Direction())
+		comments = append(comments, strings.Join(p.Comments, " / "))
 	}
 	// The echo, the stack's ARP request for the peer, the bench's answer, the reply.
 	g.Expect(dirs).To(Equal([]pcapgo.NgEpbFlag{pcapgo.NgEpbFlagDirectionInbound, pcapgo.NgEpbFlagDirectionOutbound,
@@ -213,6 +205,12 @@ func TestTCPFieldsMutateTCPAndTryNextWithin(t *testing.T) {
 	g.Expect(ok).To(BeFalse())
 	g.Expect(m.FailureMessage(in)).To(And(ContainSubstring("WindowScale option: want absent, got present"),
 		ContainSubstring("payload length: want < 3, got 3")))
+	// Or, And and Not read as what they combine.
+	m = BeTCP(Flags(Or(Equal(SYN|ACK), Equal(SYN|ACK|ECE))), PayloadLen(And(BeNumerically(">", 3), Not(Equal(7)))))
+	ok, _ = m.Match(in)
+	g.Expect(ok).To(BeFalse())
+	g.Expect(m.FailureMessage(in)).To(And(ContainSubstring("flags: want (SYN|ACK or SYN|ACK|ECE), got SYN"),
+		ContainSubstring("payload length: want (> 3 and not 7), got 3")))
 	// A frame already sent is taken without moving time; then nothing comes for 3 s.
 	g.Expect(b.TryNextWithin(0)).To(BeTCP(Flags(RST|ACK), Ack(5)))
 	start := b.Elapsed()

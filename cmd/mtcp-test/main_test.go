@@ -15,6 +15,7 @@ import (
 
 	"github.com/mtcp-go/mtcp/harness/conformance"
 	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
+	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 )
 
 // build compiles mtcp-test once per test binary.
@@ -165,33 +166,19 @@ func TestMTCPTest(t *testing.T) {
 // passed, every frame has a direction, and the stack's frames carry the expectation they met.
 func checkCapture(t *testing.T, path, spec string) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	c := pcapngtest.Read(t, path)
+	if !strings.HasPrefix(c.Comment, spec) || !strings.Contains(c.Comment, "verdict: passed") {
+		t.Errorf("%s: section comment %q", filepath.Base(path), c.Comment)
 	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if c := r.SectionInfo().Comment; !strings.HasPrefix(c, spec) || !strings.Contains(c, "verdict: passed") {
-		t.Errorf("%s: section comment %q", filepath.Base(path), c)
-	}
-	frames := 0
-	for {
-		_, _, opts, err := r.ReadPacketDataWithOptions()
-		if err != nil {
-			break
+	for i, p := range c.Packets {
+		if p.Direction() == pcapgo.NgEpbFlagDirectionUnknown {
+			t.Errorf("%s: frame %d has no direction", filepath.Base(path), i+1)
 		}
-		frames++
-		if opts.Flags == nil || opts.Flags.Direction == pcapgo.NgEpbFlagDirectionUnknown {
-			t.Errorf("%s: frame %d has no direction", filepath.Base(path), frames)
-		}
-		if opts.Flags != nil && opts.Flags.Direction == pcapgo.NgEpbFlagDirectionInbound && len(opts.Comments) == 0 {
-			t.Errorf("%s: injected frame %d has no comment", filepath.Base(path), frames)
+		if p.Direction() == pcapgo.NgEpbFlagDirectionInbound && len(p.Comments) == 0 {
+			t.Errorf("%s: injected frame %d has no comment", filepath.Base(path), i+1)
 		}
 	}
-	if frames == 0 {
+	if len(c.Packets) == 0 {
 		t.Errorf("%s: no frames", filepath.Base(path))
 	}
 }
@@ -276,16 +263,7 @@ func TestMTCPTestRun(t *testing.T) {
 			t.Fatalf("%d captures, want 3: %v", len(caps), caps)
 		}
 		for _, c := range caps {
-			f, err := os.Open(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-			if err != nil {
-				t.Fatal(err)
-			}
-			comment := r.SectionInfo().Comment
-			f.Close()
+			comment := pcapngtest.Read(t, c).Comment
 			if !strings.Contains(comment, "verdict: passed") {
 				t.Errorf("%s: section comment %q", filepath.Base(c), comment)
 			}

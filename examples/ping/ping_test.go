@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/mtcp-go/mtcp/examples/internal/demotest"
 	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
+	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 )
 
 // TestLivePingAndARPing runs the demo on a TAP device inside a network namespace made for the
@@ -55,25 +55,9 @@ func TestLivePingAndARPing(t *testing.T) {
 			t.Fatalf("capture lacks %q:\n%s", want, tsOut)
 		}
 	}
-	f, err := os.Open(pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
 	in, outb := 0, 0
-	for {
-		_, _, opts, err := r.ReadPacketDataWithOptions()
-		if err != nil {
-			break
-		}
-		if opts.Flags == nil {
-			continue
-		}
-		switch opts.Flags.Direction {
+	for _, p := range pcapngtest.Read(t, pcap).Packets {
+		switch p.Direction() {
 		case pcapgo.NgEpbFlagDirectionInbound:
 			in++
 		case pcapgo.NgEpbFlagDirectionOutbound:

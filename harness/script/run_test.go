@@ -2,13 +2,12 @@ package script
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 )
 
 // runSrc parses and runs a script given as text.
@@ -106,33 +105,10 @@ func TestRunWrongExpectation(t *testing.T) {
 	if err := res.WriteCapture(path); err != nil {
 		t.Fatal(err)
 	}
-	comments := captureComments(t, path)
+	comments := strings.Join(pcapngtest.Read(t, path).Comments(), "\n")
 	if !strings.Contains(comments, "line 11: FAILED: win 65535, want 5840; expected 0.100000 > P. 1:101(100) ack 1 win 5840") {
 		t.Errorf("capture comments lack the failure:\n%s", comments)
 	}
-}
-
-// captureComments reads every packet comment of a pcapng file back with pcapgo.
-func captureComments(t *testing.T, path string) string {
-	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	r, err := pcapgo.NewNgReader(fh, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all []string
-	for {
-		_, _, opts, err := r.ReadPacketDataWithOptions()
-		if err != nil {
-			break
-		}
-		all = append(all, opts.Comments...)
-	}
-	return strings.Join(all, "\n")
 }
 
 // The SYN is retransmitted at exactly 1 s: a line at 0.990 passes within a 10 ms tolerance,
