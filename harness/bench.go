@@ -42,7 +42,16 @@ type config struct {
 	peerMAC   net.HardwareAddr
 	peerIP    netip.Addr
 	start     time.Time
+	limit     time.Duration
 }
+
+// WithTimeLimit bounds the case's time to d when the DUT runs on the real clock (RealTime): a
+// wait that would go past it skips the case instead, saying so, when the bench's T can skip
+// (Ginkgo's GinkgoT, testing.TB, the script runner), and fails it otherwise.
+func WithTimeLimit(d time.Duration) Option { return func(c *config) { c.limit = d } }
+
+// OverTimeLimit is the message of a case skipped by WithTimeLimit.
+const OverTimeLimit = "needs more time than the limit for a target on the real clock"
 
 // WithoutARPAnswers stops the bench from answering the stack's ARP requests for the peer, so a
 // spec can see and answer them itself.
@@ -56,9 +65,10 @@ type Bench struct {
 	start     time.Time
 	now       time.Time
 	answerARP bool
-	frames    []*Frame // every frame, in order: the capture
-	pending   []*Frame // frames from the stack not yet taken by Next
-	fresh     []*Frame // frames from the stack not yet looked at by the bench itself
+	limit     time.Duration // WithTimeLimit's, for a DUT on the real clock; 0: none
+	frames    []*Frame      // every frame, in order: the capture
+	pending   []*Frame      // frames from the stack not yet taken by Next
+	fresh     []*Frame      // frames from the stack not yet looked at by the bench itself
 }
 
 // New makes a bench around dut (a fresh one: harness/mtcpdut makes mtcp's). The peer is
@@ -71,6 +81,9 @@ func New(t T, dut DUT, opts ...Option) *Bench {
 		o(&c)
 	}
 	b := &Bench{t: t, dut: dut, start: c.start, now: c.start, answerARP: c.answerARP}
+	if rt, ok := dut.(RealTime); ok && rt.RealTime() {
+		b.limit = c.limit
+	}
 	b.peer = &Peer{MAC: c.peerMAC, IP: c.peerIP, stackMAC: dut.MAC(), stackIP: dut.Addr().Addr()}
 	dut.SetOutput(b.collect)
 	dut.Advance(b.now)
@@ -178,12 +191,23 @@ func (b *Bench) RunUntil(t time.Time) {
 // send something the spec should see.
 func (b *Bench) runUntil(t time.Time, stopAtFrame bool) {
 	b.t.Helper()
-	RunDeadlines(b.dut, b.now, t, func(now time.Time) bool {
+	until, over := t, b.limit > 0 && t.Sub(b.start) > b.limit
+	if over {
+		until = b.start.Add(b.limit)
+	}
+	RunDeadlines(b.dut, b.now, until, func(now time.Time) bool {
 		b.now = now
 		b.dut.Advance(now)
 		b.settle()
 		return stopAtFrame && len(b.pending) > 0
 	})
+	if over && !(stopAtFrame && len(b.pending) > 0) {
+		msg := fmt.Sprintf("the case waits until +%s, which %s (%v)", fmtOffset(t.Sub(b.start)), OverTimeLimit, b.limit)
+		if s, ok := b.t.(interface{ Skip(args ...any) }); ok {
+			s.Skip(msg)
+		}
+		b.t.Fatalf("%s", msg)
+	}
 }
 
 // Next returns the oldest frame the stack has sent that no Next returned yet. It fails the

@@ -40,6 +40,12 @@ type Target interface {
 	NewDUT() (DUT, error)
 }
 
+// RealTime is a DUT on the real clock (the Linux kernel): a case's virtual minutes are real
+// minutes there, so the bench bounds them (WithTimeLimit).
+type RealTime interface {
+	RealTime() bool
+}
+
 // Destroyer is a DUT that holds more than memory (a network namespace, goroutines): Destroy
 // releases it all, and the DUT is not used again. (Not io.Closer: Sockets has Close(fd).)
 type Destroyer interface {

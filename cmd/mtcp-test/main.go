@@ -8,6 +8,10 @@
 //	mtcp-test run FILE|DIR...          given packetdrill scripts instead (--strict, --lenient,
 //	                                   --platform freebsd|linux, -D NAME[=VALUE], -U NAME)
 //	mtcp-test list                     the catalog, without running
+//	mtcp-test --target linux           the same cases against the Linux kernel, in a network
+//	                                   namespace of its own (root; --max-real-time bounds a case)
+//	mtcp-test diff --target mtcp --target linux [PATH...]
+//	                                   the same cases against both, verdicts compared
 //
 // Exit status: 0 when every spec passed, 1 when one failed (or, under run, a script was refused
 // while others ran), 2 for bad usage or only malformed scripts, 3 when every script given to
@@ -18,8 +22,10 @@ import (
 	"os"
 
 	"github.com/mtcp-go/mtcp/harness/conformance"
+	"github.com/mtcp-go/mtcp/harness/linuxdut"
 )
 
 func main() {
+	conformance.RegisterTarget(linuxdut.Target{})
 	os.Exit(conformance.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

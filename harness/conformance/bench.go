@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -15,14 +16,21 @@ import (
 	"github.com/mtcp-go/mtcp/harness/mtcpdut"
 )
 
-// targets are the --target values: mtcp, and what RegisterTarget adds.
+// targets are the --target values: mtcp, and what RegisterTarget adds (cmd/mtcp-test adds
+// linux; targets/gvisor's mtcp-test adds gvisor).
 var targets = map[string]harness.Target{"mtcp": mtcpdut.Target{}}
+
+// RealTimeLimit bounds each case's time on a target on the real clock (--max-real-time): a
+// case that would wait longer is skipped, saying so. The suite's cases wait up to 24 days of
+// virtual time (TS6); on the Linux kernel that is real time.
+var RealTimeLimit = 70 * time.Second
 
 // current is the target the suite runs against.
 var current harness.Target = mtcpdut.Target{}
 
-// RegisterTarget makes t a --target value (its Name). A command built outside this module
-// (gVisor's netstack, in targets/gvisor) registers its target before calling Main.
+// RegisterTarget makes t a --target value (its Name), before Main: cmd/mtcp-test registers the
+// Linux kernel (harness/linuxdut), and targets/gvisor's command gVisor's netstack, which lives
+// in a module of its own.
 func RegisterTarget(t harness.Target) { targets[t.Name()] = t }
 
 // TargetNames returns the --target values, sorted.
@@ -43,6 +51,7 @@ func UseTarget(name string) error {
 	}
 	current = t
 	ScriptConfig.Target = t
+	ScriptConfig.TimeLimit = RealTimeLimit
 	return nil
 }
 
@@ -98,7 +107,7 @@ func NewBench(opts ...harness.Option) *harness.Bench {
 // newBenchOn is NewBench around a device already made.
 func newBenchOn(d harness.DUT, opts ...harness.Option) *harness.Bench {
 	GinkgoHelper()
-	b := harness.New(GinkgoT(), d, opts...)
+	b := harness.New(GinkgoT(), d, append([]harness.Option{harness.WithTimeLimit(RealTimeLimit)}, opts...)...)
 	DeferCleanup(func() {
 		r := CurrentSpecReport()
 		path := filepath.Join(OutDir, FileName(r.LeafNodeText)+".pcapng")

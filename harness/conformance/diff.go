@@ -31,8 +31,9 @@ const diffUsage = `usage: mtcp-test diff --target A --target B [flags] [FILE|DIR
 
 Runs the same cases against each target (the built-in suite, or the scripts given, as
 mtcp-test run does) and compares their verdicts. Flags: -o DIR (captures and logs, one folder
-per target; default mtcp-diff), --label-filter, --focus, and for scripts --platform, --lenient,
---strict, -D, -U.
+per target; default mtcp-diff), --label-filter, --focus, --max-real-time, and for scripts
+--platform, --lenient, --strict, -D, -U. A case skipped on one target (over the time limit of
+a target on the real clock, or not for that target) is counted apart, not compared.
 
 Exit status: 0 when the targets agree on every case (differences in cases that pin a policy
 are reported, not counted), 1 when they disagree, 2 for bad usage or a target that cannot run.
@@ -61,7 +62,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	out := "mtcp-diff"
 	fs.StringVar(&out, "o", out, "output folder")
 	var pass []string
-	for _, name := range []string{"label-filter", "focus", "platform"} {
+	for _, name := range []string{"label-filter", "focus", "platform", "max-real-time"} {
 		fs.Func(name, "passed to each run", func(v string) error { pass = append(pass, "--"+name, v); return nil })
 	}
 	for _, name := range []string{"lenient", "strict"} {

@@ -15,16 +15,22 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/mtcp-go/mtcp/harness"
 	"github.com/mtcp-go/mtcp/harness/script"
 	"github.com/mtcp-go/mtcp/internal/cli"
 	. "github.com/onsi/gomega"
 )
 
-// Counts are the outcome of a run, one spec counted once.
-type Counts struct{ Passed, Failed, Skipped int }
+// Counts are the outcome of a run, one spec counted once. OverTime are the skipped ones that
+// stopped at the time limit of a target on the real clock (--max-real-time).
+type Counts struct{ Passed, Failed, Skipped, OverTime int }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d passed, %d failed, %d skipped", c.Passed, c.Failed, c.Skipped)
+	s := fmt.Sprintf("%d passed, %d failed, %d skipped", c.Passed, c.Failed, c.Skipped)
+	if c.OverTime > 0 {
+		s += fmt.Sprintf(" (%d over the time limit)", c.OverTime)
+	}
+	return s
 }
 
 // CountSpecs tallies the It specs of a report.
@@ -38,6 +44,9 @@ func CountSpecs(r Report) (c Counts, failed []SpecReport) {
 			c.Passed++
 		case s.State.Is(types.SpecStateSkipped | types.SpecStatePending):
 			c.Skipped++
+			if strings.Contains(s.Failure.Message, harness.OverTimeLimit) {
+				c.OverTime++
+			}
 		default:
 			c.Failed++
 			failed = append(failed, s)
@@ -60,6 +69,8 @@ Usage:
 Flags:
   --target NAME             the stack under test: mtcp (default), linux (the kernel in a network
                             namespace of its own, through a TAP device, on the real clock; root)
+  --max-real-time D         on a target on the real clock (linux), skip a case that would wait
+                            longer than D, saying so (default 70s; the suite's longest waits 24 days)
   -o, --out DIR             write the captures to DIR (default mtcp-out)
   --junit FILE              write a JUnit XML report to FILE
   --label-filter EXPR       run the specs whose labels match EXPR, e.g. 'arp || icmp', 'rfc1122 && !ipv4'
@@ -124,6 +135,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&skipUnsupported, "skip-unsupported", true, "skip scripts that need what mtcp cannot do")
 	targetName := "mtcp"
 	fs.StringVar(&targetName, "target", targetName, "the stack under test")
+	fs.DurationVar(&RealTimeLimit, "max-real-time", RealTimeLimit, "longest case on a target on the real clock")
 	var defines script.Defines
 	fs.Var(script.DefineFlag{Defines: &defines}, "D", "define NAME[=VALUE]")
 	fs.Var(script.UndefineFlag{Defines: &defines}, "U", "undefine NAME")
@@ -277,7 +289,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // those skipped as unsupported, those refused as malformed (and any a filter left out).
 func (c Counts) runString(unsupported, malformed int) string {
 	s := fmt.Sprintf("%d passed, %d failed, %d skipped (unsupported), %d refused (malformed)", c.Passed, c.Failed, unsupported, malformed)
-	if n := c.Skipped - unsupported; n > 0 {
+	if c.OverTime > 0 {
+		s += fmt.Sprintf(", %d over the time limit", c.OverTime)
+	}
+	if n := c.Skipped - unsupported - c.OverTime; n > 0 {
 		s += fmt.Sprintf(", %d not selected", n)
 	}
 	return s

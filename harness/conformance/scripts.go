@@ -240,6 +240,9 @@ func RunScript(sc Script) {
 	if res.Failure != nil {
 		Fail(res.Failure.Error())
 	}
+	if res.NotRun != "" {
+		Skip(res.NotRun)
+	}
 }
 
 // The embedded corpus, one spec per script. A script that does not load fails the suite in

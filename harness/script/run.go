@@ -34,6 +34,9 @@ type Config struct {
 	// MaxWait bounds how long an outbound line with time '*' waits in virtual time (default
 	// 10 minutes).
 	MaxWait time.Duration
+	// TimeLimit bounds a script's time on a target on the real clock (harness.RealTime): a
+	// script that would wait past it stops there, without a verdict (Result.NotRun). 0: none.
+	TimeLimit time.Duration
 	// Platform ("freebsd", "linux" or "") gives the stack the defaults that platform's
 	// scripts assume without setting them (KnownPlatforms; the table is in policy.go), before the
 	// script's own sysctl lines apply.
@@ -65,14 +68,17 @@ type Result struct {
 	// Applied are the sysctl assignments that set the stack's policy for the run.
 	Applied []Sysctl
 	// Elapsed is the virtual time the script took.
-	Elapsed  time.Duration
+	Elapsed time.Duration
+	// NotRun says why the script stopped before its end without a verdict (Config.TimeLimit);
+	// "" when it ran to its end or failed.
+	NotRun   string
 	bench    *harness.Bench
 	target   string
 	platform string
 }
 
 // Passed reports whether the script ran to its end without a mismatch.
-func (r *Result) Passed() bool { return r.Failure == nil }
+func (r *Result) Passed() bool { return r.Failure == nil && r.NotRun == "" }
 
 // Frames returns the frames that crossed the link, in order.
 func (r *Result) Frames() []*harness.Frame {
@@ -250,6 +256,9 @@ type runner struct {
 // abort carries a failure out of the event loop by panic; run recovers it.
 type abort struct{ f *Failure }
 
+// notRun carries a stop without a verdict out of the event loop by panic (the time limit).
+type notRun struct{ why string }
+
 // fail stops the run with a failure at the current event.
 func (r *runner) fail(format string, args ...any) {
 	r.failWith("", "", format, args...)
@@ -275,20 +284,25 @@ func (t benchT) Fatalf(format string, args ...any) {
 	t.r.fail(format, args...)
 }
 
+// Skip stops the run without a verdict: the bench's time limit.
+func (t benchT) Skip(args ...any) { panic(notRun{fmt.Sprint(args...)}) }
+
 func (r *runner) run(dut harness.DUT) {
 	defer func() {
 		if r.b != nil {
 			r.res.Elapsed = r.b.Elapsed()
 		}
-		if v := recover(); v != nil {
-			a, ok := v.(abort)
-			if !ok {
-				panic(v)
-			}
-			r.res.Failure = a.f
+		switch v := recover().(type) {
+		case nil:
+		case abort:
+			r.res.Failure = v.f
+		case notRun:
+			r.res.NotRun = v.why
+		default:
+			panic(v)
 		}
 	}()
-	var opts []harness.Option
+	opts := []harness.Option{harness.WithTimeLimit(r.cfg.TimeLimit)}
 	if r.speaksARP() {
 		opts = append(opts, harness.WithoutARPAnswers())
 	}
