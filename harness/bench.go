@@ -1,17 +1,25 @@
-// Package harness is mtcp's conformance bench: it drives a device under test (mtcp's core, or
-// any target behind the DUT interface) in virtual time through an in-process link, builds the
-// frames it injects and judges the frames it gets back with gopacket — never with the stack's
-// own wire package — and records everything for a pcapng capture with a comment on each frame.
+// Package harness is mtcp's conformance bench: it drives a device under test in virtual time,
+// builds the frames it injects and judges the frames it gets back with gopacket — never with
+// the stack's own wire package — and records everything for a pcapng capture with a comment on
+// each frame.
 //
-// A spec makes a Bench, injects frames built by the bench's Peer, and judges what comes back
-// with the Gomega matchers in this package:
+// The device under test is any target behind the interfaces of dut.go: frames and time (DUT),
+// a BSD socket API (Sockets), sysctls (Tunable), a connection table (ConnTable) and counters
+// (DropCounter, Counters). The package knows nothing of mtcp's stack: harness/mtcpdut is mtcp
+// as a target, harness/linuxdut the Linux kernel in a network namespace, and targets/gvisor
+// (a module of its own) gVisor's netstack.
 //
-//	b := harness.New(GinkgoT())
+// A spec makes a Bench around a fresh DUT, injects frames built by the bench's Peer, and judges
+// what comes back with the Gomega matchers in this package:
+//
+//	dut, _ := mtcpdut.Target{}.NewDUT()
+//	b := harness.New(GinkgoT(), dut)
 //	b.Inject(b.Peer().ARPRequest(b.StackIP()))
 //	Expect(b.Next()).To(harness.BeARPReply(harness.SenderIP(b.StackIP())))
 //	b.ExpectNothingFor(3 * time.Second) // virtual: returns at once
 //
-// Nothing here reads the real clock or sleeps.
+// Nothing here reads the real clock or sleeps; a target on the real clock (RealTime) waits in
+// its own Advance, and WithTimeLimit bounds how long.
 package harness
 
 import (
