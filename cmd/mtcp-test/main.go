@@ -19,6 +19,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/mtcp-go/mtcp/harness/conformance"
@@ -27,5 +28,9 @@ import (
 
 func main() {
 	conformance.RegisterTarget(linuxdut.Target{})
+	// The namespaces of an mtcp-test killed before it could delete them (its pid gone).
+	if reaped, err := linuxdut.ReapOrphans(); err == nil && len(reaped) > 0 {
+		fmt.Fprintf(os.Stderr, "mtcp-test: deleted %d network namespace(s) of ended runs: %v\n", len(reaped), reaped)
+	}
 	os.Exit(conformance.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -32,7 +35,8 @@ const diffUsage = `usage: mtcp-test diff --target A --target B [flags] [FILE|DIR
 Runs the same cases against each target (the built-in suite, or the scripts given, as
 mtcp-test run does) and compares their verdicts. Flags: -o DIR (captures and logs, one folder
 per target; default mtcp-diff), --label-filter, --focus, --max-real-time, and for scripts
---platform, --lenient, --strict, -D, -U. A case skipped on one target (over the time limit of
+--platform, --lenient, --strict, -D, -U, and --jobs N: the scripts of each target split over N
+processes run at once (a target on the real clock spends its time waiting). A case skipped on one target (over the time limit of
 a target on the real clock, or not for that target) is counted apart, not compared.
 
 Exit status: 0 when the targets agree on every case (differences in cases that pin a policy
@@ -61,6 +65,8 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&targetNames, "target", "a target (twice or more)")
 	out := "mtcp-diff"
 	fs.StringVar(&out, "o", out, "output folder")
+	jobs := 1
+	fs.IntVar(&jobs, "jobs", jobs, "scripts: processes per target (for a target on the real clock)")
 	var pass []string
 	for _, name := range []string{"label-filter", "focus", "platform", "max-real-time"} {
 		fs.Func(name, "passed to each run", func(v string) error { pass = append(pass, "--"+name, v); return nil })
@@ -99,44 +105,65 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	}
 	results := map[string]map[string]verdict{} // target → case → verdict
 	var order []string                         // cases, sorted
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "mtcp-test diff: %v\n", err)
+		return 2
+	}
+	shards := [][]string{paths}
+	if jobs > 1 && len(paths) > 0 {
+		files, err := scriptFiles(paths)
+		if err != nil {
+			fmt.Fprintf(stderr, "mtcp-test diff: %v\n", err)
+			return 2
+		}
+		shards = make([][]string, min(jobs, max(len(files), 1)))
+		for i, f := range files {
+			shards[i%len(shards)] = append(shards[i%len(shards)], f)
+		}
+	}
 	for _, name := range targetNames {
-		dir := filepath.Join(out, name)
-		junit := filepath.Join(out, name+".junit.xml")
-		logPath := filepath.Join(out, name+".log")
-		var argv []string
-		if len(paths) > 0 {
-			argv = append(argv, "run")
+		runs := make([]diffRun, len(shards))
+		var wg sync.WaitGroup
+		for i, shard := range shards {
+			r := &runs[i]
+			r.junit = filepath.Join(out, name+".junit.xml")
+			r.log = filepath.Join(out, name+".log")
+			if len(shards) > 1 {
+				r.junit = filepath.Join(out, fmt.Sprintf("%s.%d.junit.xml", name, i+1))
+				r.log = filepath.Join(out, fmt.Sprintf("%s.%d.log", name, i+1))
+			}
+			var argv []string
+			if len(paths) > 0 {
+				argv = append(argv, "run")
+			}
+			argv = append(argv, "--target", name, "-o", filepath.Join(out, name), "--junit", r.junit)
+			argv = append(append(argv, pass...), shard...)
+			if i == 0 {
+				fmt.Fprintf(stdout, "running %s (%d process(es)): %s %s ... (log %s)\n", name, len(shards), filepath.Base(self), strings.Join(argv[:min(len(argv), 8)], " "), r.log)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.err = r.run(self, argv)
+			}()
 		}
-		argv = append(argv, "--target", name, "-o", dir, "--junit", junit)
-		argv = append(append(argv, pass...), paths...)
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			fmt.Fprintf(stderr, "mtcp-test diff: %v\n", err)
-			return 2
-		}
-		log, err := os.Create(logPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "mtcp-test diff: %v\n", err)
-			return 2
-		}
-		fmt.Fprintf(stdout, "running %s: %s %s (log %s)\n", name, filepath.Base(self), strings.Join(argv, " "), logPath)
-		cmd := exec.Command(self, argv...)
-		cmd.Stdout, cmd.Stderr = log, log
-		err = cmd.Run()
-		log.Close()
-		var exit *exec.ExitError
-		if err != nil && (!errors.As(err, &exit) || exit.ExitCode() == 2) {
-			fmt.Fprintf(stderr, "mtcp-test diff: the %s run failed (%v); see %s\n", name, err, logPath)
-			return 2
-		}
-		v, cases, err := readJUnit(junit)
-		if err != nil {
-			fmt.Fprintf(stderr, "mtcp-test diff: %s: %v\n", name, err)
-			return 2
-		}
-		results[name] = v
-		for _, c := range cases {
-			if !slices.Contains(order, c) {
-				order = append(order, c)
+		wg.Wait()
+		results[name] = map[string]verdict{}
+		for _, r := range runs {
+			if r.err != nil {
+				fmt.Fprintf(stderr, "mtcp-test diff: the %s run failed (%v); see %s\n", name, r.err, r.log)
+				return 2
+			}
+			v, cases, err := readJUnit(r.junit)
+			if err != nil {
+				fmt.Fprintf(stderr, "mtcp-test diff: %s: %v\n", name, err)
+				return 2
+			}
+			maps.Copy(results[name], v)
+			for _, c := range cases {
+				if !slices.Contains(order, c) {
+					order = append(order, c)
+				}
 			}
 		}
 	}
@@ -189,6 +216,53 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// diffRun is one process of a diff: a target's run over some of the cases.
+type diffRun struct {
+	junit, log string
+	err        error
+}
+
+// run runs this program with argv, its output to the run's log. Exit status 1 (cases failed)
+// is a result; 2 and worse are not.
+func (r *diffRun) run(self string, argv []string) error {
+	log, err := os.Create(r.log)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(self, argv...)
+	cmd.Stdout, cmd.Stderr = log, log
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 {
+		return nil
+	}
+	return err
+}
+
+// scriptFiles lists the script files of paths: files as given, folders' .pkt files, sorted.
+func scriptFiles(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case f == p && !d.IsDir():
+				files = append(files, f)
+			case !d.IsDir() && strings.HasSuffix(f, ".pkt"):
+				files = append(files, f)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(files)
+	return files, nil
 }
 
 // printCase prints the table of one case the targets disagree on.
