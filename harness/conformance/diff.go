@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -35,8 +36,9 @@ const diffUsage = `usage: mtcp-test diff --target A --target B [flags] [FILE|DIR
 Runs the same cases against each target (the built-in suite, or the scripts given, as
 mtcp-test run does) and compares their verdicts. Flags: -o DIR (captures and logs, one folder
 per target; default mtcp-diff), --label-filter, --focus, --max-real-time, and for scripts
---platform, --lenient, --strict, -D, -U, and --jobs N: the scripts of each target split over N
-processes run at once (a target on the real clock spends its time waiting). A case skipped on one target (over the time limit of
+--platform, --lenient, --strict, -D, -U, and --jobs N: the cases of each target split over N
+processes run at once (a target on the real clock spends its time waiting; for the built-in
+suite, not with --focus). A case skipped on one target (over the time limit of
 a target on the real clock, or not for that target) is counted apart, not compared.
 
 Exit status: 0 when the targets agree on every case (differences in cases that pin a policy
@@ -110,6 +112,27 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	shards := [][]string{paths}
+	if jobs > 1 && len(paths) == 0 { // the built-in suite: a --focus of whole spec texts per process
+		if slices.Contains(pass, "--focus") {
+			fmt.Fprintln(stderr, "mtcp-test diff: --jobs splits the built-in suite by --focus; give one or the other")
+			return 2
+		}
+		var texts []string
+		for _, c := range Catalog {
+			texts = append(texts, regexp.QuoteMeta(c.Text()))
+		}
+		corpus, _ := Corpus()
+		for _, sc := range corpus {
+			texts = append(texts, regexp.QuoteMeta(sc.Text()))
+		}
+		shards = make([][]string, min(jobs, len(texts)))
+		for i, t := range texts {
+			shards[i%len(shards)] = append(shards[i%len(shards)], t)
+		}
+		for i, shard := range shards {
+			shards[i] = []string{"--focus", strings.Join(shard, "|")}
+		}
+	}
 	if jobs > 1 && len(paths) > 0 {
 		files, err := scriptFiles(paths)
 		if err != nil {
@@ -137,9 +160,9 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 				argv = append(argv, "run")
 			}
 			argv = append(argv, "--target", name, "-o", filepath.Join(out, name), "--junit", r.junit)
-			argv = append(append(argv, pass...), shard...)
+			argv = append(append(argv, pass...), shard...) // the shard: script paths, or a --focus
 			if i == 0 {
-				fmt.Fprintf(stdout, "running %s (%d process(es)): %s %s ... (log %s)\n", name, len(shards), filepath.Base(self), strings.Join(argv[:min(len(argv), 8)], " "), r.log)
+				fmt.Fprintf(stdout, "running %s (%d process(es)): %s %s ... (log %s)\n", name, len(shards), filepath.Base(self), strings.Join(argv[:min(len(argv), 7)], " "), r.log)
 			}
 			wg.Add(1)
 			go func() {
@@ -172,7 +195,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	var agree, byPolicy, differ, notCompared int
 	for _, c := range order {
 		var vs []verdict
-		same, compared := true, true
+		same, compared, ran := true, true, false
 		for _, name := range targetNames {
 			v, ok := results[name][c]
 			if !ok {
@@ -180,10 +203,13 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 			}
 			vs = append(vs, v)
 			same = same && v.status == vs[0].status
-			compared = compared && (v.status == "passed" || v.status == "failed")
+			judged := v.status == "passed" || v.status == "failed"
+			compared, ran = compared && judged, ran || judged
 		}
 		switch {
-		case !compared: // skipped (unsupported, or not for this target) somewhere
+		case !ran: // not selected
+			continue
+		case !compared: // skipped (unsupported, over the time limit, not for this target) somewhere
 			notCompared++
 			continue
 		case same:
@@ -199,7 +225,7 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		printCase(stdout, c, pol, targetNames, vs)
 	}
 	fmt.Fprintf(stdout, "\n%s: %d cases, %d agree, %d differ by policy, %d differ, %d not run on every target\n",
-		strings.Join(targetNames, " vs "), len(order), agree, byPolicy, differ, notCompared)
+		strings.Join(targetNames, " vs "), agree+byPolicy+differ+notCompared, agree, byPolicy, differ, notCompared)
 	for _, name := range targetNames {
 		p, f := 0, 0
 		for _, v := range results[name] {
