@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,7 +181,11 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "mtcp-test diff: %s: %v\n", name, err)
 				return 2
 			}
-			maps.Copy(results[name], v)
+			for c, cv := range v { // each process reports every case, skipping those of the others
+				if old, ok := results[name][c]; !ok || old.status == "skipped" {
+					results[name][c] = cv
+				}
+			}
 			for _, c := range cases {
 				if !slices.Contains(order, c) {
 					order = append(order, c)

@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,5 +116,36 @@ func TestDiffUsage(t *testing.T) {
 		if code != 2 || !bytes.Contains([]byte(out), []byte("mtcp-test diff: ")) {
 			t.Errorf("diff %v: exit %d\n%s", args, code, out)
 		}
+	}
+}
+
+// The built-in suite split over processes (--jobs) gives the same comparison as one process:
+// every case counted once, with its verdict.
+func TestDiffJobsSplitTheSuite(t *testing.T) {
+	summary := func(out string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "mtcp vs mtcp-again: ") {
+				return l
+			}
+		}
+		return ""
+	}
+	run := func(args ...string) string {
+		dir := t.TempDir()
+		cmd := exec.Command(os.Args[0], append([]string{"diff", "-o", dir, "--target", "mtcp", "--target", "mtcp-again", "--label-filter", "arp"}, args...)...)
+		cmd.Env = append(os.Environ(), brokenSuiteEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("diff %v: %v\n%s", args, err, out)
+		}
+		return summary(string(out))
+	}
+	one, three := run(), run("--jobs", "3")
+	if one == "" || one != three || strings.HasPrefix(one, "mtcp vs mtcp-again: 0 cases") {
+		t.Fatalf("one process: %q; three: %q", one, three)
+	}
+	var cases, agree int
+	if _, err := fmt.Sscanf(one, "mtcp vs mtcp-again: %d cases, %d agree", &cases, &agree); err != nil || cases < 8 || agree != cases {
+		t.Errorf("%q: want every ARP case (8 specs and the scripts) agreeing", one)
 	}
 }
