@@ -304,25 +304,55 @@ func leadingShell(s *Script) (sets []Sysctl, skips []Skip) {
 // line that runs a shell script next to the script (gtests' `../common/defaults.sh`) is read,
 // never run, for the sysctl lines in it.
 func shellLine(file string, e Event) (sets []Sysctl, skips []Skip) {
-	cmd, from := e.Command, ""
-	if path, ok := shellScript(file, e.Command); ok {
-		if src, err := os.ReadFile(path); err == nil {
-			cmd, from = string(src), " (in "+strings.TrimSpace(e.Command)+")"
-		}
-	}
-	found, rest := sysctlsOf(cmd)
+	found, rest := shellSysctls(file, e.Command, 0)
 	for _, f := range found {
 		f.Line = e.Line
 		sets = append(sets, f)
 	}
 	if len(rest) > 0 {
-		skips = append(skips, Skip{Line: e.Line, What: "shell", Text: "`" + strings.Join(rest, "; ") + "`" + from})
+		skips = append(skips, Skip{Line: e.Line, What: "shell", Text: strings.Join(rest, "; ")})
 	}
 	return sets, skips
 }
 
-// shellScript returns the path of the shell script a command runs when the command is that
-// script's path alone, relative to the script's folder, and the file is there.
+// shellSysctls reads the sysctl assignments of a shell line's commands, and of the shell scripts
+// next to the script that a command runs (gtests' `../common/defaults.sh`, alone or among other
+// commands), as packetdrill runs them, scripts within scripts up to 4 deep; rest are the other
+// commands, quoted, each script's marked with where it came from.
+func shellSysctls(file, cmd string, depth int) (sets []Sysctl, rest []string) {
+	var plain []string
+	flush := func() {
+		if len(plain) > 0 {
+			found, others := sysctlsOf(strings.Join(plain, "\n"))
+			sets = append(sets, found...)
+			if len(others) > 0 {
+				rest = append(rest, "`"+strings.Join(others, "; ")+"`")
+			}
+			plain = nil
+		}
+	}
+	for _, c := range splitCommands(cmd) {
+		path, ok := shellScript(file, c)
+		if !ok || depth >= 4 {
+			plain = append(plain, c)
+			continue
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			plain = append(plain, c)
+			continue
+		}
+		flush()
+		found, others := shellSysctls(file, string(src), depth+1)
+		sets = append(sets, found...)
+		for _, o := range others {
+			rest = append(rest, o+" (in "+strings.TrimSpace(c)+")")
+		}
+	}
+	flush()
+	return sets, rest
+}
+
 func shellScript(file, cmd string) (string, bool) {
 	words := shellWords(cmd)
 	if len(words) != 1 || !strings.HasSuffix(words[0], ".sh") || strings.ContainsAny(words[0], "$`") {

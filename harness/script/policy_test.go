@@ -2,6 +2,7 @@ package script
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -139,6 +140,35 @@ func TestShellScriptRead(t *testing.T) {
 	s, _ = Parse(filepath.Join(dir, "x.pkt"), []byte(src), nil)
 	if res, _ := Run(s, Config{}); res.Passed() {
 		t.Error("passed without the defaults file")
+	}
+}
+
+// The script named among other commands of one shell line (gtests' "`../common/defaults.sh
+// <newline> sysctl -q net.ipv4.tcp_tso_win_divisor=100`") is read too, and the other commands'
+// sysctls apply after it.
+func TestShellScriptAmongCommands(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "common"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defaults := "sysctl -q net.inet.tcp.recvspace=32768\ntc qdisc add dev tun0 root pfifo\n"
+	if err := os.WriteFile(filepath.Join(dir, "common", "defaults.sh"), []byte(defaults), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(rcvbufScript, "%s", "`../common/defaults.sh\nsysctl -q net.inet.tcp.recvspace=65536\necho done`", 1)
+	s, err := Parse(filepath.Join(dir, "tests", "x.pkt"), []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(s, Config{})
+	if err != nil || !res.Passed() {
+		t.Fatalf("%v %v", err, res.Failure)
+	}
+	if got := fmt.Sprint(res.Applied); got != "[{net.inet.tcp.recvspace 32768 2} {net.inet.tcp.recvspace 65536 2}]" {
+		t.Errorf("applied %s: want the script's sysctl, then the line's own", got)
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0].String() != "line 2: shell line not run: `tc qdisc add dev tun0 root pfifo` (in ../common/defaults.sh); `echo done`" {
+		t.Errorf("skipped %v", res.Skipped)
 	}
 }
 
