@@ -82,10 +82,12 @@
 // # Policy
 //
 // The sysctl assignments of shell lines (`sysctl -w net.inet.tcp.insecure_rst=1`,
-// `sysctl -q net.ipv4.tcp_sack=0`) set the stack's configuration: those before
-// the first packet or system call before it starts, later ones on the running
-// stack. Config.Platform adds the defaults a platform's scripts assume. The
-// table of what each maps to is in policy.go and scenarios/README.md.
+// `sysctl -q net.ipv4.tcp_sack=0`, and those of a shell script the line runs)
+// go to the target (harness.Tunable): those before the first packet or system
+// call before it starts, later ones on the running stack. Config.Platform adds
+// the defaults a platform's scripts assume (policy.go). What each maps to in
+// mtcp is harness/mtcpdut's table, listed in scenarios/README.md; the Linux
+// kernel takes Linux's names as they are.
 //
 // # Errors
 //
