@@ -200,4 +200,32 @@ func IDOf(specText string) string {
 // policies are the cases that pin a policy of mtcp's (or of the bench's mtcp configuration)
 // beyond what the RFCs require: mtcp-test diff reports their differences apart. Each names
 // the policy; the header of a script says the same with a "// Policy:" line.
-var policies = map[string]string{}
+var policies = map[string]string{
+	"A6":  "mtcp — four packets queued per unresolved address, the oldest dropped (RFC 1122 2.3.2.2 asks for at least the latest; gVisor and Linux keep more)",
+	"A7":  "mtcp — a stale ARP entry is polled at once (gVisor and Linux wait NUD's 5 s DELAY first)",
+	"B4":  "mtcp — SYN+FIN to a listener dropped, as Linux (gVisor takes it as a SYN: RFC 9293 does not process FIN in LISTEN)",
+	"B5":  "mtcp — 200 ms delayed ACK (gVisor ACKs each segment at once, Linux quick-ACKs the first ones)",
+	"C3":  "mtcp — echo to a broadcast address ignored (RFC 1122 3.2.2.6 MAY; gVisor answers)",
+	"C5":  "mtcp — ECONNREFUSED for ICMP protocol unreachable in SYN-SENT (gVisor and Linux report ENOPROTOOPT)",
+	"C7":  "mtcp — soft ICMP errors not reported by SO_ERROR (RFC 9293 3.9.2.2 SHLD-25 leaves how; gVisor and Linux report them once); 1 s minimum RTO",
+	"D1":  "mtcp — 200 ms delayed ACK, one ACK per second full segment (gVisor ACKs each segment at once)",
+	"D5":  "mtcp — bytes past the advertised right edge dropped (gVisor and Linux keep what fits in their buffer; RFC 9293 3.10.7.4 describes trimming as what one could do)",
+	"D9":  "mtcp — zero-window probe without data at SND.UNA-1, 1 s minimum RTO, 60 s RTO cap (gVisor: one junk byte, 200 ms, 120 s)",
+	"EC5": "mtcp — 200 ms delayed ACK: the ACK of CE-marked data is not hurried (gVisor ACKs at once)",
+	"H1":  "mtcp — SYN-ACK window 65535 unscaled (gVisor 29184, Linux 64240)",
+	"O5":  "mtcp — segments with malformed options dropped (RFC 9293 3.1 MUST-7 leaves the handling; gVisor and Linux ignore the option)",
+	"O6":  "mtcp — window scale 3 and SYN window 65535 for its 256 KiB buffer (gVisor 7 and 29184, Linux 10 and 64240)",
+	"O7":  "mtcp — SYN-ACK window 65535 (gVisor 29184, Linux 64240)",
+	"R1":  "mtcp — 1 s minimum RTO (RFC 6298 2.4; gVisor and Linux use 200 ms, as RFC 8961 allows)",
+	"R2":  "mtcp — 1 s minimum RTO, 60 s RTO cap, 8 retransmissions (gVisor 200 ms, 120 s, 15)",
+	"R4":  "mtcp — 1 s minimum RTO (gVisor and Linux 200 ms)",
+	"R6":  "mtcp — 1 s minimum RTO; RST at the FIN-WAIT-2 timeout, as Linux (gVisor frees silently); data and FIN resent together after an RTO",
+	"S1":  "mtcp — ECONNRESET after a RST in CLOSE-WAIT (gVisor and Linux report EPIPE)",
+	"S3":  "mtcp — a 256 KiB window from the start (gVisor's grows from 29184 after the first read, so a RST just past the advertised edge is inside its window and draws a challenge ACK)",
+	"S6":  "mtcp — challenge ACKs budgeted per second across connections (RFC 5961 7 leaves the limit; gVisor throttles per connection only, Linux has no global limit by default)",
+	"T10": "mtcp — ACKs in TIME-WAIT at most one per 500 ms, as Linux (gVisor answers every segment)",
+	"T7":  "mtcp — 200 ms delayed ACK: unread data is not ACKed before the RST (gVisor ACKs it at once)",
+	"TS4": "mtcp — RFC 7323 appendix G weighting with FlightSize counted before the ACK (gVisor counts it after; the appendix is informative)",
+	"TS5": "mtcp — TSval offset per connection (gVisor and Linux use one per address pair)",
+	"U10": "mtcp — 5 SYN-ACK retransmissions (gVisor 6)",
+}
