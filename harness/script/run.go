@@ -90,10 +90,13 @@ func (r *Result) Frames() []*harness.Frame {
 
 // Verdict is "passed" or "FAILED: ..." with the failure.
 func (r *Result) Verdict() string {
-	if r.Failure == nil {
-		return "passed"
+	switch {
+	case r.Failure != nil:
+		return "FAILED: " + r.Failure.Error()
+	case r.NotRun != "":
+		return "not run to its end: " + r.NotRun
 	}
-	return "FAILED: " + r.Failure.Error()
+	return "passed"
 }
 
 // WriteCapture writes the run's frames to a pcapng file at path, the section comment naming

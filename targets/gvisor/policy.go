@@ -82,9 +82,6 @@ func maxRTOOpt(d time.Duration) tcpip.SettableTransportProtocolOption {
 func retriesOpt(n int) tcpip.SettableTransportProtocolOption {
 	return ptr(tcpip.TCPMaxRetriesOption(n))
 }
-func synRetriesOpt(n int) tcpip.SettableTransportProtocolOption {
-	return ptr(tcpip.TCPSynRetriesOption(n))
-}
 func twReuseOpt(n int) tcpip.SettableTransportProtocolOption {
 	return ptr(tcpip.TCPTimeWaitReuseOption(n))
 }
@@ -108,7 +105,7 @@ var sysctls = map[string]setter{
 	"net.ipv4.tcp_rto_min_us":         timeOpt(time.Microsecond, minRTOOpt),
 	"net.ipv4.tcp_rto_max_ms":         timeOpt(time.Millisecond, maxRTOOpt),
 	"net.ipv4.tcp_retries2":           countOpt(0, 1<<31, retriesOpt),
-	"net.ipv4.tcp_syn_retries":        countOpt(1, 127, synRetriesOpt),
+	"net.ipv4.tcp_syn_retries":        refuse("gVisor's active open keeps its own SYN retransmission count: its handshake never reads the option"),
 	"net.ipv4.tcp_tw_reuse":           countOpt(0, 2, twReuseOpt),
 	"net.ipv4.tcp_keepalive_time":     keepalive(time.Second, keepIdle, maxKeepIdle),
 	"net.ipv4.tcp_keepalive_intvl":    keepalive(time.Second, keepIntvl, maxKeepIntvl),
