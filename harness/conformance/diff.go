@@ -399,9 +399,8 @@ func policyOf(paths []string) func(name string) string {
 	}
 }
 
-// firstDifference compares two captures frame by frame, each frame as a line that leaves out
-// what differs between stacks by nature (sequence numbers, times, IP IDs, checksums), and
-// returns the first frame whose lines differ.
+// firstDifference compares two captures frame by frame (frameLines) and returns the first
+// frame whose lines differ.
 func firstDifference(a, b string) (int, string, string, bool) {
 	la, errA := frameLines(a)
 	lb, errB := frameLines(b)
@@ -423,8 +422,10 @@ func firstDifference(a, b string) (int, string, string, bool) {
 	return 0, "", "", false
 }
 
-// frameLines reads a capture as one line per frame (what differs by nature between stacks,
-// sequence numbers, times, IP IDs and checksums, left out).
+// frameLines reads a capture as one line per frame: direction, protocol, flags, length and
+// option kinds. What stacks differ in by nature or by policy (sequence numbers, times, IP IDs,
+// checksums, windows, option values) is left out, so that the first difference is one of
+// behaviour; the failure message names the value that differed.
 func frameLines(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -465,7 +466,7 @@ func frameLine(data []byte, fromStack bool) string {
 				opts = append(opts, o.OptionType.String())
 			}
 		}
-		return fmt.Sprintf("%s TCP [%s] len %d win %d <%s>", dir, harness.FlagsOf(t), len(t.Payload), t.Window, strings.Join(opts, ","))
+		return fmt.Sprintf("%s TCP [%s] len %d <%s>", dir, harness.FlagsOf(t), len(t.Payload), strings.Join(opts, ","))
 	}
 	if ic, ok := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4); ok {
 		return fmt.Sprintf("%s ICMP %v len %d", dir, ic.TypeCode, len(ic.Payload))
