@@ -55,9 +55,6 @@ func UseTarget(name string) error {
 	return nil
 }
 
-// CurrentTarget returns the target the suite runs against.
-func CurrentTarget() harness.Target { return current }
-
 // newDUT makes a fresh device under test of the current target for the running spec, closed
 // when the spec ends, with the settings (sysctl assignments, NAME=VALUE) applied in order; a
 // setting the target cannot take fails the spec.

@@ -104,16 +104,16 @@ func (s *sock) State() TCPState {
 // connInfo is what the specs read of TCP_INFO (Linux's struct tcp_info): windows and counts
 // in segments, as Linux keeps them.
 type connInfo struct {
-	SndWScale, RcvWScale  int
-	SACK, Timestamps      bool
-	SndMSS                int
-	CwndSegs, SsthreshSeg int // the congestion window and slow-start threshold, in segments
-	InRecovery            bool
-	Backoffs              int
-	PMTU                  int
-	RTO, SRTT, RTTVar     time.Duration
-	SackedSegs, LostSegs  int
-	RecvQueued            int // SIOCINQ: bytes received and not read
+	SndWScale, RcvWScale   int
+	SACK, Timestamps       bool
+	SndMSS                 int
+	CwndSegs, SsthreshSegs int // the congestion window and slow-start threshold, in segments
+	InRecovery             bool
+	Backoffs               int
+	PMTU                   int
+	RTO, SRTT, RTTVar      time.Duration
+	SackedSegs, LostSegs   int
+	RecvQueued             int // SIOCINQ: bytes received and not read
 }
 
 // infiniteSsthresh is TCP_INFINITE_SSTHRESH: no loss yet.
@@ -138,7 +138,7 @@ func (s *sock) Info() connInfo {
 		SndWScale: int(m["tcpi_snd_wscale"]), RcvWScale: int(m["tcpi_rcv_wscale"]),
 		SACK: m["tcpi_options"]&optSACK != 0, Timestamps: m["tcpi_options"]&optTimestamps != 0,
 		SndMSS:   int(m["tcpi_snd_mss"]),
-		CwndSegs: int(m["tcpi_snd_cwnd"]), SsthreshSeg: int(m["tcpi_snd_ssthresh"]),
+		CwndSegs: int(m["tcpi_snd_cwnd"]), SsthreshSegs: int(m["tcpi_snd_ssthresh"]),
 		InRecovery: m["tcpi_ca_state"] == caRecovery,
 		Backoffs:   int(m["tcpi_backoff"]),
 		PMTU:       int(m["tcpi_pmtu"]),

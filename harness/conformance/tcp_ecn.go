@@ -94,12 +94,12 @@ var _ = Describe("TCP explicit congestion notification (RFC 3168)", Label("tcp")
 		s := k.seg(ACK|ECE, nil)
 		s.Ack = seqEnd(fl[0])
 		k.inject(s)
-		Expect(k.c.Info().SsthreshSeg).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
+		Expect(k.c.Info().SsthreshSegs).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
 		Expect(k.c.Info().CwndSegs).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
 		// A second ECE in the same window of data changes nothing more.
 		s.Ack = seqEnd(fl[1])
 		k.inject(s)
-		Expect(k.c.Info().SsthreshSeg).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
+		Expect(k.c.Info().SsthreshSegs).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
 		Expect(k.c.Info().CwndSegs).To(Equal(5/2), "2.5 segments: TCP_INFO counts whole ones")
 		// The next new data segment carries CWR, the one after it does not.
 		k.ackUpTo(fl[5])
@@ -121,7 +121,7 @@ var _ = Describe("TCP explicit congestion notification (RFC 3168)", Label("tcp")
 		s.Ack = seqEnd(f)
 		k.inject(s)
 		Expect(k.c.Info().CwndSegs).To(Equal(cwnd + 1)) // slow start goes on
-		Expect(k.c.Info().SsthreshSeg).To(Equal(infiniteSsthresh))
+		Expect(k.c.Info().SsthreshSegs).To(Equal(infiniteSsthresh))
 		k.write(pattern(stackMSS))
 		k.next(Flags(ACK|PSH), PayloadLen(stackMSS), IPECN(NotECT))
 		// A CE mark is not echoed, and the ACK is not hurried.

@@ -120,7 +120,7 @@ var _ = Describe("TCP retransmission (RFC 6298, RFC 5681 3.2, RFC 9293 3.6)", La
 		f := k.next(Seq(lost), PayloadLen(stackMSS))
 		Expect(f.Offset).To(Equal(now), "fast retransmit waits for no timer")
 		flightSize := 6 * stackMSS
-		Expect(k.c.Info().SsthreshSeg).To(Equal(max(flightSize/2, 2*stackMSS) / stackMSS))
+		Expect(k.c.Info().SsthreshSegs).To(Equal(max(flightSize/2, 2*stackMSS) / stackMSS))
 		// The retransmission fills the hole: everything is acknowledged.
 		s := k.seg(ACK, nil)
 		s.Ack = seqEnd(flight[5])

@@ -158,7 +158,7 @@ var _ = Describe("TCP selective acknowledgment (RFC 2018, RFC 2883, RFC 6675)", 
 		// window halves (RFC 6675 5 (4)).
 		k.sackAck(una, span(s5), span(s2, s3))
 		k.next(Seq(una), PayloadLen(stackMSS))
-		Expect(k.c.Info().SsthreshSeg).To(Equal(3))
+		Expect(k.c.Info().SsthreshSegs).To(Equal(3))
 		Expect(k.c.Info().CwndSegs).To(Equal(3))
 		Expect(k.c.Info().InRecovery).To(BeTrue())
 		// The fourth: cwnd - pipe = 1 segment. s4, below the highest SACK and not sent again,

@@ -46,15 +46,6 @@ func ApplySysctl(cfg *core.Config, name, value string) error {
 	return s.apply(cfg, value)
 }
 
-// Sysctls returns the names of every sysctl mtcp maps, in the table's order.
-func Sysctls() []string {
-	names := make([]string, len(sysctls))
-	for i, s := range sysctls {
-		names[i] = s.name
-	}
-	return names
-}
-
 // sysctl is a setting the runner understands: how a value maps onto the stack's configuration.
 type sysctl struct {
 	name  string
