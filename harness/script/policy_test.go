@@ -116,28 +116,13 @@ func TestSysctlSetsPolicy(t *testing.T) {
 // A shell line that runs a shell script next to the script (gtests' ../common/defaults.sh) is
 // read for its sysctl lines, never run.
 func TestShellScriptRead(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "common"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	defaults := "#!/bin/bash\n# comment\nsysctl -q net.inet.tcp.recvspace=65536\ntc qdisc add dev tun0 root pfifo\n"
-	if err := os.WriteFile(filepath.Join(dir, "common", "defaults.sh"), []byte(defaults), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := strings.Replace(rcvbufScript, "%s", "`../common/defaults.sh`", 1)
-	s, err := Parse(filepath.Join(dir, "tests", "x.pkt"), []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(s, Config{})
-	if err != nil || !res.Passed() {
-		t.Fatalf("%v %v", err, res.Failure)
-	}
+	dir, src, res := runWithDefaults(t, "#!/bin/bash\n# comment\nsysctl -q net.inet.tcp.recvspace=65536\ntc qdisc add dev tun0 root pfifo\n",
+		"`../common/defaults.sh`")
 	if len(res.Skipped) != 1 || res.Skipped[0].String() != "line 2: shell line not run: `tc qdisc add dev tun0 root pfifo` (in ../common/defaults.sh)" {
 		t.Errorf("skipped %v", res.Skipped)
 	}
 	// Positive control: where the file is not, the line is skipped and the size is the stack's.
-	s, _ = Parse(filepath.Join(dir, "x.pkt"), []byte(src), nil)
+	s, _ := Parse(filepath.Join(dir, "x.pkt"), []byte(src), nil)
 	if res, _ := Run(s, Config{}); res.Passed() {
 		t.Error("passed without the defaults file")
 	}
@@ -147,23 +132,8 @@ func TestShellScriptRead(t *testing.T) {
 // <newline> sysctl -q net.ipv4.tcp_tso_win_divisor=100`") is read too, and the other commands'
 // sysctls apply after it.
 func TestShellScriptAmongCommands(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "common"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	defaults := "sysctl -q net.inet.tcp.recvspace=32768\ntc qdisc add dev tun0 root pfifo\n"
-	if err := os.WriteFile(filepath.Join(dir, "common", "defaults.sh"), []byte(defaults), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := strings.Replace(rcvbufScript, "%s", "`../common/defaults.sh\nsysctl -q net.inet.tcp.recvspace=65536\necho done`", 1)
-	s, err := Parse(filepath.Join(dir, "tests", "x.pkt"), []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(s, Config{})
-	if err != nil || !res.Passed() {
-		t.Fatalf("%v %v", err, res.Failure)
-	}
+	_, _, res := runWithDefaults(t, "sysctl -q net.inet.tcp.recvspace=32768\ntc qdisc add dev tun0 root pfifo\n",
+		"`../common/defaults.sh\nsysctl -q net.inet.tcp.recvspace=65536\necho done`")
 	if got := fmt.Sprint(res.Applied); got != "[{net.inet.tcp.recvspace 32768 2} {net.inet.tcp.recvspace 65536 2}]" {
 		t.Errorf("applied %s: want the script's sysctl, then the line's own", got)
 	}
@@ -198,4 +168,28 @@ func TestPlatformDefaultRefusedIsSkipped(t *testing.T) {
 	if got := skips[len(skips)-1].String(); got != "line 2: sysctl not applied: net.ipv4.tcp_sack=1: not here" {
 		t.Errorf("last skip %q", got)
 	}
+}
+
+// runWithDefaults writes defaults as common/defaults.sh in a folder, runs rcvbufScript from
+// tests/ there with shell as its first line, and returns the folder, the script and the result,
+// which must have passed.
+func runWithDefaults(t *testing.T, defaults, shell string) (string, string, *Result) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "common"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "common", "defaults.sh"), []byte(defaults), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(rcvbufScript, "%s", shell, 1)
+	s, err := Parse(filepath.Join(dir, "tests", "x.pkt"), []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(s, Config{})
+	if err != nil || !res.Passed() {
+		t.Fatalf("%v %v", err, res.Failure)
+	}
+	return dir, src, res
 }
