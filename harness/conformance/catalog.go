@@ -5,6 +5,12 @@
 // `go test ./harness/conformance` and the mtcp-test command run the very same specs. Catalog is
 // the single source of each case's ID, RFC and title: specs take their text and labels from it,
 // and `mtcp-test list` prints it without running anything.
+//
+// The specs judge a target, not mtcp: they reach it only through the interfaces of package
+// harness (frames, the socket API, sysctls, the connection table, counters), so that the same
+// suite runs against mtcp (the default), the Linux kernel and gVisor's netstack (--target, and
+// RegisterTarget for targets built elsewhere); `mtcp-test diff` compares their verdicts. A
+// case that pins a policy of mtcp's rather than an RFC's requirement says so (Case.Policy).
 package conformance
 
 import (
