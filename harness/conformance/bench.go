@@ -55,7 +55,7 @@ func UseTarget(name string) error {
 	return nil
 }
 
-// newDUT makes a fresh device under test of the current target for the running spec, closed
+// newDUT makes a fresh device under test of the current target for the running spec, destroyed
 // when the spec ends, with the settings (sysctl assignments, NAME=VALUE) applied in order; a
 // setting the target cannot take fails the spec.
 func newDUT(settings ...string) harness.DUT {
