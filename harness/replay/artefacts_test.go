@@ -16,6 +16,7 @@ import (
 
 	"github.com/mtcp-go/mtcp/harness"
 	"github.com/mtcp-go/mtcp/harness/replay"
+	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 )
 
 // The derived captures of pcaps/derived (written by pcaps/derive from the recordings beside
@@ -350,22 +351,15 @@ type ngRecord struct {
 	d  []byte
 }
 
-// readNg reads a pcapng capture's records.
+// readNg reads a pcapng capture's records (writeNg sets their lengths from their data).
 func readNg(t *testing.T, path string) (layers.LinkType, []ngRecord) {
 	t.Helper()
-	r, err := pcapgo.NewNgReader(bytes.NewReader(mustRead(t, path)), pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
+	c := pcapngtest.Read(t, path)
+	recs := make([]ngRecord, len(c.Packets))
+	for i, p := range c.Packets {
+		recs[i] = ngRecord{gopacket.CaptureInfo{Timestamp: p.Time}, p.Data}
 	}
-	var recs []ngRecord
-	for {
-		d, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		recs = append(recs, ngRecord{ci, append([]byte(nil), d...)})
-	}
-	return r.LinkType(), recs
+	return c.LinkType, recs
 }
 
 // writeNg writes records as a pcapng capture in a folder of the test's, and returns its path.

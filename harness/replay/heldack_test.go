@@ -3,7 +3,6 @@ package replay_test
 import (
 	"bytes"
 	"encoding/binary"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 )
 
 // heldCapture writes a download in which the client's ACKs come before the server's data in
@@ -154,35 +155,19 @@ type injectedSegment struct {
 // ISN (from its SYN-ACK).
 func injectedSegments(t *testing.T, path string) (segs []injectedSegment, stackISN uint32) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		data, _, opts, err := r.ReadPacketDataWithOptions()
-		if err == io.EOF {
-			return segs, stackISN
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+	for _, pk := range pcapngtest.Read(t, path).Packets {
+		p := gopacket.NewPacket(pk.Data, layers.LayerTypeEthernet, gopacket.Default)
 		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
-		if tcp == nil || opts.Flags == nil {
+		if tcp == nil || pk.Flags == nil {
 			continue
 		}
-		if opts.Flags.Direction != pcapgo.NgEpbFlagDirectionInbound {
+		if pk.Direction() != pcapgo.NgEpbFlagDirectionInbound {
 			if tcp.SYN {
 				stackISN = tcp.Seq
 			}
 			continue
 		}
-		s := injectedSegment{ack: tcp.Ack, win: tcp.Window, note: strings.Join(opts.Comments, "; ")}
+		s := injectedSegment{ack: tcp.Ack, win: tcp.Window, note: strings.Join(pk.Comments, "; ")}
 		for _, o := range tcp.Options {
 			if o.OptionType == layers.TCPOptionKindTimestamps && len(o.OptionData) == 8 {
 				s.tsVal = binary.BigEndian.Uint32(o.OptionData)
@@ -190,6 +175,7 @@ func injectedSegments(t *testing.T, path string) (segs []injectedSegment, stackI
 		}
 		segs = append(segs, s)
 	}
+	return segs, stackISN
 }
 
 // TestHeldACKsAdvertiseThePeersNewestWindow: a held ACK given back advertises the peer's

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mtcp-go/mtcp/harness/replay"
 	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
+	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
@@ -87,30 +88,16 @@ func TestEveryCaptureReplays(t *testing.T) {
 // direction and a comment, and the section comment carries the verdict.
 func checkOutput(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	c := pcapngtest.Read(t, path)
+	if !strings.Contains(c.Comment, "verdict: ") {
+		t.Errorf("section comment %q", c.Comment)
 	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := r.SectionInfo().Comment; !strings.Contains(c, "verdict: ") {
-		t.Errorf("section comment %q", c)
-	}
-	n := 0
-	for {
-		_, _, opts, err := r.ReadPacketDataWithOptions()
-		if err != nil {
-			break
+	for i, p := range c.Packets {
+		if p.Direction() == pcapgo.NgEpbFlagDirectionUnknown {
+			t.Errorf("frame %d has no direction", i+1)
 		}
-		n++
-		if opts.Flags == nil || opts.Flags.Direction == pcapgo.NgEpbFlagDirectionUnknown {
-			t.Errorf("frame %d has no direction", n)
-		}
-		if len(opts.Comments) == 0 {
-			t.Errorf("frame %d has no comment", n)
+		if len(p.Comments) == 0 {
+			t.Errorf("frame %d has no comment", i+1)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mtcp-go/mtcp/harness/replay"
+	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 )
 
 // Tests of the report's clarity (issue 13, point 8): relative sequence numbers, the role as
@@ -169,21 +170,9 @@ type outFrame struct {
 
 func readOutput(t *testing.T, path string) []outFrame {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.DefaultNgReaderOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fs []outFrame
-	for {
-		_, ci, opts, err := r.ReadPacketDataWithOptions()
-		if err != nil {
-			break
-		}
-		fs = append(fs, outFrame{at: ci.Timestamp, inbound: opts.Flags != nil && opts.Flags.Direction == pcapgo.NgEpbFlagDirectionInbound, comments: opts.Comments})
+	for _, p := range pcapngtest.Read(t, path).Packets {
+		fs = append(fs, outFrame{at: p.Time, inbound: p.Direction() == pcapgo.NgEpbFlagDirectionInbound, comments: p.Comments})
 	}
 	return fs
 }
