@@ -39,6 +39,17 @@ func SetTCPChecksum(ipHdr, seg []byte) {
 	binary.BigEndian.PutUint16(seg[16:], ^onesSum(seg, tcpPseudo(ipHdr, seg)))
 }
 
+// SetUDPChecksum computes the checksum of the UDP datagram d (header and payload), carried in
+// the datagram whose IPv4 header is ipHdr, and stores it; a sum of 0 is sent as 0xffff (RFC 768).
+func SetUDPChecksum(ipHdr, d []byte) {
+	d[6], d[7] = 0, 0
+	c := ^onesSum(d, uint32(onesSum(ipHdr[12:20], 0))+17+uint32(len(d)))
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(d[6:], c)
+}
+
 // TCPChecksumOK reports whether seg's checksum is right (0x0000 and 0xffff alike).
 func TCPChecksumOK(ipHdr, seg []byte) bool {
 	return onesSum(seg, tcpPseudo(ipHdr, seg)) == 0xffff

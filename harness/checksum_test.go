@@ -41,3 +41,21 @@ func TestChecksums(t *testing.T) {
 		t.Errorf("ICMP checksum 0x%04x does not sum to 0xffff", binary.BigEndian.Uint16(m[2:]))
 	}
 }
+
+// The oracle's UDP checksum agrees with gopacket's.
+func TestUDPChecksum(t *testing.T) {
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: []byte{198, 18, 0, 1}, DstIP: []byte{198, 18, 0, 2}}
+	udp := &layers.UDP{SrcPort: 5353, DstPort: 53}
+	_ = udp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, udp, gopacket.Payload("query")); err != nil {
+		t.Fatal(err)
+	}
+	hdr, d := buf.Bytes()[:20], buf.Bytes()[20:]
+	want := binary.BigEndian.Uint16(d[6:])
+	d[6], d[7] = 0x12, 0x34
+	SetUDPChecksum(hdr, d)
+	if got := binary.BigEndian.Uint16(d[6:]); got != want || got == 0 {
+		t.Errorf("UDP checksum 0x%04x, gopacket's 0x%04x", got, want)
+	}
+}

@@ -32,6 +32,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/mtcp-go/mtcp/harness"
 )
 
 // The hosts of every recording (pcaps/record.sh).
@@ -328,28 +330,9 @@ func retransmitted(segs []segment, isn uint32) []bool {
 	return marks
 }
 
-// ---------------------------------------------------------------- checksums
-
-func sum16(b []byte, s uint32) uint32 {
-	for len(b) >= 2 {
-		s += uint32(b[0])<<8 | uint32(b[1])
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint32(b[0]) << 8
-	}
-	return s
-}
-
-func fold(s uint32) uint16 {
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
-}
-
 // fixChecksums recomputes the IPv4 header checksum of an Ethernet frame and its TCP or UDP
-// checksum. An IPv4 total length of 0 (a TSO super-segment) stands for the rest of the frame.
+// checksum, with the bench's oracle. An IPv4 total length of 0 (a TSO super-segment) stands for
+// the rest of the frame.
 func fixChecksums(f []byte) {
 	ip := f[ethLen:]
 	ihl := int(ip[0]&0x0f) * 4
@@ -357,25 +340,13 @@ func fixChecksums(f []byte) {
 	if total == 0 {
 		total = len(ip)
 	}
-	binary.BigEndian.PutUint16(ip[10:12], 0)
-	binary.BigEndian.PutUint16(ip[10:12], fold(sum16(ip[:ihl], 0)))
-	l4 := ip[ihl:total]
-	var off int
+	harness.SetIPv4Checksum(ip[:ihl])
 	switch layers.IPProtocol(ip[9]) {
 	case layers.IPProtocolTCP:
-		off = 16
+		harness.SetTCPChecksum(ip, ip[ihl:total])
 	case layers.IPProtocolUDP:
-		off = 6
-	default:
-		return // ICMP's checksum does not cover the addresses
-	}
-	binary.BigEndian.PutUint16(l4[off:], 0)
-	pseudo := sum16(ip[12:20], 0) + uint32(ip[9]) + uint32(len(l4))
-	c := fold(sum16(l4, pseudo))
-	if layers.IPProtocol(ip[9]) == layers.IPProtocolUDP && c == 0 {
-		c = 0xffff
-	}
-	binary.BigEndian.PutUint16(l4[off:], c)
+		harness.SetUDPChecksum(ip, ip[ihl:total])
+	} // ICMP's checksum does not cover the addresses
 }
 
 func clone(f frame) frame {
