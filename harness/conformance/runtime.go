@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -204,16 +203,20 @@ func echoServer(ln *stack.Listener) {
 	}()
 }
 
-var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("runtime"), func() {
-	// U1–U9 run mtcp's own runtime (package stack), whatever the target: against another
-	// target they would judge mtcp, not it, so they do not run there. U10 runs on the bench.
-	BeforeEach(func() {
-		if current.Name() != "mtcp" && !strings.HasPrefix(CurrentSpecReport().LeafNodeText, "U10 ") {
+// mtcpRuntimeSpec declares a spec of mtcp's own runtime (package stack, two real stacks): it
+// judges mtcp whatever the target, so against another target it does not run, and says why.
+// U10 runs on the bench, against the target, and is an ordinary Spec.
+func mtcpRuntimeSpec(id string, body func()) bool {
+	return Spec(id, func() {
+		if current.Name() != "mtcp" {
 			Skip("a runtime spec of mtcp's net.Conn API: it does not judge the target " + current.Name())
 		}
+		body()
 	})
+}
 
-	Spec("U1", func() {
+var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("runtime"), func() {
+	mtcpRuntimeSpec("U1", func() {
 		p := newPair(tcp.Config{}, nil)
 		ln := p.listen()
 		echoServer(ln)
@@ -248,7 +251,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		}
 	})
 
-	Spec("U2", func() {
+	mtcpRuntimeSpec("U2", func() {
 		p := newPair(tcp.Config{}, nil)
 		cc, sc := p.connect(p.listen())
 		Expect(cc.CloseWrite()).To(Succeed())
@@ -265,7 +268,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		Expect(string(got)).To(Equal("still writing after the peer's FIN"))
 	})
 
-	Spec("U3", func() {
+	mtcpRuntimeSpec("U3", func() {
 		p := newPair(tcp.Config{}, nil)
 		ln := p.listen()
 		// Without unread data: a FIN.
@@ -288,7 +291,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		Expect(p.rec.sawTCP(harness.RST)).To(BeTrue(), "no RST on the wire")
 	})
 
-	Spec("U4", func() {
+	mtcpRuntimeSpec("U4", func() {
 		p := newPair(tcp.Config{}, nil)
 		cc, _ := p.connect(p.listen())
 		Expect(cc.SetReadDeadline(time.Now().Add(-time.Second))).To(Succeed())
@@ -301,7 +304,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		Expect(errors.Is(err, os.ErrDeadlineExceeded)).To(BeTrue(), "%v", err)
 	})
 
-	Spec("U5", func() {
+	mtcpRuntimeSpec("U5", func() {
 		// The server side drops everything: the SYN is never answered.
 		a, b := pipe.New(link.DefaultMTU)
 		rec := &recorder{Endpoint: a}
@@ -335,7 +338,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		Expect(client.Stats().TCP.ActiveOpens).To(BeEquivalentTo(1))
 	})
 
-	Spec("U6", func() {
+	mtcpRuntimeSpec("U6", func() {
 		base := goleak.IgnoreCurrent()
 		func() {
 			p := newPair(tcp.Config{}, nil)
@@ -353,7 +356,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		Eventually(func() error { return goleak.Find(base) }, 10*time.Second).Should(Succeed())
 	})
 
-	Spec("U7", func() {
+	mtcpRuntimeSpec("U7", func() {
 		p := newPair(tcp.Config{}, &fault.Config{Seed: 7, Drop: 0.01, Reorder: 0.01, Direction: fault.Outbound})
 		cc, sc := p.connect(p.listen())
 		data := make([]byte, 10<<20)
@@ -378,7 +381,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		Expect(sha256.Sum256(got)).To(Equal(sum))
 	})
 
-	Spec("U8", func() {
+	mtcpRuntimeSpec("U8", func() {
 		// Two pairs side by side with the same addresses: each pair's traffic stays its own.
 		p1, p2 := newPair(tcp.Config{}, nil), newPair(tcp.Config{}, nil)
 		ln1, ln2 := p1.listen(), p2.listen()
@@ -402,7 +405,7 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 		Expect(err).NotTo(HaveOccurred())
 	})
 
-	Spec("U9", func() {
+	mtcpRuntimeSpec("U9", func() {
 		// The connection table: with room for 2, the third dial fails at once (ErrTooManyConns)
 		// and the established connections keep working.
 		p := newPair(tcp.Config{MaxConnections: 2}, nil)
