@@ -37,6 +37,10 @@ var (
 	ErrInvalidAddress = tcp.ErrInvalidAddress
 )
 
+// ErrUnsupportedNetwork is the error of Dial for a network other than "tcp" or "tcp4": the
+// stack has TCP over IPv4 only.
+var ErrUnsupportedNetwork = errors.New("unsupported network: the stack dials tcp or tcp4 only")
+
 // ErrStackClosed is the error of calls on a closed stack, and of calls blocked when it closed.
 // errors.Is(err, net.ErrClosed) holds for it.
 var ErrStackClosed = fmt.Errorf("stack closed: %w", net.ErrClosed)

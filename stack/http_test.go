@@ -1,20 +1,18 @@
 package stack_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"testing"
 
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
-// net/http serves on a Listener and dials with DialContext: the runtime's net.Conn and
-// net.Listener are what the standard library expects (deadlines, EOF, close).
+// net/http serves on a Listener and dials with Stack.Dial as its Transport's DialContext: the
+// runtime's net.Conn and net.Listener are what the standard library expects (deadlines, EOF,
+// close).
 func TestNetHTTPOverTwoStacks(t *testing.T) {
 	client, server := pair(t, tcp.Config{})
 	ln, err := server.Listen(80)
@@ -25,13 +23,7 @@ func TestNetHTTPOverTwoStacks(t *testing.T) {
 		fmt.Fprintf(w, "hello %s", r.URL.Path)
 	})}
 	served := goDo(func() (struct{}, error) { return struct{}{}, srv.Serve(ln) })
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-		ap, err := netip.ParseAddrPort(addr)
-		if err != nil {
-			return nil, err
-		}
-		return client.DialContext(ctx, ap)
-	}}
+	tr := &http.Transport{DialContext: client.Dial}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: hang}
 	for i := range 5 {

@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"context"
 	"net"
 	"net/netip"
 
@@ -116,55 +115,3 @@ func (ln *Listener) Close() error {
 
 // Addr returns the address listened on, a *net.TCPAddr.
 func (ln *Listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(ln.addr) }
-
-// DialContext opens a connection to addr and waits until the handshake completes. A peer that
-// refuses fails it with ErrConnRefused; one that never answers, with ErrTimeout once the SYN
-// retries (tcp.Config.SynRetries) are spent. When ctx is done first, the connection is
-// deleted (in SYN-SENT without a word, RFC 9293 3.10.5; a SYN-ACK that comes later draws a
-// RST, as for any closed port) and the error wraps ctx.Err(). Errors are *net.OpError.
-func (s *Stack) DialContext(ctx context.Context, addr netip.AddrPort) (*Conn, error) {
-	fail := func(c *Conn, err error) (*Conn, error) {
-		var local netip.AddrPort
-		if c != nil {
-			local = c.tc.LocalAddr()
-		}
-		return nil, opError("dial", local, addr, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fail(nil, err)
-	}
-	if !s.lockCore() {
-		return fail(nil, ErrStackClosed)
-	}
-	tc, err := s.core.TCP().Dial(addr)
-	if err != nil {
-		s.unlockCore()
-		return fail(nil, err)
-	}
-	c := s.adopt(tc)
-	for {
-		switch {
-		case tc.Connected():
-			s.unlockCore()
-			return c, nil
-		case tc.Err() != nil:
-			err := tc.Err()
-			s.unlockCore()
-			return fail(c, err)
-		case tc.State() == tcp.Closed:
-			s.unlockCore()
-			return fail(c, ErrConnAborted)
-		}
-		ready := c.writeWait()
-		s.unlockCore()
-		s.sleep(ready, ctx.Done())
-		if !s.lockCore() {
-			return fail(c, ErrStackClosed)
-		}
-		if err := ctx.Err(); err != nil && !tc.Connected() {
-			tc.Abort()
-			s.unlockCore()
-			return fail(c, err)
-		}
-	}
-}

@@ -9,7 +9,9 @@
 //
 // On top of the core's non-blocking TCP sockets the package offers blocking ones with the
 // standard library's shapes: Listen returns a *Listener (a net.Listener), DialContext a *Conn
-// (a net.Conn), with deadlines, context cancellation and *net.OpError errors. Blocked calls do
+// (a net.Conn), with deadlines, context cancellation and *net.OpError errors. Dial takes a
+// network and an address string, as net.Dialer.DialContext does, so that the standard library
+// can dial through the stack: http.Transport{DialContext: s.Dial}. Blocked calls do
 // not need a goroutine per connection: they sleep on a channel that the TCP core's notify hook,
 // a deadline or Stack.Close closes.
 //

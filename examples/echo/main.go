@@ -1,12 +1,15 @@
 // Command echo is MicroTCP's echo server on mtcp: every chunk a client sends comes back
-// prefixed with "echo: ". It brings the stack up on a TAP device, inside a network namespace:
+// prefixed with "echo: ". It brings the stack up on a TAP device, as root on Linux, inside a
+// network namespace:
 //
-//	ip netns add mtcp && ip netns exec mtcp go run ./examples/echo --port 7
+//	ip netns add mtcp && ip netns exec mtcp go run ./examples/echo
 //	ip netns exec mtcp socat - TCP:198.18.0.2:7     (type a line, get "echo: " + the line)
 //
 // Flags: --tap NAME, --addr 198.18.0.2/24, --host-addr 198.18.0.1/24, --pcap FILE, --port N
 // (default 7), --fault SPEC (seeded faults on the link, e.g. loss=5%,seed=1), --netns NAME,
-// --mac ADDR. SIGINT or SIGTERM stops it cleanly.
+// --mac ADDR; --help lists them. SIGINT or SIGTERM stops it cleanly and prints what the stack
+// did. Exit status: 0 after a signal, 1 when it cannot start, 2 for a bad flag (refused before
+// any device or file is created).
 package main
 
 import (
@@ -23,13 +26,18 @@ import (
 )
 
 func main() {
-	var port uint
-	os.Exit(demo.Main("echo", os.Args[1:], os.Stdout, os.Stderr,
-		func(fs *flag.FlagSet) { fs.UintVar(&port, "port", 7, "TCP `port` to serve on") },
-		func(up *demo.Up) (string, func(), error) {
-			if port == 0 || port > 65535 {
-				return "", nil, fmt.Errorf("--port %d: want 1..65535", port)
-			}
+	os.Exit(demo.Main(program(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func program() demo.Program {
+	var port demo.Port
+	return demo.Program{
+		Name:    "echo",
+		Summary: `serves TCP echo on the mtcp userspace TCP/IP stack: every chunk a client sends comes back prefixed with "echo: "`,
+		Example: "ip netns add mtcp && ip netns exec mtcp go run ./examples/echo --port 7\n" +
+			"ip netns exec mtcp socat - TCP:198.18.0.2:7     # from a second shell: type a line",
+		Flags: func(fs *flag.FlagSet) { demo.PortVar(fs, &port, "port", 7, "TCP `port` to serve on") },
+		Serve: func(up *demo.Up) (string, func(), error) {
 			ln, err := up.Stack.Listen(uint16(port))
 			if err != nil {
 				return "", nil, err
@@ -41,7 +49,8 @@ func main() {
 				wg.Wait()
 			}
 			return fmt.Sprintf("echo on port %d; try: socat - TCP:%v:%d", port, up.Stack.Addr().Addr(), port), stop, nil
-		}))
+		},
+	}
 }
 
 // serve accepts until the listener closes; each connection gets its own goroutine.

@@ -1,16 +1,18 @@
 // Command microhttp serves a page and static files over HTTP with Go's net/http on mtcp, and
 // takes uploads: a POST's body is read and answered with its length and SHA-256. It brings
-// the stack up on a TAP device, inside a network namespace:
+// the stack up on a TAP device, as root on Linux, inside a network namespace:
 //
-//	ip netns add mtcp && ip netns exec mtcp go run ./examples/microhttp --dir ./www
+//	ip netns add mtcp && ip netns exec mtcp go run ./examples/microhttp
 //	ip netns exec mtcp curl http://198.18.0.2/
 //	ip netns exec mtcp curl --data-binary @big.bin http://198.18.0.2/upload
 //
 // Flags: --tap NAME, --addr 198.18.0.2/24, --host-addr 198.18.0.1/24, --pcap FILE, --port N
 // (default 80), --dir DIR (files to serve; without it a built-in page), --fault SPEC (seeded
 // faults on the link, both ways: loss=5%,dup=1%,reorder=5%,corrupt=0.5%,delay=5ms,seed=1),
-// --netns NAME, --mac ADDR. SIGINT or SIGTERM stops it cleanly: requests in progress finish
-// first.
+// --netns NAME, --mac ADDR; --help lists them. SIGINT or SIGTERM stops it cleanly: requests in
+// progress finish first, then it prints what the stack did. Exit status: 0 after a signal, 1
+// when it cannot start, 2 for a bad flag such as a --dir that does not exist (refused before
+// any device or file is created).
 //
 // Server timeouts: 10 s to send a request's header, 60 s idle between requests, and a
 // 60 s TCP user timeout (RFC 5482) on every connection, so a client that vanishes
@@ -43,22 +45,24 @@ const page = `<!doctype html>
 `
 
 func main() {
-	var port uint
+	os.Exit(demo.Main(program(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func program() demo.Program {
+	var port demo.Port
 	var dir string
-	os.Exit(demo.Main("microhttp", os.Args[1:], os.Stdout, os.Stderr,
-		func(fs *flag.FlagSet) {
-			fs.UintVar(&port, "port", 80, "TCP `port` to serve on")
-			fs.StringVar(&dir, "dir", "", "serve the files in `DIR` (default: a built-in page)")
+	return demo.Program{
+		Name: "microhttp",
+		Summary: "serves a built-in page, or the files of --dir, over HTTP (Go's net/http) on the mtcp " +
+			"userspace TCP/IP stack; a POST is answered with its body's length and SHA-256",
+		Example: "ip netns add mtcp && ip netns exec mtcp go run ./examples/microhttp --pcap http.pcapng\n" +
+			"ip netns exec mtcp curl http://198.18.0.2/     # from a second shell",
+		Flags: func(fs *flag.FlagSet) {
+			demo.PortVar(fs, &port, "port", 80, "TCP `port` to serve on")
+			fs.StringVar(&dir, "dir", "", "serve the files in the folder `DIR` (default: a built-in page)")
 		},
-		func(up *demo.Up) (string, func(), error) {
-			if port == 0 || port > 65535 {
-				return "", nil, fmt.Errorf("--port %d: want 1..65535", port)
-			}
-			if dir != "" {
-				if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-					return "", nil, fmt.Errorf("--dir %q is not a directory", dir)
-				}
-			}
+		Check: func() error { return checkDir(dir) },
+		Serve: func(up *demo.Up) (string, func(), error) {
 			ln, err := up.Stack.Listen(uint16(port))
 			if err != nil {
 				return "", nil, err
@@ -89,8 +93,30 @@ func main() {
 				_ = srv.Shutdown(ctx)
 				<-done
 			}
-			return fmt.Sprintf("serving http://%v:%d/", up.Stack.Addr().Addr(), port), stop, nil
-		}))
+			what := "the built-in page"
+			if dir != "" {
+				what = "the files of " + dir
+			}
+			return fmt.Sprintf("serving %s at http://%v:%d/", what, up.Stack.Addr().Addr(), port), stop, nil
+		},
+	}
+}
+
+// checkDir checks --dir: empty (the built-in page), or a folder that exists.
+func checkDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("--dir %q: no such folder (leave --dir out to serve the built-in page)", dir)
+	case err != nil:
+		return fmt.Errorf("--dir %q: %v", dir, errors.Unwrap(err))
+	case !fi.IsDir():
+		return fmt.Errorf("--dir %q is a file, not a folder", dir)
+	}
+	return nil
 }
 
 // handler serves the built-in page, or the files under dir: a directory's index.html, else the

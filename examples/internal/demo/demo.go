@@ -1,23 +1,25 @@
 // Package demo brings a stack up on a TAP device for the examples, with the flags they share:
 // --tap, --addr, --host-addr, --pcap, --fault (and --netns, --mac). It keeps every example's main short
-// and their behaviour alike: one line on stdout when ready, a clean shutdown on SIGINT or
-// SIGTERM that flushes the capture, exit status 2 for bad flags.
+// and their behaviour alike: --help that says what the program does, every flag checked before
+// anything is created (a refused run leaves no device and no file behind), one line on stderr
+// and exit status 2 for a bad flag, one line on stdout when ready, a clean shutdown on SIGINT or
+// SIGTERM that flushes the capture and prints a summary of the stack's counters.
 //
 // It refuses to run outside a network namespace made with `ip netns add`, and to use addresses
 // outside 198.18.0.0/15 (the benchmarking range): the examples must never configure the
-// machine's own network.
+// machine's own network. TAP devices exist only on Linux: elsewhere the examples build, answer
+// --help and check their flags, then say that they cannot run there.
 package demo
 
 import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
-	"syscall"
+	"path/filepath"
+	"strings"
 
 	"github.com/mtcp-go/mtcp/stack"
 	"github.com/mtcp-go/mtcp/stack/clock"
@@ -40,7 +42,7 @@ type Flags struct {
 
 // Register adds the flags to fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
-	fs.StringVar(&f.TAP, "tap", "mtcp0", "TAP device `name` (created if absent)")
+	fs.StringVar(&f.TAP, "tap", "mtcp0", "TAP device `name`, created if absent")
 	fs.StringVar(&f.Addr, "addr", "198.18.0.2/24", "the stack's IPv4 `address/prefix`")
 	fs.StringVar(&f.HostAddr, "host-addr", "198.18.0.1/24", "`address/prefix` assigned to the TAP device on the host side")
 	fs.StringVar(&f.PCAP, "pcap", "", "record every frame to this pcapng `file`")
@@ -52,8 +54,14 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 // benchNet is the only range the examples use (RFC 2544 benchmarking addresses).
 var benchNet = netip.MustParsePrefix("198.18.0.0/15")
 
-// Validate checks the flags without touching anything.
+// maxDeviceName is the longest name Linux gives a network device (IFNAMSIZ minus the NUL).
+const maxDeviceName = 15
+
+// Validate checks the flags without touching anything: no device, no file, no namespace.
 func (f *Flags) Validate() (addr, host netip.Prefix, mac net.HardwareAddr, err error) {
+	if err := checkDeviceName(f.TAP); err != nil {
+		return addr, host, nil, err
+	}
 	if _, err := fault.ParseSpec(f.Fault); err != nil {
 		return addr, host, nil, fmt.Errorf("--fault: %w", err)
 	}
@@ -63,9 +71,15 @@ func (f *Flags) Validate() (addr, host netip.Prefix, mac net.HardwareAddr, err e
 	if host, err = netip.ParsePrefix(f.HostAddr); err != nil {
 		return addr, host, nil, fmt.Errorf("--host-addr %q: want an IPv4 address with prefix, such as 198.18.0.1/24", f.HostAddr)
 	}
-	for name, p := range map[string]netip.Prefix{"--addr": addr, "--host-addr": host} {
-		if !p.Addr().Is4() || !benchNet.Contains(p.Addr()) || p.Bits() < benchNet.Bits() {
-			return addr, host, nil, fmt.Errorf("%s %v: must lie in %v (the benchmarking range; mtcp's examples never use other addresses)", name, p, benchNet)
+	for _, c := range []struct {
+		name string
+		p    netip.Prefix
+	}{{"--addr", addr}, {"--host-addr", host}} {
+		if !c.p.Addr().Is4() || !benchNet.Contains(c.p.Addr()) || c.p.Bits() < benchNet.Bits() {
+			return addr, host, nil, fmt.Errorf("%s %v: must lie in %v (the benchmarking range; mtcp's examples never use other addresses)", c.name, c.p, benchNet)
+		}
+		if c.p.Bits() <= 30 && (c.p.Addr() == c.p.Masked().Addr() || c.p.Addr() == lastAddr(c.p)) {
+			return addr, host, nil, fmt.Errorf("%s %v: the subnet's own address or its broadcast address; pick a host address", c.name, c.p)
 		}
 	}
 	if addr.Masked() != host.Masked() {
@@ -78,8 +92,56 @@ func (f *Flags) Validate() (addr, host netip.Prefix, mac net.HardwareAddr, err e
 		if mac, err = net.ParseMAC(f.MAC); err != nil || len(mac) != 6 {
 			return addr, host, nil, fmt.Errorf("--mac %q: want an Ethernet address such as 02:00:00:00:00:02", f.MAC)
 		}
+		if mac[0]&1 != 0 {
+			return addr, host, nil, fmt.Errorf("--mac %v: a group (multicast) address; want a unicast one such as 02:00:00:00:00:02", mac)
+		}
+	}
+	if f.NetNS != "" && (f.NetNS == "." || f.NetNS == ".." || strings.ContainsAny(f.NetNS, "/\x00")) {
+		return addr, host, nil, fmt.Errorf("--netns %q: want the name of an entry in /run/netns, as made by ip netns add NAME", f.NetNS)
+	}
+	if err := checkOutputFile("--pcap", f.PCAP); err != nil {
+		return addr, host, nil, err
 	}
 	return addr, host, mac, nil
+}
+
+// checkDeviceName applies Linux's rules for a network device's name (dev_valid_name).
+func checkDeviceName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("--tap: a device name is required, such as mtcp0")
+	case len(name) > maxDeviceName:
+		return fmt.Errorf("--tap %q: longer than %d bytes", name, maxDeviceName)
+	case name == "." || name == ".." || strings.ContainsAny(name, "/: \t\n\r\v\f\x00"):
+		return fmt.Errorf("--tap %q: a device name cannot be . or .., nor contain /, : or spaces", name)
+	}
+	return nil
+}
+
+// checkOutputFile checks, without creating anything, that path ("" for none) can be created:
+// its folder exists, and it is not itself a folder.
+func checkOutputFile(flagName, path string) error {
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s %q is a folder; want a file name", flagName, path)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s %q: folder %q does not exist", flagName, path, dir)
+	}
+	return nil
+}
+
+// lastAddr returns the last address of p, its broadcast address.
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := ^uint32(0) >> p.Bits()
+	for i := range 4 {
+		a[i] |= byte(host >> (24 - 8*i))
+	}
+	return netip.AddrFrom4(a)
 }
 
 // Up is a stack running on a TAP device.
@@ -92,10 +154,14 @@ type Up struct {
 }
 
 // Start opens the TAP device (inside the namespace only), optionally wraps it in a pcapng
-// recorder, and starts a stack on it.
+// recorder, and starts a stack on it. The capture file is created only once the device is
+// open, and removed again if the stack then fails to start: a refused run leaves nothing.
 func Start(f Flags) (*Up, error) {
 	addr, host, mac, err := f.Validate()
 	if err != nil {
+		return nil, err
+	}
+	if err := tapAvailable(); err != nil {
 		return nil, err
 	}
 	dev, err := tap.Open(tap.Config{Name: f.TAP, NetNS: f.NetNS, HostAddr: host})
@@ -121,7 +187,7 @@ func Start(f Flags) (*Up, error) {
 	}
 	if f.PCAP != "" {
 		if up.pcapFile, err = os.Create(f.PCAP); err != nil {
-			dev.Close()
+			ep.Close()
 			return nil, err
 		}
 		comment := fmt.Sprintf("mtcp %v on %s, host side %v", addr, f.TAP, host)
@@ -131,15 +197,15 @@ func Start(f Flags) (*Up, error) {
 		up.recorder, err = pcapng.New(ep, up.pcapFile, pcapng.Options{Clock: clock.System{}, InterfaceName: f.TAP,
 			SectionComment: comment})
 		if err != nil {
-			up.pcapFile.Close()
 			ep.Close()
+			up.removeFile()
 			return nil, err
 		}
 		ep = up.recorder
 	}
 	if up.Stack, err = stack.New(stack.Config{Link: ep, Addr: addr, MAC: mac}); err != nil {
 		ep.Close()
-		up.closeFile()
+		up.removeFile()
 		return nil, err
 	}
 	return up, nil
@@ -150,6 +216,16 @@ func (up *Up) closeFile() error {
 		return nil
 	}
 	return up.pcapFile.Close()
+}
+
+// removeFile closes and deletes the capture file, for a run that did not start.
+func (up *Up) removeFile() {
+	if up.pcapFile == nil {
+		return
+	}
+	up.pcapFile.Close()
+	os.Remove(up.pcapFile.Name())
+	up.pcapFile = nil
 }
 
 // Close stops the stack, flushes the capture and removes the TAP device.
@@ -163,11 +239,28 @@ func (up *Up) Close() error {
 	return errors.Join(err, up.closeFile())
 }
 
-// Summary describes what the stack did, for the line printed at shutdown.
+// abort stops a stack whose servers failed to start, and deletes its capture: the run was
+// refused, so it leaves nothing behind.
+func (up *Up) abort() {
+	_ = up.Stack.Close()
+	up.removeFile()
+}
+
+// Summary describes what the stack did, for the line printed at shutdown: sections separated
+// by "; ", the defences' counts at the end of the TCP section as ", N what" (live tests read
+// them back).
 func (up *Up) Summary() string {
 	s := up.Stack.Stats()
-	sum := fmt.Sprintf("%d frames in, %d out; %d ARP replies, %d echo replies; %d TCP connections",
-		s.Link.FramesIn, s.Link.FramesOut, s.ARP.RepliesOut, s.ICMP.EchoRepliesOut, s.TCP.PassiveOpens+s.TCP.ActiveOpens)
+	sum := fmt.Sprintf("%d frames in, %d out", s.Link.FramesIn, s.Link.FramesOut)
+	// Frames lost before the core saw them, always shown: a zero is worth knowing too.
+	sum += fmt.Sprintf("; receive queue: %d dropped (full), %d oversize", s.RxQueueDrops, s.RxOversize)
+	if up.TAP != nil {
+		if d := up.TAP.Stats().Dropped; d > 0 {
+			sum += fmt.Sprintf(", %d dropped by the TAP reader", d)
+		}
+	}
+	sum += fmt.Sprintf("; %d ARP replies, %d echo replies; %d TCP connections",
+		s.ARP.RepliesOut, s.ICMP.EchoRepliesOut, s.TCP.PassiveOpens+s.TCP.ActiveOpens)
 	sum += fmt.Sprintf("; TCP: %d retransmissions, %d timeouts", s.TCP.Retransmits, s.TCP.Timeouts)
 	// What the defences did, when they did anything.
 	t := s.TCP
@@ -181,7 +274,6 @@ func (up *Up) Summary() string {
 		{t.PersistTimeouts, "zero-window peers given up"}, {t.UserTimeouts, "user timeouts"},
 		{t.FinWait2Timeouts, "FIN-WAIT-2 timeouts"}, {t.ChallengeLimited, "challenge ACKs withheld"},
 		{t.OutOfOrderPruned, "out-of-order stretches pruned"},
-		{s.RxQueueDrops, "frames dropped (receive queue full)"},
 	} {
 		if c.n > 0 {
 			sum += fmt.Sprintf(", %d %s", c.n, c.what)
@@ -199,59 +291,4 @@ func (up *Up) Summary() string {
 		}
 	}
 	return sum
-}
-
-// Main runs an example: parse flags, start, call serve (which starts its servers on the stack
-// and returns at once, with a hint for the ready line and a function that stops them), print
-// the ready line, wait for SIGINT/SIGTERM, stop the servers, shut down. It returns the exit
-// status: 0, 1 on failure, 2 for bad flags.
-func Main(name string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet), serve func(*Up) (hint string, stop func(), err error)) int {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f Flags
-	f.Register(fs)
-	if extra != nil {
-		extra(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", name, fs.Arg(0))
-		return 2
-	}
-	if _, _, _, err := f.Validate(); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 2
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	up, err := Start(f)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
-	}
-	hint, stop, err := serve(up)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		up.Close()
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s: mtcp %v (%v) on %s, host side %s: ready; %s\n",
-		name, up.Stack.Addr(), up.Stack.MAC(), f.TAP, f.HostAddr, hint)
-	s := <-sig
-	if stop != nil {
-		stop()
-	}
-	summary := up.Summary()
-	if err := up.Close(); err != nil {
-		fmt.Fprintf(stderr, "%s: %v: shutting down: %v\n", name, s, err)
-		return 1
-	}
-	fmt.Fprintf(stderr, "%s: %v: stopped: %s\n", name, s, summary)
-	return 0
 }

@@ -1,11 +1,16 @@
 // Package demotest runs an example binary inside a network namespace made for a live test:
 // build it, start it, wait for its ready line, stop it with SIGTERM and check it stopped
-// cleanly. The timeouts bound real processes and a real kernel; they are not protocol timing.
+// cleanly; or run it with flags it must refuse, and collect its exit status. The timeouts bound
+// real processes and a real kernel; they are not protocol timing.
 package demotest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -24,6 +29,27 @@ func Build(t testing.TB) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// Refused runs bin with args in the test's own namespace, for a run that must end before it
+// touches anything: a bad flag, --help. It returns what the example printed and its exit
+// status. As a guard, the arguments start with --netns naming a namespace that does not exist:
+// a run that got past its flag checks by mistake still could not create a device, because the
+// TAP link opens only inside the namespace --netns names.
+func Refused(t testing.TB, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	guard := []string{"--netns", fmt.Sprintf("mtcp-absent-%d", os.Getpid())}
+	cmd := exec.CommandContext(ctx, bin, append(guard, args...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("%s: %v", filepath.Base(bin), err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
 }
 
 // Running is an example started by Start.
