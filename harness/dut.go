@@ -156,8 +156,8 @@ func RunDeadlines(d DUT, now, until time.Time, step func(now time.Time) (stop bo
 	return now
 }
 
-// FreeBSD's TCP options that Linux lacks have no number in golang.org/x/sys/unix's Linux
-// tables; these are the Sockets interface's, above every Linux TCP option number.
+// FreeBSD's TCP options that Linux lacks have no Linux number (package linuxabi); these are
+// the Sockets interface's, above every Linux TCP option number.
 const (
 	TCP_KEEPINIT = 0x1000 + 128 // FreeBSD: seconds an active open may take (tcp(4))
 	TCP_NOOPT    = 0x1000 + 8   // FreeBSD: no TCP options in the SYN (tcp(4))
@@ -177,7 +177,8 @@ var (
 // descriptors numbered as a process's are (the lowest free one, from 3). No call blocks: a call
 // that would block fails with EAGAIN (connect: EINPROGRESS, then EALREADY), and the script
 // runner emulates blocking sockets by calling again as virtual time passes. Errors are
-// unix.Errno values; options use Linux's level and name numbers from golang.org/x/sys/unix.
+// linuxabi.Errno values (compare them with errors.Is); levels, option names, flags, poll events
+// and ioctl requests are Linux's numbers (package linuxabi's constants) on every host.
 type Sockets interface {
 	// Socket makes a TCP socket.
 	Socket() (int, error)
@@ -194,21 +195,21 @@ type Sockets interface {
 	Read(fd int, p []byte) (int, error)
 	// Write queues bytes to send; it may take fewer than len(p).
 	Write(fd int, p []byte) (int, error)
-	// Shutdown shuts down reading (unix.SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR).
+	// Shutdown shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR).
 	Shutdown(fd, how int) error
 	// Close closes the descriptor.
 	Close(fd int) error
 	// SetSockOpt and GetSockOpt set and read an integer option.
 	SetSockOpt(fd, level, name, value int) error
 	GetSockOpt(fd, level, name int) (int, error)
-	// Recv reads like Read, with flags: unix.MSG_PEEK leaves the bytes queued, unix.MSG_TRUNC
+	// Recv reads like Read, with flags: MSG_PEEK leaves the bytes queued, MSG_TRUNC
 	// drops them instead of copying (Linux's meaning on TCP). Other flags are the caller's.
 	Recv(fd int, p []byte, flags int) (int, error)
-	// Poll returns the poll(2) events that hold for fd now, in Linux's bits (unix.POLLIN,
+	// Poll returns the poll(2) events that hold for fd now, in Linux's bits (POLLIN,
 	// POLLOUT, POLLERR, POLLHUP, POLLRDHUP, with POLLRDNORM and POLLWRNORM alongside).
 	Poll(fd int) (int, error)
-	// Ioctl answers unix.SIOCINQ (FIONREAD: bytes received and unread), unix.SIOCOUTQ (bytes
-	// written and not yet acknowledged) and unix.SIOCOUTQNSD (written and not yet sent).
+	// Ioctl answers SIOCINQ (FIONREAD: bytes received and unread), SIOCOUTQ (bytes written
+	// and not yet acknowledged) and SIOCOUTQNSD (written and not yet sent).
 	Ioctl(fd, request int) (int, error)
 	// TCPInfo returns the fields of Linux's struct tcp_info the target knows, by name
 	// ("tcpi_state", "tcpi_snd_cwnd", ...), in Linux's units: states numbered as Linux's,

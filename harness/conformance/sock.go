@@ -7,9 +7,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // The TCP specs reach the target only as a program reaches a kernel: through its socket API
@@ -17,7 +17,7 @@ import (
 // and through the wire. Nothing here knows which stack is under test.
 
 // sock is one descriptor of the target's socket API. Its methods are the calls the specs
-// make; errors are unix.Errno values, as a program sees them.
+// make; errors are linuxabi.Errno values, as a program sees them.
 type sock struct {
 	b      *Bench
 	fd     int
@@ -50,7 +50,7 @@ func (s *sock) Close() error {
 }
 
 // CloseWrite shuts the sending side down (shutdown(SHUT_WR)): a FIN.
-func (s *sock) CloseWrite() error { return s.api().Shutdown(s.fd, unix.SHUT_WR) }
+func (s *sock) CloseWrite() error { return s.api().Shutdown(s.fd, linuxabi.SHUT_WR) }
 
 // Abort closes with SO_LINGER set to zero: a RST instead of a FIN (RFC 9293 3.10.4 ABORT).
 func (s *sock) Abort() error {
@@ -61,7 +61,7 @@ func (s *sock) Abort() error {
 // SetLinger sets SO_LINGER on with a timeout of sec seconds.
 func (s *sock) SetLinger(sec int) {
 	GinkgoHelper()
-	Expect(s.api().SetSockOpt(s.fd, unix.SOL_SOCKET, unix.SO_LINGER, sec)).To(Succeed())
+	Expect(s.api().SetSockOpt(s.fd, linuxabi.SOL_SOCKET, linuxabi.SO_LINGER, sec)).To(Succeed())
 }
 
 // SetNoDelay sets TCP_NODELAY: no Nagle (RFC 1122 4.2.3.4).
@@ -71,25 +71,25 @@ func (s *sock) SetNoDelay(on bool) {
 	if on {
 		v = 1
 	}
-	Expect(s.api().SetSockOpt(s.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v)).To(Succeed())
+	Expect(s.api().SetSockOpt(s.fd, linuxabi.IPPROTO_TCP, linuxabi.TCP_NODELAY, v)).To(Succeed())
 }
 
 // SetUserTimeout sets TCP_USER_TIMEOUT (RFC 5482), in milliseconds.
 func (s *sock) SetUserTimeout(d time.Duration) {
 	GinkgoHelper()
-	Expect(s.api().SetSockOpt(s.fd, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(d/time.Millisecond))).To(Succeed())
+	Expect(s.api().SetSockOpt(s.fd, linuxabi.IPPROTO_TCP, linuxabi.TCP_USER_TIMEOUT, int(d/time.Millisecond))).To(Succeed())
 }
 
 // Err returns the connection's pending error (SO_ERROR), nil if none.
 func (s *sock) Err() error {
 	GinkgoHelper()
 	Expect(s.closed).To(BeFalse(), "SO_ERROR of a closed descriptor")
-	v, err := s.api().GetSockOpt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	v, err := s.api().GetSockOpt(s.fd, linuxabi.SOL_SOCKET, linuxabi.SO_ERROR)
 	Expect(err).NotTo(HaveOccurred())
 	if v == 0 {
 		return nil
 	}
-	return unix.Errno(v)
+	return linuxabi.Errno(v)
 }
 
 // State returns the connection's state as the target's connection table (netstat) shows it:
@@ -131,7 +131,7 @@ func (s *sock) Info() connInfo {
 	GinkgoHelper()
 	m, err := s.api().TCPInfo(s.fd)
 	Expect(err).NotTo(HaveOccurred())
-	inq, err := s.api().Ioctl(s.fd, unix.SIOCINQ)
+	inq, err := s.api().Ioctl(s.fd, linuxabi.SIOCINQ)
 	Expect(err).NotTo(HaveOccurred())
 	us := func(name string) time.Duration { return time.Duration(m[name]) * time.Microsecond }
 	return connInfo{
@@ -164,7 +164,7 @@ func listenOn(b *Bench, port uint16, backlog int) *listener {
 		var err error
 		ln.fd, err = s.Socket()
 		Expect(err).NotTo(HaveOccurred())
-		Expect(s.SetSockOpt(ln.fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)).To(Succeed())
+		Expect(s.SetSockOpt(ln.fd, linuxabi.SOL_SOCKET, linuxabi.SO_REUSEADDR, 1)).To(Succeed())
 		Expect(s.Bind(ln.fd, port)).To(Succeed())
 		Expect(s.Listen(ln.fd, backlog)).To(Succeed())
 	})
@@ -220,7 +220,7 @@ func tableSize(b *Bench) int {
 }
 
 // errAgain reports whether err is EAGAIN: the call would block.
-func errAgain(err error) bool { return errors.Is(err, unix.EAGAIN) }
+func errAgain(err error) bool { return errors.Is(err, linuxabi.EAGAIN) }
 
 // timeWaits returns the connections the target keeps in TIME-WAIT.
 func timeWaits(b *Bench) int {

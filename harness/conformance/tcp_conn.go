@@ -8,9 +8,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // Facts about the stack under test that the TCP specs rely on (its defaults, see the tcp
@@ -175,7 +175,7 @@ func startDial(b *Bench, port uint16) (*sock, *Frame) {
 		var err error
 		c.fd, err = s.Socket()
 		Expect(err).NotTo(HaveOccurred())
-		Expect(s.Connect(c.fd, c.remote)).To(MatchError(unix.EINPROGRESS))
+		Expect(s.Connect(c.fd, c.remote)).To(MatchError(linuxabi.EINPROGRESS))
 	})
 	syn := b.Next()
 	Expect(syn).To(BeTCP(Flags(Or(Equal(SYN), Equal(SYN|ECE|CWR))), DstPort(port), Ack(0)))

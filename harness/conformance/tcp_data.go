@@ -5,9 +5,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // outOfOrder injects data at offset bytes past the peer's next sequence number, leaving a hole.
@@ -265,7 +265,7 @@ var _ = Describe("TCP data transfer and flow control (RFC 9293 3.8, 3.10.7.4; RF
 		Expect(k.read()).To(Equal([]byte("abc")))
 		b.Do(func() {
 			_, err := k.c.Read(make([]byte, 10))
-			Expect(err).To(MatchError(unix.EAGAIN), "EOF before the data in front of the FIN")
+			Expect(err).To(MatchError(linuxabi.EAGAIN), "EOF before the data in front of the FIN")
 		})
 		// "def" fills the gap: the FIN is taken in sequence, and acknowledged with it.
 		k.send(ACK|PSH, []byte("def"))

@@ -6,9 +6,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("tcp"), func() {
@@ -44,7 +44,7 @@ var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("t
 	Spec("H3", func() {
 		b := NewBench()
 		b.Inject(b.Peer().TCP(Segment{Flags: ACK, Seq: 1000, Ack: 0xdeadbeef, Win: 29200}))
-		Expect(b.Next()).To(BeTCP(SrcPort(serverPort), DstPort(clientPort), Flags(RST), Seq(0xdeadbeef)))
+		Expect(b.Next()).To(BeTCP(SrcPort(serverPort), DstPort(clientPort), Flags(RST), Seq(uint32(0xdeadbeef))))
 		b.Inject(b.Peer().TCP(Segment{Flags: ACK | PSH, Seq: 1000, Ack: 77, Win: 29200, Data: []byte("hello")}))
 		Expect(b.Next()).To(BeTCP(Flags(RST), Seq(77)))
 		b.Inject(b.Peer().TCP(Segment{Flags: FIN | ACK, Seq: 1005, Ack: 78, Win: 29200}))
@@ -74,7 +74,7 @@ var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("t
 		Expect(b.Next()).To(BeTCP(Flags(RST), Seq(654321)))
 		b.ExpectNothingFor(5 * time.Second)
 		_, err := ln.Accept(0)
-		Expect(err).To(MatchError(unix.EAGAIN))
+		Expect(err).To(MatchError(linuxabi.EAGAIN))
 	})
 
 	Spec("H6", func() {
@@ -110,7 +110,7 @@ var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("t
 		// A RST|ACK acknowledging the SYN refuses the connection: no more SYNs.
 		b.Inject(rst(RST|ACK, iss+1))
 		Expect(c.State()).To(Equal(TCPClose))
-		Expect(c.Err()).To(MatchError(unix.ECONNREFUSED))
+		Expect(c.Err()).To(MatchError(linuxabi.ECONNREFUSED))
 		b.ExpectNothingFor(2 * time.Minute)
 	})
 
@@ -152,7 +152,7 @@ var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("t
 		b.Inject(b.Peer().TCP(Segment{Flags: ACK, Seq: 1001, Ack: iss + 1, Win: 29200}))
 		Expect(b.Next()).To(BeTCP(Flags(RST), Seq(iss+1))) // an ACK to LISTEN (H5)
 		_, err := ln.Accept(0)
-		Expect(err).To(MatchError(unix.EAGAIN))
+		Expect(err).To(MatchError(linuxabi.EAGAIN))
 		b.Inject(b.Peer().TCP(Segment{Flags: SYN, Seq: 9000, Win: 29200, MSS: 1460}))
 		Expect(b.Next()).To(BeTCP(Flags(SYN|ACK), Ack(9001)))
 		b.Inject(b.Peer().TCP(Segment{Flags: RST | ACK, Seq: 9001})) // and gone again
@@ -164,7 +164,7 @@ var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("t
 		Expect(b.Next()).To(BeTCP(Flags(SYN|ACK), Seq(iss), Ack(5001)))
 		b.Inject(b.Peer().TCP(Segment{SrcPort: 8080, DstPort: port, Flags: RST, Seq: 5001}))
 		Expect(c.State()).To(Equal(TCPClose))
-		Expect(c.Err()).To(MatchError(unix.ECONNREFUSED))
+		Expect(c.Err()).To(MatchError(linuxabi.ECONNREFUSED))
 		b.ExpectNothingFor(10 * time.Second)
 	})
 
@@ -178,7 +178,7 @@ var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("t
 			Expect(b.Next()).To(BeTCP(Flags(RST), Seq(bad)))
 		}
 		_, err := ln.Accept(0)
-		Expect(err).To(MatchError(unix.EAGAIN))
+		Expect(err).To(MatchError(linuxabi.EAGAIN))
 		// The connection is still half-open: the right ACK completes it.
 		b.Inject(b.Peer().TCP(Segment{Flags: ACK, Seq: 1001, Ack: iss + 1, Win: 29200}))
 		c, err := ln.Accept(clientPort)
@@ -203,7 +203,7 @@ var _ = Describe("TCP connection establishment (RFC 9293 3.5, 3.10.7)", Label("t
 		Expect(c.State()).To(Equal(TCPSynSent))
 		b.Advance(time.Millisecond)
 		Expect(c.State()).To(Equal(TCPClose))
-		Expect(c.Err()).To(MatchError(unix.ETIMEDOUT))
+		Expect(c.Err()).To(MatchError(linuxabi.ETIMEDOUT))
 		b.ExpectNothingFor(5 * time.Minute)
 	})
 

@@ -7,9 +7,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // synFrom is the first half of accept: the peer's SYN to serverPort and the stack's SYN-ACK,
@@ -50,7 +50,7 @@ func noConnWaiting(b *Bench, ln *listener) {
 	GinkgoHelper()
 	b.Do(func() {
 		_, err := ln.Accept(0)
-		Expect(err).To(MatchError(unix.EAGAIN))
+		Expect(err).To(MatchError(linuxabi.EAGAIN))
 	})
 }
 
@@ -267,7 +267,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 			b.Advance(time.Millisecond)
 			Expect(k.c.State()).To(Equal(TCPClose))
 			if !k.c.closed { // the application closed it in FIN-WAIT-1 and hears of nothing
-				Expect(k.c.Err()).To(MatchError(unix.ETIMEDOUT))
+				Expect(k.c.Err()).To(MatchError(linuxabi.ETIMEDOUT))
 			}
 			Expect(counter(b, "mtcp.tcp.PersistTimeouts")).To(BeEquivalentTo(1))
 		}
@@ -365,7 +365,7 @@ var _ = Describe("TCP hardening (RFC 4987, RFC 5482, RFC 6191, RFC 9293 3.8.6.1)
 		Expect(counter(b, "mtcp.tcp.UserTimeouts")).To(BeZero())
 		b.Advance(time.Millisecond)
 		Expect(k.c.State()).To(Equal(TCPClose))
-		Expect(k.c.Err()).To(MatchError(unix.ETIMEDOUT))
+		Expect(k.c.Err()).To(MatchError(linuxabi.ETIMEDOUT))
 		Expect(counter(b, "mtcp.tcp.UserTimeouts")).To(BeEquivalentTo(1))
 		b.ExpectNothingFor(time.Minute)
 		k.expectGone()

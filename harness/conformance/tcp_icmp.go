@@ -7,9 +7,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // quote is what an ICMP error carries of a datagram the stack sent: its IP header and the
@@ -34,7 +34,7 @@ var _ = Describe("TCP and ICMP errors (RFC 1122 4.2.3.9, RFC 5927)", Label("tcp"
 			c, syn := startDial(b, serverPort)
 			b.Inject(b.Peer().ICMP(layers.ICMPv4TypeDestinationUnreachable, code, 0, quote(syn)))
 			Expect(c.State()).To(Equal(TCPClose), "after ICMP unreachable code %d", code)
-			Expect(c.Err()).To(MatchError(unix.ECONNREFUSED))
+			Expect(c.Err()).To(MatchError(linuxabi.ECONNREFUSED))
 			b.ExpectNothingFor(2 * time.Minute) // no more SYNs
 		}
 	})

@@ -5,9 +5,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // ackUpTo makes the peer acknowledge the stack's data up to the end of segment f.
@@ -52,7 +52,7 @@ var _ = Describe("TCP retransmission (RFC 6298, RFC 5681 3.2, RFC 9293 3.6)", La
 		Expect(k.c.State()).To(Equal(TCPEstablished))
 		b.Advance(time.Millisecond)
 		Expect(k.c.State()).To(Equal(TCPClose))
-		Expect(k.c.Err()).To(MatchError(unix.ETIMEDOUT))
+		Expect(k.c.Err()).To(MatchError(linuxabi.ETIMEDOUT))
 	})
 
 	Spec("R3", func() {

@@ -5,9 +5,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // Offsets in a frame the peer builds: Ethernet, a 20-byte IPv4 header, then TCP.
@@ -28,7 +28,7 @@ var _ = Describe("TCP robustness (RFC 9293 3.1, RFC 6093)", Label("tcp"), func()
 		b.Inject(badSum(b.Peer().TCP(Segment{SrcPort: 40001, DstPort: 81, Flags: ACK, Seq: 1000, Ack: 5000, Win: 29200})))
 		b.ExpectNothingFor(time.Second)
 		_, err := ln.Accept(0)
-		Expect(err).To(MatchError(unix.EAGAIN))
+		Expect(err).To(MatchError(linuxabi.EAGAIN))
 		// On a connection: data, a RST and a FIN, each with a bad checksum, change nothing.
 		k := accept(b, ln)
 		b.Inject(badSum(k.packet(k.seg(ACK|PSH, []byte("corrupt")))))
@@ -88,7 +88,7 @@ var _ = Describe("TCP robustness (RFC 9293 3.1, RFC 6093)", Label("tcp"), func()
 		b.Inject(b.Peer().TCP(Segment{SrcPort: 40001, Flags: SYN | FIN, Seq: 1000, Win: 29200, MSS: 1460}))
 		b.ExpectNothingFor(5 * time.Second)
 		_, err := ln.Accept(0)
-		Expect(err).To(MatchError(unix.EAGAIN))
+		Expect(err).To(MatchError(linuxabi.EAGAIN))
 		// To a closed port: RST|ACK, ack = SEG.SEQ + 2 (SYN and FIN count one each).
 		b.Inject(b.Peer().TCP(Segment{SrcPort: 40001, DstPort: 81, Flags: SYN | FIN, Seq: 1000, Win: 29200}))
 		Expect(b.Next()).To(BeTCP(Flags(RST|ACK), Seq(0), Ack(1002)))

@@ -5,9 +5,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // challengeACK is RFC 5961's answer to a suspicious segment: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
@@ -54,23 +54,23 @@ var _ = Describe("TCP RST handling and blind-attack defences (RFC 5961, RFC 9293
 			k.expectGone()
 		}
 		k := open()
-		reset(k, RST, TCPEstablished, unix.ECONNRESET)
+		reset(k, RST, TCPEstablished, linuxabi.ECONNRESET)
 
 		k = open() // FIN-WAIT-1: our FIN not acknowledged
 		k.close()
 		k.next(Flags(FIN | ACK))
-		reset(k, RST|ACK, TCPFinWait1, unix.ECONNRESET)
+		reset(k, RST|ACK, TCPFinWait1, linuxabi.ECONNRESET)
 
 		k = open() // FIN-WAIT-2
 		k.close()
 		k.next(Flags(FIN | ACK))
 		k.send(ACK, nil)
-		reset(k, RST, TCPFinWait2, unix.ECONNRESET)
+		reset(k, RST, TCPFinWait2, linuxabi.ECONNRESET)
 
 		k = open() // CLOSE-WAIT
 		k.send(FIN|ACK, nil)
 		k.next(Flags(ACK), Ack(k.nxt))
-		reset(k, RST, TCPCloseWait, unix.ECONNRESET)
+		reset(k, RST, TCPCloseWait, linuxabi.ECONNRESET)
 
 		k = open() // CLOSING: FINs crossed
 		k.close()
@@ -109,7 +109,7 @@ var _ = Describe("TCP RST handling and blind-attack defences (RFC 5961, RFC 9293
 		k.stillUp()
 		// The RST a real peer would send after the challenge, at RCV.NXT, resets.
 		k.inject(k.seg(RST, nil))
-		Expect(k.c.Err()).To(MatchError(unix.ECONNRESET))
+		Expect(k.c.Err()).To(MatchError(linuxabi.ECONNRESET))
 	})
 
 	Spec("S3", func() {

@@ -6,9 +6,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	. "github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 const (
@@ -93,7 +93,7 @@ var _ = Describe("TCP timestamps (RFC 7323)", Label("tcp"), func() {
 		r.Options = nil
 		k3.inject(r)
 		Expect(k3.c.State()).To(Equal(TCPClose))
-		Expect(k3.c.Err()).To(MatchError(unix.ECONNRESET))
+		Expect(k3.c.Err()).To(MatchError(linuxabi.ECONNRESET))
 
 		// With Config.TolerateMissingTimestamps, a segment without one is taken.
 		b2 := newBenchWith("timestamps optional=1")

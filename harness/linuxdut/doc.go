@@ -58,7 +58,9 @@
 // real nonblocking socket made inside the namespace. Every call is the kernel's, and so are
 // the errno values (those of nonblocking sockets: connect gives EINPROGRESS, EALREADY while
 // the handshake runs, then 0 once, then EISCONN), but for FreeBSD's TCP_KEEPINIT and
-// TCP_NOOPT, which Linux lacks (ENOPROTOOPT). Write uses MSG_NOSIGNAL: a write on a reset
+// TCP_NOOPT, which Linux lacks (ENOPROTOOPT). The host's errnos become linuxabi.Errno values,
+// by name (the same numbers on x86 and arm); options and flags, Linux's numbers already, go to
+// the kernel as they are. Write uses MSG_NOSIGNAL: a write on a reset
 // connection fails with EPIPE rather than raising SIGPIPE. A close that the kernel would block
 // (SO_LINGER with a positive time) returns at once and completes in the background, since the
 // bench cannot move while a call blocks. TCPInfo reports every field of struct tcp_info that
@@ -70,7 +72,8 @@
 // TAP device's statistics, all from inside the namespace (Drops says which counters it sums).
 //
 // Root is required (a namespace and a TAP device), and so is the ip command (iproute2);
-// without either, New says so.
+// without either, New says so. On another system than Linux the package builds, and New and
+// Target.NewDUT fail with an error that says the target needs Linux.
 //
 // The tests need both too; without them they are skipped, or fail when CI is "true".
 // TestCorpusAgainstLinux runs the scenario corpus against the kernel, each script in its own

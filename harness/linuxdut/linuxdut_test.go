@@ -18,9 +18,9 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	. "github.com/onsi/gomega"
-	"golang.org/x/sys/unix"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 	"github.com/mtcp-go/mtcp/harness/script"
 	"github.com/mtcp-go/mtcp/internal/netns"
 )
@@ -102,7 +102,7 @@ func retry(b *harness.Bench, f func() error) error {
 	end := b.Now().Add(wait)
 	for {
 		err := f()
-		if err != unix.EAGAIN && err != unix.EALREADY || !b.Now().Before(end) {
+		if err != linuxabi.EAGAIN && err != linuxabi.EALREADY || !b.Now().Before(end) {
 			return err
 		}
 		b.Advance(time.Millisecond)
@@ -122,7 +122,7 @@ func TestListenAnswersSYNAndAccepts(t *testing.T) {
 	g.Expect(so.Bind(fd, 80)).To(Succeed())
 	g.Expect(so.Listen(fd, 8)).To(Succeed())
 	_, err = so.Accept(fd)
-	g.Expect(err).To(Equal(unix.EAGAIN), "nothing to accept yet")
+	g.Expect(err).To(Equal(linuxabi.EAGAIN), "nothing to accept yet")
 
 	b.Inject(b.Peer().TCP(harness.Segment{SrcPort: 40000, DstPort: 80, Flags: harness.SYN, Seq: 1000, Win: 65535, MSS: 1460}))
 	synack := b.NextWithin(wait)
@@ -142,11 +142,11 @@ func TestListenAnswersSYNAndAccepts(t *testing.T) {
 	g.Expect(harness.ConnState(d, netip.AddrPortFrom(b.StackIP(), 80), netip.AddrPortFrom(b.Peer().IP, 40000))).To(Equal(harness.TCPEstablished))
 	ev, err := so.Poll(cfd)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(ev&(unix.POLLOUT|unix.POLLIN)).To(Equal(unix.POLLOUT), "writable, nothing to read")
+	g.Expect(ev&(linuxabi.POLLOUT|linuxabi.POLLIN)).To(Equal(linuxabi.POLLOUT), "writable, nothing to read")
 
 	b.Inject(b.Peer().TCP(harness.Segment{SrcPort: 40000, DstPort: 80, Flags: harness.ACK | harness.PSH, Seq: 1001, Ack: iss + 1, Win: 65535, Data: []byte("hello")}))
 	g.Expect(b.NextWithin(wait)).To(harness.BeTCP(harness.Flags(harness.ACK), harness.Ack(1006)))
-	n, err := so.Ioctl(cfd, unix.SIOCINQ)
+	n, err := so.Ioctl(cfd, linuxabi.SIOCINQ)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(n).To(Equal(5))
 	buf := make([]byte, 16)
@@ -154,9 +154,9 @@ func TestListenAnswersSYNAndAccepts(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(buf[:n])).To(Equal("hello"))
 	_, err = so.Read(cfd, buf)
-	g.Expect(err).To(Equal(unix.EAGAIN))
+	g.Expect(err).To(Equal(linuxabi.EAGAIN))
 	g.Expect(so.Close(cfd)).To(Succeed())
-	g.Expect(so.Close(cfd)).To(Equal(unix.EBADF))
+	g.Expect(so.Close(cfd)).To(Equal(linuxabi.EBADF))
 }
 
 // connect opens a connection from the kernel to the peer's port 8080 and returns the
@@ -167,15 +167,15 @@ func connect(t *testing.T, b *harness.Bench) (fd int, port uint16, iss, irs uint
 	so := b.SocketsOf()
 	fd, err := so.Socket()
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(so.Connect(fd, peer)).To(Equal(unix.EINPROGRESS))
-	g.Expect(so.Connect(fd, peer)).To(Equal(unix.EALREADY))
+	g.Expect(so.Connect(fd, peer)).To(Equal(linuxabi.EINPROGRESS))
+	g.Expect(so.Connect(fd, peer)).To(Equal(linuxabi.EALREADY))
 	syn := b.NextWithin(wait)
 	g.Expect(syn).To(harness.BeTCP(harness.Flags(harness.SYN), harness.DstPort(8080), harness.FromIP(b.StackIP()), harness.ToIP(b.Peer().IP)))
 	port, iss, irs = uint16(syn.TCP().SrcPort), syn.TCP().Seq, 5000
 	b.Inject(b.Peer().TCP(harness.Segment{SrcPort: 8080, DstPort: port, Flags: harness.SYN | harness.ACK, Seq: irs, Ack: iss + 1, Win: 65535, MSS: 1460}))
 	g.Expect(b.NextWithin(wait)).To(harness.BeTCP(harness.Flags(harness.ACK), harness.Seq(iss+1), harness.Ack(irs+1)))
 	g.Expect(retry(b, func() error { return so.Connect(fd, peer) })).To(Succeed(), "0 once the handshake is done")
-	g.Expect(so.Connect(fd, peer)).To(Equal(unix.EISCONN))
+	g.Expect(so.Connect(fd, peer)).To(Equal(linuxabi.EISCONN))
 	return fd, port, iss, irs
 }
 
@@ -233,7 +233,7 @@ func TestSysctlSACKOff(t *testing.T) {
 	syn := func() *harness.Frame {
 		fd, err := so.Socket()
 		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(so.Connect(fd, peer)).To(Equal(unix.EINPROGRESS))
+		g.Expect(so.Connect(fd, peer)).To(Equal(linuxabi.EINPROGRESS))
 		return b.NextWithin(wait)
 	}
 	g.Expect(syn()).To(harness.BeTCP(harness.Flags(harness.SYN), harness.HasOption(layers.TCPOptionKindSACKPermitted)), "Linux's default")
@@ -284,7 +284,7 @@ func TestReleaseDeletesNamespace(t *testing.T) {
 	g.Expect(errors.Is(err, fs.ErrNotExist)).To(BeTrue(), "%s after Release: %v", path, err)
 	g.Expect(d.Release()).To(Succeed(), "a second Release")
 	_, err = so.Socket()
-	g.Expect(err).To(Equal(unix.EBADF))
+	g.Expect(err).To(Equal(linuxabi.EBADF))
 	g.Expect(d.Conns()).To(BeNil())
 	d.Advance(time.Now().Add(time.Hour)) // returns at once
 	_, ok := d.NextDeadline()

@@ -4,12 +4,14 @@ package linuxdut
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // sock is one descriptor of the socket API: a real nonblocking TCP socket of the namespace.
@@ -17,25 +19,37 @@ type sock struct {
 	fd int // the kernel's descriptor
 }
 
-// Linux's numbers that golang.org/x/sys/unix does not name on every architecture.
-const (
-	siocOutQNSD = 0x894b // SIOCOUTQNSD
-	pollRdNorm  = 0x40   // POLLRDNORM
-	pollWrNorm  = 0x100  // POLLWRNORM
-)
+// The boundary with the kernel: harness.Sockets speaks Linux's generic numbering (package
+// linuxabi), the kernel the host's. Errnos are converted by name (errnoOf), SO_LINGER and the
+// ioctl requests one by one; other option levels and names, flags and poll events go through
+// unchanged, which is right on the architectures whose numbering is the generic one (x86, arm,
+// arm64, riscv64, loong64, s390x), the ones linuxabi's test checks it on.
 
-// errnoOf returns err as the unix.Errno the contract wants (EIO for anything else).
+// errnoOf returns err as the linuxabi.Errno the contract wants: the kernel's errno as Linux
+// numbers it, EBADF once the DUT is released, EIO for anything else.
 func errnoOf(err error) error {
 	if err == nil {
 		return nil
 	}
-	if e, ok := err.(unix.Errno); ok {
+	if e, ok := errors.AsType[linuxabi.Errno](err); ok {
 		return e
 	}
-	if err == errThreadStopped {
-		return unix.EBADF
+	if e, ok := errors.AsType[unix.Errno](err); ok {
+		return hostErrno(e)
 	}
-	return unix.EIO
+	if errors.Is(err, errThreadStopped) {
+		return linuxabi.EBADF
+	}
+	return linuxabi.EIO
+}
+
+// hostErrno is the host kernel's errno e as Linux's generic numbering has it: the same number
+// on the architectures that use it, found by name on the others.
+func hostErrno(e unix.Errno) linuxabi.Errno {
+	if le := linuxabi.ErrnoByName(unix.ErrnoName(e)); le != 0 {
+		return le
+	}
+	return linuxabi.EIO
 }
 
 // real returns the kernel's descriptor of fd; d.mu held.
@@ -43,7 +57,7 @@ func (d *state) real(fd int) (*sock, error) {
 	if s := d.fds[fd]; s != nil {
 		return s, nil
 	}
-	return nil, unix.EBADF
+	return nil, linuxabi.EBADF
 }
 
 // add gives a kernel descriptor the lowest free descriptor from 3; d.mu held.
@@ -65,7 +79,7 @@ func (d *state) Socket() (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return -1, unix.EBADF
+		return -1, linuxabi.EBADF
 	}
 	var real int
 	err := d.thread.do(func() error {
@@ -106,7 +120,7 @@ func (d *state) callN(fd int, f func(real int) (int, error)) (int, error) {
 
 func sockaddr(ap netip.AddrPort) (unix.Sockaddr, error) {
 	if !ap.Addr().Is4() {
-		return nil, unix.EAFNOSUPPORT
+		return nil, linuxabi.EAFNOSUPPORT
 	}
 	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}, nil
 }
@@ -203,7 +217,7 @@ func (d *state) Close(fd int) error {
 
 // isFreeBSDOnly reports FreeBSD's TCP options, which Linux does not have.
 func isFreeBSDOnly(level, name int) bool {
-	return level == unix.IPPROTO_TCP && (name == harness.TCP_KEEPINIT || name == harness.TCP_NOOPT)
+	return level == linuxabi.IPPROTO_TCP && (name == harness.TCP_KEEPINIT || name == harness.TCP_NOOPT)
 }
 
 // SetSockOpt sets an integer option; SO_LINGER takes l_linger with l_onoff set, or -1 for off.
@@ -213,13 +227,13 @@ func (d *state) SetSockOpt(fd, level, name, value int) error {
 	return d.call(fd, func(real int) error {
 		switch {
 		case isFreeBSDOnly(level, name):
-			return unix.ENOPROTOOPT
-		case level == unix.SOL_SOCKET && name == unix.SO_LINGER:
+			return linuxabi.ENOPROTOOPT
+		case level == linuxabi.SOL_SOCKET && name == linuxabi.SO_LINGER:
 			l := unix.Linger{}
 			if value >= 0 {
 				l = unix.Linger{Onoff: 1, Linger: int32(value)}
 			}
-			return unix.SetsockoptLinger(real, level, name, &l)
+			return unix.SetsockoptLinger(real, unix.SOL_SOCKET, unix.SO_LINGER, &l)
 		}
 		return unix.SetsockoptInt(real, level, name, value)
 	})
@@ -230,9 +244,9 @@ func (d *state) GetSockOpt(fd, level, name int) (int, error) {
 	return d.callN(fd, func(real int) (int, error) {
 		switch {
 		case isFreeBSDOnly(level, name):
-			return -1, unix.ENOPROTOOPT
-		case level == unix.SOL_SOCKET && name == unix.SO_LINGER:
-			l, err := unix.GetsockoptLinger(real, level, name)
+			return -1, linuxabi.ENOPROTOOPT
+		case level == linuxabi.SOL_SOCKET && name == linuxabi.SO_LINGER:
+			l, err := unix.GetsockoptLinger(real, unix.SOL_SOCKET, unix.SO_LINGER)
 			if err != nil {
 				return -1, err
 			}
@@ -248,7 +262,7 @@ func (d *state) GetSockOpt(fd, level, name int) (int, error) {
 // Poll returns the events that hold now (poll(2) with a zero timeout).
 func (d *state) Poll(fd int) (int, error) {
 	return d.callN(fd, func(real int) (int, error) {
-		fds := []unix.PollFd{{Fd: int32(real), Events: unix.POLLIN | unix.POLLPRI | unix.POLLOUT | unix.POLLRDHUP | pollRdNorm | pollWrNorm}}
+		fds := []unix.PollFd{{Fd: int32(real), Events: unix.POLLIN | unix.POLLPRI | unix.POLLOUT | unix.POLLRDHUP | linuxabi.POLLRDNORM | linuxabi.POLLWRNORM}}
 		if _, err := unix.Poll(fds, 0); err != nil {
 			return -1, err
 		}
@@ -260,10 +274,14 @@ func (d *state) Poll(fd int) (int, error) {
 func (d *state) Ioctl(fd, request int) (int, error) {
 	return d.callN(fd, func(real int) (int, error) {
 		switch request {
-		case unix.SIOCINQ, unix.SIOCOUTQ, siocOutQNSD:
-			return unix.IoctlGetInt(real, uint(request))
+		case linuxabi.SIOCINQ:
+			return unix.IoctlGetInt(real, unix.SIOCINQ)
+		case linuxabi.SIOCOUTQ:
+			return unix.IoctlGetInt(real, unix.SIOCOUTQ)
+		case linuxabi.SIOCOUTQNSD:
+			return unix.IoctlGetInt(real, unix.SIOCOUTQNSD)
 		}
-		return -1, unix.ENOTTY
+		return -1, linuxabi.ENOTTY
 	})
 }
 

@@ -6,9 +6,8 @@ import (
 	"net/netip"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
@@ -29,7 +28,7 @@ func (m *MTCP) sock(fd int) (*socket, error) {
 	if s := m.fds[fd]; s != nil {
 		return s, nil
 	}
-	return nil, unix.EBADF
+	return nil, linuxabi.EBADF
 }
 
 // Socket makes a TCP socket on the lowest free descriptor from 3.
@@ -52,11 +51,11 @@ func (m *MTCP) Bind(fd int, port uint16) error {
 	case err != nil:
 		return err
 	case s.port != 0 || s.listener != nil || s.conn != nil:
-		return unix.EINVAL
+		return linuxabi.EINVAL
 	}
 	for _, o := range m.fds {
 		if o.port == port && o.listener != nil {
-			return unix.EADDRINUSE
+			return linuxabi.EADDRINUSE
 		}
 	}
 	s.port = port
@@ -70,11 +69,11 @@ func (m *MTCP) Listen(fd, backlog int) error {
 	case err != nil:
 		return err
 	case s.conn != nil:
-		return unix.EINVAL // as Linux and FreeBSD
+		return linuxabi.EINVAL // as Linux and FreeBSD
 	case s.listener != nil:
 		return nil
 	case s.port == 0:
-		return unix.EDESTADDRREQ // mtcp does not pick a port for an unbound listener
+		return linuxabi.EDESTADDRREQ // mtcp does not pick a port for an unbound listener
 	}
 	ln, lerr := m.core.TCP().Listen(s.port, max(backlog, 1))
 	if lerr != nil {
@@ -94,7 +93,7 @@ func (m *MTCP) Accept(fd int) (int, error) {
 	case err != nil:
 		return -1, err
 	case s.listener == nil:
-		return -1, unix.EINVAL
+		return -1, linuxabi.EINVAL
 	}
 	c, aerr := s.listener.Accept()
 	if aerr != nil {
@@ -131,7 +130,7 @@ func (m *MTCP) Connect(fd int, remote netip.AddrPort) error {
 	case err != nil:
 		return err
 	case s.listener != nil:
-		return unix.EISCONN
+		return linuxabi.EISCONN
 	case s.conn != nil && s.connecting:
 		c := s.conn
 		switch {
@@ -142,11 +141,11 @@ func (m *MTCP) Connect(fd int, remote netip.AddrPort) error {
 			s.connecting = false
 			return nil
 		}
-		return unix.EALREADY
+		return linuxabi.EALREADY
 	case s.conn != nil:
-		return unix.EISCONN
+		return linuxabi.EISCONN
 	case s.port != 0:
-		return unix.EOPNOTSUPP // mtcp dials from an ephemeral port only
+		return linuxabi.EOPNOTSUPP // mtcp dials from an ephemeral port only
 	}
 	c, derr := m.core.TCP().DialWith(remote, tcp.DialOptions{Buffers: s.bufs, NoOptions: s.opts[optNoOpt] != 0, MSS: s.opts[optMaxSeg]})
 	if derr != nil {
@@ -158,7 +157,7 @@ func (m *MTCP) Connect(fd int, remote netip.AddrPort) error {
 		s.connecting = false
 		return errnoOf(c.Err())
 	}
-	return unix.EINPROGRESS
+	return linuxabi.EINPROGRESS
 }
 
 // apply gives a new connection the options set on its socket (or its listener) before it
@@ -202,7 +201,7 @@ func (s *socket) applyKeepAlive() {
 func (m *MTCP) connected(fd int) (*socket, error) {
 	s, err := m.sock(fd)
 	if err == nil && s.conn == nil {
-		err = unix.ENOTCONN
+		err = linuxabi.ENOTCONN
 	}
 	return s, err
 }
@@ -216,7 +215,7 @@ func readResult(s *socket, n int, rerr error) (int, error) {
 	case rerr == io.EOF:
 		return 0, nil
 	case rerr == tcp.ErrWouldBlock || errors.Is(rerr, tcp.ErrWouldBlock): // the common case first: errors.Is costs
-		return -1, unix.EAGAIN
+		return -1, linuxabi.EAGAIN
 	case rerr != nil && n == 0 && s.reported:
 		return 0, nil // the error was reported once: end of stream now, as BSD sockets
 	case rerr != nil && n == 0:
@@ -233,15 +232,15 @@ func (m *MTCP) Write(fd int, p []byte) (int, error) {
 	case err != nil:
 		return -1, err
 	case !s.conn.Connected() && s.conn.Err() == nil:
-		return -1, unix.EAGAIN
+		return -1, linuxabi.EAGAIN
 	}
 	n, werr := s.conn.Write(p)
 	if werr != nil && n == 0 {
 		switch {
 		case errors.Is(werr, tcp.ErrWouldBlock):
-			return -1, unix.EAGAIN
+			return -1, linuxabi.EAGAIN
 		case errors.Is(werr, tcp.ErrWriteClosed) || errors.Is(werr, tcp.ErrClosed) || s.reported:
-			return -1, unix.EPIPE // after the error was reported once, as BSD sockets
+			return -1, linuxabi.EPIPE // after the error was reported once, as BSD sockets
 		}
 		s.reported = true
 		return -1, errnoOf(werr)
@@ -255,15 +254,15 @@ func (m *MTCP) Shutdown(fd, how int) error {
 	switch {
 	case err != nil:
 		return err
-	case how != unix.SHUT_RD && how != unix.SHUT_WR && how != unix.SHUT_RDWR:
-		return unix.EINVAL
+	case how != linuxabi.SHUT_RD && how != linuxabi.SHUT_WR && how != linuxabi.SHUT_RDWR:
+		return linuxabi.EINVAL
 	case s.conn == nil:
-		return unix.ENOTCONN
+		return linuxabi.ENOTCONN
 	}
-	if how != unix.SHUT_WR {
+	if how != linuxabi.SHUT_WR {
 		s.readShut = true
 	}
-	if how != unix.SHUT_RD {
+	if how != linuxabi.SHUT_RD {
 		if err := s.conn.CloseWrite(); err != nil {
 			return errnoOf(err)
 		}
@@ -291,21 +290,21 @@ func (m *MTCP) Close(fd int) error {
 
 // Socket options the MTCP target knows; others fail with ENOPROTOOPT.
 var (
-	optReuseAddr = [2]int{unix.SOL_SOCKET, unix.SO_REUSEADDR}
-	optReusePort = [2]int{unix.SOL_SOCKET, unix.SO_REUSEPORT}
-	optKeepAlive = [2]int{unix.SOL_SOCKET, unix.SO_KEEPALIVE}
-	optSndBuf    = [2]int{unix.SOL_SOCKET, unix.SO_SNDBUF}
-	optRcvBuf    = [2]int{unix.SOL_SOCKET, unix.SO_RCVBUF}
-	optError     = [2]int{unix.SOL_SOCKET, unix.SO_ERROR}
-	optLinger    = [2]int{unix.SOL_SOCKET, unix.SO_LINGER}
-	optNoDelay   = [2]int{unix.IPPROTO_TCP, unix.TCP_NODELAY}
-	optKeepIdle  = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE}
-	optKeepIntvl = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL}
-	optKeepCnt   = [2]int{unix.IPPROTO_TCP, unix.TCP_KEEPCNT}
-	optKeepInit  = [2]int{unix.IPPROTO_TCP, harness.TCP_KEEPINIT}
-	optNoOpt     = [2]int{unix.IPPROTO_TCP, harness.TCP_NOOPT}
-	optUserTO    = [2]int{unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT}
-	optMaxSeg    = [2]int{unix.IPPROTO_TCP, unix.TCP_MAXSEG}
+	optReuseAddr = [2]int{linuxabi.SOL_SOCKET, linuxabi.SO_REUSEADDR}
+	optReusePort = [2]int{linuxabi.SOL_SOCKET, linuxabi.SO_REUSEPORT}
+	optKeepAlive = [2]int{linuxabi.SOL_SOCKET, linuxabi.SO_KEEPALIVE}
+	optSndBuf    = [2]int{linuxabi.SOL_SOCKET, linuxabi.SO_SNDBUF}
+	optRcvBuf    = [2]int{linuxabi.SOL_SOCKET, linuxabi.SO_RCVBUF}
+	optError     = [2]int{linuxabi.SOL_SOCKET, linuxabi.SO_ERROR}
+	optLinger    = [2]int{linuxabi.SOL_SOCKET, linuxabi.SO_LINGER}
+	optNoDelay   = [2]int{linuxabi.IPPROTO_TCP, linuxabi.TCP_NODELAY}
+	optKeepIdle  = [2]int{linuxabi.IPPROTO_TCP, linuxabi.TCP_KEEPIDLE}
+	optKeepIntvl = [2]int{linuxabi.IPPROTO_TCP, linuxabi.TCP_KEEPINTVL}
+	optKeepCnt   = [2]int{linuxabi.IPPROTO_TCP, linuxabi.TCP_KEEPCNT}
+	optKeepInit  = [2]int{linuxabi.IPPROTO_TCP, harness.TCP_KEEPINIT}
+	optNoOpt     = [2]int{linuxabi.IPPROTO_TCP, harness.TCP_NOOPT}
+	optUserTO    = [2]int{linuxabi.IPPROTO_TCP, linuxabi.TCP_USER_TIMEOUT}
+	optMaxSeg    = [2]int{linuxabi.IPPROTO_TCP, linuxabi.TCP_MAXSEG}
 )
 
 // SetSockOpt sets an option. SO_SNDBUF and SO_RCVBUF take the size as given (FreeBSD's
@@ -322,7 +321,7 @@ func (m *MTCP) SetSockOpt(fd, level, name, value int) error {
 	case optReuseAddr:
 	case optSndBuf, optRcvBuf:
 		if value <= 0 {
-			return unix.EINVAL
+			return linuxabi.EINVAL
 		}
 		b := tcp.BufferSizes{}
 		if key == optSndBuf {
@@ -344,7 +343,7 @@ func (m *MTCP) SetSockOpt(fd, level, name, value int) error {
 		}
 	case optKeepAlive, optKeepIdle, optKeepIntvl, optKeepCnt:
 		if key != optKeepAlive && value <= 0 {
-			return unix.EINVAL
+			return linuxabi.EINVAL
 		}
 		s.opts[key] = value
 		if s.conn != nil {
@@ -352,18 +351,18 @@ func (m *MTCP) SetSockOpt(fd, level, name, value int) error {
 		}
 	case optKeepInit:
 		if value < 0 {
-			return unix.EINVAL
+			return linuxabi.EINVAL
 		}
 		if s.conn != nil && !s.conn.Connected() {
 			s.conn.SetConnectTimeout(secondsToDuration(value))
 		}
 	case optNoOpt:
 		if s.listener != nil || s.conn != nil {
-			return unix.EINVAL // it shapes the SYN: too late once the socket listens or connects
+			return linuxabi.EINVAL // it shapes the SYN: too late once the socket listens or connects
 		}
 	case optUserTO:
 		if value < 0 {
-			return unix.EINVAL
+			return linuxabi.EINVAL
 		}
 		if s.conn != nil {
 			s.conn.SetUserTimeout(time.Duration(value) * time.Millisecond)
@@ -374,14 +373,14 @@ func (m *MTCP) SetSockOpt(fd, level, name, value int) error {
 		}
 	case optMaxSeg:
 		if value < 88 || value > 32767 { // Linux's TCP_MIN_MSS and MAX_TCP_WINDOW
-			return unix.EINVAL
+			return linuxabi.EINVAL
 		}
 		if s.listener != nil {
 			s.listener.SetMSS(value)
 		}
 	case optReusePort:
 	default:
-		return unix.ENOPROTOOPT
+		return linuxabi.ENOPROTOOPT
 	}
 	s.opts[key] = value
 	return nil
@@ -437,7 +436,7 @@ func (m *MTCP) GetSockOpt(fd, level, name int) (int, error) {
 	case optKeepInit:
 		return int(cfg.ConnectTimeout / time.Second), nil
 	}
-	return -1, unix.ENOPROTOOPT
+	return -1, linuxabi.ENOPROTOOPT
 }
 
 // Recv reads from a connected socket, with MSG_PEEK or MSG_TRUNC.
@@ -452,9 +451,9 @@ func (m *MTCP) Recv(fd int, p []byte, flags int) (int, error) {
 	var n int
 	var rerr error
 	switch {
-	case flags&unix.MSG_PEEK != 0:
+	case flags&linuxabi.MSG_PEEK != 0:
 		n, rerr = s.conn.Peek(p) // MSG_PEEK|MSG_TRUNC: Linux peeks and reports the bytes there
-	case flags&unix.MSG_TRUNC != 0:
+	case flags&linuxabi.MSG_TRUNC != 0:
 		n, rerr = s.conn.Discard(len(p))
 	default:
 		n, rerr = s.conn.Read(p)
@@ -462,15 +461,9 @@ func (m *MTCP) Recv(fd int, p []byte, flags int) (int, error) {
 	return readResult(s, n, rerr)
 }
 
-// Linux's POLLRDNORM and POLLWRNORM (asm-generic/poll.h), which poll reports with POLLIN and
-// POLLOUT; golang.org/x/sys/unix does not name them on every architecture.
-const (
-	pollRdNorm = 0x40
-	pollWrNorm = 0x100
-)
-
 // Poll returns the events that hold for fd: a listener is readable with a connection to
-// accept; a connection as tcp.Conn.Poll says.
+// accept; a connection as tcp.Conn.Poll says. POLLRDNORM and POLLWRNORM come with POLLIN and
+// POLLOUT, as Linux reports them.
 func (m *MTCP) Poll(fd int) (int, error) {
 	s, err := m.sock(fd)
 	switch {
@@ -478,28 +471,28 @@ func (m *MTCP) Poll(fd int) (int, error) {
 		return 0, err
 	case s.listener != nil:
 		if s.listener.Pending() > 0 {
-			return unix.POLLIN | pollRdNorm, nil
+			return linuxabi.POLLIN | linuxabi.POLLRDNORM, nil
 		}
 		return 0, nil
 	case s.conn == nil:
-		return unix.POLLOUT | pollWrNorm | unix.POLLHUP, nil // as Linux for a socket never connected
+		return linuxabi.POLLOUT | linuxabi.POLLWRNORM | linuxabi.POLLHUP, nil // as Linux for a socket never connected
 	}
 	r := s.conn.Poll()
 	ev := 0
 	if r.Readable || s.readShut {
-		ev |= unix.POLLIN | pollRdNorm
+		ev |= linuxabi.POLLIN | linuxabi.POLLRDNORM
 	}
 	if r.Writable {
-		ev |= unix.POLLOUT | pollWrNorm
+		ev |= linuxabi.POLLOUT | linuxabi.POLLWRNORM
 	}
 	if r.Error && !s.reported {
-		ev |= unix.POLLERR
+		ev |= linuxabi.POLLERR
 	}
 	if r.ReadHangUp || s.readShut {
-		ev |= unix.POLLRDHUP
+		ev |= linuxabi.POLLRDHUP
 	}
 	if r.HangUp || s.readShut && s.writeShut { // shutdown(SHUT_RDWR) hangs up, as Linux's tcp_poll
-		ev |= unix.POLLHUP
+		ev |= linuxabi.POLLHUP
 	}
 	return ev, nil
 }
@@ -511,20 +504,20 @@ func (m *MTCP) Ioctl(fd, request int) (int, error) {
 		return -1, err
 	}
 	switch request {
-	case unix.SIOCINQ, unix.SIOCOUTQ, unix.SIOCOUTQNSD:
+	case linuxabi.SIOCINQ, linuxabi.SIOCOUTQ, linuxabi.SIOCOUTQNSD:
 	default:
-		return -1, unix.ENOTTY
+		return -1, linuxabi.ENOTTY
 	}
 	switch {
 	case s.listener != nil:
-		return -1, unix.EINVAL // as Linux
+		return -1, linuxabi.EINVAL // as Linux
 	case s.conn == nil:
 		return 0, nil
 	}
 	switch request {
-	case unix.SIOCINQ:
+	case linuxabi.SIOCINQ:
 		return s.conn.Unread(), nil
-	case unix.SIOCOUTQ:
+	case linuxabi.SIOCOUTQ:
 		return s.conn.Buffered(), nil
 	}
 	return s.conn.Unsent(), nil
@@ -543,25 +536,25 @@ func orDefault(v, def int) int {
 // errnos maps the TCP layer's errors to the errno a BSD socket reports.
 var errnos = []struct {
 	err   error
-	errno unix.Errno
+	errno linuxabi.Errno
 }{
-	{tcp.ErrWouldBlock, unix.EAGAIN},
-	{tcp.ErrConnRefused, unix.ECONNREFUSED},
-	{tcp.ErrConnReset, unix.ECONNRESET},
-	{tcp.ErrConnAborted, unix.ECONNABORTED},
-	{tcp.ErrTimeout, unix.ETIMEDOUT},
-	{tcp.ErrHostUnreach, unix.EHOSTUNREACH},
-	{tcp.ErrClosed, unix.ENOTCONN}, // a connection the application shut down; a closed descriptor is EBADF from sock
-	{tcp.ErrWriteClosed, unix.EPIPE},
-	{tcp.ErrAddrInUse, unix.EADDRINUSE},
-	{tcp.ErrNoPorts, unix.EADDRNOTAVAIL},
-	{tcp.ErrTooManyConns, unix.ENOBUFS},
-	{tcp.ErrInvalidAddress, unix.EINVAL},
+	{tcp.ErrWouldBlock, linuxabi.EAGAIN},
+	{tcp.ErrConnRefused, linuxabi.ECONNREFUSED},
+	{tcp.ErrConnReset, linuxabi.ECONNRESET},
+	{tcp.ErrConnAborted, linuxabi.ECONNABORTED},
+	{tcp.ErrTimeout, linuxabi.ETIMEDOUT},
+	{tcp.ErrHostUnreach, linuxabi.EHOSTUNREACH},
+	{tcp.ErrClosed, linuxabi.ENOTCONN}, // a connection the application shut down; a closed descriptor is EBADF from sock
+	{tcp.ErrWriteClosed, linuxabi.EPIPE},
+	{tcp.ErrAddrInUse, linuxabi.EADDRINUSE},
+	{tcp.ErrNoPorts, linuxabi.EADDRNOTAVAIL},
+	{tcp.ErrTooManyConns, linuxabi.ENOBUFS},
+	{tcp.ErrInvalidAddress, linuxabi.EINVAL},
 }
 
 // errnoOf maps an error of the TCP layer to its errno (EIO for one it does not know).
-func errnoOf(err error) unix.Errno {
-	var e unix.Errno
+func errnoOf(err error) linuxabi.Errno {
+	var e linuxabi.Errno
 	if errors.As(err, &e) {
 		return e
 	}
@@ -570,7 +563,7 @@ func errnoOf(err error) unix.Errno {
 			return m.errno
 		}
 	}
-	return unix.EIO
+	return linuxabi.EIO
 }
 
 // linuxStates are Linux's state numbers (include/net/tcp_states.h), by mtcp state.

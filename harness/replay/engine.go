@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"golang.org/x/sys/unix"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 	"github.com/mtcp-go/mtcp/harness/replay/capture"
 	"github.com/mtcp-go/mtcp/stack/clock"
 	"github.com/mtcp-go/mtcp/stack/link/pcapng"
@@ -446,7 +446,7 @@ func (e *engine) acceptOn(f []byte) {
 	if !ok {
 		return
 	}
-	if ev, err := e.socks.Poll(lfd); err != nil || ev&unix.POLLIN == 0 {
+	if ev, err := e.socks.Poll(lfd); err != nil || ev&linuxabi.POLLIN == 0 {
 		return
 	}
 	peer := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ipHdr[12:16])), binary.BigEndian.Uint16(seg[0:2]))

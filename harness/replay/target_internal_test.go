@@ -13,9 +13,9 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"golang.org/x/sys/unix"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 	"github.com/mtcp-go/mtcp/harness/mtcpdut"
 	"github.com/mtcp-go/mtcp/harness/replay/capture"
 	"github.com/mtcp-go/mtcp/stack/clock"
@@ -50,13 +50,13 @@ func TestJoinedDescriptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := stack.Read(fd, make([]byte, 10)); n != -1 || err != unix.EAGAIN {
+	if n, err := stack.Read(fd, make([]byte, 10)); n != -1 || !errors.Is(err, linuxabi.EAGAIN) {
 		t.Errorf("read with nothing received: %d, %v; want -1, EAGAIN", n, err)
 	}
 	if n, err := stack.Write(fd, []byte("hello")); n != 5 || err != nil {
 		t.Fatalf("write: %d, %v", n, err)
 	}
-	if err := stack.Shutdown(fd, unix.SHUT_WR); err != nil {
+	if err := stack.Shutdown(fd, linuxabi.SHUT_WR); err != nil {
 		t.Fatal(err)
 	}
 	if len(sent) != 2 || sent[0].Seq != 1000 || string(sent[0].Payload) != "hello" || !sent[1].FIN || sent[1].Seq != 1005 || sent[1].Ack != 5000 {
@@ -75,10 +75,10 @@ func TestJoinedDescriptor(t *testing.T) {
 			t.Errorf("%s on a joined descriptor succeeded", name)
 		}
 	}
-	if ev, err := stack.Poll(fd); err != nil || ev&unix.POLLOUT == 0 {
+	if ev, err := stack.Poll(fd); err != nil || ev&linuxabi.POLLOUT == 0 {
 		t.Errorf("poll on a joined descriptor: %#x, %v; want POLLOUT", ev, err)
 	}
-	if err := stack.SetSockOpt(fd, unix.SOL_SOCKET, unix.SO_LINGER, 0); err != nil {
+	if err := stack.SetSockOpt(fd, linuxabi.SOL_SOCKET, linuxabi.SO_LINGER, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := stack.Close(fd); err != nil {
@@ -90,7 +90,7 @@ func TestJoinedDescriptor(t *testing.T) {
 	if next, _ := stack.Socket(); next != fd {
 		t.Errorf("the next socket is %d, want the joined one's number again, %d", next, fd)
 	}
-	if _, err := stack.Write(fd+1, []byte("x")); !errors.Is(err, unix.EBADF) {
+	if _, err := stack.Write(fd+1, []byte("x")); !errors.Is(err, linuxabi.EBADF) {
 		t.Errorf("write on no descriptor: %v, want EBADF", err)
 	}
 }

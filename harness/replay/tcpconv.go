@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -10,9 +11,9 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"golang.org/x/sys/unix"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 	"github.com/mtcp-go/mtcp/stack/clock"
 )
 
@@ -594,7 +595,7 @@ func (c *conv) dial() {
 	e := c.e
 	fd, err := e.socks.Socket()
 	if err == nil {
-		if err = e.socks.Connect(fd, c.peer); err == unix.EINPROGRESS {
+		if err = e.socks.Connect(fd, c.peer); errors.Is(err, linuxabi.EINPROGRESS) {
 			err = nil
 		} else if err != nil {
 			_ = e.socks.Close(fd)
@@ -635,7 +636,7 @@ func (e *engine) connecting(port uint16, peer netip.AddrPort, seq uint32, c *con
 func (e *engine) accepted(fd int, port uint16, peer netip.AddrPort) {
 	c := e.byStack[convKey{port, peer}]
 	if c == nil || c.hasFD {
-		_ = e.socks.SetSockOpt(fd, unix.SOL_SOCKET, unix.SO_LINGER, 0)
+		_ = e.socks.SetSockOpt(fd, linuxabi.SOL_SOCKET, linuxabi.SO_LINGER, 0)
 		_ = e.socks.Close(fd)
 		return
 	}
@@ -653,7 +654,7 @@ func (c *conv) app() bool {
 	buf := c.e.readBuf[:]
 	for !c.eof && !c.readErr && c.idleAt != c.e.changed {
 		n, err := socks.Read(c.fd, buf)
-		if err == unix.EAGAIN { // harness.Sockets' errors are unix.Errno values
+		if errors.Is(err, linuxabi.EAGAIN) {
 			c.idleAt = c.e.changed
 			break
 		}
@@ -681,7 +682,7 @@ func (c *conv) app() bool {
 			c.written = append(c.written, w.data[:n]...)
 			w.data = w.data[n:]
 		}
-		if err != nil && err != unix.EAGAIN {
+		if err != nil && !errors.Is(err, linuxabi.EAGAIN) {
 			c.done = true // the connection failed: the comparison shows it
 			return acted
 		}
@@ -695,13 +696,13 @@ func (c *conv) app() bool {
 	}
 	if a := c.abortAt; a != nil && int32(c.read-a.after) >= 0 {
 		c.closing()
-		_ = socks.SetSockOpt(c.fd, unix.SOL_SOCKET, unix.SO_LINGER, 0)
+		_ = socks.SetSockOpt(c.fd, linuxabi.SOL_SOCKET, linuxabi.SO_LINGER, 0)
 		_ = socks.Close(c.fd)
 		c.done = true
 		return true
 	}
 	if a := c.closeAt; a != nil && int32(c.read-a.after) >= 0 {
-		_ = socks.Shutdown(c.fd, unix.SHUT_WR)
+		_ = socks.Shutdown(c.fd, linuxabi.SHUT_WR)
 		c.closeAt = nil
 		c.closed = true
 		acted = true

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // The data calls, poll and epoll, as packetdrill runs them against a kernel: a call on a
@@ -15,7 +15,7 @@ import (
 // or with MSG_DONTWAIT fails with EAGAIN, and poll and epoll_wait wait up to their timeout.
 
 // attemptFunc makes one non-blocking try of a call; done is false while it must wait.
-type attemptFunc = func() (res int64, errno unix.Errno, done bool)
+type attemptFunc = func() (res int64, errno linuxabi.Errno, done bool)
 
 // flagsOf is the flags argument of a send or receive call (0 for read, write, readv, writev).
 func flagsOf(sc *Syscall) int64 {
@@ -43,12 +43,12 @@ func isNull(x Expr) bool { return x.Kind == ExprWord && x.Text == "NULL" }
 func (r *runner) writer(sc *Syscall) attemptFunc {
 	fdArg := sc.Args[0]
 	n, _ := byteCount(sc)
-	dontwait := flagsOf(sc)&unix.MSG_DONTWAIT != 0
+	dontwait := flagsOf(sc)&linuxabi.MSG_DONTWAIT != 0
 	written := int64(0)
-	return func() (int64, unix.Errno, bool) {
+	return func() (int64, linuxabi.Errno, bool) {
 		fd := r.fd(fdArg)
 		if n > 0 && isNull(sc.Args[1]) {
-			return -1, unix.EFAULT, true
+			return -1, linuxabi.EFAULT, true
 		}
 		nb := r.nonblock[fd] || dontwait
 		for written < n {
@@ -79,20 +79,20 @@ func (r *runner) reader(sc *Syscall) attemptFunc {
 	fdArg := sc.Args[0]
 	n, _ := byteCount(sc)
 	flags := flagsOf(sc)
-	waitall := flags&unix.MSG_WAITALL != 0 && flags&unix.MSG_PEEK == 0
+	waitall := flags&linuxabi.MSG_WAITALL != 0 && flags&linuxabi.MSG_PEEK == 0
 	got := int64(0)
-	return func() (int64, unix.Errno, bool) {
+	return func() (int64, linuxabi.Errno, bool) {
 		fd := r.fd(fdArg)
 		if n > 0 && isNull(sc.Args[1]) {
-			return -1, unix.EFAULT, true
+			return -1, linuxabi.EFAULT, true
 		}
-		nb := r.nonblock[fd] || flags&unix.MSG_DONTWAIT != 0
+		nb := r.nonblock[fd] || flags&linuxabi.MSG_DONTWAIT != 0
 		for {
 			buf := readBuf[:min(n-got, int64(len(readBuf)))]
-			if flags&unix.MSG_PEEK != 0 {
+			if flags&linuxabi.MSG_PEEK != 0 {
 				buf = r.peekBuffer(fd, n)
 			}
-			k, err := r.socks.Recv(fd, buf, int(flags&(unix.MSG_PEEK|unix.MSG_TRUNC)))
+			k, err := r.socks.Recv(fd, buf, int(flags&(linuxabi.MSG_PEEK|linuxabi.MSG_TRUNC)))
 			if err != nil {
 				res, e := errnoResult(err)
 				switch {
@@ -105,7 +105,7 @@ func (r *runner) reader(sc *Syscall) attemptFunc {
 			}
 			got += int64(k)
 			switch {
-			case k == 0 || got >= n || flags&unix.MSG_PEEK != 0:
+			case k == 0 || got >= n || flags&linuxabi.MSG_PEEK != 0:
 				return got, 0, true
 			case k == len(buf): // a whole chunk: one read takes all that is there
 			case !waitall || nb:
@@ -118,7 +118,7 @@ func (r *runner) reader(sc *Syscall) attemptFunc {
 // peekBuffer is a buffer for a MSG_PEEK of up to n bytes: as large as what is there to
 // read, which one peek must show at once.
 func (r *runner) peekBuffer(fd int, n int64) []byte {
-	unread, err := r.socks.Ioctl(fd, unix.SIOCINQ)
+	unread, err := r.socks.Ioctl(fd, linuxabi.SIOCINQ)
 	size := min(n, int64(max(unread, 1)))
 	if err != nil || size <= int64(len(readBuf)) {
 		return readBuf[:min(size, int64(len(readBuf)))]
@@ -174,7 +174,7 @@ func (r *runner) pollCall(sc *Syscall) attemptFunc {
 	}
 	timeout, bounded := timeoutOf(sc.Args[2])
 	start := time.Duration(-1)
-	return func() (int64, unix.Errno, bool) {
+	return func() (int64, linuxabi.Errno, bool) {
 		now := r.b.Elapsed()
 		if start < 0 {
 			start = now
@@ -187,9 +187,9 @@ func (r *runner) pollCall(sc *Syscall) attemptFunc {
 			}
 			ev, err := r.socks.Poll(r.fd(p.fd))
 			if err != nil {
-				ev = unix.POLLNVAL
+				ev = linuxabi.POLLNVAL
 			}
-			got[i] = int64(ev) & (p.events | unix.POLLERR | unix.POLLHUP | unix.POLLNVAL)
+			got[i] = int64(ev) & (p.events | linuxabi.POLLERR | linuxabi.POLLHUP | linuxabi.POLLNVAL)
 			if got[i] != 0 {
 				ready++
 			}
@@ -217,7 +217,7 @@ func pollNames(ev int64) string {
 	}
 	s := ""
 	for _, n := range []string{"POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL", "POLLRDNORM", "POLLWRNORM", "POLLRDHUP"} {
-		if v := symbols[n]; ev&v != 0 {
+		if v, _ := linuxabi.Constant(n); ev&v != 0 {
 			if s != "" {
 				s += "|"
 			}
@@ -242,14 +242,14 @@ type epollEntry struct {
 }
 
 // epollCtl registers, changes or removes a descriptor: epoll_ctl(EPFD, OP, FD, {events=E, fd=N}).
-func (r *runner) epollCtl(a []Expr) (int64, unix.Errno) {
+func (r *runner) epollCtl(a []Expr) (int64, linuxabi.Errno) {
 	epfd, fd := r.fd(a[0]), r.fd(a[2])
 	set, ok := r.epolls[epfd]
 	switch {
 	case !ok:
 		return r.notEpoll(epfd)
 	case fd == epfd:
-		return -1, unix.EINVAL
+		return -1, linuxabi.EINVAL
 	}
 	if _, err := r.socks.Poll(fd); err != nil {
 		return errnoResult(err)
@@ -261,11 +261,11 @@ func (r *runner) epollCtl(a []Expr) (int64, unix.Errno) {
 	}
 	_, exists := set[fd]
 	switch {
-	case op == unix.EPOLL_CTL_ADD && exists:
-		return -1, unix.EEXIST
-	case op != unix.EPOLL_CTL_ADD && !exists:
-		return -1, unix.ENOENT
-	case op == unix.EPOLL_CTL_DEL:
+	case op == linuxabi.EPOLL_CTL_ADD && exists:
+		return -1, linuxabi.EEXIST
+	case op != linuxabi.EPOLL_CTL_ADD && !exists:
+		return -1, linuxabi.ENOENT
+	case op == linuxabi.EPOLL_CTL_DEL:
 		delete(set, fd)
 	default:
 		set[fd] = &epollEntry{events: ev}
@@ -275,11 +275,11 @@ func (r *runner) epollCtl(a []Expr) (int64, unix.Errno) {
 
 // notEpoll is the error of an epoll call on a descriptor that is no epoll instance: EINVAL for
 // another open one, EBADF for none, as Linux.
-func (r *runner) notEpoll(fd int) (int64, unix.Errno) {
+func (r *runner) notEpoll(fd int) (int64, linuxabi.Errno) {
 	if _, err := r.socks.Poll(fd); err == nil {
-		return -1, unix.EINVAL
+		return -1, linuxabi.EINVAL
 	}
-	return -1, unix.EBADF
+	return -1, linuxabi.EBADF
 }
 
 // epollWait waits for the registered descriptors as poll does and checks the first event
@@ -290,14 +290,14 @@ func (r *runner) epollWait(sc *Syscall) attemptFunc {
 	timeout, bounded := timeoutOf(a[3])
 	maxEvents, _ := evalOK(a[2])
 	start := time.Duration(-1)
-	return func() (int64, unix.Errno, bool) {
+	return func() (int64, linuxabi.Errno, bool) {
 		set, ok := r.epolls[r.fd(a[0])]
 		switch {
 		case !ok:
 			res, e := r.notEpoll(r.fd(a[0]))
 			return res, e, true
 		case maxEvents <= 0:
-			return -1, unix.EINVAL, true
+			return -1, linuxabi.EINVAL, true
 		}
 		now := r.b.Elapsed()
 		if start < 0 {
@@ -317,7 +317,7 @@ func (r *runner) epollWait(sc *Syscall) attemptFunc {
 			if err != nil {
 				continue
 			}
-			if got := int64(ev) & (e.events | unix.EPOLLERR | unix.EPOLLHUP); got != 0 {
+			if got := int64(ev) & (e.events | linuxabi.EPOLLERR | linuxabi.EPOLLHUP); got != 0 {
 				ready = append(ready, event{fd, got})
 			}
 		}
@@ -337,7 +337,7 @@ func (r *runner) epollWait(sc *Syscall) attemptFunc {
 			}
 		}
 		for _, e := range ready {
-			if set[e.fd].events&unix.EPOLLONESHOT != 0 {
+			if set[e.fd].events&linuxabi.EPOLLONESHOT != 0 {
 				set[e.fd].disabled = true
 			}
 		}

@@ -1,14 +1,14 @@
 package script
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // The system calls the runner maps onto the target's socket API, with their argument counts
@@ -20,53 +20,19 @@ var syscallArgs = map[string]int{
 	"poll": 3, "epoll_create": 1, "epoll_create1": 1, "epoll_ctl": 4, "epoll_wait": 4, "ioctl": 3,
 }
 
-// Linux's numbers for constants golang.org/x/sys/unix does not name on every architecture.
-const (
-	siocOutQNSD    = 0x894b // SIOCOUTQNSD
-	epollExclusive = 1 << 28
-)
-
-// symbols are the names scripts use for constants, with Linux's values.
+// symbols are the names scripts use for constants that are not Linux's (linuxabi.Constant
+// has those): FreeBSD's TCP options, numbered as the Sockets interface numbers them, and NULL.
 var symbols = map[string]int64{
-	"AF_INET": unix.AF_INET, "PF_INET": unix.AF_INET, "AF_INET6": unix.AF_INET6, "PF_INET6": unix.AF_INET6,
-	"SOCK_STREAM": unix.SOCK_STREAM, "SOCK_DGRAM": unix.SOCK_DGRAM, "SOCK_RAW": unix.SOCK_RAW,
-	"IPPROTO_UDP": unix.IPPROTO_UDP, "IPPROTO_IPV6": unix.IPPROTO_IPV6, "IPPROTO_ICMP": unix.IPPROTO_ICMP,
-	"SOCK_NONBLOCK": unix.SOCK_NONBLOCK, "SOCK_CLOEXEC": unix.SOCK_CLOEXEC, "IPPROTO_TCP": unix.IPPROTO_TCP, "IPPROTO_IP": unix.IPPROTO_IP,
-	"SOL_SOCKET": unix.SOL_SOCKET, "SOL_TCP": unix.SOL_TCP, "SOL_IP": unix.SOL_IP, "SOL_IPV6": unix.SOL_IPV6,
-	"SO_REUSEADDR": unix.SO_REUSEADDR, "SO_REUSEPORT": unix.SO_REUSEPORT, "SO_KEEPALIVE": unix.SO_KEEPALIVE,
-	"SO_SNDBUF": unix.SO_SNDBUF, "SO_RCVBUF": unix.SO_RCVBUF, "SO_ERROR": unix.SO_ERROR, "SO_LINGER": unix.SO_LINGER,
-	"SO_ZEROCOPY": unix.SO_ZEROCOPY, "SO_TIMESTAMPING": unix.SO_TIMESTAMPING, "SO_RCVTIMEO": unix.SO_RCVTIMEO,
-	"SO_SNDTIMEO": unix.SO_SNDTIMEO, "SO_MARK": unix.SO_MARK, "SO_RCVLOWAT": unix.SO_RCVLOWAT, "SO_SNDLOWAT": unix.SO_SNDLOWAT,
-	"SO_ATTACH_FILTER": unix.SO_ATTACH_FILTER, "SO_MAX_PACING_RATE": unix.SO_MAX_PACING_RATE, "SO_PRIORITY": unix.SO_PRIORITY,
-	"TCP_NODELAY": unix.TCP_NODELAY, "TCP_MAXSEG": unix.TCP_MAXSEG, "TCP_CORK": unix.TCP_CORK,
-	"TCP_KEEPIDLE": unix.TCP_KEEPIDLE, "TCP_KEEPINTVL": unix.TCP_KEEPINTVL, "TCP_KEEPCNT": unix.TCP_KEEPCNT,
 	"TCP_KEEPINIT": harness.TCP_KEEPINIT, "TCP_NOOPT": harness.TCP_NOOPT,
-	"TCP_SYNCNT": unix.TCP_SYNCNT, "TCP_LINGER2": unix.TCP_LINGER2, "TCP_DEFER_ACCEPT": unix.TCP_DEFER_ACCEPT,
-	"TCP_INFO": unix.TCP_INFO, "TCP_QUICKACK": unix.TCP_QUICKACK, "TCP_CONGESTION": unix.TCP_CONGESTION,
-	"TCP_MD5SIG": unix.TCP_MD5SIG, "TCP_USER_TIMEOUT": unix.TCP_USER_TIMEOUT, "TCP_FASTOPEN": unix.TCP_FASTOPEN,
-	"TCP_FASTOPEN_CONNECT": unix.TCP_FASTOPEN_CONNECT, "TCP_FASTOPEN_KEY": unix.TCP_FASTOPEN_KEY,
-	"TCP_FASTOPEN_NO_COOKIE": unix.TCP_FASTOPEN_NO_COOKIE, "TCP_NOTSENT_LOWAT": unix.TCP_NOTSENT_LOWAT,
-	"TCP_INQ": unix.TCP_INQ, "TCP_TX_DELAY": unix.TCP_TX_DELAY, "TCP_ZEROCOPY_RECEIVE": unix.TCP_ZEROCOPY_RECEIVE,
-	"TCP_SAVE_SYN": unix.TCP_SAVE_SYN, "TCP_SAVED_SYN": unix.TCP_SAVED_SYN, "TCP_WINDOW_CLAMP": unix.TCP_WINDOW_CLAMP,
-	"TCP_THIN_LINEAR_TIMEOUTS": unix.TCP_THIN_LINEAR_TIMEOUTS, "TCP_REPAIR": unix.TCP_REPAIR,
-	"IP_TOS": unix.IP_TOS, "IP_TTL": unix.IP_TTL, "IP_MTU_DISCOVER": unix.IP_MTU_DISCOVER, "IP_FREEBIND": unix.IP_FREEBIND,
-	"IP_RECVERR": unix.IP_RECVERR, "IPV6_RECVERR": unix.IPV6_RECVERR, "IP_PMTUDISC_DO": unix.IP_PMTUDISC_DO,
-	"IP_PMTUDISC_DONT": unix.IP_PMTUDISC_DONT, "IP_PMTUDISC_PROBE": unix.IP_PMTUDISC_PROBE, "IPV6_TCLASS": unix.IPV6_TCLASS,
-	"O_RDONLY": unix.O_RDONLY, "O_WRONLY": unix.O_WRONLY, "O_RDWR": unix.O_RDWR, "O_NONBLOCK": unix.O_NONBLOCK,
-	"F_GETFL": unix.F_GETFL, "F_SETFL": unix.F_SETFL,
-	"SHUT_RD": unix.SHUT_RD, "SHUT_WR": unix.SHUT_WR, "SHUT_RDWR": unix.SHUT_RDWR,
-	"MSG_DONTWAIT": unix.MSG_DONTWAIT, "MSG_PEEK": unix.MSG_PEEK, "MSG_WAITALL": unix.MSG_WAITALL,
-	"MSG_TRUNC": unix.MSG_TRUNC, "MSG_CTRUNC": unix.MSG_CTRUNC, "MSG_MORE": unix.MSG_MORE, "MSG_EOR": unix.MSG_EOR,
-	"MSG_NOSIGNAL": unix.MSG_NOSIGNAL, "MSG_OOB": unix.MSG_OOB, "MSG_FASTOPEN": unix.MSG_FASTOPEN,
-	"MSG_ZEROCOPY": unix.MSG_ZEROCOPY, "MSG_ERRQUEUE": unix.MSG_ERRQUEUE,
-	"POLLIN": unix.POLLIN, "POLLPRI": unix.POLLPRI, "POLLOUT": unix.POLLOUT, "POLLERR": unix.POLLERR,
-	"POLLHUP": unix.POLLHUP, "POLLNVAL": unix.POLLNVAL, "POLLRDHUP": unix.POLLRDHUP, "POLLRDNORM": 0x40, "POLLWRNORM": 0x100,
-	"EPOLLIN": unix.EPOLLIN, "EPOLLOUT": unix.EPOLLOUT, "EPOLLERR": unix.EPOLLERR, "EPOLLHUP": unix.EPOLLHUP,
-	"EPOLLRDHUP": unix.EPOLLRDHUP, "EPOLLPRI": unix.EPOLLPRI, "EPOLLET": unix.EPOLLET, "EPOLLONESHOT": unix.EPOLLONESHOT,
-	"EPOLLEXCLUSIVE": epollExclusive, "EPOLLRDNORM": unix.EPOLLRDNORM, "EPOLLWRNORM": unix.EPOLLWRNORM,
-	"EPOLL_CTL_ADD": unix.EPOLL_CTL_ADD, "EPOLL_CTL_MOD": unix.EPOLL_CTL_MOD, "EPOLL_CTL_DEL": unix.EPOLL_CTL_DEL,
-	"SIOCINQ": unix.SIOCINQ, "FIONREAD": unix.SIOCINQ, "SIOCOUTQ": unix.SIOCOUTQ, "SIOCOUTQNSD": siocOutQNSD,
 	"NULL": 0,
+}
+
+// symbol returns the value of the constant a script names, with Linux's numbering.
+func symbol(name string) (int64, bool) {
+	if v, ok := symbols[name]; ok {
+		return v, true
+	}
+	return linuxabi.Constant(name)
 }
 
 // unsupportedFlags names, per flag, what a script that uses it needs (Error.Feature).
@@ -74,40 +40,24 @@ var unsupportedFlags = []struct {
 	flag    int64
 	feature string
 }{
-	{unix.MSG_FASTOPEN, FeatureFastOpen},
-	{unix.MSG_ZEROCOPY, "zerocopy (MSG_ZEROCOPY)"},
-	{unix.MSG_ERRQUEUE, "the socket error queue (MSG_ERRQUEUE)"},
-	{unix.MSG_OOB, "urgent data (MSG_OOB)"},
-	{unix.MSG_MORE, "corking (MSG_MORE)"},
-	{unix.MSG_EOR, "record boundaries (MSG_EOR)"},
+	{linuxabi.MSG_FASTOPEN, FeatureFastOpen},
+	{linuxabi.MSG_ZEROCOPY, "zerocopy (MSG_ZEROCOPY)"},
+	{linuxabi.MSG_ERRQUEUE, "the socket error queue (MSG_ERRQUEUE)"},
+	{linuxabi.MSG_OOB, "urgent data (MSG_OOB)"},
+	{linuxabi.MSG_MORE, "corking (MSG_MORE)"},
+	{linuxabi.MSG_EOR, "record boundaries (MSG_EOR)"},
 }
 
 // optionFeatures names what a socket option the runner does not map stands for.
 var optionFeatures = map[[2]int64]string{
-	{unix.SOL_TCP, unix.TCP_FASTOPEN}:           FeatureFastOpen,
-	{unix.SOL_TCP, unix.TCP_FASTOPEN_CONNECT}:   FeatureFastOpen,
-	{unix.SOL_TCP, unix.TCP_FASTOPEN_KEY}:       FeatureFastOpen,
-	{unix.SOL_TCP, unix.TCP_FASTOPEN_NO_COOKIE}: FeatureFastOpen,
-	{unix.SOL_TCP, unix.TCP_MD5SIG}:             FeatureMD5,
-	{unix.SOL_SOCKET, unix.SO_ZEROCOPY}:         "zerocopy (MSG_ZEROCOPY)",
-	{unix.SOL_TCP, unix.TCP_ZEROCOPY_RECEIVE}:   "zerocopy (MSG_ZEROCOPY)",
-	{unix.SOL_SOCKET, unix.SO_TIMESTAMPING}:     "socket timestamping (SO_TIMESTAMPING)",
-}
-
-// errnoAliases are errno names that are other names of one in unix.ErrnoName's table.
-var errnoAliases = map[string]unix.Errno{"EWOULDBLOCK": unix.EAGAIN, "ENOTSUP": unix.EOPNOTSUPP, "EDEADLOCK": unix.EDEADLK}
-
-// errnoValue returns the errno named name ("ECONNREFUSED"), or 0.
-func errnoValue(name string) unix.Errno {
-	if e, ok := errnoAliases[name]; ok {
-		return e
-	}
-	for e := unix.Errno(1); e < 256; e++ {
-		if unix.ErrnoName(e) == name {
-			return e
-		}
-	}
-	return 0
+	{linuxabi.SOL_TCP, linuxabi.TCP_FASTOPEN}:           FeatureFastOpen,
+	{linuxabi.SOL_TCP, linuxabi.TCP_FASTOPEN_CONNECT}:   FeatureFastOpen,
+	{linuxabi.SOL_TCP, linuxabi.TCP_FASTOPEN_KEY}:       FeatureFastOpen,
+	{linuxabi.SOL_TCP, linuxabi.TCP_FASTOPEN_NO_COOKIE}: FeatureFastOpen,
+	{linuxabi.SOL_TCP, linuxabi.TCP_MD5SIG}:             FeatureMD5,
+	{linuxabi.SOL_SOCKET, linuxabi.SO_ZEROCOPY}:         "zerocopy (MSG_ZEROCOPY)",
+	{linuxabi.SOL_TCP, linuxabi.TCP_ZEROCOPY_RECEIVE}:   "zerocopy (MSG_ZEROCOPY)",
+	{linuxabi.SOL_SOCKET, linuxabi.SO_TIMESTAMPING}:     "socket timestamping (SO_TIMESTAMPING)",
 }
 
 // checkFailure is a construct Check rejects.
@@ -163,16 +113,16 @@ func checkSyscall(s *Script, e *Event) {
 	if sc.Result.Kind != ExprInt && sc.Result.Kind != ExprEllipsis {
 		s.failAt(sc.Result.Line, sc.Result.Col, "the result of %s must be an integer", sc.Name)
 	}
-	if sc.Errno != "" && errnoValue(sc.Errno) == 0 {
+	if sc.Errno != "" && linuxabi.ErrnoByName(sc.Errno) == 0 {
 		s.failAt(e.Line, nameCol(s, e), "unknown errno %s", sc.Errno)
 	}
 	a := sc.Args
 	switch sc.Name {
 	case "socket":
-		if d, ok := evalOK(a[0]); ok && d == unix.AF_INET6 {
+		if d, ok := evalOK(a[0]); ok && d == linuxabi.AF_INET6 {
 			s.needs(a[0].Line, a[0].Col, FeatureIPv6)
 		}
-		if t, ok := evalOK(a[1]); ok && t&^(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) != unix.SOCK_STREAM {
+		if t, ok := evalOK(a[1]); ok && t&^(linuxabi.SOCK_NONBLOCK|linuxabi.SOCK_CLOEXEC) != linuxabi.SOCK_STREAM {
 			s.needs(a[1].Line, a[1].Col, "sockets other than SOCK_STREAM (TCP)")
 		}
 	case "send", "sendto", "recv", "recvfrom":
@@ -182,13 +132,13 @@ func checkSyscall(s *Script, e *Event) {
 	case "setsockopt", "getsockopt":
 		lvl, ok1 := evalOK(a[1])
 		name, ok2 := evalOK(a[2])
-		if lvl == unix.IPPROTO_TCP {
-			lvl = unix.SOL_TCP // the same number: one key for both names
+		if lvl == linuxabi.IPPROTO_TCP {
+			lvl = linuxabi.SOL_TCP // the same number: one key for both names
 		}
 		switch {
 		case !ok1 || !ok2:
 			s.failAt(a[2].Line, a[2].Col, "%s needs a known level and option name, found %s", sc.Name, exprText(a[2]))
-		case sc.Name == "getsockopt" && lvl == unix.SOL_TCP && name == unix.TCP_INFO:
+		case sc.Name == "getsockopt" && lvl == linuxabi.SOL_TCP && name == linuxabi.TCP_INFO:
 			if a[3].Kind != ExprStruct && a[3].Kind != ExprEllipsis {
 				s.failAt(a[3].Line, a[3].Col, "getsockopt(TCP_INFO) takes the fields to check, {tcpi_state=TCP_ESTABLISHED, ...}, or ...")
 			}
@@ -198,15 +148,15 @@ func checkSyscall(s *Script, e *Event) {
 			s.needs(a[2].Line, a[2].Col, "the socket option "+exprText(a[2]))
 		}
 	case "fcntl":
-		if c, ok := evalOK(a[1]); !ok || (c != unix.F_GETFL && c != unix.F_SETFL) {
+		if c, ok := evalOK(a[1]); !ok || (c != linuxabi.F_GETFL && c != linuxabi.F_SETFL) {
 			s.needs(a[1].Line, a[1].Col, "the fcntl command "+exprText(a[1])+" (the runner maps F_GETFL and F_SETFL)")
 		}
 	case "ioctl":
-		if r, ok := evalOK(a[1]); !ok || (r != unix.SIOCINQ && r != unix.SIOCOUTQ && r != siocOutQNSD) {
+		if r, ok := evalOK(a[1]); !ok || (r != linuxabi.SIOCINQ && r != linuxabi.SIOCOUTQ && r != linuxabi.SIOCOUTQNSD) {
 			s.needs(a[1].Line, a[1].Col, "the ioctl "+exprText(a[1])+" (the runner maps SIOCINQ, FIONREAD, SIOCOUTQ and SIOCOUTQNSD)")
 		}
 	case "epoll_ctl":
-		if op, ok := evalOK(a[1]); !ok || (op != unix.EPOLL_CTL_ADD && op != unix.EPOLL_CTL_MOD && op != unix.EPOLL_CTL_DEL) {
+		if op, ok := evalOK(a[1]); !ok || (op != linuxabi.EPOLL_CTL_ADD && op != linuxabi.EPOLL_CTL_MOD && op != linuxabi.EPOLL_CTL_DEL) {
 			s.failAt(a[1].Line, a[1].Col, "epoll_ctl needs EPOLL_CTL_ADD, EPOLL_CTL_MOD or EPOLL_CTL_DEL, found %s", exprText(a[1]))
 		}
 	case "poll":
@@ -238,9 +188,9 @@ func checkFlags(s *Script, name string, x Expr) {
 			s.needs(x.Line, x.Col, u.feature)
 		}
 	}
-	allowed := int64(unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL)
+	allowed := int64(linuxabi.MSG_DONTWAIT | linuxabi.MSG_NOSIGNAL)
 	if strings.HasPrefix(name, "recv") {
-		allowed |= unix.MSG_PEEK | unix.MSG_WAITALL | unix.MSG_TRUNC
+		allowed |= linuxabi.MSG_PEEK | linuxabi.MSG_WAITALL | linuxabi.MSG_TRUNC
 	}
 	if f&^allowed != 0 {
 		s.needs(x.Line, x.Col, fmt.Sprintf("the %s flags %#x", name, f&^allowed))
@@ -327,15 +277,15 @@ func field(x Expr, name string) (Expr, bool) {
 
 func knownOption(level, name int64) bool {
 	switch level {
-	case unix.SOL_SOCKET:
+	case linuxabi.SOL_SOCKET:
 		switch name {
-		case unix.SO_REUSEADDR, unix.SO_REUSEPORT, unix.SO_KEEPALIVE, unix.SO_SNDBUF, unix.SO_RCVBUF, unix.SO_ERROR, unix.SO_LINGER:
+		case linuxabi.SO_REUSEADDR, linuxabi.SO_REUSEPORT, linuxabi.SO_KEEPALIVE, linuxabi.SO_SNDBUF, linuxabi.SO_RCVBUF, linuxabi.SO_ERROR, linuxabi.SO_LINGER:
 			return true
 		}
-	case unix.SOL_TCP:
+	case linuxabi.SOL_TCP:
 		switch name {
-		case unix.TCP_NODELAY, unix.TCP_KEEPIDLE, unix.TCP_KEEPINTVL, unix.TCP_KEEPCNT, harness.TCP_KEEPINIT,
-			harness.TCP_NOOPT, unix.TCP_USER_TIMEOUT, unix.TCP_MAXSEG:
+		case linuxabi.TCP_NODELAY, linuxabi.TCP_KEEPIDLE, linuxabi.TCP_KEEPINTVL, linuxabi.TCP_KEEPCNT, harness.TCP_KEEPINIT,
+			harness.TCP_NOOPT, linuxabi.TCP_USER_TIMEOUT, linuxabi.TCP_MAXSEG:
 			return true
 		}
 	}
@@ -356,7 +306,7 @@ func checkExpr(s *Script, x Expr) {
 	switch x.Kind {
 	case ExprWord:
 		_, tcpi := tcpiConstant(x)
-		if _, ok := symbols[x.Text]; !ok && !tcpi && errnoValue(x.Text) == 0 {
+		if _, ok := symbol(x.Text); !ok && !tcpi && linuxabi.ErrnoByName(x.Text) == 0 {
 			s.needs(x.Line, x.Col, "the constant "+x.Text)
 		}
 	case ExprCall:
@@ -396,13 +346,13 @@ func evalOK(x Expr) (int64, bool) {
 	case ExprInt:
 		return x.Int, true
 	case ExprWord:
-		if v, ok := symbols[x.Text]; ok {
+		if v, ok := symbol(x.Text); ok {
 			return v, true
 		}
 		if v, ok := tcpiConstant(x); ok {
 			return v, true
 		}
-		if e := errnoValue(x.Text); e != 0 {
+		if e := linuxabi.ErrnoByName(x.Text); e != 0 {
 			return int64(e), true
 		}
 	case ExprOr:
@@ -437,7 +387,7 @@ type call struct {
 	start   time.Duration
 	end     time.Duration // when HasEndTime: the time it must return
 	wake    time.Duration // when non-zero: a timeout (poll, epoll_wait) ends its wait at this script time
-	attempt func() (res int64, errno unix.Errno, done bool)
+	attempt func() (res int64, errno linuxabi.Errno, done bool)
 }
 
 func (r *runner) syscall(e *Event, at time.Duration) {
@@ -481,7 +431,7 @@ func (r *runner) retryBlocked() {
 
 // try makes one attempt of a call as the bench's Do does: what the stack sends meanwhile is
 // taken at once (the ARP requests it makes answered), not at the next line.
-func (r *runner) try(c *call) (res int64, errno unix.Errno, done bool) {
+func (r *runner) try(c *call) (res int64, errno linuxabi.Errno, done bool) {
 	r.trying = c
 	defer func() { r.trying = nil }()
 	r.b.Do(func() { res, errno, done = c.attempt() })
@@ -489,13 +439,13 @@ func (r *runner) try(c *call) (res int64, errno unix.Errno, done bool) {
 }
 
 // returned checks a call's result, errno and return time against its line.
-func (r *runner) returned(c *call, res int64, errno unix.Errno) {
+func (r *runner) returned(c *call, res int64, errno linuxabi.Errno) {
 	sc := c.ev.Syscall
 	now := r.b.Elapsed()
 	tol := r.s.Tolerance
 	got := fmt.Sprintf("%s = %d", sc.Name, res)
 	if res < 0 && errno != 0 {
-		got += fmt.Sprintf(" %s (%s)", unix.ErrnoName(errno), errno.Error())
+		got += fmt.Sprintf(" %s (%s)", linuxabi.ErrnoName(errno), errno.Error())
 	}
 	want := fmt.Sprintf("%s = %s", sc.Name, exprResult(sc))
 	if !sc.HasEndTime && r.cfg.Strict && now > c.start+tol {
@@ -513,8 +463,8 @@ func (r *runner) returned(c *call, res int64, errno unix.Errno) {
 			// packetdrill's CHECK_FD: any descriptor will do; the script's number maps to it.
 		case res != sc.Result.Int:
 			r.failWith(want, got, "%s() returned %d, expected %d", sc.Name, res, sc.Result.Int)
-		case sc.Errno != "" && errno != errnoValue(sc.Errno):
-			r.failWith(want, got, "%s() failed with %s, expected %s", sc.Name, unix.ErrnoName(errno), sc.Errno)
+		case sc.Errno != "" && errno != linuxabi.ErrnoByName(sc.Errno):
+			r.failWith(want, got, "%s() failed with %s, expected %s", sc.Name, linuxabi.ErrnoName(errno), sc.Errno)
 		}
 	}
 	if isFD && sc.Result.Kind == ExprInt && res >= 0 {
@@ -546,50 +496,50 @@ func (r *runner) fd(x Expr) int {
 }
 
 // errnoResult turns an error from the socket API into a system call's -1 and errno.
-func errnoResult(err error) (int64, unix.Errno) {
+func errnoResult(err error) (int64, linuxabi.Errno) {
 	if err == nil {
 		return 0, 0
 	}
-	if e, ok := err.(unix.Errno); ok {
+	if e, ok := errors.AsType[linuxabi.Errno](err); ok {
 		return -1, e
 	}
-	return -1, unix.EIO
+	return -1, linuxabi.EIO
 }
 
-func wouldBlock(e unix.Errno) bool {
-	return e == unix.EAGAIN || e == unix.EINPROGRESS || e == unix.EALREADY
+func wouldBlock(e linuxabi.Errno) bool {
+	return e == linuxabi.EAGAIN || e == linuxabi.EINPROGRESS || e == linuxabi.EALREADY
 }
 
 // compile turns a system call line into its attempt function.
-func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
+func (r *runner) compile(sc *Syscall) func() (int64, linuxabi.Errno, bool) {
 	a := sc.Args
 	so := r.socks
 	if so == nil {
-		return func() (int64, unix.Errno, bool) {
+		return func() (int64, linuxabi.Errno, bool) {
 			r.fail("the target %s offers no socket API", r.b.DUT().Name())
 			return 0, 0, true
 		}
 	}
-	once := func(f func() (int64, unix.Errno)) func() (int64, unix.Errno, bool) {
-		return func() (int64, unix.Errno, bool) { res, e := f(); return res, e, true }
+	once := func(f func() (int64, linuxabi.Errno)) func() (int64, linuxabi.Errno, bool) {
+		return func() (int64, linuxabi.Errno, bool) { res, e := f(); return res, e, true }
 	}
 	switch sc.Name {
 	case "socket":
-		return once(func() (int64, unix.Errno) {
-			if p, ok := evalOK(a[2]); ok && p != 0 && p != unix.IPPROTO_TCP {
-				return -1, unix.EPROTONOSUPPORT // as Linux and FreeBSD for SOCK_STREAM with another protocol
+		return once(func() (int64, linuxabi.Errno) {
+			if p, ok := evalOK(a[2]); ok && p != 0 && p != linuxabi.IPPROTO_TCP {
+				return -1, linuxabi.EPROTONOSUPPORT // as Linux and FreeBSD for SOCK_STREAM with another protocol
 			}
 			fd, err := so.Socket()
 			if err != nil {
 				return errnoResult(err)
 			}
-			if t, _ := evalOK(a[1]); t&unix.SOCK_NONBLOCK != 0 {
+			if t, _ := evalOK(a[1]); t&linuxabi.SOCK_NONBLOCK != 0 {
 				r.nonblock[fd] = true
 			}
 			return int64(fd), 0
 		})
 	case "bind":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			port, _ := r.sockaddr(a[1], DefaultLocalPort, true)
 			if port != 0 {
 				r.cur = r.flow(port, DefaultPeerPort)
@@ -597,12 +547,12 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			return errnoResult(so.Bind(r.fd(a[0]), port))
 		})
 	case "listen":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			n, _ := evalOK(a[1])
 			return errnoResult(so.Listen(r.fd(a[0]), int(n)))
 		})
 	case "accept":
-		return r.blocking(a[0], func() (int64, unix.Errno) {
+		return r.blocking(a[0], func() (int64, linuxabi.Errno) {
 			fd, err := so.Accept(r.fd(a[0]))
 			if err != nil {
 				return errnoResult(err)
@@ -611,7 +561,7 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 		})
 	case "connect":
 		first := true
-		return func() (int64, unix.Errno, bool) {
+		return func() (int64, linuxabi.Errno, bool) {
 			fd := r.fd(a[0])
 			port, addr := r.sockaddr(a[1], DefaultRemotePort, false)
 			// The connection becomes the current one when the call is made (not again on the
@@ -637,12 +587,12 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 	case "read", "recv", "recvfrom", "recvmsg", "readv":
 		return r.reader(sc)
 	case "accept4":
-		return r.blocking(a[0], func() (int64, unix.Errno) {
+		return r.blocking(a[0], func() (int64, linuxabi.Errno) {
 			fd, err := so.Accept(r.fd(a[0]))
 			if err != nil {
 				return errnoResult(err)
 			}
-			if fl, _ := evalOK(a[3]); fl&unix.SOCK_NONBLOCK != 0 {
+			if fl, _ := evalOK(a[3]); fl&linuxabi.SOCK_NONBLOCK != 0 {
 				r.nonblock[fd] = true
 			}
 			return int64(fd), 0
@@ -650,18 +600,18 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 	case "poll":
 		return r.pollCall(sc)
 	case "epoll_create", "epoll_create1":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			fd := epollBase + r.epollsMade
 			r.epollsMade++
 			r.epolls[fd] = map[int]*epollEntry{}
 			return int64(fd), 0
 		})
 	case "epoll_ctl":
-		return once(func() (int64, unix.Errno) { return r.epollCtl(a) })
+		return once(func() (int64, linuxabi.Errno) { return r.epollCtl(a) })
 	case "epoll_wait":
 		return r.epollWait(sc)
 	case "ioctl":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			req, _ := evalOK(a[1])
 			v, err := so.Ioctl(r.fd(a[0]), int(req))
 			if err != nil {
@@ -674,12 +624,12 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			return 0, 0
 		})
 	case "shutdown":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			how, _ := evalOK(a[1])
 			return errnoResult(so.Shutdown(r.fd(a[0]), int(how)))
 		})
 	case "close":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			fd := r.fd(a[0])
 			if _, ok := r.epolls[fd]; ok {
 				delete(r.epolls, fd)
@@ -693,23 +643,23 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			return errnoResult(so.Close(fd))
 		})
 	case "setsockopt":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			lvl, _ := evalOK(a[1])
 			name, _ := evalOK(a[2])
 			return errnoResult(so.SetSockOpt(r.fd(a[0]), int(lvl), int(name), optionValue(a[3])))
 		})
 	case "getsockopt":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			lvl, _ := evalOK(a[1])
 			name, _ := evalOK(a[2])
-			if name == unix.TCP_INFO && (lvl == unix.SOL_TCP || lvl == unix.IPPROTO_TCP) {
+			if name == linuxabi.TCP_INFO && (lvl == linuxabi.SOL_TCP || lvl == linuxabi.IPPROTO_TCP) {
 				return r.tcpInfo(a[0], a[3])
 			}
 			v, err := so.GetSockOpt(r.fd(a[0]), int(lvl), int(name))
 			if err != nil {
 				return errnoResult(err)
 			}
-			if lvl == unix.SOL_SOCKET && (name == unix.SO_RCVBUF || name == unix.SO_SNDBUF) && r.cfg.Lenient {
+			if lvl == linuxabi.SOL_SOCKET && (name == linuxabi.SO_RCVBUF || name == linuxabi.SO_SNDBUF) && r.cfg.Lenient {
 				return 0, 0
 			}
 			want, ok := evalOK(a[3])
@@ -727,28 +677,28 @@ func (r *runner) compile(sc *Syscall) func() (int64, unix.Errno, bool) {
 			return 0, 0
 		})
 	case "fcntl":
-		return once(func() (int64, unix.Errno) {
+		return once(func() (int64, linuxabi.Errno) {
 			fd := r.fd(a[0])
-			if _, err := so.GetSockOpt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR); err == unix.EBADF {
-				return -1, unix.EBADF
+			if _, err := so.GetSockOpt(fd, linuxabi.SOL_SOCKET, linuxabi.SO_REUSEADDR); errors.Is(err, linuxabi.EBADF) {
+				return -1, linuxabi.EBADF
 			}
 			cmd, _ := evalOK(a[1])
-			if cmd == unix.F_GETFL {
-				fl := int64(unix.O_RDWR)
+			if cmd == linuxabi.F_GETFL {
+				fl := int64(linuxabi.O_RDWR)
 				if r.nonblock[fd] {
-					fl |= unix.O_NONBLOCK
+					fl |= linuxabi.O_NONBLOCK
 				}
 				return fl, 0
 			}
 			if len(a) < 3 {
-				return -1, unix.EINVAL
+				return -1, linuxabi.EINVAL
 			}
 			v, _ := evalOK(a[2])
-			r.nonblock[fd] = v&unix.O_NONBLOCK != 0
+			r.nonblock[fd] = v&linuxabi.O_NONBLOCK != 0
 			return 0, 0
 		})
 	}
-	return func() (int64, unix.Errno, bool) {
+	return func() (int64, linuxabi.Errno, bool) {
 		r.fail("unsupported: system call %s", sc.Name)
 		return 0, 0, true
 	}
@@ -762,8 +712,8 @@ var (
 )
 
 // blocking wraps a call that waits on a blocking socket (EAGAIN) until it can complete.
-func (r *runner) blocking(fdArg Expr, f func() (int64, unix.Errno)) func() (int64, unix.Errno, bool) {
-	return func() (int64, unix.Errno, bool) {
+func (r *runner) blocking(fdArg Expr, f func() (int64, linuxabi.Errno)) func() (int64, linuxabi.Errno, bool) {
+	return func() (int64, linuxabi.Errno, bool) {
 		res, e := f()
 		if wouldBlock(e) && !r.nonblock[r.fd(fdArg)] {
 			return 0, 0, false
@@ -812,7 +762,7 @@ func (r *runner) sockaddr(x Expr, defPort uint16, local bool) (uint16, netip.Add
 
 // tcpInfo is getsockopt(fd, SOL_TCP, TCP_INFO, {tcpi_state=TCP_ESTABLISHED, ...}, [N]): each
 // field the struct names is checked against what the target reports, by Linux's name.
-func (r *runner) tcpInfo(fdArg, want Expr) (int64, unix.Errno) {
+func (r *runner) tcpInfo(fdArg, want Expr) (int64, linuxabi.Errno) {
 	info, err := r.socks.TCPInfo(r.fd(fdArg))
 	if err != nil {
 		return errnoResult(err)
@@ -883,8 +833,8 @@ func optionValue(x Expr) int {
 
 // optionValueName prints an option's value: SO_ERROR as an errno name.
 func optionValueName(name int64, v int) string {
-	if name == unix.SO_ERROR && v != 0 {
-		return unix.ErrnoName(unix.Errno(v))
+	if name == linuxabi.SO_ERROR && v != 0 {
+		return linuxabi.ErrnoName(linuxabi.Errno(v))
 	}
 	return fmt.Sprint(v)
 }

@@ -10,7 +10,8 @@
 // moved elsewhere with setns(2) makes the check fail rather than pass.
 //
 // This package only reads /proc and /run/netns. It must never create, enter or change a
-// namespace, and never configure a device.
+// namespace, and never configure a device. Network namespaces are Linux's: on another system
+// the package builds, and Current and Require fail, saying so.
 package netns
 
 import (
@@ -19,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -43,6 +45,9 @@ const (
 // such entry, the root namespace in particular. If several names refer to the namespace, the
 // first in lexical order is returned.
 func Current() (string, error) {
+	if err := needsLinux(); err != nil {
+		return "", err
+	}
 	self, err := current()
 	if err != nil {
 		return "", err
@@ -68,6 +73,9 @@ func Current() (string, error) {
 // name any named namespace will do (see Current). Otherwise the error wraps ErrNotInNamespace
 // and says how to get into the namespace.
 func Require(name string) error {
+	if err := needsLinux(); err != nil {
+		return err
+	}
 	if name == "" {
 		_, err := Current()
 		return err
@@ -91,6 +99,15 @@ func Require(name string) error {
 	if !os.SameFile(self, want) {
 		return fmt.Errorf("%w: the process is not inside %s; run it with: ip netns exec %s <command>",
 			ErrNotInNamespace, path, name)
+	}
+	return nil
+}
+
+// needsLinux fails on a system other than Linux, which has no network namespaces: the process
+// cannot be inside one.
+func needsLinux() error {
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("%w: network namespaces need Linux, and this is %s", ErrNotInNamespace, runtime.GOOS)
 	}
 	return nil
 }

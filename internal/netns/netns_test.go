@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,29 @@ const (
 	otherEnv = "MTCP_NETNS_TEST_OTHER" // another namespace the child is not in
 )
 
+// skipUnlessLinux skips a test of what Linux's namespaces do.
+func skipUnlessLinux(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("network namespaces need Linux")
+	}
+}
+
+// Elsewhere than Linux no process is inside a named namespace, and the error says why.
+func TestCurrentAndRequireSayTheyNeedLinuxElsewhere(t *testing.T) {
+	if runtime.GOOS == "linux" {
+		t.Skip("this system is Linux")
+	}
+	if _, err := netns.Current(); !errors.Is(err, netns.ErrNotInNamespace) || !strings.Contains(err.Error(), "need Linux") {
+		t.Errorf("Current() error = %v, want ErrNotInNamespace saying namespaces need Linux", err)
+	}
+	for _, name := range []string{"", "mtcp-test"} {
+		if err := netns.Require(name); !errors.Is(err, netns.ErrNotInNamespace) || !strings.Contains(err.Error(), "need Linux") {
+			t.Errorf("Require(%q) = %v, want ErrNotInNamespace saying namespaces need Linux", name, err)
+		}
+	}
+}
+
 // skipIfNamed skips a test that assumes the process runs outside any named namespace.
 func skipIfNamed(t *testing.T) {
 	t.Helper()
@@ -30,6 +54,7 @@ func TestRequireRefusesTheRootNamespace(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("parent-only test")
 	}
+	skipUnlessLinux(t)
 	skipIfNamed(t)
 
 	err := netns.Require("")

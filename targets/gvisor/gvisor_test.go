@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"golang.org/x/sys/unix"
 
 	"github.com/mtcp-go/mtcp/harness"
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 	"github.com/mtcp-go/mtcp/targets/gvisor"
 )
 
@@ -119,7 +119,7 @@ func listen(t *testing.T, b *harness.Bench) (harness.Sockets, int) {
 func TestSYNToListenerAnswered(t *testing.T) {
 	b, d := newBench(t)
 	s, ln := listen(t, b)
-	if _, err := s.Accept(ln); !errors.Is(err, unix.EAGAIN) {
+	if _, err := s.Accept(ln); !errors.Is(err, linuxabi.EAGAIN) {
 		t.Fatalf("Accept with nothing queued: %v, want EAGAIN", err)
 	}
 	b.Inject(b.Peer().TCP(harness.Segment{Flags: harness.SYN, Seq: 1000, Win: 65535, MSS: 1460}))
@@ -150,7 +150,7 @@ func TestSYNToListenerAnswered(t *testing.T) {
 	}
 	// Data in, read out, ACKed.
 	b.Inject(b.Peer().TCP(harness.Segment{Flags: harness.ACK | harness.PSH, Seq: 1001, Ack: tc.Seq + 1, Win: 65535, Data: []byte("hello")}))
-	if n, err := s.Ioctl(fd, unix.SIOCINQ); err != nil || n != 5 {
+	if n, err := s.Ioctl(fd, linuxabi.SIOCINQ); err != nil || n != 5 {
 		t.Errorf("SIOCINQ = %d, %v; want 5", n, err)
 	}
 	p := make([]byte, 16)
@@ -158,7 +158,7 @@ func TestSYNToListenerAnswered(t *testing.T) {
 	if err != nil || string(p[:n]) != "hello" {
 		t.Fatalf("Read = %q, %v", p[:n], err)
 	}
-	if _, err := s.Read(fd, p); !errors.Is(err, unix.EAGAIN) {
+	if _, err := s.Read(fd, p); !errors.Is(err, linuxabi.EAGAIN) {
 		t.Errorf("Read with nothing queued: %v, want EAGAIN", err)
 	}
 	ack := b.NextWithin(time.Second).TCP()
@@ -188,7 +188,7 @@ func TestConnect(t *testing.T) {
 	remote := netip.AddrPortFrom(b.Peer().IP, 8080)
 	var cerr error
 	b.Do(func() { cerr = s.Connect(fd, remote) })
-	if !errors.Is(cerr, unix.EINPROGRESS) {
+	if !errors.Is(cerr, linuxabi.EINPROGRESS) {
 		t.Fatalf("Connect: %v, want EINPROGRESS", cerr)
 	}
 	syn := b.Next() // the bench answered the stack's ARP request for the peer
@@ -196,7 +196,7 @@ func TestConnect(t *testing.T) {
 	if tc == nil || !tc.SYN || tc.ACK || tc.DstPort != 8080 {
 		t.Fatalf("want a SYN to 8080, got %v", syn)
 	}
-	if err := s.Connect(fd, remote); !errors.Is(err, unix.EALREADY) {
+	if err := s.Connect(fd, remote); !errors.Is(err, linuxabi.EALREADY) {
 		t.Errorf("Connect again: %v, want EALREADY", err)
 	}
 	local := netip.AddrPortFrom(b.StackIP(), uint16(tc.SrcPort))
@@ -210,7 +210,7 @@ func TestConnect(t *testing.T) {
 	if err := s.Connect(fd, remote); err != nil {
 		t.Errorf("Connect once established: %v, want 0", err)
 	}
-	if err := s.Connect(fd, remote); !errors.Is(err, unix.EISCONN) {
+	if err := s.Connect(fd, remote); !errors.Is(err, linuxabi.EISCONN) {
 		t.Errorf("Connect after: %v, want EISCONN", err)
 	}
 	var n int
@@ -231,7 +231,7 @@ func TestConnectRefused(t *testing.T) {
 	b.Do(func() { _ = s.Connect(fd, remote) })
 	tc := b.Next().TCP()
 	b.Inject(b.Peer().TCP(harness.Segment{SrcPort: 8080, DstPort: uint16(tc.SrcPort), Flags: harness.RST | harness.ACK, Ack: tc.Seq + 1}))
-	if err := s.Connect(fd, remote); !errors.Is(err, unix.ECONNREFUSED) {
+	if err := s.Connect(fd, remote); !errors.Is(err, linuxabi.ECONNREFUSED) {
 		t.Errorf("Connect after RST: %v, want ECONNREFUSED", err)
 	}
 }
@@ -289,22 +289,22 @@ func TestSysctl(t *testing.T) {
 		t.Errorf("an unknown name: %v, want ErrNotMapped", err)
 	}
 	fd, _ := d.Socket()
-	if v, err := d.GetSockOpt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE); err != nil || v != 60 {
+	if v, err := d.GetSockOpt(fd, linuxabi.IPPROTO_TCP, linuxabi.TCP_KEEPIDLE); err != nil || v != 60 {
 		t.Errorf("TCP_KEEPIDLE after tcp_keepalive_time=60: %d, %v", v, err)
 	}
-	if _, err := d.GetSockOpt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING); !errors.Is(err, unix.ENOPROTOOPT) {
+	if _, err := d.GetSockOpt(fd, linuxabi.SOL_SOCKET, linuxabi.SO_TIMESTAMPING); !errors.Is(err, linuxabi.ENOPROTOOPT) {
 		t.Errorf("an unknown option: %v, want ENOPROTOOPT", err)
 	}
-	if err := d.SetSockOpt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 65536); err != nil {
+	if err := d.SetSockOpt(fd, linuxabi.SOL_SOCKET, linuxabi.SO_RCVBUF, 65536); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := d.GetSockOpt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); v != 131072 {
+	if v, _ := d.GetSockOpt(fd, linuxabi.SOL_SOCKET, linuxabi.SO_RCVBUF); v != 131072 {
 		t.Errorf("SO_RCVBUF after setting 65536: %d, want 131072 (doubled, as Linux and runsc)", v)
 	}
 	if err := d.Close(fd); err != nil {
 		t.Error(err)
 	}
-	if err := d.Close(fd); !errors.Is(err, unix.EBADF) {
+	if err := d.Close(fd); !errors.Is(err, linuxabi.EBADF) {
 		t.Errorf("Close twice: %v, want EBADF", err)
 	}
 }

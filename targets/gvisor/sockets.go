@@ -6,11 +6,12 @@ import (
 	"net/netip"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/mtcp-go/mtcp/harness/linuxabi"
 )
 
 // The socket API is gVisor's tcpip.Endpoint as runsc's socket layer presents it to a program
@@ -29,7 +30,7 @@ func (d *DUT) sock(fd int) (*socket, error) {
 	if s := d.fds[fd]; s != nil {
 		return s, nil
 	}
-	return nil, unix.EBADF
+	return nil, linuxabi.EBADF
 }
 
 // newFD puts an endpoint on the lowest free descriptor from 3.
@@ -45,7 +46,7 @@ func (d *DUT) newFD(s *socket) int {
 // Socket makes a TCP endpoint.
 func (d *DUT) Socket() (int, error) {
 	if d.closed {
-		return -1, unix.ENETDOWN
+		return -1, linuxabi.ENETDOWN
 	}
 	defer d.step()
 	wq := &waiter.Queue{}
@@ -66,7 +67,7 @@ func (d *DUT) Bind(fd int, port uint16) error {
 	defer d.step()
 	terr := s.ep.Bind(tcpip.FullAddress{Addr: addrOf(d.addr.Addr()), Port: port})
 	if _, ok := terr.(*tcpip.ErrNoPortAvailable); ok {
-		return unix.EADDRINUSE // runsc: bind reports EADDRINUSE whichever port was asked
+		return linuxabi.EADDRINUSE // runsc: bind reports EADDRINUSE whichever port was asked
 	}
 	return errOf(terr)
 }
@@ -114,11 +115,11 @@ func (d *DUT) Connect(fd int, remote netip.AddrPort) error {
 	}
 	defer d.step()
 	if !remote.Addr().Is4() {
-		return unix.EAFNOSUPPORT
+		return linuxabi.EAFNOSUPPORT
 	}
 	terr := s.ep.Connect(tcpip.FullAddress{Addr: addrOf(remote.Addr()), Port: remote.Port()})
 	if _, ok := terr.(*tcpip.ErrNoPortAvailable); ok {
-		return unix.EADDRNOTAVAIL // runsc: TCP reports EADDRNOTAVAIL when no ephemeral port is free
+		return linuxabi.EADDRNOTAVAIL // runsc: TCP reports EADDRNOTAVAIL when no ephemeral port is free
 	}
 	return errOf(terr)
 }
@@ -136,7 +137,7 @@ func (d *DUT) Recv(fd int, p []byte, flags int) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	peek, trunc := flags&unix.MSG_PEEK != 0, flags&unix.MSG_TRUNC != 0
+	peek, trunc := flags&linuxabi.MSG_PEEK != 0, flags&linuxabi.MSG_TRUNC != 0
 	var w io.Writer
 	sw := tcpip.SliceWriter(p)
 	w = &sw
@@ -191,14 +192,14 @@ func (d *DUT) Shutdown(fd, how int) error {
 	defer d.step()
 	var f tcpip.ShutdownFlags
 	switch how {
-	case unix.SHUT_RD:
+	case linuxabi.SHUT_RD:
 		f = tcpip.ShutdownRead
-	case unix.SHUT_WR:
+	case linuxabi.SHUT_WR:
 		f = tcpip.ShutdownWrite
-	case unix.SHUT_RDWR:
+	case linuxabi.SHUT_RDWR:
 		f = tcpip.ShutdownRead | tcpip.ShutdownWrite
 	default:
-		return unix.EINVAL
+		return linuxabi.EINVAL
 	}
 	return errOf(s.ep.Shutdown(f))
 }
@@ -214,13 +215,6 @@ func (d *DUT) Close(fd int) error {
 	s.ep.Close()
 	return nil
 }
-
-// Linux's POLLRDNORM and POLLWRNORM (asm-generic/poll.h), which gVisor's waiter package uses
-// too; golang.org/x/sys/unix does not name them on every architecture.
-const (
-	pollRdNorm = 0x40
-	pollWrNorm = 0x100
-)
 
 // pollMask is every event Poll asks about: gVisor's waiter events are Linux's poll bits.
 const pollMask = waiter.EventIn | waiter.EventOut | waiter.EventErr | waiter.EventHUp |
@@ -247,12 +241,12 @@ func (d *DUT) Ioctl(fd, request int) (int, error) {
 	defer d.step()
 	var opt tcpip.SockOptInt
 	switch request {
-	case unix.SIOCINQ:
+	case linuxabi.SIOCINQ:
 		opt = tcpip.ReceiveQueueSizeOption
-	case unix.SIOCOUTQ:
+	case linuxabi.SIOCOUTQ:
 		opt = tcpip.SendQueueSizeOption
 	default:
-		return -1, unix.ENOTTY
+		return -1, linuxabi.ENOTTY
 	}
 	v, terr := s.ep.GetSockOptInt(opt)
 	if terr != nil {
@@ -279,75 +273,75 @@ func (d *DUT) SetSockOpt(fd, level, name, value int) error {
 	defer d.step()
 	ops := s.ep.SocketOptions()
 	switch level {
-	case unix.SOL_SOCKET:
+	case linuxabi.SOL_SOCKET:
 		switch name {
-		case unix.SO_REUSEADDR:
+		case linuxabi.SO_REUSEADDR:
 			ops.SetReuseAddress(value != 0)
-		case unix.SO_REUSEPORT:
+		case linuxabi.SO_REUSEPORT:
 			ops.SetReusePort(value != 0)
-		case unix.SO_KEEPALIVE:
+		case linuxabi.SO_KEEPALIVE:
 			ops.SetKeepAlive(value != 0)
-		case unix.SO_SNDBUF:
+		case linuxabi.SO_SNDBUF:
 			lo, hi := ops.SendBufferLimits()
 			ops.SetSendBufferSize(clampBufSize(int64(uint32(value)), lo, hi), true)
-		case unix.SO_RCVBUF:
+		case linuxabi.SO_RCVBUF:
 			lo, hi := ops.ReceiveBufferLimits()
 			ops.SetReceiveBufferSize(clampBufSize(int64(uint32(value)), lo, hi), true)
-		case unix.SO_LINGER:
+		case linuxabi.SO_LINGER:
 			ops.SetLinger(tcpip.LingerOption{Enabled: value >= 0, Timeout: time.Duration(max(value, 0)) * time.Second})
 		default:
-			return unix.ENOPROTOOPT
+			return linuxabi.ENOPROTOOPT
 		}
 		return nil
-	case unix.IPPROTO_TCP:
+	case linuxabi.IPPROTO_TCP:
 		switch name {
-		case unix.TCP_NODELAY:
+		case linuxabi.TCP_NODELAY:
 			ops.SetDelayOption(value == 0)
 			return nil
-		case unix.TCP_CORK:
+		case linuxabi.TCP_CORK:
 			ops.SetCorkOption(value != 0)
 			return nil
-		case unix.TCP_QUICKACK:
+		case linuxabi.TCP_QUICKACK:
 			ops.SetQuickAck(value != 0)
 			return nil
-		case unix.TCP_MAXSEG:
+		case linuxabi.TCP_MAXSEG:
 			return errOf(s.ep.SetSockOptInt(tcpip.MaxSegOption, value))
-		case unix.TCP_KEEPIDLE:
+		case linuxabi.TCP_KEEPIDLE:
 			if value < 1 || value > maxKeepIdle {
-				return unix.EINVAL
+				return linuxabi.EINVAL
 			}
 			o := tcpip.KeepaliveIdleOption(time.Duration(value) * time.Second)
 			return errOf(s.ep.SetSockOpt(&o))
-		case unix.TCP_KEEPINTVL:
+		case linuxabi.TCP_KEEPINTVL:
 			if value < 1 || value > maxKeepIntvl {
-				return unix.EINVAL
+				return linuxabi.EINVAL
 			}
 			o := tcpip.KeepaliveIntervalOption(time.Duration(value) * time.Second)
 			return errOf(s.ep.SetSockOpt(&o))
-		case unix.TCP_KEEPCNT:
+		case linuxabi.TCP_KEEPCNT:
 			if value < 1 || value > maxKeepCnt {
-				return unix.EINVAL
+				return linuxabi.EINVAL
 			}
 			return errOf(s.ep.SetSockOptInt(tcpip.KeepaliveCountOption, value))
-		case unix.TCP_USER_TIMEOUT:
+		case linuxabi.TCP_USER_TIMEOUT:
 			if value < 0 {
-				return unix.EINVAL
+				return linuxabi.EINVAL
 			}
 			o := tcpip.TCPUserTimeoutOption(time.Duration(value) * time.Millisecond)
 			return errOf(s.ep.SetSockOpt(&o))
-		case unix.TCP_LINGER2:
+		case linuxabi.TCP_LINGER2:
 			o := tcpip.TCPLingerTimeoutOption(time.Duration(value) * time.Second)
 			return errOf(s.ep.SetSockOpt(&o))
-		case unix.TCP_DEFER_ACCEPT:
+		case linuxabi.TCP_DEFER_ACCEPT:
 			o := tcpip.TCPDeferAcceptOption(time.Duration(max(value, 0)) * time.Second)
 			return errOf(s.ep.SetSockOpt(&o))
-		case unix.TCP_SYNCNT:
+		case linuxabi.TCP_SYNCNT:
 			return errOf(s.ep.SetSockOptInt(tcpip.TCPSynCountOption, value))
-		case unix.TCP_WINDOW_CLAMP:
+		case linuxabi.TCP_WINDOW_CLAMP:
 			return errOf(s.ep.SetSockOptInt(tcpip.TCPWindowClampOption, value))
 		}
 	}
-	return unix.ENOPROTOOPT
+	return linuxabi.ENOPROTOOPT
 }
 
 // clampBufSize is runsc's: the size asked for, capped at the maximum, doubled for overhead (as
@@ -377,58 +371,58 @@ func (d *DUT) GetSockOpt(fd, level, name int) (int, error) {
 		return 0
 	}
 	switch level {
-	case unix.SOL_SOCKET:
+	case linuxabi.SOL_SOCKET:
 		switch name {
-		case unix.SO_ERROR:
+		case linuxabi.SO_ERROR:
 			if e := ops.GetLastError(); e != nil {
 				return int(errnoOf(e)), nil
 			}
 			return 0, nil
-		case unix.SO_REUSEADDR:
+		case linuxabi.SO_REUSEADDR:
 			return b(ops.GetReuseAddress()), nil
-		case unix.SO_REUSEPORT:
+		case linuxabi.SO_REUSEPORT:
 			return b(ops.GetReusePort()), nil
-		case unix.SO_KEEPALIVE:
+		case linuxabi.SO_KEEPALIVE:
 			return b(ops.GetKeepAlive()), nil
-		case unix.SO_SNDBUF:
+		case linuxabi.SO_SNDBUF:
 			return int(min(ops.GetSendBufferSize(), 1<<31-1)), nil
-		case unix.SO_RCVBUF:
+		case linuxabi.SO_RCVBUF:
 			return int(min(ops.GetReceiveBufferSize(), 1<<31-1)), nil
-		case unix.SO_LINGER:
+		case linuxabi.SO_LINGER:
 			if l := ops.GetLinger(); l.Enabled {
 				return int(l.Timeout / time.Second), nil
 			}
 			return -1, nil
 		}
-	case unix.IPPROTO_TCP:
+	case linuxabi.IPPROTO_TCP:
 		switch name {
-		case unix.TCP_NODELAY:
+		case linuxabi.TCP_NODELAY:
 			return b(!ops.GetDelayOption()), nil
-		case unix.TCP_CORK:
+		case linuxabi.TCP_CORK:
 			return b(ops.GetCorkOption()), nil
-		case unix.TCP_QUICKACK:
+		case linuxabi.TCP_QUICKACK:
 			return b(ops.GetQuickAck()), nil
-		case unix.TCP_MAXSEG:
+		case linuxabi.TCP_MAXSEG:
 			return intOpt(s.ep, tcpip.MaxSegOption)
-		case unix.TCP_KEEPCNT:
+		case linuxabi.TCP_KEEPCNT:
 			return intOpt(s.ep, tcpip.KeepaliveCountOption)
-		case unix.TCP_SYNCNT:
+		case linuxabi.TCP_SYNCNT:
 			return intOpt(s.ep, tcpip.TCPSynCountOption)
-		case unix.TCP_WINDOW_CLAMP:
+		case linuxabi.TCP_WINDOW_CLAMP:
 			return intOpt(s.ep, tcpip.TCPWindowClampOption)
-		case unix.TCP_KEEPIDLE:
+		case linuxabi.TCP_KEEPIDLE:
 			var v tcpip.KeepaliveIdleOption
 			return durationOpt(s.ep, &v, func() time.Duration { return time.Duration(v) }, time.Second)
-		case unix.TCP_KEEPINTVL:
+		case linuxabi.TCP_KEEPINTVL:
 			var v tcpip.KeepaliveIntervalOption
 			return durationOpt(s.ep, &v, func() time.Duration { return time.Duration(v) }, time.Second)
-		case unix.TCP_USER_TIMEOUT:
+		case linuxabi.TCP_USER_TIMEOUT:
 			var v tcpip.TCPUserTimeoutOption
 			return durationOpt(s.ep, &v, func() time.Duration { return time.Duration(v) }, time.Millisecond)
-		case unix.TCP_DEFER_ACCEPT:
+		case linuxabi.TCP_DEFER_ACCEPT:
 			var v tcpip.TCPDeferAcceptOption
 			return durationOpt(s.ep, &v, func() time.Duration { return time.Duration(v) }, time.Second)
-		case unix.TCP_LINGER2:
+		case linuxabi.TCP_LINGER2:
 			var v tcpip.TCPLingerTimeoutOption
 			n, err := durationOpt(s.ep, &v, func() time.Duration { return time.Duration(v) }, time.Second)
 			if err == nil && v < 0 {
@@ -437,7 +431,7 @@ func (d *DUT) GetSockOpt(fd, level, name int) (int, error) {
 			return n, err
 		}
 	}
-	return -1, unix.ENOPROTOOPT
+	return -1, linuxabi.ENOPROTOOPT
 }
 
 func intOpt(ep tcpip.Endpoint, opt tcpip.SockOptInt) (int, error) {
@@ -523,76 +517,76 @@ func errOf(err tcpip.Error) error {
 // errnoOf maps a tcpip error to the errno runsc reports for it (pkg/syserr/netstack.go); 0 for
 // ErrClosedForReceive, which is no error to a program (end of stream), and EIO for one runsc
 // does not map.
-func errnoOf(err tcpip.Error) unix.Errno {
+func errnoOf(err tcpip.Error) linuxabi.Errno {
 	switch err.(type) {
 	case nil, *tcpip.ErrClosedForReceive:
 		return 0
 	case *tcpip.ErrWouldBlock:
-		return unix.EAGAIN
+		return linuxabi.EAGAIN
 	case *tcpip.ErrConnectStarted:
-		return unix.EINPROGRESS
+		return linuxabi.EINPROGRESS
 	case *tcpip.ErrAlreadyConnecting:
-		return unix.EALREADY
+		return linuxabi.EALREADY
 	case *tcpip.ErrAlreadyConnected:
-		return unix.EISCONN
+		return linuxabi.EISCONN
 	case *tcpip.ErrNotConnected:
-		return unix.ENOTCONN
+		return linuxabi.ENOTCONN
 	case *tcpip.ErrConnectionRefused:
-		return unix.ECONNREFUSED
+		return linuxabi.ECONNREFUSED
 	case *tcpip.ErrConnectionReset:
-		return unix.ECONNRESET
+		return linuxabi.ECONNRESET
 	case *tcpip.ErrConnectionAborted:
-		return unix.ECONNABORTED
+		return linuxabi.ECONNABORTED
 	case *tcpip.ErrTimeout:
-		return unix.ETIMEDOUT
+		return linuxabi.ETIMEDOUT
 	case *tcpip.ErrAborted, *tcpip.ErrClosedForSend:
-		return unix.EPIPE
+		return linuxabi.EPIPE
 	case *tcpip.ErrHostUnreachable:
-		return unix.EHOSTUNREACH
+		return linuxabi.EHOSTUNREACH
 	case *tcpip.ErrHostDown:
-		return unix.EHOSTDOWN
+		return linuxabi.EHOSTDOWN
 	case *tcpip.ErrNetworkUnreachable:
-		return unix.ENETUNREACH
+		return linuxabi.ENETUNREACH
 	case *tcpip.ErrNoNet:
-		return unix.ENONET
+		return linuxabi.ENONET
 	case *tcpip.ErrPortInUse:
-		return unix.EADDRINUSE
+		return linuxabi.EADDRINUSE
 	case *tcpip.ErrBadLocalAddress:
-		return unix.EADDRNOTAVAIL
+		return linuxabi.EADDRNOTAVAIL
 	case *tcpip.ErrNoPortAvailable:
-		return unix.EAGAIN
+		return linuxabi.EAGAIN
 	case *tcpip.ErrAlreadyBound, *tcpip.ErrInvalidEndpointState, *tcpip.ErrInvalidOptionValue,
 		*tcpip.ErrUnknownProtocol, *tcpip.ErrMalformedHeader, *tcpip.ErrInvalidPortRange,
 		*tcpip.ErrMissingRequiredFields, *tcpip.ErrMulticastInputCannotBeOutput:
-		return unix.EINVAL
+		return linuxabi.EINVAL
 	case *tcpip.ErrUnknownProtocolOption:
-		return unix.ENOPROTOOPT
+		return linuxabi.ENOPROTOOPT
 	case *tcpip.ErrDestinationRequired:
-		return unix.EDESTADDRREQ
+		return linuxabi.EDESTADDRREQ
 	case *tcpip.ErrNotSupported:
-		return unix.EOPNOTSUPP
+		return linuxabi.EOPNOTSUPP
 	case *tcpip.ErrQueueSizeNotSupported:
-		return unix.ENOTTY
+		return linuxabi.ENOTTY
 	case *tcpip.ErrNoBufferSpace:
-		return unix.ENOBUFS
+		return linuxabi.ENOBUFS
 	case *tcpip.ErrMessageTooLong:
-		return unix.EMSGSIZE
+		return linuxabi.EMSGSIZE
 	case *tcpip.ErrBadAddress, *tcpip.ErrBadBuffer:
-		return unix.EFAULT
+		return linuxabi.EFAULT
 	case *tcpip.ErrAddressFamilyNotSupported:
-		return unix.EAFNOSUPPORT
+		return linuxabi.EAFNOSUPPORT
 	case *tcpip.ErrNoSuchFile:
-		return unix.ENOENT
+		return linuxabi.ENOENT
 	case *tcpip.ErrBroadcastDisabled:
-		return unix.EACCES
+		return linuxabi.EACCES
 	case *tcpip.ErrNotPermitted:
-		return unix.EPERM
+		return linuxabi.EPERM
 	case *tcpip.ErrEndpointBusy:
-		return unix.EBUSY
+		return linuxabi.EBUSY
 	case *tcpip.ErrDuplicateAddress, *tcpip.ErrDuplicateNICID:
-		return unix.EEXIST
+		return linuxabi.EEXIST
 	case *tcpip.ErrUnknownNICID, *tcpip.ErrUnknownDevice:
-		return unix.ENODEV
+		return linuxabi.ENODEV
 	}
-	return unix.EIO
+	return linuxabi.EIO
 }
