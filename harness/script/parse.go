@@ -90,6 +90,10 @@ func parse(filename string, src []byte, defs *defineSet, ipVersion string) (s *S
 		}
 		return nil, withText(first)
 	}
+	if len(p.script.Events) == 0 {
+		return nil, withText(&Error{Line: 1, Col: 1, Msg: "empty script: no event to run"})
+	}
+	p.checkTimeOrder()
 	for _, w := range p.script.Warnings {
 		withText(w)
 	}
@@ -252,6 +256,27 @@ func (p *parser) parseScript() {
 		ev := p.event()
 		p.script.Events = append(p.script.Events, ev)
 		p.lastLine = p.toks[p.i-1].line
+	}
+}
+
+// checkTimeOrder refuses an absolute time that comes before the earliest time the events
+// above it can have run at: each absolute time sets that bound, each relative one adds to it
+// ('*' and untimed lines leave it). The runner still checks the times it actually reaches.
+func (p *parser) checkTimeOrder() {
+	var earliest time.Duration
+	var from int // the line that set earliest
+	for _, e := range p.script.Events {
+		switch e.Time.Kind {
+		case TimeAbsolute:
+			if e.Time.Start < earliest {
+				panic(bail{&Error{Line: e.Line, Col: e.Col, Msg: fmt.Sprintf(
+					"time goes backward: %s s is before %s s, the earliest line %d can run at", secs(e.Time.Start), secs(earliest), from)}})
+			}
+			earliest, from = e.Time.Start, e.Line
+		case TimeRelative:
+			earliest += e.Time.Start
+			from = e.Line
+		}
 	}
 }
 

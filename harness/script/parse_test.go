@@ -297,3 +297,35 @@ func TestErrorFormat(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", err, want)
 	}
 }
+
+// TestRefusedBeforeRunning: a script with nothing to run, and one whose absolute time comes
+// before what the lines above it add up to, are errors at their place, not a pass or a failure
+// at run time; time that only moves forward, and '*', are accepted (the positive control).
+func TestRefusedBeforeRunning(t *testing.T) {
+	for _, c := range []struct {
+		name, src string
+		line, col int
+		msg       string
+	}{
+		{"empty", "", 1, 1, "empty script: no event to run"},
+		{"comments only", "// nothing\n/* here */\n", 1, 1, "empty script: no event to run"},
+		{"absolute before absolute", "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n1.0 close(3) = 0\n0.5 close(3) = -1 EBADF (Bad file descriptor)\n", 3, 1,
+			"time goes backward: 0.500000 s is before 1.000000 s, the earliest line 2 can run at"},
+		{"absolute before a sum", "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+1 close(3) = 0\n  +1 close(3) = -1 EBADF (Bad file descriptor)\n  1.5 close(3) = -1 EBADF (Bad file descriptor)\n", 4, 3,
+			"time goes backward: 1.500000 s is before 2.000000 s, the earliest line 3 can run at"},
+	} {
+		_, err := Parse("x.pkt", []byte(c.src), nil)
+		var e *Error
+		if !errors.As(err, &e) || e.Line != c.line || e.Col != c.col || e.Msg != c.msg || e.Feature != "" {
+			t.Errorf("%s: got %v, want x.pkt:%d:%d: %s", c.name, err, c.line, c.col, c.msg)
+		}
+	}
+	for _, src := range []string{
+		"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+1 close(3) = 0\n1.0 close(3) = -1 EBADF (Bad file descriptor)\n",
+		"0 < S 0:0(0) win 100\n* > S. 0:0(0) ack 1 win 100\n0 < . 1:1(0) ack 1 win 100\n",
+	} {
+		if _, err := Parse("x.pkt", []byte(src), nil); err != nil {
+			t.Errorf("refused a script whose time does not go backward: %v\n%s", err, src)
+		}
+	}
+}

@@ -425,7 +425,7 @@ func (r *runner) poll() {
 	if r.cfg.Strict {
 		if f := r.b.TryNextWithin(0); f != nil {
 			note := describeFrame(f, r.frameFlow(f, r.cur))
-			f.Note("FAILED (strict): no outbound line expects this packet")
+			f.Note("expected instead: nothing (--strict: no outbound line expects this packet)")
 			r.failWith("", fmt.Sprintf("%s %s", secs(f.Offset), note), "the stack sent a packet no line expects (--strict)")
 		}
 	}
@@ -502,15 +502,15 @@ func (r *runner) expect(e *Event, at time.Duration) {
 		got += fmt.Sprintf(" and %d more segments, %d bytes in all (one GSO segment)", r.gso.frames, r.gso.len)
 	}
 	if f.Offset < lo {
-		f.Note("line %d: FAILED: sent %s too early; expected %s", e.Line, lo-f.Offset, want)
+		f.Note("line %d: expected instead: %s (sent %s too early)", e.Line, want, lo-f.Offset)
 		r.failWith(want, got, "the stack sent a packet %s too early (tolerance %s)", lo-f.Offset, tol)
 	}
 	if f.Offset > hi { // a packet already waiting, sent after the line's window
-		f.Note("line %d: FAILED: sent %s too late; expected %s", e.Line, f.Offset-hi, want)
+		f.Note("line %d: expected instead: %s (sent %s too late)", e.Line, want, f.Offset-hi)
 		r.failWith(want, got, "the stack sent a packet %s too late (tolerance %s)", f.Offset-hi, tol)
 	}
 	if d := r.matches(e.Packet, f, fl); len(d) > 0 {
-		f.Note("line %d: FAILED: %s; expected %s", e.Line, strings.Join(d, "; "), want)
+		f.Note("line %d: expected instead: %s (%s)", e.Line, want, strings.Join(d, "; "))
 		r.failWith(want, got, "the stack's packet differs: %s", strings.Join(d, "; "))
 	}
 	f.Note("line %d: %s", e.Line, strings.TrimSpace(r.s.SourceLine(e.Line)))
@@ -806,11 +806,11 @@ func arpDiff(want *ARP, got *layers.ARP, eth *layers.Ethernet, req *layers.ARP) 
 // nothingUntil checks that the stack sends nothing from now until script time t.
 func (r *runner) nothingUntil(t time.Duration) {
 	if f := r.b.TryNextWithin(0); f != nil {
-		f.Note("line %d: FAILED: expected nothing until %s", r.ev.Line, secs(t))
+		f.Note("line %d: expected instead: nothing until %s s", r.ev.Line, secs(t))
 		r.failWith(fmt.Sprintf("nothing until %s s", secs(t)), fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.frameFlow(f, r.cur))), "the stack sent a packet")
 	}
 	if f := r.nextFrame(t); f != nil {
-		f.Note("line %d: FAILED: expected nothing until %s", r.ev.Line, secs(t))
+		f.Note("line %d: expected instead: nothing until %s s", r.ev.Line, secs(t))
 		r.failWith(fmt.Sprintf("nothing until %s s", secs(t)), fmt.Sprintf("%s %s", secs(f.Offset), describeFrame(f, r.frameFlow(f, r.cur))), "the stack sent a packet")
 	}
 	r.b.RunUntil(harness.DefaultStart().Add(t))
