@@ -3,7 +3,8 @@
 # iproute2 (ip netns) for the live tests, ping and arping to talk to the stack over a TAP
 # device, tshark to check recorded captures, curl and socat for the TCP examples, ethtool for
 # pcaps/record.sh (offloads off on its veth pairs), hping3 and python3 for the live attack
-# tests (a spoofed SYN flood, HTTP/1.0 bursts, clients that stop reading). Idempotent.
+# tests (a spoofed SYN flood, HTTP/1.0 bursts, clients that stop reading), chromium to render
+# the HTML reports headless (harness/report's browser test). Idempotent.
 set -euo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -15,6 +16,7 @@ command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 command -v hping3 >/dev/null 2>&1 || need+=(hping3)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo
