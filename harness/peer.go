@@ -308,7 +308,16 @@ func (pk *Packet) Fragments(id uint16, sizes ...int) []Injectable {
 	return out
 }
 
-// Segment describes a TCP segment for Peer.TCP. Ports default to 40000 (peer) and 80 (stack).
+// The ports of a segment that names none: the peer's, and the stack's. The stack's is the
+// discard port, which Wireshark shows as plain data: the specs' bulk transfers are not taken
+// for a text protocol and flagged malformed (as on port 80, HTTP's).
+const (
+	DefaultPeerPort  = 40000
+	DefaultStackPort = 9
+)
+
+// Segment describes a TCP segment for Peer.TCP. Ports default to DefaultPeerPort and
+// DefaultStackPort.
 type Segment struct {
 	SrcPort, DstPort uint16
 	Flags            TCPFlags
@@ -324,10 +333,10 @@ type Segment struct {
 // TCP sends a TCP segment to the stack.
 func (p *Peer) TCP(s Segment) *Packet {
 	if s.SrcPort == 0 {
-		s.SrcPort = 40000
+		s.SrcPort = DefaultPeerPort
 	}
 	if s.DstPort == 0 {
-		s.DstPort = 80
+		s.DstPort = DefaultStackPort
 	}
 	t := &layers.TCP{SrcPort: layers.TCPPort(s.SrcPort), DstPort: layers.TCPPort(s.DstPort), Seq: s.Seq, Ack: s.Ack,
 		Window: s.Win, Urgent: s.Urgent,

@@ -105,6 +105,15 @@ func NewBench(opts ...harness.Option) *harness.Bench {
 func newBenchOn(d harness.DUT, opts ...harness.Option) *harness.Bench {
 	GinkgoHelper()
 	b := harness.New(GinkgoT(), d, append([]harness.Option{harness.WithTimeLimit(RealTimeLimit)}, opts...)...)
+	keepCapture(b.DUT().Name(), b.WriteCapture)
+	return b
+}
+
+// keepCapture has write save the running spec's capture when the spec ends, under
+// OutDir/<spec text>.pcapng, with the spec, the target and the verdict as its section comment,
+// and reports the path: every spec's goes into the JUnit and HTML reports, mtcp-test prints a
+// failing one's.
+func keepCapture(target string, write func(path, comment string) error) {
 	DeferCleanup(func() {
 		r := CurrentSpecReport()
 		path := filepath.Join(OutDir, FileName(r.LeafNodeText)+".pcapng")
@@ -112,8 +121,7 @@ func newBenchOn(d harness.DUT, opts ...harness.Option) *harness.Bench {
 		if r.Failed() {
 			verdict = "FAILED: " + r.Failure.Message
 		}
-		comment := fmt.Sprintf("%s\ntarget: %s\nverdict: %s", r.LeafNodeText, b.DUT().Name(), verdict)
-		if err := b.WriteCapture(path, comment); err != nil {
+		if err := write(path, fmt.Sprintf("%s\ntarget: %s\nverdict: %s", r.LeafNodeText, target, verdict)); err != nil {
 			AddReportEntry("capture error", err.Error())
 			return
 		}
@@ -123,7 +131,6 @@ func newBenchOn(d harness.DUT, opts ...harness.Option) *harness.Bench {
 			AddReportEntry("capture", path, ReportEntryVisibilityFailureOrVerbose)
 		}
 	})
-	return b
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

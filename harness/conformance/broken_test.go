@@ -209,11 +209,10 @@ func readJUnit(t *testing.T, path string) []reporters.JUnitTestCase {
 	return cases
 }
 
-// findCase finds the testcase of the spec whose text is text: Ginkgo names it "[It]
-// <containers> <text> [<labels>]".
+// findCase finds the testcase of the spec whose text is text: mtcp-test names it so.
 func findCase(cases []reporters.JUnitTestCase, text string) (reporters.JUnitTestCase, bool) {
 	for _, c := range cases {
-		if strings.Contains(c.Name, " "+text+" [") || strings.HasSuffix(c.Name, " "+text) {
+		if c.Name == text {
 			return c, true
 		}
 	}

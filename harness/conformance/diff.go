@@ -30,15 +30,23 @@ import (
 // both captures. Cases that pin a policy ("// Policy:" in a script's header, Case.Policy for
 // the catalog) are reported apart from real disagreements.
 
-const diffUsage = `usage: mtcp-test diff --target A --target B [flags] [FILE|DIR...]
+const diffUsage = `mtcp-test diff runs the same cases against two or more stacks and compares their verdicts.
 
-Runs the same cases against each target (the built-in suite, or the scripts given, as
-mtcp-test run does) and compares their verdicts. Flags: -o DIR (captures and logs, one folder
-per target; default mtcp-diff), --label-filter, --focus, --max-real-time, and for scripts
---platform, --lenient, --strict, -D, -U, and --jobs N: the cases of each target split over N
-processes run at once (a target on the real clock spends its time waiting; for the built-in
-suite, not with --focus). A case skipped on one target (over the time limit of
-a target on the real clock, or not for that target) is counted apart, not compared.
+Usage:
+  mtcp-test diff --target A --target B [flags] [FILE|DIR...]
+
+Runs each case (the built-in suite, or the scripts given, as mtcp-test run does) against each
+target and compares the verdicts case by case; where they differ it prints the verdicts, the
+first frame where the captures differ, and both captures. Flags: -o DIR (captures and logs, one
+folder per target; default mtcp-diff), --label-filter, --focus, --max-real-time, and for
+scripts --platform, --lenient, --strict, -D, -U, and --jobs N: the cases of each target split
+over N processes run at once (a target on the real clock spends its time waiting; for the
+built-in suite, not with --focus). A case skipped on one target (over the time limit of a
+target on the real clock, or not for that target) is counted apart, not compared.
+
+Examples:
+  mtcp-test diff --target mtcp --target linux --label-filter arp
+  mtcp-test diff --jobs 8 --target mtcp --target linux scenarios/tcp
 
 Exit status: 0 when the targets agree on every case (differences in cases that pin a policy
 are reported, not counted), 1 when they disagree, 2 for bad usage or a target that cannot run.
@@ -60,8 +68,8 @@ type verdict struct {
 // runDiff is mtcp-test diff.
 func runDiff(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mtcp-test diff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, diffUsage) }
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var targetNames targetList
 	fs.Var(&targetNames, "target", "a target (twice or more)")
 	out := "mtcp-diff"
@@ -79,20 +87,19 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		fs.Func(name, "passed to each run", func(v string) error { pass = append(pass, "-"+name, v); return nil })
 	}
 	paths, err := cli.Parse(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, diffUsage)
+		return 0
+	case err != nil:
+		return usageError(stderr, "mtcp-test diff", "%v", err)
 	}
 	if len(targetNames) < 2 {
-		fmt.Fprintln(stderr, "mtcp-test diff: give two targets or more (--target mtcp --target linux)")
-		return 2
+		return usageError(stderr, "mtcp-test diff", "give two targets or more (--target mtcp --target linux)")
 	}
 	for i, name := range targetNames {
 		if slices.Contains(targetNames[:i], name) {
-			fmt.Fprintf(stderr, "mtcp-test diff: --target %s given twice\n", name)
-			return 2
+			return usageError(stderr, "mtcp-test diff", "--target %s given twice", name)
 		}
 		if _, ok := targets[name]; !ok {
 			fmt.Fprintf(stderr, "mtcp-test diff: unknown --target %q (%s)\n", name, strings.Join(TargetNames(), ", "))
@@ -345,7 +352,7 @@ func readJUnit(path string) (map[string]verdict, []string, error) {
 	out := map[string]verdict{}
 	var order []string
 	for _, c := range doc.Cases {
-		name := caseName(c.Name)
+		name := c.Name // the spec text: mtcp-test names its testcases so
 		v := verdict{status: c.Status}
 		if v.status == "panicked" || v.status == "interrupted" || v.status == "timedout" {
 			v.status = "failed"
@@ -355,23 +362,13 @@ func readJUnit(path string) (map[string]verdict, []string, error) {
 		}
 		for _, p := range c.Properties {
 			if p.Name == "capture" {
-				v.capture = strings.Trim(p.Value, `"`)
+				v.capture = p.Value
 			}
 		}
 		out[name] = v
 		order = append(order, name)
 	}
 	return out, order, nil
-}
-
-// caseName is a JUnit testcase name without Ginkgo's node type and labels:
-// "[It] H1 answers ... [tcp, rfc9293]" → "H1 answers ...".
-func caseName(s string) string {
-	s = strings.TrimPrefix(s, "[It] ")
-	if i := strings.LastIndex(s, " ["); i > 0 && strings.HasSuffix(s, "]") {
-		s = s[:i]
-	}
-	return s
 }
 
 // policyOf returns a function that tells the policy a case pins, from the catalog and from the

@@ -118,7 +118,7 @@ var _ = Describe("IPv4 (RFC 791, RFC 1122 3.2 and 3.3)", Label("ipv4"), func() {
 		Expect(b.Next()).To(BeICMPError(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeProtocol,
 			FromIP(b.StackIP()), ToIP(b.Peer().IP), Quoting(p)))
 		b.Inject(syn())
-		Expect(b.Next()).To(BeTCP(Flags(RST|ACK), SrcPort(80), DstPort(40000), Ack(1001)))
+		Expect(b.Next()).To(BeTCP(Flags(RST|ACK), SrcPort(DefaultStackPort), DstPort(DefaultPeerPort), Ack(1001)))
 		b.ExpectNothing()
 	})
 

@@ -89,7 +89,7 @@ type pair struct {
 	rec            *recorder
 }
 
-var serverAddr = netip.MustParseAddrPort("198.18.0.2:80")
+var serverAddr = netip.MustParseAddrPort("198.18.0.2:9")
 
 func newPair(cfg tcp.Config, faults *fault.Config) *pair {
 	GinkgoHelper()
@@ -117,21 +117,11 @@ func newPair(cfg tcp.Config, faults *fault.Config) *pair {
 // saveCapture writes the recorded frames as the spec's capture when the spec ends (after the
 // stacks are closed: cleanups run last-registered first), with its verdict.
 func saveCapture(rec *recorder) {
-	DeferCleanup(func() {
-		r := CurrentSpecReport()
-		verdict := "passed"
-		if r.Failed() {
-			verdict = "FAILED: " + r.Failure.Message
-		}
-		path := filepath.Join(OutDir, FileName(r.LeafNodeText)+".pcapng")
+	keepCapture("mtcp runtime (stacks on the real clock)", func(path, comment string) error {
 		rec.mu.Lock()
 		frames := rec.frames
 		rec.mu.Unlock()
-		if err := writeFrames(path, fmt.Sprintf("%s\ntarget: mtcp runtime (stacks on the real clock)\nverdict: %s", r.LeafNodeText, verdict), frames); err != nil {
-			AddReportEntry("capture error", err.Error())
-		} else if r.Failed() {
-			AddReportEntry("capture", path)
-		}
+		return writeFrames(path, comment, frames)
 	})
 }
 
@@ -182,7 +172,7 @@ func (p *pair) connect(ln *stack.Listener) (client, server *stack.Conn) {
 
 func (p *pair) listen() *stack.Listener {
 	GinkgoHelper()
-	ln, err := p.server.Listen(80)
+	ln, err := p.server.Listen(serverAddr.Port())
 	Expect(err).NotTo(HaveOccurred())
 	return ln
 }

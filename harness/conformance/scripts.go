@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/mtcp-go/mtcp/harness/script"
 	"github.com/mtcp-go/mtcp/scenarios"
@@ -23,8 +24,12 @@ var ScriptConfig script.Config
 
 // Script is a scenario file, parsed and checked, with what its header says.
 type Script struct {
-	// Name is the path the spec names it by: relative to the corpus, or as given to mtcp-test run.
-	Name   string
+	// Name is the path the spec names it by: relative to the corpus, or for mtcp-test run to the
+	// working folder (the base name for a file outside it).
+	Name string
+	// Source is where the file is, for locations: "scenarios/…" for the corpus, else the path
+	// as given to mtcp-test run.
+	Source string
 	Script *script.Script
 	// Case and RFC are the "// Case:" and "// RFC:" header lines ("" if absent).
 	Case, RFC string
@@ -116,6 +121,7 @@ func Corpus() ([]Script, error) {
 			errs = append(errs, err)
 			return nil
 		}
+		sc.Source = "scenarios/" + p
 		out = append(out, sc)
 		return nil
 	})
@@ -183,7 +189,9 @@ func LoadPaths(paths []string, opts script.ParseOptions) (scripts []Script, refu
 			errs = append(errs, err)
 			continue
 		}
-		sc, err := LoadScript(f, filepath.ToSlash(filepath.Dir(f)), src, opts)
+		name := displayName(f)
+		sc, err := LoadScript(f, path.Dir(name), src, opts)
+		sc.Name, sc.Source = name, f
 		if err != nil {
 			r := Refusal{Path: f, Err: err}
 			var se *script.Error
@@ -198,20 +206,52 @@ func LoadPaths(paths []string, opts script.ParseOptions) (scripts []Script, refu
 	return scripts, refused, errors.Join(errs...)
 }
 
+// displayName is how mtcp-test run names a script given as path: relative to the working
+// folder when it is inside it ("suite/x.pkt"), else by its base name ("x.pkt"), so that labels
+// and capture names do not depend on where the folder sits.
+func displayName(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Base(p)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, abs); err == nil && filepath.IsLocal(rel) {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.Base(abs)
+}
+
 // RegisterUnsupported declares one spec per unsupported script, skipped with its reason.
 func RegisterUnsupported(refused []Refusal, extra ...string) {
 	for _, r := range refused {
-		sc := Script{Name: r.Path, Area: filepath.ToSlash(filepath.Dir(r.Path))}
+		name := displayName(r.Path)
+		sc := Script{Name: name, Source: r.Path, Area: path.Dir(name)}
 		reason := r.Reason()
-		It(sc.Text(), Label(append(sc.Labels(), append(extra, "unsupported")...)...), func() { Skip(reason) })
+		registered[sc.Text()] = sc
+		It(sc.Text(), Label(append(sc.Labels(), append(extra, "unsupported")...)...), sc.location(1), func() { Skip(reason) })
 	}
 }
 
-// Register declares one spec per script, with extra labels.
+// registered are the scripts declared as specs, by spec text.
+var registered = map[string]Script{}
+
+// scriptOf is the script a spec runs.
+func scriptOf(s SpecReport) (Script, bool) {
+	sc, ok := registered[s.LeafNodeText]
+	return sc, ok
+}
+
+// location is a line of the script's file, as a spec's code location.
+func (s Script) location(line int) types.CodeLocation {
+	return types.CodeLocation{FileName: s.Source, LineNumber: line}
+}
+
+// Register declares one spec per script, with extra labels; the spec's location is the file.
 func Register(scripts []Script, extra ...string) {
 	for _, sc := range scripts {
-		sc := sc
-		It(sc.Text(), Label(append(sc.Labels(), extra...)...), func() { RunScript(sc) })
+		registered[sc.Text()] = sc
+		It(sc.Text(), Label(append(sc.Labels(), extra...)...), sc.location(1), func() { RunScript(sc) })
 	}
 }
 
@@ -238,6 +278,8 @@ func RunScript(sc Script) {
 		AddReportEntry("capture", capture, ReportEntryVisibilityFailureOrVerbose)
 	}
 	if res.Failure != nil {
+		// Where mtcp-test, the JUnit report and the HTML report point: the script's line.
+		AddReportEntry("location", fmt.Sprintf("%s:%d", sc.Source, res.Failure.Line), ReportEntryVisibilityNever)
 		Fail(res.Failure.Error())
 	}
 	if res.NotRun != "" {

@@ -77,7 +77,7 @@ func TestAFailingSpecReports(t *testing.T) {
 	g.Expect(errors.As(err, &exit)).To(BeTrue(), "the failing spec passed:\n%s", out)
 	g.Expect(exit.ExitCode()).To(Equal(1))
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	g.Expect(lines[len(lines)-1]).To(MatchRegexp(`^0 passed, 1 failed, \d+ skipped$`))
+	g.Expect(lines[len(lines)-1]).To(MatchRegexp(`^0 passed, 1 failed, 0 skipped, \d+ not selected$`))
 	g.Expect(string(out)).To(And(ContainSubstring("Expected ARP reply"), ContainSubstring("FAILED X1 expects")))
 
 	capture := filepath.Join(dir, "X1-expects-an-ARP-reply-to-an-echo-request.pcapng")
@@ -89,7 +89,11 @@ func TestAFailingSpecReports(t *testing.T) {
 			Failure *struct {
 				Message string `xml:"message,attr"`
 			} `xml:"failure"`
-			SystemErr string `xml:"system-err"`
+			SystemOut  string `xml:"system-out"`
+			Properties []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
 		} `xml:"testsuite>testcase"`
 	}
 	g.Expect(xml.Unmarshal(raw, &suites)).To(Succeed())
@@ -98,7 +102,8 @@ func TestAFailingSpecReports(t *testing.T) {
 		if strings.Contains(c.Name, "X1") {
 			found = true
 			g.Expect(c.Failure).NotTo(BeNil())
-			g.Expect(c.SystemErr).To(ContainSubstring(capture))
+			g.Expect(c.SystemOut).To(Equal("[[ATTACHMENT|" + capture + "]]"))
+			g.Expect(c.Properties).To(ContainElement(HaveField("Value", capture)))
 		}
 	}
 	g.Expect(found).To(BeTrue(), "no testcase for the failing spec in %s", raw)

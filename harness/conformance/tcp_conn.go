@@ -23,9 +23,9 @@ const (
 	rto           = time.Second      // initial and minimum RTO (RFC 6298 2.1, 2.4)
 	msl2          = 60 * time.Second // TIME-WAIT: 2·MSL
 	delayedACK    = 200 * time.Millisecond
-	serverPort    = 80    // the port specs listen on, and the port the peer listens on for Dial
-	clientPort    = 40000 // the peer's first port in passive opens
-	peerISN       = 1000  // the peer's default initial sequence number
+	serverPort    = DefaultStackPort // the port specs listen on, and the port the peer listens on for Dial
+	clientPort    = DefaultPeerPort  // the peer's first port in passive opens
+	peerISN       = 1000             // the peer's default initial sequence number
 )
 
 // handshake is how the peer opens a connection: what its SYN (or SYN-ACK) carries and how long
