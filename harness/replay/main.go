@@ -1,13 +1,16 @@
 package replay
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,8 +55,17 @@ Flags:
   --strict-input        damaged frames (cut short, malformed) are bad input: verdict "bad input:
                         N damaged frames", exit 2 (by default they are reported, injected as
                         captured or skipped, and counted on the "judged:" line)
+  --html FILE           write a self-contained HTML report: the verdict, the conversations,
+                        the differences, and ladder diagrams of the recorded host's frames and
+                        the stack's side by side (without -o, the replay's pcapng is written
+                        next to it, FILE with .pcapng for .html)
   -q                    no progress on stderr (by default a bar on a terminal, otherwise a
                         line every 5 s: "replaying: 42% (266240/632771 frames), 12 s left")
+
+Examples:
+  mtcp-replay pcaps/linux-http-small.pcapng
+  mtcp-replay --all -o out.pcapng --html report.html capture.pcap
+  mtcp-replay --host 198.18.0.2:80 --compare window,options capture.pcapng
 
 The last line of the report is the verdict: "equivalent", "different: N differences" or "not
 comparable: WHY" (nothing the recorded host sent could be compared); the line before it says
@@ -73,10 +85,11 @@ const progressEveryEnv = "MTCP_REPLAY_PROGRESS_EVERY"
 // Main is mtcp-replay.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mtcp-replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.SetOutput(io.Discard) // errors are one line of ours, the help goes to stdout
+	fs.Usage = func() {}
 	var opts Options
-	var host, compare string
+	var host, compare, htmlFile string
+	fs.StringVar(&htmlFile, "html", "", "HTML report")
 	var quiet bool
 	fs.BoolVar(&opts.Absolute, "absolute", false, "absolute sequence numbers")
 	fs.StringVar(&opts.Output, "o", "", "output pcapng")
@@ -90,15 +103,30 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&all, "all", false, "every conversation in both roles")
 	// Flags may follow the capture: "mtcp-replay c.pcap -o out.pcapng".
 	paths, err := cli.Parse(fs, args)
-	if err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
+	switch {
+	case err == flag.ErrHelp:
+		fmt.Fprint(stdout, usage)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "mtcp-replay: %v (see mtcp-replay --help)\n", err)
 		return 2
 	}
 	if len(paths) != 1 {
 		fmt.Fprintf(stderr, "mtcp-replay: want one capture, got %d (see mtcp-replay --help)\n", len(paths))
 		return 2
+	}
+	if htmlFile != "" {
+		if opts.Output == "" { // the stack's frames are drawn from the replay's capture
+			opts.Output = strings.TrimSuffix(htmlFile, ".html") + ".pcapng"
+		}
+		if err := checkWritable(htmlFile); err != nil {
+			fmt.Fprintf(stderr, "mtcp-replay: --html %s: %v\n", htmlFile, err)
+			return 2
+		}
+		if a, b := mustStat(htmlFile), mustStat(paths[0]); a != nil && b != nil && os.SameFile(a, b) {
+			fmt.Fprintf(stderr, "mtcp-replay: --html %s is the capture itself\n", htmlFile)
+			return 2
+		}
 	}
 	if opts.Horizon <= 0 {
 		fmt.Fprintf(stderr, "mtcp-replay: --horizon %v: want a positive duration\n", opts.Horizon)
@@ -207,6 +235,9 @@ wait:
 			fmt.Fprintf(stderr, "mtcp-replay: %s: stopped\n", signalName(sig))
 		}
 		a.Write(stdout)
+		if htmlFile != "" && !reportHTML(stderr, htmlFile, writeHTML(htmlFile, paths[0], nil, "", a)) {
+			return 2
+		}
 		if o := a.Outcome(); o != Interrupted {
 			return int(o)
 		}
@@ -232,11 +263,42 @@ wait:
 	case opts.Output != "":
 		fmt.Fprintf(stderr, "mtcp-replay: the replay is in %s\n", opts.Output)
 	}
+	if htmlFile != "" && !reportHTML(stderr, htmlFile, writeHTML(htmlFile, paths[0], rep, opts.Output, nil)) {
+		return 2
+	}
 	rep.Write(stdout) // last: its last line is the verdict, or says where it was interrupted
 	if o := rep.Outcome(); o != Interrupted {
 		return int(o)
 	}
 	return signalStatus(sig)
+}
+
+// checkWritable makes sure a file can be created at path before the replay runs: path is not
+// a folder, and a file can be made in its folder.
+func checkWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return errors.New("a folder, not a file")
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".mtcp-replay-probe-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot write there: %w", err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// reportHTML says where the HTML report is, or why it could not be written.
+func reportHTML(stderr io.Writer, path string, err error) bool {
+	if err != nil {
+		fmt.Fprintf(stderr, "mtcp-replay: writing the HTML report: %v\n", err)
+		return false
+	}
+	fmt.Fprintf(stderr, "mtcp-replay: the HTML report is in %s\n", path)
+	return true
 }
 
 // signalStatus is the exit status of a command interrupted by s: 128 and its number, as a
