@@ -93,7 +93,7 @@ func TestBadChecksumCounted(t *testing.T) {
 	}
 }
 
-// listen opens a listening socket on port 80.
+// listen opens a listening socket on the port the peer sends to by default.
 func listen(t *testing.T, b *harness.Bench) (harness.Sockets, int) {
 	t.Helper()
 	s := b.SocketsOf()
@@ -106,7 +106,7 @@ func listen(t *testing.T, b *harness.Bench) (harness.Sockets, int) {
 		if fd != 3 {
 			t.Errorf("first descriptor %d, want 3", fd)
 		}
-		if err := s.Bind(fd, 80); err != nil {
+		if err := s.Bind(fd, harness.DefaultStackPort); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Listen(fd, 8); err != nil {
@@ -125,10 +125,10 @@ func TestSYNToListenerAnswered(t *testing.T) {
 	b.Inject(b.Peer().TCP(harness.Segment{Flags: harness.SYN, Seq: 1000, Win: 65535, MSS: 1460}))
 	f := b.Next()
 	tc := f.TCP()
-	if tc == nil || !tc.SYN || !tc.ACK || tc.Ack != 1001 || tc.SrcPort != 80 || tc.DstPort != 40000 {
+	if tc == nil || !tc.SYN || !tc.ACK || tc.Ack != 1001 || tc.SrcPort != harness.DefaultStackPort || tc.DstPort != harness.DefaultPeerPort {
 		t.Fatalf("want a SYN-ACK for 1001, got %v", f)
 	}
-	local, remote := netip.AddrPortFrom(b.StackIP(), 80), netip.AddrPortFrom(b.Peer().IP, 40000)
+	local, remote := netip.AddrPortFrom(b.StackIP(), harness.DefaultStackPort), netip.AddrPortFrom(b.Peer().IP, harness.DefaultPeerPort)
 	if st := harness.ConnState(d, local, remote); st != harness.TCPSynRecv {
 		t.Errorf("state %v, want SYN-RECEIVED", st)
 	}
@@ -344,7 +344,7 @@ func scenario(t *testing.T) []string {
 	})
 	b.Advance(50 * time.Millisecond)
 	b.Inject(peer.TCP(harness.Segment{Flags: harness.FIN | harness.ACK, Seq: 1006, Ack: iss + 1 + 4001, Win: 512, Options: ts(5)}))
-	local, remote := netip.AddrPortFrom(b.StackIP(), 80), netip.AddrPortFrom(peer.IP, 40000)
+	local, remote := netip.AddrPortFrom(b.StackIP(), harness.DefaultStackPort), netip.AddrPortFrom(peer.IP, harness.DefaultPeerPort)
 	if st := harness.ConnState(d, local, remote); st != harness.TCPTimeWait {
 		t.Errorf("after the peer's FIN: %v, want TIME-WAIT", st)
 	}
