@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 // rounds apart. The positive controls: the attacker's RSTs do draw challenge ACKs, and the
 // victim did answer the spoofed RSTs once.
 func TestLiveChallengeACKSideChannel(t *testing.T) {
+	exclusive(t)
 	ns, srv := startServer(t, smallSite(t))
 	attack := ns.Exec(t.Context(), os.Args[0])
 	attack.Env = append(os.Environ(), "MTCP_CHALLENGE_NETNS="+ns.Name())

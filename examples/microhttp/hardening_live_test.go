@@ -3,14 +3,66 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mtcp-go/mtcp/examples/internal/demotest"
 	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
 )
+
+// The live tests run in parallel, each in a network namespace of its own (with the same
+// addresses, 198.18.0.1 and 198.18.0.2 on a TAP device mtcp0, in each), so that the one that
+// waits a minute for the server's user timeout does not add its minute to the others. A test
+// whose checks read the wall clock (answers within seconds during a flood, challenge ACKs
+// counted per second, a refusal at once) takes liveLoad exclusively, so that no other of these
+// tests loads the machine meanwhile; the others share it (their checks are byte counts and
+// tallies). The waiting test takes neither: it sleeps.
+var liveLoad sync.RWMutex
+
+// exclusive runs the test in parallel with the waiting ones, alone among the others.
+func exclusive(t *testing.T) {
+	t.Parallel()
+	liveLoad.Lock()
+	t.Cleanup(liveLoad.Unlock)
+}
+
+// shared runs the test in parallel with the others but the exclusive ones.
+func shared(t *testing.T) {
+	t.Parallel()
+	liveLoad.RLock()
+	t.Cleanup(liveLoad.RUnlock)
+}
+
+// built is microhttp built once for the package's live tests (removed by TestMain).
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// microhttpBin builds microhttp, once per test binary.
+func microhttpBin(t testing.TB) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "microhttp-test-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "microhttp")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
 
 // startServer starts microhttp in a namespace of its own on 198.18.0.2, serving www, with the
 // kernel's side of the TAP device at 198.18.0.1.
@@ -19,7 +71,7 @@ func startServer(t *testing.T, www string, extra ...string) (*netnstest.NS, *dem
 	ns := netnstest.New(t)
 	args := append([]string{"--tap", "mtcp0", "--addr", "198.18.0.2/24", "--host-addr", "198.18.0.1/24",
 		"--port", "80", "--dir", www}, extra...)
-	return ns, demotest.Start(t, ns, demotest.Build(t), args...)
+	return ns, demotest.Start(t, ns, microhttpBin(t), args...)
 }
 
 func smallSite(t *testing.T) string {
@@ -44,6 +96,8 @@ func smallSite(t *testing.T) string {
 // defence did its part.
 func TestLiveSYNFlood(t *testing.T) {
 	curl, hping := netnstest.Tool(t, "curl"), netnstest.Tool(t, "hping3")
+	netnstest.Long(t, "paces 20 requests a second apart through two floods: 25 s of real time")
+	exclusive(t)
 	ns, srv := startServer(t, smallSite(t))
 	for _, flood := range [][]string{{"--rand-source"}, {"-a", "198.18.0.77"}} {
 		cmd := ns.Exec(t.Context(), append(append([]string{hping, "-S", "-p", "80", "-i", "u200"}, flood...), "198.18.0.2")...)
@@ -84,6 +138,7 @@ func TestLiveSYNFlood(t *testing.T) {
 // lives in a table of its own).
 func TestLiveHTTP10Burst(t *testing.T) {
 	py := netnstest.Tool(t, "python3")
+	shared(t)
 	ns, srv := startServer(t, smallSite(t))
 	script := filepath.Join(t.TempDir(), "burst.py")
 	if err := os.WriteFile(script, []byte(http10Burst), 0o644); err != nil {
@@ -127,6 +182,8 @@ print(ok, failed)
 // probes is kept however long its window stays shut is conformance case HD4, in virtual time.)
 func TestLiveVanishedZeroWindowPeers(t *testing.T) {
 	py := netnstest.Tool(t, "python3")
+	netnstest.Long(t, "waits 75 s of real time for the server's 60 s user timeout")
+	t.Parallel()
 	www := smallSite(t)
 	randomFile(t, filepath.Join(www, "big.bin"), 1<<20)
 	ns, srv := startServer(t, www)
@@ -135,7 +192,7 @@ func TestLiveVanishedZeroWindowPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	stall := ns.Exec(t.Context(), py, script, "600")
-	stdout := &strings.Builder{}
+	stdout := &lockedBuffer{} // written by the client's process while the test reads it
 	stall.Stdout, stall.Stderr = stdout, stdout
 	if err := stall.Start(); err != nil {
 		t.Fatal(err)
@@ -155,11 +212,9 @@ func TestLiveVanishedZeroWindowPeers(t *testing.T) {
 	time.Sleep(70 * time.Second) // the 60 s user timeout, and some
 	sum := srv.Stop()
 	t.Logf("%s", sum)
-	var given int
-	for _, part := range strings.Split(sum, ",") {
-		if strings.HasSuffix(part, "zero-window peers given up") {
-			fmt.Sscan(part, &given)
-		}
+	given := -1
+	if m := regexp.MustCompile(`(\d+) zero-window peers given up`).FindStringSubmatch(sum); m != nil {
+		given, _ = strconv.Atoi(m[1])
 	}
 	if given != 600 {
 		t.Fatalf("%d of the 600 vanished zero-window peers given up: %s", given, sum)
@@ -178,3 +233,21 @@ for i in range(n):
 print(len(socks), "open", flush=True)
 time.sleep(3600)
 `
+
+// lockedBuffer is a strings.Builder that one goroutine may write while another reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

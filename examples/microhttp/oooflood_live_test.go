@@ -1,11 +1,15 @@
+//go:build linux
+
 package main
 
 import (
 	"encoding/binary"
+	"flag"
 	"fmt"
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +24,8 @@ import (
 
 // TestMain runs the out-of-order flooder, or the challenge-ACK attacker, when
 // TestLiveOutOfOrderFlood or TestLiveChallengeACKSideChannel starts this binary again inside
-// its namespace.
+// its namespace. Otherwise it runs the tests, liveParallel of the parallel ones at once unless
+// -parallel says otherwise, and removes the microhttp they built.
 func TestMain(m *testing.M) {
 	if ns := os.Getenv("MTCP_CHALLENGE_NETNS"); ns != "" {
 		if err := challengeAttack(ns); err != nil {
@@ -36,10 +41,25 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", strconv.Itoa(liveParallel))
+	}
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 const oooFloodSegments = 400000
+
+// liveParallel is how many parallel tests run at once by default: all the live tests, whatever
+// the number of CPUs (-parallel defaults to GOMAXPROCS), since what they do to the machine is
+// liveLoad's to limit; one of them mostly sleeps for a minute.
+const liveParallel = 8
 
 // TestLiveOutOfOrderFlood opens a connection to microhttp from the kernel and then, on the
 // same four-tuple, sends 400,000 one-byte segments with a hole before each (so none can be
@@ -51,6 +71,7 @@ const oooFloodSegments = 400000
 // BenchmarkReassemblyWorstCase's; here the request latencies are logged.
 func TestLiveOutOfOrderFlood(t *testing.T) {
 	curl := netnstest.Tool(t, "curl")
+	exclusive(t)
 	ns, srv := startServer(t, smallSite(t))
 	flood := ns.Exec(t.Context(), os.Args[0])
 	flood.Env = append(os.Environ(), "MTCP_OOO_FLOOD_NETNS="+ns.Name())

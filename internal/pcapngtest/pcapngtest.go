@@ -1,7 +1,8 @@
 // Package pcapngtest reads a pcapng capture back in a test, with pcapgo (never with the
 // writer under test): its section comment, and every packet with its time, direction and
 // comments. The bench's, the script runner's, mtcp-test's and the examples' tests check their
-// captures with it.
+// captures with it. Tshark, TsharkFields and Capinfos open captures with Wireshark's own
+// tools, many captures in one tshark pass and one capinfos call.
 package pcapngtest
 
 import (

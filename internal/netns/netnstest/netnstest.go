@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,9 +38,13 @@ var counter atomic.Uint64
 // New creates the namespace mtcp-test-<pid>-<n>, brings its loopback up and registers a
 // cleanup that kills the processes started with Exec or Run and deletes the namespace. It
 // skips the test (fails it when CI=true) if the process is not root, `ip` is missing or the
-// kernel refuses to create a namespace.
+// kernel refuses to create a namespace. On a system other than Linux it skips the test even
+// under CI: there are no namespaces to make.
 func New(t testing.TB) *NS {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("netnstest: network namespaces need Linux")
+	}
 	if os.Geteuid() != 0 {
 		skipOrFail(t, "needs root to create a network namespace")
 	}
