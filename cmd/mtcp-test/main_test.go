@@ -3,27 +3,51 @@ package main
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mtcp-go/mtcp/harness/conformance"
-	"github.com/mtcp-go/mtcp/internal/netns/netnstest"
 	"github.com/mtcp-go/mtcp/internal/pcapngtest"
 )
+
+var (
+	buildOnce sync.Once
+	binDir    string // removed by TestMain
+	bin       string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // build compiles mtcp-test once per test binary.
 func build(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mtcp-test")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "mtcp-test-bin"); buildErr != nil {
+			return
+		}
+		bin = filepath.Join(binDir, "mtcp-test")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
 	return bin
 }
@@ -70,21 +94,24 @@ func TestMTCPTest(t *testing.T) {
 		if strings.Contains(out, "\x1b[") {
 			t.Error("colour escape codes in output that is not a terminal")
 		}
-		raw, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var suites struct {
-			Tests int `xml:"tests,attr"`
-			Cases []struct {
-				Name string `xml:"name,attr"`
-			} `xml:"testsuite>testcase"`
-		}
-		if err := xml.Unmarshal(raw, &suites); err != nil {
-			t.Fatalf("JUnit is not well-formed XML: %v", err)
-		}
+		suites := readJUnit(t, filepath.Join(dir, "junit.xml"))
 		if len(suites.Cases) != n || suites.Tests != n {
 			t.Fatalf("JUnit has %d testcases (tests=%d), the suite has %d specs", len(suites.Cases), suites.Tests, n)
+		}
+		names := map[string]bool{}
+		for _, c := range suites.Cases {
+			names[c.Name] = true
+			capture := c.property("capture")
+			if capture == "" || strings.HasPrefix(capture, `"`) || c.SystemOut != "[[ATTACHMENT|"+capture+"]]" {
+				t.Errorf("testcase %q: capture property %q, system-out %q", c.Name, capture, c.SystemOut)
+			} else if _, err := os.Stat(filepath.Join(dir, capture)); err != nil {
+				t.Errorf("testcase %q: %v", c.Name, err)
+			}
+		}
+		for _, c := range conformance.Catalog { // named as the spec: "A7 retries …"
+			if !names[c.Text()] {
+				t.Errorf("JUnit has no testcase named %q", c.Text())
+			}
 		}
 		caps, _ := filepath.Glob(filepath.Join(dir, "caps", "*.pcapng"))
 		if len(caps) != n {
@@ -95,6 +122,7 @@ func TestMTCPTest(t *testing.T) {
 			checkCapture(t, path, c.Text())
 		}
 		checkWithTshark(t, caps)
+		checkMalformed(t, caps)
 	})
 
 	t.Run("list names every case without running", func(t *testing.T) {
@@ -128,7 +156,7 @@ func TestMTCPTest(t *testing.T) {
 			}
 		}
 		arp += arpScripts
-		if code != 0 || lastLine(out) != strconv.Itoa(arp)+" passed, 0 failed, "+strconv.Itoa(n-arp)+" skipped" {
+		if code != 0 || lastLine(out) != strconv.Itoa(arp)+" passed, 0 failed, 0 skipped, "+strconv.Itoa(n-arp)+" not selected" {
 			t.Fatalf("exit %d, last line %q", code, lastLine(out))
 		}
 		if caps, _ := filepath.Glob(filepath.Join(dir, "caps", "*.pcapng")); len(caps) != arp {
@@ -138,28 +166,136 @@ func TestMTCPTest(t *testing.T) {
 
 	t.Run("focus selects by spec text", func(t *testing.T) {
 		out, code := run(t, bin, t.TempDir(), "--focus", "I[78] ")
-		if code != 0 || lastLine(out) != "2 passed, 0 failed, "+strconv.Itoa(n-2)+" skipped" {
+		if code != 0 || lastLine(out) != "2 passed, 0 failed, 0 skipped, "+strconv.Itoa(n-2)+" not selected" {
 			t.Fatalf("exit %d, last line %q", code, lastLine(out))
+		}
+		// mtcp-test's counts are the only ones printed: none of Ginkgo's that include the specs
+		// left out.
+		for _, ginkgo := range []string{"Will run", "Ran 2 of", "Skipped", "[It]"} {
+			if strings.Contains(out, ginkgo) {
+				t.Errorf("output has Ginkgo's %q:\n%s", ginkgo, out)
+			}
+		}
+		if !strings.Contains(out, "mtcp-test: 2 specs on mtcp") {
+			t.Errorf("output does not say how many specs run:\n%s", out)
 		}
 	})
 
+	// Bad usage of any kind is one plain line and exit 2, before anything runs or is written;
+	// the same run with the mistake mended is the positive control.
 	t.Run("exit status", func(t *testing.T) {
 		dir := t.TempDir()
+		writeScripts(t, dir, map[string]string{"file": "not a folder"})
 		for _, c := range []struct {
 			args []string
 			want int
+			says string
 		}{
-			{[]string{"--no-such-flag"}, 2},
-			{[]string{"unexpected"}, 2},
-			{[]string{"list", "extra"}, 2},
-			{[]string{"--help"}, 0},
-			{[]string{"--label-filter", "no-such-label", "--ginkgo.fail-on-empty"}, 1},
+			{[]string{"--no-such-flag"}, 2, "mtcp-test: flag provided but not defined: -no-such-flag (mtcp-test --help)"},
+			{[]string{"-o"}, 2, "mtcp-test: flag needs an argument: -o (mtcp-test --help)"},
+			{[]string{"unexpected"}, 2, `mtcp-test: unexpected argument "unexpected" (to run scripts: mtcp-test run unexpected) (mtcp-test --help)`},
+			{[]string{"list", "extra"}, 2, `mtcp-test list: unexpected argument "extra" (mtcp-test list --help)`},
+			{[]string{"help", "nosuch"}, 2, `mtcp-test help: no such subcommand "nosuch" (run, list, diff) (mtcp-test help)`},
+			{[]string{"--label-filter", "no-such-label"}, 2, `mtcp-test: no spec matches --label-filter "no-such-label" (mtcp-test list shows the labels; --allow-empty accepts an empty selection) (mtcp-test --help)`},
+			{[]string{"--focus", "no such spec"}, 2, `mtcp-test: no spec matches --focus "no such spec"`},
+			{[]string{"--focus", "["}, 2, "mtcp-test: --focus \"[\": error parsing regexp: missing closing ]: `[` (mtcp-test --help)"},
+			{[]string{"--label-filter", "(("}, 2, `mtcp-test: --label-filter "((": Mismatched '(' - could not find matching ')'.`},
+			{[]string{"--label-filter", "arp", "-o", "file/caps"}, 2, "mtcp-test: -o file/caps: "},
+			{[]string{"--label-filter", "arp", "--junit", "nosuch/j.xml"}, 2, "mtcp-test: nosuch/j.xml: cannot write there: "},
+			{[]string{"--label-filter", "arp", "--html", "."}, 2, "mtcp-test: . is a folder, not a file (mtcp-test --help)"},
+			{[]string{"--max-real-time", "-1s"}, 2, "mtcp-test: --max-real-time -1s: want a positive duration (mtcp-test --help)"},
+			{[]string{"--target", "nosuch"}, 2, "mtcp-test: "},
+			{[]string{"run", "--label-filter", "arp"}, 2, "mtcp-test run: no script given (mtcp-test run FILE|DIR...) (mtcp-test run --help)"},
 		} {
-			if out, code := run(t, bin, dir, c.args...); code != c.want {
-				t.Errorf("mtcp-test %v: exit %d, want %d\n%s", c.args, code, c.want, out)
+			out, code := run(t, bin, dir, c.args...)
+			if code != c.want || strings.Count(strings.TrimSpace(out), "\n") != 0 || !strings.HasPrefix(out, c.says) {
+				t.Errorf("mtcp-test %q: exit %d, want %d and one line starting %q; got\n%s", c.args, code, c.want, c.says, out)
+			}
+			if strings.Contains(out, "\x1b[") || strings.Contains(out, "goroutine ") {
+				t.Errorf("mtcp-test %q: colour or a panic:\n%s", c.args, out)
+			}
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("refused runs left files behind: %v", entries)
+		}
+		// The positive controls: the same selections, mended or allowed, run and exit 0.
+		for _, args := range [][]string{
+			{"--label-filter", "no-such-label", "--allow-empty", "-o", "caps"},
+			{"--focus", "A1 ", "-o", "caps"},
+			{"--label-filter", "(arp)", "--max-real-time", "1s", "-o", "caps", "--junit", "j.xml"},
+		} {
+			if out, code := run(t, bin, dir, args...); code != 0 {
+				t.Errorf("mtcp-test %q: exit %d, want 0\n%s", args, code, out)
 			}
 		}
 	})
+
+	// help and --help on every subcommand: the text on stdout, exit 0.
+	t.Run("help", func(t *testing.T) {
+		for _, c := range []struct {
+			args []string
+			says string
+		}{
+			{[]string{"help"}, "mtcp-test runs mtcp's conformance suite"},
+			{[]string{"--help"}, "mtcp-test runs mtcp's conformance suite"},
+			{[]string{"-h"}, "mtcp-test runs mtcp's conformance suite"},
+			{[]string{"help", "run"}, "mtcp-test run runs packetdrill scripts"},
+			{[]string{"run", "--help"}, "mtcp-test run runs packetdrill scripts"},
+			{[]string{"help", "list"}, "mtcp-test list prints the catalog"},
+			{[]string{"list", "--help"}, "mtcp-test list prints the catalog"},
+			{[]string{"help", "diff"}, "mtcp-test diff runs the same cases"},
+			{[]string{"diff", "--help"}, "mtcp-test diff runs the same cases"},
+		} {
+			out, code := run(t, bin, t.TempDir(), c.args...)
+			if code != 0 || !strings.HasPrefix(out, c.says) || !strings.Contains(out, "xample") {
+				t.Errorf("mtcp-test %q: exit %d, want 0 and a text starting %q with an example:\n%s", c.args, code, c.says, out)
+			}
+		}
+	})
+}
+
+// junitCase is a testcase of mtcp-test's JUnit report.
+type junitCase struct {
+	Name       string `xml:"name,attr"`
+	Classname  string `xml:"classname,attr"`
+	Status     string `xml:"status,attr"`
+	File       string `xml:"file,attr"`
+	Line       int    `xml:"line,attr"`
+	Properties []struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
+	} `xml:"properties>property"`
+	Failure *struct {
+		Message string `xml:"message,attr"`
+		Text    string `xml:",chardata"`
+	} `xml:"failure"`
+	SystemOut string `xml:"system-out"`
+}
+
+func (c junitCase) property(name string) string {
+	for _, p := range c.Properties {
+		if p.Name == name {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// readJUnit reads a JUnit report: its one testsuite's counts and testcases.
+func readJUnit(t *testing.T, path string) (suite struct {
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Cases    []junitCase `xml:"testsuite>testcase"`
+}) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(raw, &suite); err != nil {
+		t.Fatalf("JUnit is not well-formed XML: %v", err)
+	}
+	return suite
 }
 
 // checkCapture reads a capture back with pcapgo: its section names the spec and says it
@@ -183,18 +319,45 @@ func checkCapture(t *testing.T, path, spec string) {
 	}
 }
 
-// checkWithTshark opens every capture with Wireshark's tools: tshark shows the comments and
-// capinfos reports no error. Under CI=true the tools must be there.
+// checkWithTshark opens every capture with Wireshark's tools: tshark shows each one's comments
+// and capinfos reports no error. Under CI=true the tools must be there. One tshark pass over the
+// captures merged and one capinfos call for all (pcapngtest.TsharkFields and Capinfos), which
+// fall back to a process per capture to name the one at fault: a tshark per capture, one after
+// another, took a minute for the suite's.
 func checkWithTshark(t *testing.T, caps []string) {
-	tshark, capinfos := netnstest.Tool(t, "tshark"), netnstest.Tool(t, "capinfos")
-	for _, c := range caps {
-		out, err := exec.Command(tshark, "-r", c, "-T", "fields", "-e", "frame.comment").Output()
-		if err != nil || strings.TrimSpace(string(out)) == "" {
-			t.Errorf("tshark -r %s: %v, comments %q", filepath.Base(c), err, out)
+	t.Helper()
+	for i, rows := range pcapngtest.TsharkFields(t, caps, "frame.comment") {
+		shown := false
+		for _, r := range rows {
+			shown = shown || strings.TrimSpace(r[0]) != ""
 		}
-		if out, err := exec.Command(capinfos, c).CombinedOutput(); err != nil {
-			t.Errorf("capinfos %s: %v\n%s", filepath.Base(c), err, out)
+		if rows != nil && !shown { // nil: unreadable, an error already
+			t.Errorf("tshark -r %s: no comment shown in %d frames", filepath.Base(caps[i]), len(rows))
 		}
+	}
+	pcapngtest.Capinfos(t, caps)
+}
+
+// checkMalformed: the frames Wireshark flags malformed are frames the bench injected damaged
+// on purpose, never one the stack sent, nor bulk data taken for a text protocol (the stack
+// listens on the discard port, not HTTP's). The suite injects some (a truncated ARP among
+// them): at least one must be flagged, or the check sees nothing.
+func checkMalformed(t *testing.T, caps []string) {
+	t.Helper()
+	injected := 0
+	for i, rows := range pcapngtest.TsharkFields(t, caps, "frame.comment", "_ws.malformed") {
+		for j, r := range rows {
+			switch {
+			case r[1] == "":
+			case strings.HasPrefix(r[0], "injected:"):
+				injected++
+			default:
+				t.Errorf("%s: frame %d is malformed to Wireshark (%s), and it is no damage the bench injected: %s", filepath.Base(caps[i]), j+1, r[1], r[0])
+			}
+		}
+	}
+	if injected == 0 {
+		t.Error("Wireshark flags none of the damaged frames the suite injects: the check of malformed frames sees nothing")
 	}
 }
 
@@ -291,9 +454,74 @@ func TestMTCPTestRun(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 		}
-		raw, _ := os.ReadFile(filepath.Join(dir, "j.xml"))
-		if !strings.Contains(string(raw), "win 65535, want 100") || !strings.Contains(string(raw), ".pcapng") {
-			t.Errorf("JUnit lacks the failure and the capture path:\n%s", raw)
+		// Located at the script's line, in the output and in the JUnit report; none of
+		// Ginkgo's Go locations or counts.
+		if !strings.Contains(out, "FAILED script bad.pkt (H1, RFC 9293 3.10.7.2)\n  at bad.pkt:7\n") || strings.Contains(out, ".go:") || strings.Contains(out, "Ran 1 of") {
+			t.Errorf("output does not locate the failure at bad.pkt:7 alone:\n%s", out)
+		}
+		suite := readJUnit(t, filepath.Join(dir, "j.xml"))
+		if len(suite.Cases) != 1 || suite.Failures != 1 {
+			t.Fatalf("JUnit: %d testcases, %d failures, want 1 and 1", len(suite.Cases), suite.Failures)
+		}
+		c := suite.Cases[0]
+		if c.Name != "script bad.pkt (H1, RFC 9293 3.10.7.2)" || c.File != "bad.pkt" || c.Line != 7 || c.Failure == nil ||
+			!strings.Contains(c.Failure.Message, "win 65535, want 100") || !strings.HasSuffix(strings.TrimSpace(c.Failure.Text), "at bad.pkt:7") ||
+			c.property("capture") != filepath.Join("mtcp-out", "bad.pcapng") {
+			t.Errorf("JUnit testcase %+v", c)
+		}
+		// The frame that broke the expectation says so in the capture, in the words of the Go
+		// specs.
+		comments := strings.Join(pcapngtest.Read(t, filepath.Join(dir, "mtcp-out", "bad.pcapng")).Comments(), "\n")
+		if !strings.Contains(comments, "line 7: expected instead: 0.000000 > S. 0:0(0) ack 1 win 100 <mss 1460> (win 65535, want 100)") {
+			t.Errorf("capture comments:\n%s", comments)
+		}
+	})
+
+	// Scripts are named by their path relative to the working folder, or by their base name
+	// when outside it: labels and captures do not depend on where a temporary folder sits.
+	t.Run("names from relative paths", func(t *testing.T) {
+		dir, outside := t.TempDir(), t.TempDir()
+		writeScripts(t, dir, map[string]string{"s/a/one.pkt": synToListen, "s/b/three.pkt": synToListen})
+		writeScripts(t, outside, map[string]string{"two.pkt": synToListen})
+		out, code := run(t, bin, dir, "run", "s/a", filepath.Join(dir, "s", "b", "three.pkt"), filepath.Join(outside, "two.pkt"), "-o", "caps", "--junit", "j.xml")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+		caps, _ := filepath.Glob(filepath.Join(dir, "caps", "*"))
+		for i := range caps {
+			caps[i] = filepath.Base(caps[i])
+		}
+		if !slices.Equal(caps, []string{"s-a-one.pcapng", "s-b-three.pcapng", "two.pcapng"}) {
+			t.Errorf("captures %v, want s-a-one.pcapng, s-b-three.pcapng and two.pcapng", caps)
+		}
+		var classes []string
+		for _, c := range readJUnit(t, filepath.Join(dir, "j.xml")).Cases {
+			classes = append(classes, c.Name+" | "+c.Classname)
+		}
+		slices.Sort(classes)
+		h1 := " (H1, RFC 9293 3.10.7.2)"
+		if want := []string{"script s/a/one.pkt" + h1 + " | script.s.a", "script s/b/three.pkt" + h1 + " | script.s.b", "script two.pkt" + h1 + " | script"}; !slices.Equal(classes, want) {
+			t.Errorf("testcases %q, want %q", classes, want)
+		}
+		if out, code := run(t, bin, dir, "run", "--label-filter", "tmp", filepath.Join(outside, "two.pkt")); code != 2 {
+			t.Errorf("a label from the temporary folder's path selected a script: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("an empty script and time going backward are refused at file:line:col", func(t *testing.T) {
+		dir := t.TempDir()
+		writeScripts(t, dir, map[string]string{
+			"empty.pkt": "// nothing to run\n",
+			"back.pkt":  synToListen + "+1 close(3) = 0\n0.5 close(3) = 0\n",
+		})
+		for name, want := range map[string]string{
+			"empty.pkt": "empty.pkt:1:1: empty script: no event to run",
+			"back.pkt":  "back.pkt:9:1: time goes backward: 0.500000 s is before 1.000000 s",
+		} {
+			out, code := run(t, bin, dir, "run", name)
+			if code != 2 || !strings.HasPrefix(out, want) {
+				t.Errorf("%s: exit %d, want 2 and %q first\n%s", name, code, want, out)
+			}
 		}
 	})
 
