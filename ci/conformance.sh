@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
-# Runs the conformance suite the way CI keeps it: a JUnit report and one pcapng capture per
-# spec, in one folder to upload as an artifact (even when a spec fails).
+# Runs the conformance suite the way CI keeps it: a JUnit report, an HTML report and one pcapng
+# capture per spec, in one folder to upload as an artifact (even when a spec fails).
 #
-#   ci/conformance.sh [DIR] [mtcp-test flags...]
+#   ci/conformance.sh [DIR] [run|diff] [mtcp-test flags and paths...]
 #
-# DIR defaults to ci-artifacts; it gets junit.xml, captures/, mtcp-test.log and the binary.
-# Extra flags go to mtcp-test, so CI machines can share the suite by label, e.g.
+# DIR defaults to ci-artifacts; it gets junit.xml, report.html, captures/ and mtcp-test.log (the
+# mtcp-test binary is built outside it). A subcommand and its arguments go to mtcp-test, so CI
+# machines can share the suite by label, or run scripts:
 #   ci/conformance.sh shard-1 --label-filter 'arp || icmp'
 #   ci/conformance.sh shard-2 --label-filter '!(arp || icmp)'
-# The exit status is mtcp-test's: 0 all passed, 1 a spec failed, 2 bad usage.
+#   ci/conformance.sh scripts run --lenient path/to/scripts
+#   ci/conformance.sh vs-linux diff --target mtcp --target linux --label-filter arp
+# The exit status is mtcp-test's: 0 all passed, 1 a spec failed, 2 bad usage (a filter that
+# selects nothing among them), 3 every script given unsupported, 130 interrupted.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-ci-artifacts}
 [ $# -gt 0 ] && shift
-mkdir -p "$out"
-go build -o "$out/mtcp-test" ./cmd/mtcp-test || exit 2
-"$out/mtcp-test" -o "$out/captures" --junit "$out/junit.xml" "$@" 2>&1 | tee "$out/mtcp-test.log"
+sub=()
+case "${1:-}" in
+run | diff) sub=("$1"); shift ;;
+list | help) echo "ci/conformance.sh: $1 keeps no artifacts; run mtcp-test $1 instead" >&2; exit 2 ;;
+esac
+bin=$(mktemp -d "${TMPDIR:-/tmp}/mtcp-test-bin.XXXXXX") || exit 2
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/mtcp-test" ./cmd/mtcp-test || exit 2
+mkdir -p "$out" || exit 2
+if [ "${sub[0]:-}" = diff ]; then
+  "$bin/mtcp-test" diff -o "$out/diff" "$@" 2>&1 | tee "$out/mtcp-test.log"
+else
+  "$bin/mtcp-test" "${sub[@]}" -o "$out/captures" --junit "$out/junit.xml" --html "$out/report.html" "$@" 2>&1 | tee "$out/mtcp-test.log"
+fi
 status=${PIPESTATUS[0]}
-echo "ci/conformance.sh: artifacts in $out (junit.xml, captures/, mtcp-test.log), exit $status"
+kept=()
+for f in junit.xml report.html captures diff mtcp-test.log; do
+  [ -e "$out/$f" ] && kept+=("$f")
+done
+echo "ci/conformance.sh: artifacts in $out (${kept[*]}), exit $status"
 exit "$status"
