@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ func build(t testing.TB) string {
 			return
 		}
 		bin = filepath.Join(binDir, "mtcp-test")
+		if runtime.GOOS == "windows" {
+			bin += ".exe" // what Windows runs
+		}
 		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
