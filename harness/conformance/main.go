@@ -317,10 +317,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	con := &console{w: stdout, verbose: verbose}
 	var total, willRun int
 	ReportBeforeSuite(func(r Report) {
-		total, willRun = r.PreRunStats.TotalSpecs, r.PreRunStats.SpecsThatWillRun
-		if runMode {
-			total = len(paths) // replaced below by the given specs' count
-		}
+		total, willRun = r.PreRunStats.TotalSpecs, r.PreRunStats.SpecsThatWillRun // run: total is recounted below
 		if willRun > 0 && !parallel {
 			fmt.Fprintf(stdout, "mtcp-test: %s on %s, captures in %s\n", plural(willRun, "spec"), targetName, out)
 		}
