@@ -26,6 +26,9 @@ bin=$(mktemp -d "${TMPDIR:-/tmp}/mtcp-test-bin.XXXXXX") || exit 2
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/mtcp-test" ./cmd/mtcp-test || exit 2
 mkdir -p "$out" || exit 2
+# This run's artifacts only: what an earlier run left (and the binary older versions kept here)
+# goes first.
+rm -rf "$out/junit.xml" "$out/report.html" "$out/captures" "$out/diff" "$out/mtcp-test.log" "$out/mtcp-test"
 if [ "${sub[0]:-}" = diff ]; then
   "$bin/mtcp-test" diff -o "$out/diff" "$@" 2>&1 | tee "$out/mtcp-test.log"
 else
