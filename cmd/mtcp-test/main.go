@@ -3,7 +3,8 @@
 // its own pcapng capture with a comment on every frame.
 //
 //	mtcp-test                          run everything; captures in ./mtcp-out
-//	mtcp-test -o out --junit junit.xml for CI
+//	mtcp-test -o out --junit junit.xml --html report.html
+//	                                   for CI: JUnit, and a page of ladder diagrams
 //	mtcp-test --label-filter arp       a subset, by label
 //	mtcp-test run FILE|DIR...          given packetdrill scripts instead (--strict, --lenient,
 //	                                   --platform freebsd|linux, -D NAME[=VALUE], -U NAME)
@@ -12,10 +13,13 @@
 //	                                   namespace of its own (root; --max-real-time bounds a case)
 //	mtcp-test diff --target mtcp --target linux [PATH...]
 //	                                   the same cases against both, verdicts compared
+//	mtcp-test help [run|list|diff]     the flags and exit statuses
 //
-// Exit status: 0 when every spec passed, 1 when one failed (or, under run, a script was refused
-// while others ran), 2 for bad usage or only malformed scripts, 3 when every script given to
-// run needs something mtcp cannot do (each skipped with its reason).
+// Exit status: 0 when every selected spec passed, 1 when one failed (or, under run, a script
+// was refused while others ran), 2 for bad usage (a bad flag, regexp or label filter, an
+// output that cannot be written, a selection of no spec without --allow-empty) or only
+// malformed scripts, 3 when every script given to run needs something mtcp cannot do (each
+// skipped with its reason), 130 when interrupted.
 package main
 
 import (
