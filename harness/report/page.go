@@ -12,8 +12,13 @@ type suitePage struct {
 	Total                  int
 	Areas, RFCs            []string
 	Rows, Failed, Others   []*caseView
-	Legend                 template.HTML
+	// FailedLinks are the failed cases linked at the top; FailedMore those folded behind them.
+	FailedLinks, FailedMore []*caseView
+	Legend                  template.HTML
 }
+
+// failedLinksShown is how many failed cases the top of the page links before it folds the rest.
+const failedLinksShown = 12
 
 type count struct {
 	Class, Name string
@@ -180,7 +185,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 <div class="legendbox">{{.Legend}}</div>
 </header>
 <main>
-{{if .Failed}}<div class="failures"><b>Failed:</b> {{range .Failed}}<a href="#{{.Anchor}}">{{.ID}}</a>{{end}}</div>{{end}}
+{{if .Failed}}<div class="failures"><b>Failed:</b> {{range .FailedLinks}}<a href="#{{.Anchor}}">{{.ID}}</a>{{end}}{{if .FailedMore}}<details><summary>and {{len .FailedMore}} more</summary>{{range .FailedMore}}<a href="#{{.Anchor}}">{{.ID}}</a>{{end}}</details>{{end}}</div>{{end}}
 <form id="filters" class="filters" onsubmit="return false">
 <label>area <select name="area"><option value="">all</option>{{range .Areas}}<option>{{.}}</option>{{end}}</select></label>
 <label>RFC <select name="rfc"><option value="">all</option>{{range .RFCs}}<option>{{.}}</option>{{end}}</select></label>

@@ -456,3 +456,21 @@ func TestReplayOfALoopbackCapture(t *testing.T) {
 		t.Errorf("the loopback frames are not drawn each its way:\n%s", svg)
 	}
 }
+
+// A run with many failures links the first ones at the top and folds the rest behind a
+// "more" (a public suite fails by the dozen); a few are all linked (the positive control).
+func TestSuiteFoldsALongListOfFailures(t *testing.T) {
+	for _, c := range []struct{ failed, folded int }{{15, 3}, {failedLinksShown, 0}} {
+		var s Suite
+		for i := range c.failed {
+			s.Cases = append(s.Cases, Case{ID: fmt.Sprintf("F%d", i), Verdict: Failed, Failure: "broke"})
+		}
+		page := writeSuite(t, s)
+		top := page[strings.Index(page, `<div class="failures">`):]
+		top = top[:strings.Index(top, "</div>")]
+		more := fmt.Sprintf("<summary>and %d more</summary>", c.folded)
+		if got := strings.Count(top, "<a href="); got != c.failed || (c.folded > 0) != strings.Contains(top, more) {
+			t.Errorf("%d failures: %d linked at the top, folded %q: %v", c.failed, got, more, strings.Contains(top, "<details>"))
+		}
+	}
+}

@@ -114,6 +114,10 @@ func WriteSuite(w io.Writer, s Suite) error {
 			page.Others = append(page.Others, v)
 		}
 	}
+	page.FailedLinks, page.FailedMore = page.Failed, nil
+	if len(page.Failed) > failedLinksShown {
+		page.FailedLinks, page.FailedMore = page.Failed[:failedLinksShown], page.Failed[failedLinksShown:]
+	}
 	slices.SortStableFunc(page.Others, func(a, b *caseView) int {
 		return cmp.Compare(sectionRank(a.Class), sectionRank(b.Class))
 	})
