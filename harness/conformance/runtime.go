@@ -413,8 +413,9 @@ var _ = Describe("Runtime: net.Conn and net.Listener over the stack", Label("run
 
 		// The accept queue: with a backlog of 1 and nobody accepting, the first connection
 		// waits in it, and the next SYN is dropped (our policy): that dial times out (one SYN
-		// retry here), while the waiting one is accepted and works.
-		q := newPair(tcp.Config{Backlog: 1, SynRetries: 1}, nil)
+		// retry here, on a 100 ms initial RTO: 0.3 s of real time instead of 3 s), while the
+		// waiting one is accepted and works.
+		q := newPair(tcp.Config{Backlog: 1, SynRetries: 1, RTOInitial: 100 * time.Millisecond, RTOMin: 100 * time.Millisecond}, nil)
 		ln2 := q.listen()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
