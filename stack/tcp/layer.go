@@ -130,8 +130,8 @@ func (m SynFinMode) String() string {
 // Config bounds and times the TCP layer and chooses its extensions. Zero values take the
 // defaults.
 type Config struct {
-	MaxConnections     int           // connections in the table, any state (default 4096)
-	Backlog            int           // established connections waiting for Accept, per listener (default 128)
+	MaxConnections     int           // connections in the table, any state but TIME-WAIT (default 65536)
+	Backlog            int           // established connections waiting for Accept, per listener (default 4096, Linux's somaxconn)
 	MaxHalfOpen        int           // SYN-RECEIVED connections per listener, before SYN cookies (default 256)
 	SendBuffer         int           // bytes per connection (default 256 KiB)
 	ReceiveBuffer      int           // bytes per connection (default 256 KiB)
@@ -175,8 +175,8 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultMaxConnections = 4096
-	DefaultBacklog        = 128
+	DefaultMaxConnections = 65536
+	DefaultBacklog        = 4096
 	DefaultMaxHalfOpen    = 256
 	DefaultBuffer         = 256 << 10
 	DefaultMSL            = 30 * time.Second
@@ -347,6 +347,7 @@ type Stats struct {
 	ConnectionsClosed  uint64
 	TimeWaitEvicted    uint64 // TIME-WAIT entries ended early to make room (MaxTimeWait reached)
 	TimeWaitReused     uint64 // TIME-WAIT entries ended by a new incarnation's SYN (RFC 6191)
+	TimeWaitDialReused uint64 // TIME-WAIT entries whose port a dial took over, every other being taken (ephemeralPort)
 
 	PAWSRejects     uint64 // dropped: timestamp older than TS.Recent (RFC 7323 5)
 	NoTimestamp     uint64 // dropped: no timestamp on a connection that negotiated them (RFC 7323 3.2)
@@ -406,11 +407,17 @@ func New(cfg Config, host Host, secret [16]byte) *Layer {
 	return l
 }
 
-// Ephemeral ports (RFC 6335 6).
+// Ephemeral ports: Linux's ip_local_port_range (28,232 ports), wider than RFC 6335 6's
+// dynamic range (16,384), so that as many sequential dials to one destination as Linux allows
+// fit in while their TIME-WAITs last (a dial also reuses a TIME-WAIT, see ephemeralPort).
 const (
-	ephemeralFirst = 49152
-	ephemeralLast  = 65535
+	ephemeralFirst = 32768
+	ephemeralLast  = 60999
 )
+
+// timeWaitReuseAfter is how long after its last segment a TIME-WAIT with timestamps may give
+// its port to a new dial: Linux's tcp_tw_reuse rule.
+const timeWaitReuseAfter = time.Second
 
 // Stats returns the counters.
 func (l *Layer) Stats() Stats { return l.stats }
@@ -628,21 +635,47 @@ func (l *Layer) remove(c *Conn) {
 
 // ephemeralPort picks a free local port for a connection to remote: a keyed starting point,
 // then the next free port in turn (in the spirit of RFC 6056 3.3.1's simple hash-based
-// selection, with one starting point for all destinations).
+// selection, with one starting point for all destinations). When every port to remote is
+// taken, a port held only by a TIME-WAIT of ours is taken over, as Linux's tcp_tw_reuse does:
+// if that connection used timestamps and its last segment is at least a second old, the new
+// incarnation's TSval (the same offset for the same ports, a clock gone on) is newer than
+// anything of the old one, so the peer's PAWS (RFC 7323 5) and RFC 6191 tell them apart.
 func (l *Layer) ephemeralPort(local netip.Addr, remote netip.AddrPort) (uint16, error) {
+	var reuse twKey
+	var reusable *twEntry
+	now := l.now().UnixNano()
 	for range ephemeralLast - ephemeralFirst + 1 {
 		p := l.nextPort
 		l.nextPort++
-		if l.nextPort == 0 || l.nextPort < ephemeralFirst {
+		if l.nextPort > ephemeralLast || l.nextPort < ephemeralFirst {
 			l.nextPort = ephemeralFirst
 		}
 		if l.listeners[p] != nil {
 			continue
 		}
 		t := fourTuple{netip.AddrPortFrom(local, p), remote}
-		if l.conns[t] == nil && l.tw.entries[keyOf(t)] == nil {
+		if l.conns[t] != nil {
+			continue
+		}
+		k := keyOf(t)
+		e := l.tw.entries[k]
+		if e == nil {
 			return p, nil
 		}
+		if reusable == nil && l.dialMayReuse(e, now) {
+			reuse, reusable = k, e
+		}
+	}
+	if reusable != nil {
+		l.endTimeWait(reuse, reusable)
+		l.stats.TimeWaitDialReused++
+		return reuse.localPort, nil
 	}
 	return 0, ErrNoPorts
+}
+
+// dialMayReuse tells whether a TIME-WAIT entry may give its port to a new dial (ephemeralPort).
+func (l *Layer) dialMayReuse(e *twEntry, now int64) bool {
+	last := e.ends - int64(2*l.cfg.MSL) // when it entered TIME-WAIT, or last restarted it
+	return e.tsOK && l.cfg.Timestamps == On && now-last >= int64(timeWaitReuseAfter)
 }
