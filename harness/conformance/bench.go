@@ -89,8 +89,15 @@ func defaultOutDir() string {
 // the case's area and RFCs.
 func Spec(id string, body func()) bool {
 	c := mustLookup(id)
-	It(c.Text(), Label(c.Labels()...), body)
+	It(c.Text(), Label(c.Labels()...), interruptible(body))
 	return true
+}
+
+// interruptible makes body a node Ginkgo waits for when the run is interrupted (a node that
+// takes a SpecContext; the bodies never take long): a node that does not take one is left
+// running, and its cleanups, registered after Ginkgo has moved on, would end the process.
+func interruptible(body func()) func(SpecContext) {
+	return func(SpecContext) { body() }
 }
 
 // NewBench makes a bench for the running spec and, when the spec ends, writes its capture to

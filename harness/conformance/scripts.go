@@ -251,7 +251,7 @@ func (s Script) location(line int) types.CodeLocation {
 func Register(scripts []Script, extra ...string) {
 	for _, sc := range scripts {
 		registered[sc.Text()] = sc
-		It(sc.Text(), Label(append(sc.Labels(), extra...)...), sc.location(1), func() { RunScript(sc) })
+		It(sc.Text(), Label(append(sc.Labels(), extra...)...), sc.location(1), interruptible(func() { RunScript(sc) }))
 	}
 }
 
