@@ -54,19 +54,28 @@ type Config struct {
 	Reassembly ipv4.ReassemblyConfig
 	// TCP bounds and times TCP: table sizes, buffers, timers (see package tcp for the defaults).
 	TCP tcp.Config
-	// RxQueue is how many received frames may wait for the driver (default 512); more are
-	// dropped and counted in Stats.RxQueueDrops.
+	// RxQueue is how many received frames may wait for the driver at first (default 512).
+	// When a burst fills it (many connections' windows arriving at once), the queue doubles,
+	// up to RxQueueMax; past that, frames are dropped and counted in Stats.RxQueueDrops. The
+	// slots of a grown queue are kept (about MTU + 14 bytes each).
 	RxQueue int
+	// RxQueueMax bounds the queue's growth (default 16384 frames: 25 MB at a 1500-byte MTU, the
+	// windows of 64 connections with 256 KiB buffers); at most RxQueue, it never grows.
+	RxQueueMax int
 }
 
-// DefaultRxQueue is the default for Config.RxQueue.
-const DefaultRxQueue = 512
+// Defaults of Config.RxQueue and Config.RxQueueMax.
+const (
+	DefaultRxQueue    = 512
+	DefaultRxQueueMax = 16384
+)
 
 // Stats are the core's counters plus the runtime's own.
 type Stats struct {
 	core.Stats
-	RxQueueDrops uint64 // received frames dropped because the driver's queue was full
+	RxQueueDrops uint64 // received frames dropped because the driver's queue was full (at RxQueueMax)
 	RxOversize   uint64 // received frames longer than the link's MTU + 14, dropped
+	RxQueueLen   uint64 // the receive queue's length now, in frames: RxQueue, or more once it grew
 }
 
 // Stack is a running instance. Its methods are safe for concurrent use.
@@ -85,11 +94,13 @@ type Stack struct {
 	scratch    []byte                 // where discarded data is read to
 	sendBuffer int                    // tcp.Config.SendBuffer in force
 
-	rxMu    sync.Mutex // guards the receive ring and its counters
-	rx      [][]byte
-	rxHead  int // next slot to process
-	rxLen   int // frames waiting
-	rxStats Stats
+	rxMu     sync.Mutex // guards the receive ring and its counters
+	rx       [][]byte   // slots, allocated when first used
+	rxHead   int        // next slot to process
+	rxLen    int        // frames waiting
+	rxMax    int        // Config.RxQueueMax
+	frameLen int        // the longest frame a slot takes
+	rxStats  Stats
 
 	kick      chan struct{}
 	done      chan struct{}
@@ -123,6 +134,12 @@ func New(cfg Config) (*Stack, error) {
 	if cfg.RxQueue < 1 {
 		return nil, fmt.Errorf("stack: Config.RxQueue %d < 1", cfg.RxQueue)
 	}
+	if cfg.RxQueueMax < 0 {
+		return nil, fmt.Errorf("stack: Config.RxQueueMax %d < 0", cfg.RxQueueMax)
+	}
+	if cfg.RxQueueMax == 0 {
+		cfg.RxQueueMax = max(DefaultRxQueueMax, cfg.RxQueue)
+	}
 	c, err := core.New(core.Config{
 		MAC: cfg.MAC, Interface: ipv4.Interface{Addr: cfg.Addr, Gateway: cfg.Gateway},
 		MTU: cfg.MTU, ARP: cfg.ARP, Reassembly: cfg.Reassembly, TCP: cfg.TCP,
@@ -133,16 +150,14 @@ func New(cfg Config) (*Stack, error) {
 	s := &Stack{
 		link: cfg.Link, mac: mac, core: c,
 		rx:         make([][]byte, cfg.RxQueue),
+		rxMax:      max(cfg.RxQueueMax, cfg.RxQueue),
+		frameLen:   cfg.Link.MTU() + link.EthernetHeaderLen,
 		kick:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		driverEnd:  make(chan struct{}),
 		conns:      make(map[*Conn]struct{}),
 		listeners:  make(map[*Listener]struct{}),
 		sendBuffer: c.TCP().Config().SendBuffer,
-	}
-	frameLen := cfg.Link.MTU() + link.EthernetHeaderLen
-	for i := range s.rx {
-		s.rx[i] = make([]byte, 0, frameLen)
 	}
 	s.mu.Lock()
 	now := time.Now()
@@ -167,6 +182,7 @@ func (s *Stack) Stats() Stats {
 	s.mu.Unlock()
 	s.rxMu.Lock()
 	st := s.rxStats
+	st.RxQueueLen = uint64(len(s.rx))
 	s.rxMu.Unlock()
 	st.Stats = cs
 	return st
@@ -177,13 +193,19 @@ func (s *Stack) Stats() Stats {
 // sending on that link.
 func (s *Stack) DeliverFrame(frame []byte) {
 	s.rxMu.Lock()
+	if s.rxLen == len(s.rx) && len(s.rx) < s.rxMax {
+		s.growRx()
+	}
 	switch {
-	case len(frame) > cap(s.rx[0]):
+	case len(frame) > s.frameLen:
 		s.rxStats.RxOversize++
 	case s.rxLen == len(s.rx):
 		s.rxStats.RxQueueDrops++
 	default:
 		i := (s.rxHead + s.rxLen) % len(s.rx)
+		if s.rx[i] == nil {
+			s.rx[i] = make([]byte, 0, s.frameLen)
+		}
 		s.rx[i] = append(s.rx[i][:0], frame...)
 		s.rxLen++
 	}
@@ -192,6 +214,16 @@ func (s *Stack) DeliverFrame(frame []byte) {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// growRx doubles the receive ring (up to rxMax), its frames in order from slot 0; s.rxMu is
+// held. The frame the driver may be processing is the head: it moves to slot 0 with rxHead,
+// so the driver's step past it (handleQueued) stays right.
+func (s *Stack) growRx() {
+	grown := make([][]byte, min(2*len(s.rx), s.rxMax))
+	n := copy(grown, s.rx[s.rxHead:])
+	copy(grown[n:], s.rx[:s.rxHead])
+	s.rx, s.rxHead = grown, 0
 }
 
 // drive is the driver goroutine: it hands queued frames to the core and wakes the core at its

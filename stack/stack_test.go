@@ -147,7 +147,7 @@ func TestStacksInOneProcessShareNothing(t *testing.T) {
 func TestFullReceiveQueueDropsAndCounts(t *testing.T) {
 	a, b := pipe.New(1500)
 	b.Attach(link.ReceiverFunc(func([]byte) {}))
-	s, err := stack.New(stack.Config{Link: a, Addr: netip.MustParsePrefix("198.18.0.2/24"), RxQueue: 1})
+	s, err := stack.New(stack.Config{Link: a, Addr: netip.MustParsePrefix("198.18.0.2/24"), RxQueue: 1, RxQueueMax: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
