@@ -10,6 +10,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/mtcp-go/mtcp/stack/tcp"
 	"os"
 	"strconv"
 	"strings"
@@ -45,7 +46,8 @@ func parseFlags(args []string) (config, error) {
 	reorder := fs.Float64("reorder", -1, "W5: reordering rate in percent (default 1)")
 	seed := fs.Uint64("seed", 1, "W5: seed of the fault injector")
 	rts := fs.Int("rt", 0, "W6: round trips (default 100000)")
-	maxConns := fs.Int("mtcp-max-conns", 0, "NON-DEFAULT: mtcp's tcp.Config.MaxConnections (default: mtcp's own, 4096)")
+	maxConns := fs.Int("mtcp-max-conns", 0, fmt.Sprintf("NON-DEFAULT: mtcp's tcp.Config.MaxConnections (default: mtcp's own, %d)", tcp.DefaultMaxConnections))
+	fs.StringVar(&heapProfile, "memprofile", "", "W4: write a heap profile of mtcp's idle connections to FILE (go tool pprof -sample_index=inuse_space FILE)")
 	timeout := fs.Duration("timeout", 0, "limit on one run of one case on one stack (default 10m; 20s with -short)")
 	jsonOut := fs.Bool("json", false, "print a JSON array instead of the table")
 	if err := fs.Parse(args); err != nil {

@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -312,6 +315,11 @@ func idle(k kind, n int, limit time.Duration) (s sample) {
 	}
 	m.done(&s)
 	after := heapAfterGC()
+	if heapProfile != "" && strings.HasPrefix(k.name, "mtcp") {
+		if err := writeHeapProfile(heapProfile); err != nil {
+			return sample{err: err}
+		}
+	}
 	s.units = float64(n)
 	s.extra = map[string]float64{"B/endpoint": (float64(after) - float64(baseline)) / float64(2*n)}
 	return s
@@ -407,4 +415,20 @@ func roundTrips(k kind, n int, limit time.Duration) (s sample) {
 		s.extra = map[string]float64{"p50_us": q(0.50), "p99_us": q(0.99)}
 	}
 	return s
+}
+
+// heapProfile is -memprofile: where W4 writes a heap profile of mtcp's idle connections, once
+// they are all established (the last run's is kept).
+var heapProfile string
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
