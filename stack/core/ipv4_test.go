@@ -408,3 +408,41 @@ func TestDontFragmentRefusesOversizedDatagram(t *testing.T) {
 		t.Fatalf("flags %v, length %d, ECN %v; want DF, 1500, ECT(0)", ip.Flags, ip.Length, wire.ECN(ip.TOS&3))
 	}
 }
+
+// An atomic datagram (DF set, not a fragment) needs no unique ID (RFC 6864 4.1): it goes with
+// ID 0. Datagrams with DF clear still get a fresh ID each, the same on all of one datagram's
+// fragments.
+func TestAtomicDatagramsHaveIDZero(t *testing.T) {
+	b := newBench(t)
+	b.learnPeer()
+	seg := make([]byte, 20)
+	seg[12] = 5 << 4 // a TCP header's data offset, so that the segment decodes
+	for range 3 {
+		if err := b.core.SendIPv4(peerIP, wire.ProtocolTCP, seg, ipv4.SendOptions{DontFragment: true}); err != nil {
+			t.Fatal(err)
+		}
+		if ip := layer[*layers.IPv4](t, b.next()); ip.Flags != layers.IPv4DontFragment || ip.Id != 0 {
+			t.Fatalf("DF set: flags %v, ID %#04x; want DF, 0", ip.Flags, ip.Id)
+		}
+	}
+	ids := map[uint16]bool{}
+	for range 3 {
+		if err := b.core.SendIPv4(peerIP, wire.ProtocolTCP, seg, ipv4.SendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ip := layer[*layers.IPv4](t, b.next())
+		if ip.Flags != 0 || ids[ip.Id] {
+			t.Fatalf("DF clear: flags %v, ID %#04x (seen %v)", ip.Flags, ip.Id, ids)
+		}
+		ids[ip.Id] = true
+	}
+	big := make([]byte, 1481)
+	big[12] = 5 << 4
+	if err := b.core.SendIPv4(peerIP, wire.ProtocolTCP, big, ipv4.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first, second := layer[*layers.IPv4](t, b.next()), layer[*layers.IPv4](t, b.next())
+	if first.Id != second.Id || ids[first.Id] {
+		t.Fatalf("fragments with IDs %#04x and %#04x (earlier %v)", first.Id, second.Id, ids)
+	}
+}

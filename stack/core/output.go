@@ -14,10 +14,10 @@ import (
 func (c *Core) PayloadBuffer() []byte { return c.tx[payloadOffset:] }
 
 // SendIPv4 sends payload to dst as one datagram of protocol proto, with a fresh identification
-// (RFC 6864), the configured TTL, and DF and the ECN field as opts say. A payload larger than
-// the MTU allows is sent in fragments, or refused with ipv4.ErrTooBig when DF is set. A
-// datagram whose next hop is not yet resolved waits for ARP; if resolution fails, the
-// transport that owns proto is told through HandleError.
+// if DF is clear (RFC 6864; ID 0 if it is set), the configured TTL, and DF and the ECN field as
+// opts say. A payload larger than the MTU allows is sent in fragments, or refused with
+// ipv4.ErrTooBig when DF is set. A datagram whose next hop is not yet resolved waits for ARP;
+// if resolution fails, the transport that owns proto is told through HandleError.
 func (c *Core) SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte, opts ipv4.SendOptions) error {
 	nextHop, err := c.cfg.Interface.NextHop(dst)
 	if err != nil {
@@ -29,11 +29,16 @@ func (c *Core) SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte, o
 		return fmt.Errorf("ipv4: payload of %d bytes exceeds 65515", len(payload))
 	}
 	ip := wire.IPv4Fields{
-		ID: c.ids.Next(dst, uint8(proto)), TTL: c.cfg.TTL, Protocol: proto, TOS: uint8(opts.ECN & 3),
+		TTL: c.cfg.TTL, Protocol: proto, TOS: uint8(opts.ECN & 3),
 		Source: c.cfg.Interface.Addr.Addr(), Destination: dst,
 	}
 	if opts.DontFragment {
+		// An atomic datagram (DF set, and so never a fragment: one too big is refused below)
+		// is never reassembled, and RFC 6864 4.1 lets its ID be anything: it is 0, which costs
+		// nothing per packet and tells an observer nothing (no counter to sample, RFC 7739).
 		ip.Flags = wire.IPv4DontFragment
+	} else {
+		ip.ID = c.ids.Next(dst, uint8(proto))
 	}
 	maxData := c.cfg.MTU - wire.IPv4MinHeaderLen
 	if len(payload) <= maxData {

@@ -107,8 +107,8 @@ var ErrTooBig = errors.New("ipv4: datagram larger than the MTU with DF set")
 // (those with DF clear: ICMP); RFC 7739 5.3 counsels against one global counter (it leaks
 // traffic volume and eases ID prediction). So, as RFC 7739 suggests, each datagram draws from
 // one of 256 counters chosen by a keyed hash of (destination, protocol), each counter starting
-// at a keyed offset. Datagrams with DF set (TCP) draw from the same counters: RFC 6864 4.1
-// lets their ID take any value, and one from the counters is as cheap as a constant would be.
+// at a keyed offset. Datagrams with DF set (TCP) do not draw from them: they are atomic, RFC
+// 6864 4.1 lets their ID take any value, and the core sends them with ID 0.
 type IDs struct {
 	keyed    uint32 // the FNV-1a state after the secret: the hash's prefix, hashed once
 	counters [256]uint16
