@@ -181,8 +181,12 @@ type caseResult struct {
 	RateR    *spread     `json:"rate_ratio,omitempty"` // mtcp/gVisor, over the runs both finished
 	CPUR     *spread     `json:"cpu_ratio,omitempty"`
 	AllocsR  *spread     `json:"allocs_ratio,omitempty"`
-	bc       benchCase
-	ratios   [3][]float64
+	// Connections and BytesPerEndpoint (W4) are the case's connection count and mtcp's heap
+	// per endpoint at it, a plain number for tools that read one figure per case.
+	Connections      int      `json:"connections,omitempty"`
+	BytesPerEndpoint *float64 `json:"bytes_per_endpoint,omitempty"`
+	bc               benchCase
+	ratios           [3][]float64
 }
 
 // workloadResult is one element of the -json array.
@@ -241,8 +245,10 @@ func run(c config, w, progress io.Writer) ([]workloadResult, error) {
 			if wr.BytesPerEndpoint == nil {
 				wr.BytesPerEndpoint, wr.GVisorBytesPerEndpoint = map[string]float64{}, map[string]float64{}
 			}
+			cr.Connections = bc.param
 			if cr.MTCP.Runs > 0 {
-				wr.BytesPerEndpoint[strconv.Itoa(bc.param)] = math.Round(cr.MTCP.Extra["B/endpoint"])
+				b := math.Round(cr.MTCP.Extra["B/endpoint"])
+				wr.BytesPerEndpoint[strconv.Itoa(bc.param)], cr.BytesPerEndpoint = b, &b
 			}
 			if cr.GVisor.Runs > 0 {
 				wr.GVisorBytesPerEndpoint[strconv.Itoa(bc.param)] = math.Round(cr.GVisor.Extra["B/endpoint"])
