@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -266,11 +266,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	reporterConfig.NoColor = true
 	// Every output is checked before anything runs: a run that cannot keep its results is
 	// refused, not run for nothing.
-	created, err := checkOutputs(out, junit, htmlFile)
+	created, err := checkOutputs(out, map[string]string{"--junit": junit, "--html": htmlFile})
 	if err != nil {
 		return usageError(stderr, name, "%v", err)
 	}
-	removeCreated := func() { removeAll(created) }
 
 	var unsupported, malformed []Refusal
 	if runMode {
@@ -278,7 +277,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			fmt.Fprintln(stderr, "mtcp-test run: nothing was run")
-			removeCreated()
+			removeAll(created)
 			return 2
 		}
 		for _, r := range refused {
@@ -300,7 +299,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		if len(scripts) == 0 && len(unsupported) == 0 {
 			fmt.Fprintln(stderr, "mtcp-test run: nothing was run")
-			removeCreated()
+			removeAll(created)
 			return 2
 		}
 		Register(scripts, "given")
@@ -368,7 +367,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if willRun == 0 && !allowEmpty {
-		removeCreated()
+		removeAll(created)
 		return usageError(stderr, name, "no spec matches %s (mtcp-test list shows the labels; --allow-empty accepts an empty selection)", selectionText(runMode, labelFilter, focus, suiteConfig))
 	}
 	fmt.Fprintln(stdout)
@@ -505,7 +504,7 @@ func checkFilters(c types.SuiteConfig, labelFilter string) error {
 // checkOutputs makes sure every output can be written before anything runs: the capture folder
 // (created, with its parents, which it returns so that a refused run can take them back) and
 // the folders of the report files.
-func checkOutputs(out string, files ...string) (created []string, err error) {
+func checkOutputs(out string, files map[string]string) (created []string, err error) {
 	for d := filepath.Clean(out); ; d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
 			break
@@ -518,20 +517,16 @@ func checkOutputs(out string, files ...string) (created []string, err error) {
 		}
 	}()
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return created, fmt.Errorf("-o %s: %w", out, unwrapPath(err))
+		return created, fmt.Errorf("-o %s: %w", out, err)
 	}
-	if err := probeDir(out); err != nil {
-		return created, fmt.Errorf("-o %s: cannot write there: %w", out, unwrapPath(err))
+	if err := cli.CheckDir(out); err != nil {
+		return created, fmt.Errorf("-o %s: %w", out, err)
 	}
-	for _, f := range files {
-		if f == "" {
-			continue
-		}
-		if fi, err := os.Stat(f); err == nil && fi.IsDir() {
-			return created, fmt.Errorf("%s is a folder, not a file", f)
-		}
-		if err := probeDir(filepath.Dir(f)); err != nil {
-			return created, fmt.Errorf("%s: cannot write there: %w", f, unwrapPath(err))
+	for _, flag := range slices.Sorted(maps.Keys(files)) {
+		if f := files[flag]; f != "" {
+			if err := cli.CheckFile(f); err != nil {
+				return created, fmt.Errorf("%s %s: %w", flag, f, err)
+			}
 		}
 	}
 	return created, nil
@@ -542,25 +537,6 @@ func removeAll(created []string) {
 	for _, d := range slices.Backward(created) {
 		os.Remove(d)
 	}
-}
-
-// probeDir creates and removes a file in dir.
-func probeDir(dir string) error {
-	f, err := os.CreateTemp(dir, ".mtcp-test-probe-*")
-	if err != nil {
-		return err
-	}
-	f.Close()
-	return os.Remove(f.Name())
-}
-
-// unwrapPath drops the path a *PathError repeats: "permission denied", not "open x/.probe…: …".
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // selectionText names the filters of a run that selected nothing.

@@ -1,16 +1,13 @@
 package replay
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -119,7 +116,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if opts.Output == "" { // the stack's frames are drawn from the replay's capture
 			opts.Output = strings.TrimSuffix(htmlFile, ".html") + ".pcapng"
 		}
-		if err := checkWritable(htmlFile); err != nil {
+		if err := cli.CheckFile(htmlFile); err != nil {
 			fmt.Fprintf(stderr, "mtcp-replay: --html %s: %v\n", htmlFile, err)
 			return 2
 		}
@@ -271,24 +268,6 @@ wait:
 		return int(o)
 	}
 	return signalStatus(sig)
-}
-
-// checkWritable makes sure a file can be created at path before the replay runs: path is not
-// a folder, and a file can be made in its folder.
-func checkWritable(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return errors.New("a folder, not a file")
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".mtcp-replay-probe-*")
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("cannot write there: %w", err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 // reportHTML says where the HTML report is, or why it could not be written.

@@ -1,7 +1,14 @@
 // Package cli holds what mtcp's commands share on their command lines.
 package cli
 
-import "flag"
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
 
 // Parse parses args with fs, taking flags and positional arguments in any order
 // ("run scenarios -o out" as well as "run -o out scenarios"), and returns the positional
@@ -22,4 +29,34 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// CheckDir makes sure files can be created in dir, by creating one and removing it, so that
+// a command refuses an output folder before it runs rather than after. The error says why
+// without repeating the path ("permission denied").
+func CheckDir(dir string) error {
+	f, err := os.CreateTemp(dir, ".mtcp-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot write there: %w", bare(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// CheckFile makes sure a file can be written at path: path is not a folder, and its folder
+// takes files (CheckDir).
+func CheckFile(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return errors.New("a folder, not a file")
+	}
+	return CheckDir(filepath.Dir(path))
+}
+
+// bare drops the path a *fs.PathError repeats.
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
