@@ -2,8 +2,7 @@ package conformance
 
 import (
 	"cmp"
-	"fmt"
-	"os"
+	"io"
 	"slices"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -60,13 +59,5 @@ func writeHTML(path string, r Report, target string) error {
 	slices.SortStableFunc(s.Cases, func(a, b report.Case) int {
 		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.ID, b.ID))
 	})
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := report.WriteSuite(f, s); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
+	return report.WriteFile(path, func(w io.Writer) error { return report.WriteSuite(w, s) })
 }

@@ -2,7 +2,7 @@ package replay
 
 import (
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/mtcp-go/mtcp/harness/report"
 )
@@ -25,15 +25,7 @@ func writeHTML(path, capture string, rep *Report, output string, all *AllReport)
 	} else {
 		r.Runs = append(r.Runs, htmlRun("the stack as "+rep.Host.String(), rep, output, path))
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := report.WriteReplay(f, r); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
+	return report.WriteFile(path, func(w io.Writer) error { return report.WriteReplay(w, r) })
 }
 
 // htmlRun is one replay as the HTML report shows it.

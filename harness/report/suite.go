@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -446,4 +447,18 @@ func pathEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// WriteFile writes a page to path with write (WriteSuite or WriteReplay, bound to its input):
+// the file is created, or emptied, and closed; an error names the path.
+func WriteFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
