@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/mtcp-go/mtcp/examples/internal/demo"
 	"github.com/mtcp-go/mtcp/examples/internal/demotest"
 )
 
@@ -18,32 +16,13 @@ import (
 func TestFlagsAndHelp(t *testing.T) {
 	pcap := filepath.Join(t.TempDir(), "echo.pcapng")
 	guard := []string{"--netns", "mtcp-absent-namespace", "--pcap", pcap}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--port", "65536"}, "want a TCP port from 1 to 65535"},
-		{[]string{"--port", "seven"}, "want a TCP port from 1 to 65535"},
-		{[]string{"--host-addr", "198.18.0.2/24"}, "--addr and --host-addr are both 198.18.0.2"},
-		{[]string{"--dir", "."}, "flag provided but not defined: -dir"},
-	} {
-		var out, errOut bytes.Buffer
-		if got := demo.Main(program(), append(guard, c.args...), &out, &errOut); got != 2 {
-			t.Errorf("%q: exit %d, want 2 (stderr %q)", c.args, got, errOut.String())
-		}
-		if msg := errOut.String(); !strings.HasPrefix(msg, "echo: ") || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
-			t.Errorf("%q: stderr %q, want one line containing %q", c.args, msg, c.want)
-		}
-	}
-	var out, errOut bytes.Buffer
-	if got := demo.Main(program(), []string{"-h"}, &out, &errOut); got != 0 {
-		t.Errorf("-h: exit %d, want 0", got)
-	}
-	for _, want := range []string{`echo serves TCP echo`, "Usage: echo [flags]", "--port port", "(default 7)", "go run ./examples/echo"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("help lacks %q:\n%s", want, out.String())
-		}
-	}
+	demotest.CheckRefused(t, program(), guard, []demotest.BadFlag{
+		{Args: []string{"--port", "65536"}, Want: "want a TCP port from 1 to 65535"},
+		{Args: []string{"--port", "seven"}, Want: "want a TCP port from 1 to 65535"},
+		{Args: []string{"--host-addr", "198.18.0.2/24"}, Want: "--addr and --host-addr are both 198.18.0.2"},
+		{Args: []string{"--dir", "."}, Want: "flag provided but not defined: -dir"},
+	}, nil)
+	demotest.CheckHelp(t, program(), "-h", `echo serves TCP echo`, "Usage: echo [flags]", "--port port", "(default 7)", "go run ./examples/echo")
 
 	bin := demotest.Build(t)
 	stdout, stderr, code := demotest.Refused(t, bin, "--pcap", pcap, "--port", "99999")

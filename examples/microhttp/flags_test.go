@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/mtcp-go/mtcp/examples/internal/demo"
 	"github.com/mtcp-go/mtcp/examples/internal/demotest"
 )
 
@@ -25,47 +23,27 @@ func TestBadFlagsExitTwoAndWriteNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "www")
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--dir", missing}, `--dir "` + missing + `": no such folder`},
-		{[]string{"--dir", file}, "is a file, not a folder"},
-		{[]string{"--port", "99999"}, "want a TCP port from 1 to 65535"},
-		{[]string{"--port", "0"}, "want a TCP port from 1 to 65535"},
-		{[]string{"--addr", "198.18.0.2/33"}, "--addr"},
-		{[]string{"www"}, `unexpected argument "www"`},
-	} {
-		var out, errOut bytes.Buffer
-		args := append(append([]string{"--pcap", pcap}, flagTestNetNS...), c.args...)
-		if got := demo.Main(program(), args, &out, &errOut); got != 2 {
-			t.Errorf("%q: exit %d, want 2 (stderr %q)", c.args, got, errOut.String())
-		}
-		if msg := errOut.String(); !strings.HasPrefix(msg, "microhttp: ") || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
-			t.Errorf("%q: stderr %q, want one line containing %q", c.args, msg, c.want)
-		}
+	demotest.CheckRefused(t, program(), append([]string{"--pcap", pcap}, flagTestNetNS...), []demotest.BadFlag{
+		{Args: []string{"--dir", missing}, Want: `--dir "` + missing + `": no such folder`},
+		{Args: []string{"--dir", file}, Want: "is a file, not a folder"},
+		{Args: []string{"--port", "99999"}, Want: "want a TCP port from 1 to 65535"},
+		{Args: []string{"--port", "0"}, Want: "want a TCP port from 1 to 65535"},
+		{Args: []string{"--addr", "198.18.0.2/33"}, Want: "--addr"},
+		{Args: []string{"www"}, Want: `unexpected argument "www"`},
+	}, func(args []string) {
 		if _, err := os.Stat(pcap); err == nil {
-			t.Fatalf("%q: a refused run left %s behind", c.args, pcap)
+			t.Fatalf("%q: a refused run left %s behind", args, pcap)
 		}
-	}
+	})
 }
 
 // --help says what microhttp does, its flags (its own too) and a command line that works as
 // written: without --dir, the built-in page.
 func TestHelpSaysWhatMicrohttpDoes(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if got := demo.Main(program(), []string{"--help"}, &out, &errOut); got != 0 {
-		t.Fatalf("exit %d, want 0", got)
-	}
-	for _, want := range []string{
+	demotest.CheckHelp(t, program(), "--help",
 		"microhttp serves a built-in page, or the files of --dir, over HTTP",
 		"Usage: microhttp [flags]", "--port port", "(default 80)", "--dir DIR", "--pcap file",
-		"ip netns exec mtcp go run ./examples/microhttp --pcap http.pcapng", "Exit status",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("help lacks %q:\n%s", want, out.String())
-		}
-	}
+		"ip netns exec mtcp go run ./examples/microhttp --pcap http.pcapng", "Exit status")
 }
 
 // The built program's exit status is what the process ends with (go run would turn any

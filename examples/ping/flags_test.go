@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/mtcp-go/mtcp/examples/internal/demo"
 	"github.com/mtcp-go/mtcp/examples/internal/demotest"
 )
 
@@ -18,31 +16,12 @@ import (
 func TestFlagsAndHelp(t *testing.T) {
 	pcap := filepath.Join(t.TempDir(), "ping.pcapng")
 	guard := []string{"--netns", "mtcp-absent-namespace", "--pcap", pcap}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--port", "7"}, "flag provided but not defined: -port"},
-		{[]string{"--addr", "10.0.0.2/24"}, "must lie in 198.18.0.0/15"},
-		{[]string{"--fault", "loss=5"}, "--fault"},
-	} {
-		var out, errOut bytes.Buffer
-		if got := demo.Main(program(), append(guard, c.args...), &out, &errOut); got != 2 {
-			t.Errorf("%q: exit %d, want 2 (stderr %q)", c.args, got, errOut.String())
-		}
-		if msg := errOut.String(); !strings.HasPrefix(msg, "ping: ") || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
-			t.Errorf("%q: stderr %q, want one line containing %q", c.args, msg, c.want)
-		}
-	}
-	var out, errOut bytes.Buffer
-	if got := demo.Main(program(), []string{"--help"}, &out, &errOut); got != 0 {
-		t.Errorf("--help: exit %d, want 0", got)
-	}
-	for _, want := range []string{"ping answers ping and arping", "Usage: ping [flags]", "--pcap file", "go run ./examples/ping"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("help lacks %q:\n%s", want, out.String())
-		}
-	}
+	demotest.CheckRefused(t, program(), guard, []demotest.BadFlag{
+		{Args: []string{"--port", "7"}, Want: "flag provided but not defined: -port"},
+		{Args: []string{"--addr", "10.0.0.2/24"}, Want: "must lie in 198.18.0.0/15"},
+		{Args: []string{"--fault", "loss=5"}, Want: "--fault"},
+	}, nil)
+	demotest.CheckHelp(t, program(), "--help", "ping answers ping and arping", "Usage: ping [flags]", "--pcap file", "go run ./examples/ping")
 
 	bin := demotest.Build(t)
 	stdout, stderr, code := demotest.Refused(t, bin, "--pcap", pcap, "--addr", "198.18.0.2/8")
