@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack/tcp"
@@ -18,7 +19,9 @@ type Conn struct {
 	tc *tcp.Conn
 
 	readMu, writeMu sync.Mutex // serialize Reads, and Writes
-	rd, wr          deadline
+	// rd and wr are made when a deadline is first set or a call first blocks: most
+	// connections never need them.
+	rd, wr atomic.Pointer[deadline]
 
 	// Guarded by s.mu.
 	// A blocked Read (Write, dial) sleeps on rdSig (wrSig) and is woken by a token sent there.
@@ -34,26 +37,29 @@ type Conn struct {
 
 var _ net.Conn = (*Conn)(nil)
 
-// adopt wraps tc, hooks it to the TCP core's notifications and registers it with the stack;
-// s.mu is held.
+// adopt wraps tc and hooks it to the TCP core's notifications; s.mu is held. The TCP core's
+// table holds tc, and tc the hook: nothing else is kept per connection.
 func (s *Stack) adopt(tc *tcp.Conn) *Conn {
 	c := &Conn{s: s, tc: tc}
-	tc.SetNotify(c.notified)
-	s.conns[c] = struct{}{}
+	tc.SetNotify((*notifier)(c))
 	c.notified() // the connection may have changed before it had a hook
 	return c
 }
+
+// notifier is the TCP core's view of a Conn: its hook, without a closure to allocate.
+type notifier Conn
+
+func (n *notifier) Notify() { (*Conn)(n).notified() }
 
 // notified is the TCP core's notify hook: it runs under s.mu, whenever the connection may have
 // become readable, writable, connected or closed, and wakes the calls that can now proceed.
 // It must not call back into the TCP core.
 func (c *Conn) notified() {
 	tc := c.tc
-	// Closed, or in TIME-WAIT, where the TCP core keeps only a compact record and nothing is
-	// left for the stack to do at Close: the registry lets go, so a busy server's closed
-	// connections are freed as soon as the application drops them.
+	// Closed, or in TIME-WAIT, where the TCP core keeps only a compact record: nothing more
+	// will come, so a busy server's closed connections are freed as soon as the application
+	// drops them.
 	if st := tc.State(); st == tcp.Closed || st == tcp.TimeWait {
-		delete(c.s.conns, c)
 		c.wakeAll()
 	}
 	if c.rdWaiting && tc.Readable() {
@@ -155,8 +161,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	for {
-		timeout, passed := c.rd.wait()
-		if passed {
+		if c.rd.Load().expired() {
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
 		s := c.s
@@ -171,7 +176,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if err == tcp.ErrWouldBlock {
 			ready := c.readWait()
 			s.unlockCore()
-			s.sleep(ready, timeout)
+			s.sleep(ready, deadlineOf(&c.rd).wait())
 			continue
 		}
 		s.unlockCore()
@@ -193,8 +198,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	defer c.writeMu.Unlock()
 	total := 0
 	for {
-		timeout, passed := c.wr.wait()
-		if passed {
+		if c.wr.Load().expired() {
 			return total, c.opError("write", os.ErrDeadlineExceeded)
 		}
 		s := c.s
@@ -210,7 +214,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		if err == nil || err == tcp.ErrWouldBlock {
 			ready := c.writeWait()
 			s.unlockCore()
-			s.sleep(ready, timeout)
+			s.sleep(ready, deadlineOf(&c.wr).wait())
 			continue
 		}
 		s.unlockCore()
@@ -245,8 +249,8 @@ func (c *Conn) Close() error {
 		_ = c.tc.Close() // errors here are the connection's earlier failure, already reported
 		s.unlockCore()
 	}
-	c.rd.stop()
-	c.wr.stop()
+	c.rd.Load().stop()
+	c.wr.Load().stop()
 	return nil
 }
 
@@ -333,8 +337,8 @@ func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.tc.Remot
 
 // SetDeadline sets the read and write deadlines.
 func (c *Conn) SetDeadline(t time.Time) error {
-	c.rd.set(t)
-	c.wr.set(t)
+	deadlineOf(&c.rd).set(t)
+	deadlineOf(&c.wr).set(t)
 	return nil
 }
 
@@ -342,14 +346,14 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // in the past fails them at once, the zero time clears the deadline. It may be called while a
 // Read is blocked, to make it return sooner or later.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.rd.set(t)
+	deadlineOf(&c.rd).set(t)
 	return nil
 }
 
 // SetWriteDeadline is SetReadDeadline for Write. A Write that times out may have queued part
 // of its data; it returns how much.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	c.wr.set(t)
+	deadlineOf(&c.wr).set(t)
 	return nil
 }
 
@@ -362,6 +366,25 @@ type deadline struct {
 	ch     chan struct{} // nil until a deadline is first set or a call first waits
 	passed bool          // ch is closed
 	timer  *time.Timer
+}
+
+// deadlineOf returns *p, made if there is none yet.
+func deadlineOf(p *atomic.Pointer[deadline]) *deadline {
+	if d := p.Load(); d != nil {
+		return d
+	}
+	p.CompareAndSwap(nil, new(deadline))
+	return p.Load()
+}
+
+// expired reports whether the deadline has passed; a nil deadline is none.
+func (d *deadline) expired() bool {
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.passed
 }
 
 // set moves the deadline to t; the zero t clears it.
@@ -413,20 +436,23 @@ func (d *deadline) fire() {
 	d.passed = true
 }
 
-// wait returns the channel to sleep on and whether the deadline has passed. The channel is
+// wait returns the channel to sleep on, closed if the deadline has passed. The channel is
 // made here if no deadline has made it yet, so that a deadline set later, while the caller
 // sleeps, closes the very channel it sleeps on.
-func (d *deadline) wait() (<-chan struct{}, bool) {
+func (d *deadline) wait() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ch == nil {
 		d.ch = make(chan struct{})
 	}
-	return d.ch, d.passed
+	return d.ch
 }
 
-// stop releases the timer.
+// stop releases the timer, if there is one.
 func (d *deadline) stop() {
+	if d == nil {
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.timer != nil {

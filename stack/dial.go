@@ -88,6 +88,9 @@ func (s *Stack) DialContext(ctx context.Context, addr netip.AddrPort) (*Conn, er
 	for {
 		switch {
 		case tc.Connected():
+			// The channel the dial slept on goes: an idle connection keeps none, and a
+			// Write that blocks makes its own.
+			c.wrSig, c.wrWaiting = nil, false
 			s.unlockCore()
 			return c, nil
 		case tc.Err() != nil:

@@ -46,3 +46,47 @@ func TestReceiveQueueGrowsWithABurst(t *testing.T) {
 		s.Close()
 	}
 }
+
+// Frames that arrive one at a time hold one frame buffer between them, however many pass and
+// however large the queue has grown: a buffer goes back to the spares when its frame has been
+// handled, so memory follows how many frames waited at once, not the queue's size. The burst
+// (the control) leaves as many buffers as frames waited together.
+func TestReceiveQueueBuffersFollowDepth(t *testing.T) {
+	a, _ := pipe.New(1500)
+	s, err := New(Config{Link: a, Addr: netip.MustParsePrefix("198.18.0.2/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	frame := make([]byte, 60)
+	copy(frame, []byte{2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 1, 0x08, 0x00})
+	buffers := func() int {
+		s.rxMu.Lock()
+		defer s.rxMu.Unlock()
+		return len(s.rxFree) + s.rxLen
+	}
+	waitHandled := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); int(s.Stats().Link.FramesIn) < n; time.Sleep(100 * time.Microsecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d frames reached the core, want %d", s.Stats().Link.FramesIn, n)
+			}
+		}
+	}
+	for i := range 600 {
+		s.DeliverFrame(frame)
+		waitHandled(i + 1)
+	}
+	if got := buffers(); got != 1 {
+		t.Errorf("after 600 frames one at a time: %d frame buffers, want 1", got)
+	}
+	s.mu.Lock()
+	for range 700 {
+		s.DeliverFrame(frame)
+	}
+	s.mu.Unlock()
+	waitHandled(1300)
+	if got := buffers(); got != 700 {
+		t.Errorf("after a burst of 700: %d frame buffers, want 700", got)
+	}
+}

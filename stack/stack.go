@@ -57,7 +57,8 @@ type Config struct {
 	// RxQueue is how many received frames may wait for the driver at first (default 512).
 	// When a burst fills it (many connections' windows arriving at once), the queue doubles,
 	// up to RxQueueMax; past that, frames are dropped and counted in Stats.RxQueueDrops. The
-	// slots of a grown queue are kept (about MTU + 14 bytes each).
+	// queue takes a frame buffer (about MTU + 14 bytes) only while a frame waits in it, and keeps
+	// as many spare as frames have waited at once.
 	RxQueue int
 	// RxQueueMax bounds the queue's growth (default 16384 frames: 25 MB at a 1500-byte MTU, the
 	// windows of 64 connections with 256 KiB buffers); at most RxQueue, it never grows.
@@ -88,14 +89,14 @@ type Stack struct {
 
 	closed     bool                   // Close has begun: every socket call fails
 	wakeAt     time.Time              // when the driver will next run the core by itself
-	conns      map[*Conn]struct{}     // connections whose TCP side is neither closed nor in TIME-WAIT
 	listeners  map[*Listener]struct{} // open listeners
 	shutReads  []*Conn                // connections after CloseRead with data to discard
 	scratch    []byte                 // where discarded data is read to
 	sendBuffer int                    // tcp.Config.SendBuffer in force
 
 	rxMu     sync.Mutex // guards the receive ring and its counters
-	rx       [][]byte   // slots, allocated when first used
+	rx       [][]byte   // slots: a frame's buffer while it waits, nil when free
+	rxFree   [][]byte   // buffers of frames handled, for the next frames
 	rxHead   int        // next slot to process
 	rxLen    int        // frames waiting
 	rxMax    int        // Config.RxQueueMax
@@ -155,7 +156,6 @@ func New(cfg Config) (*Stack, error) {
 		kick:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		driverEnd:  make(chan struct{}),
-		conns:      make(map[*Conn]struct{}),
 		listeners:  make(map[*Listener]struct{}),
 		sendBuffer: c.TCP().Config().SendBuffer,
 	}
@@ -202,11 +202,13 @@ func (s *Stack) DeliverFrame(frame []byte) {
 	case s.rxLen == len(s.rx):
 		s.rxStats.RxQueueDrops++
 	default:
-		i := (s.rxHead + s.rxLen) % len(s.rx)
-		if s.rx[i] == nil {
-			s.rx[i] = make([]byte, 0, s.frameLen)
+		var buf []byte
+		if n := len(s.rxFree); n > 0 {
+			buf, s.rxFree = s.rxFree[n-1], s.rxFree[:n-1]
+		} else {
+			buf = make([]byte, 0, s.frameLen)
 		}
-		s.rx[i] = append(s.rx[i][:0], frame...)
+		s.rx[(s.rxHead+s.rxLen)%len(s.rx)] = append(buf[:0], frame...)
 		s.rxLen++
 	}
 	s.rxMu.Unlock()
@@ -273,6 +275,8 @@ func (s *Stack) handleQueued(now time.Time) bool {
 	s.rxMu.Unlock()
 	s.core.HandleFrame(now, f)
 	s.rxMu.Lock()
+	s.rx[s.rxHead] = nil
+	s.rxFree = append(s.rxFree, f)
 	s.rxHead = (s.rxHead + 1) % len(s.rx)
 	s.rxLen--
 	s.rxMu.Unlock()
@@ -339,11 +343,7 @@ func (s *Stack) Close() error {
 			ln.wakeAll()
 		}
 		clear(s.listeners)
-		for c := range s.conns {
-			c.tc.Abort()
-			c.wakeAll()
-		}
-		clear(s.conns)
+		s.core.TCP().AbortAll() // each Conn's hook wakes its blocked calls
 		s.shutReads = nil
 		s.closed = true
 		s.mu.Unlock()

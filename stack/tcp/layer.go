@@ -422,6 +422,14 @@ const timeWaitReuseAfter = time.Second
 // Stats returns the counters.
 func (l *Layer) Stats() Stats { return l.stats }
 
+// AbortAll aborts every connection in the table, as Abort does each (a RST where the peer has
+// a connection to reset): the stack's Close.
+func (l *Layer) AbortAll() {
+	for _, c := range l.conns {
+		c.Abort()
+	}
+}
+
 // Config returns the configuration in force.
 func (l *Layer) Config() Config { return l.cfg }
 

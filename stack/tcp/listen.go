@@ -86,6 +86,7 @@ func (ln *Listener) Accept() (*Conn, error) {
 		return nil, ErrWouldBlock
 	}
 	c := ln.queue[0]
+	ln.queue[0] = nil // the queue's array must not keep an accepted connection alive
 	ln.queue = ln.queue[1:]
 	c.listener = nil
 	return c, nil

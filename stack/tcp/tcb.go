@@ -79,7 +79,7 @@ type Conn struct {
 	appClosed                      bool // Close was called: the application reads no more
 	err                            error
 	softErr                        error
-	notify                         func()
+	notify                         Notifier
 
 	counts connCounts
 }
@@ -147,13 +147,17 @@ func (c *Conn) setState(s State) {
 
 func (c *Conn) wake() {
 	if c.notify != nil {
-		c.notify()
+		c.notify.Notify()
 	}
 }
 
-// SetNotify sets a function called whenever the connection may have become readable,
-// writable, connected or closed. It runs on the core's goroutine, under the core's lock.
-func (c *Conn) SetNotify(f func()) { c.notify = f }
+// Notifier is told whenever a connection may have become readable, writable, connected or
+// closed. Notify runs on the core's goroutine, under the core's lock, and must not call back
+// into the connection.
+type Notifier interface{ Notify() }
+
+// SetNotify sets the connection's Notifier (nil: none).
+func (c *Conn) SetNotify(n Notifier) { c.notify = n }
 
 // State returns the connection state.
 func (c *Conn) State() State { return c.state }
