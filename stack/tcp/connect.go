@@ -39,7 +39,7 @@ func (l *Layer) DialWith(remote netip.AddrPort, o DialOptions) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := l.newConn(fourTuple{netip.AddrPortFrom(local, port), remote}, SynSent, o.Buffers.clamp())
+	c := l.newConn(tupleOf(netip.AddrPortFrom(local, port), remote), SynSent, o.Buffers.clamp())
 	c.noOpt, c.userMSS = o.NoOptions, uint16(min(max(o.MSS, 0), 0xffff))
 	l.stats.ActiveOpens++
 	c.sendSyn(l.now())

@@ -77,7 +77,7 @@ func (c *Conn) negotiate(now time.Time, s *segment) {
 func (c *Conn) sendSyn(now time.Time) {
 	cfg := &c.layer.cfg
 	f := wire.TCPFields{
-		SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(),
+		SourcePort: c.tuple.localPort, DestinationPort: c.tuple.remotePort,
 		SeqNum: c.iss, Flags: wire.SYN,
 		WindowSize: c.synWindow(), // never scaled in a SYN (RFC 7323 2.2)
 	}

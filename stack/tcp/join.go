@@ -88,9 +88,9 @@ func (l *Layer) Join(j JoinState) (*Conn, error) {
 	if err := j.check(rcvBuf); err != nil {
 		return nil, err
 	}
-	t := fourTuple{netip.AddrPortFrom(l.host.LocalAddr(), j.Local), r}
-	if l.conns[t] != nil || l.tw.entries[keyOf(t)] != nil {
-		return nil, fmt.Errorf("%w: %v to %v", ErrAddrInUse, t.local, t.remote)
+	t := tupleOf(netip.AddrPortFrom(l.host.LocalAddr(), j.Local), r)
+	if l.conns[t] != nil || l.tw.entries[t] != nil {
+		return nil, fmt.Errorf("%w: %v to %v", ErrAddrInUse, t.local(), t.remote())
 	}
 	if len(l.conns) >= l.cfg.MaxConnections {
 		l.stats.TableFull++

@@ -374,7 +374,25 @@ type Host interface {
 	SendIPv4(dst netip.Addr, proto wire.IPProtocol, payload []byte, opts ipv4.SendOptions) error
 }
 
-type fourTuple struct{ local, remote netip.AddrPort }
+// fourTuple is a connection's addresses and ports (IPv4 only) in 12 bytes: the key of the
+// connection table and of the TIME-WAIT table.
+type fourTuple struct {
+	localIP, remoteIP     [4]byte
+	localPort, remotePort uint16
+}
+
+// tupleOf returns the four-tuple of two IPv4 addresses and ports.
+func tupleOf(local, remote netip.AddrPort) fourTuple {
+	return fourTuple{local.Addr().As4(), remote.Addr().As4(), local.Port(), remote.Port()}
+}
+
+func (t fourTuple) local() netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4(t.localIP), t.localPort)
+}
+
+func (t fourTuple) remote() netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4(t.remoteIP), t.remotePort)
+}
 
 // Layer is the TCP of one stack.
 type Layer struct {
@@ -400,7 +418,7 @@ type Layer struct {
 func New(cfg Config, host Host, secret [16]byte) *Layer {
 	l := &Layer{cfg: cfg, host: host, key: secret, conns: make(map[fourTuple]*Conn), listeners: make(map[uint16]*Listener)}
 	l.challenge.rng = rand.NewChaCha8(sha256.Sum256(append([]byte("challenge"), secret[:]...)))
-	l.tw.entries = make(map[twKey]*twEntry)
+	l.tw.entries = make(map[fourTuple]*twEntry)
 	l.twTimer.Init(l.timeWaitFired)
 	sum := sha256.Sum256(append([]byte("ports"), secret[:]...))
 	l.nextPort = ephemeralFirst + binary.BigEndian.Uint16(sum[:])%(ephemeralLast-ephemeralFirst+1)
@@ -459,10 +477,10 @@ func (l *Layer) keyedHash(label string, t fourTuple) uint32 {
 	h := sha256.New()
 	h.Write(l.key[:])
 	h.Write([]byte(label))
-	la, ra := t.local.Addr().As4(), t.remote.Addr().As4()
+	la, ra := t.localIP, t.remoteIP
 	var ports [4]byte
-	binary.BigEndian.PutUint16(ports[0:], t.local.Port())
-	binary.BigEndian.PutUint16(ports[2:], t.remote.Port())
+	binary.BigEndian.PutUint16(ports[0:], t.localPort)
+	binary.BigEndian.PutUint16(ports[2:], t.remotePort)
 	h.Write(la[:])
 	h.Write(ra[:])
 	h.Write(ports[:])
@@ -552,8 +570,8 @@ func (l *Layer) HandlePacket(now time.Time, p wire.IPv4, broadcast bool) {
 	}
 	s := segment{
 		tuple: fourTuple{
-			local:  netip.AddrPortFrom(p.Destination(), t.DestinationPort()),
-			remote: netip.AddrPortFrom(p.Source(), t.SourcePort()),
+			localIP: p.Destination().As4(), remoteIP: p.Source().As4(),
+			localPort: t.DestinationPort(), remotePort: t.SourcePort(),
 		},
 		seq: t.SeqNum(), ack: t.AckNum(), flags: t.Flags(), wnd: t.WindowSize(), data: t.Payload(),
 		opts: t.DecodeOptions(), ecn: p.ECN(),
@@ -563,13 +581,13 @@ func (l *Layer) HandlePacket(now time.Time, p wire.IPv4, broadcast bool) {
 		return
 	}
 	if len(l.tw.entries) > 0 {
-		k := keyOf(s.tuple)
+		k := s.tuple
 		if e := l.tw.entries[k]; e != nil {
 			l.timeWaitArrives(now, k, e, &s)
 			return
 		}
 	}
-	if ln := l.listeners[s.tuple.local.Port()]; ln != nil {
+	if ln := l.listeners[s.tuple.localPort]; ln != nil {
 		ln.segmentArrives(now, &s)
 		return
 	}
@@ -592,7 +610,7 @@ func (l *Layer) closedArrives(s *segment) {
 
 // sendReset sends a RST (or RST|ACK) that belongs to no connection.
 func (l *Layer) sendReset(t fourTuple, seq, ack wire.Seq, flags wire.TCPFlags) {
-	f := wire.TCPFields{SourcePort: t.local.Port(), DestinationPort: t.remote.Port(), SeqNum: seq, AckNum: ack, Flags: flags}
+	f := wire.TCPFields{SourcePort: t.localPort, DestinationPort: t.remotePort, SeqNum: seq, AckNum: ack, Flags: flags}
 	l.stats.ResetsOut++
 	_ = l.send(t, &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
 }
@@ -611,9 +629,9 @@ func (l *Layer) send(t fourTuple, f *wire.TCPFields, data []byte, opts ipv4.Send
 		return ipv4.ErrTooBig
 	}
 	n := hl + copy(buf[hl:], data)
-	f.Encode(buf[:n], t.local.Addr(), t.remote.Addr())
+	f.Encode(buf[:n], t.local().Addr(), t.remote().Addr())
 	l.stats.SegmentsOut++
-	return l.host.SendIPv4(t.remote.Addr(), wire.ProtocolTCP, buf[:n], opts)
+	return l.host.SendIPv4(t.remote().Addr(), wire.ProtocolTCP, buf[:n], opts)
 }
 
 // HandleError takes an ICMP error about a segment the stack sent (RFC 1122 4.2.3.9).
@@ -622,8 +640,8 @@ func (l *Layer) HandleError(now time.Time, e icmp.Error) {
 		return
 	}
 	t := fourTuple{
-		local:  netip.AddrPortFrom(e.Src, binary.BigEndian.Uint16(e.Transport[0:])),
-		remote: netip.AddrPortFrom(e.Dst, binary.BigEndian.Uint16(e.Transport[2:])),
+		localIP: e.Src.As4(), remoteIP: e.Dst.As4(),
+		localPort: binary.BigEndian.Uint16(e.Transport[0:]), remotePort: binary.BigEndian.Uint16(e.Transport[2:]),
 	}
 	c := l.conns[t]
 	if c == nil {
@@ -649,7 +667,7 @@ func (l *Layer) remove(c *Conn) {
 // incarnation's TSval (the same offset for the same ports, a clock gone on) is newer than
 // anything of the old one, so the peer's PAWS (RFC 7323 5) and RFC 6191 tell them apart.
 func (l *Layer) ephemeralPort(local netip.Addr, remote netip.AddrPort) (uint16, error) {
-	var reuse twKey
+	var reuse fourTuple
 	var reusable *twEntry
 	now := l.now().UnixNano()
 	for range ephemeralLast - ephemeralFirst + 1 {
@@ -661,17 +679,16 @@ func (l *Layer) ephemeralPort(local netip.Addr, remote netip.AddrPort) (uint16, 
 		if l.listeners[p] != nil {
 			continue
 		}
-		t := fourTuple{netip.AddrPortFrom(local, p), remote}
+		t := tupleOf(netip.AddrPortFrom(local, p), remote)
 		if l.conns[t] != nil {
 			continue
 		}
-		k := keyOf(t)
-		e := l.tw.entries[k]
+		e := l.tw.entries[t]
 		if e == nil {
 			return p, nil
 		}
 		if reusable == nil && l.dialMayReuse(e, now) {
-			reuse, reusable = k, e
+			reuse, reusable = t, e
 		}
 	}
 	if reusable != nil {

@@ -119,7 +119,7 @@ func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, dat
 		}
 	}
 	f := wire.TCPFields{
-		SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(),
+		SourcePort: c.tuple.localPort, DestinationPort: c.tuple.remotePort,
 		SeqNum: seq, AckNum: c.rcvNxt, Flags: flags | wire.ACK, WindowSize: c.windowField(),
 	}
 	if c.tsOK {
@@ -163,7 +163,7 @@ func (c *Conn) sendAck() { c.sendSegment(c.layer.now(), c.sndNxt, 0, nil, contro
 // RST|ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, with the timestamp option when negotiated
 // (RFC 7323 3.2: SHOULD).
 func (c *Conn) sendReset(flags wire.TCPFlags) {
-	f := wire.TCPFields{SourcePort: c.tuple.local.Port(), DestinationPort: c.tuple.remote.Port(), SeqNum: c.sndNxt, Flags: flags}
+	f := wire.TCPFields{SourcePort: c.tuple.localPort, DestinationPort: c.tuple.remotePort, SeqNum: c.sndNxt, Flags: flags}
 	if flags&wire.ACK != 0 {
 		f.AckNum = c.rcvNxt
 	}

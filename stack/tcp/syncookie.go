@@ -46,11 +46,11 @@ func (l *Layer) cookieHash(which byte, count uint32, t fourTuple) uint32 {
 	copy(b[:], l.key[:])
 	b[16] = which
 	binary.BigEndian.PutUint32(b[17:], count)
-	la, ra := t.local.Addr().As4(), t.remote.Addr().As4()
+	la, ra := t.localIP, t.remoteIP
 	copy(b[21:], la[:])
 	copy(b[25:], ra[:])
-	binary.BigEndian.PutUint16(b[29:], t.local.Port())
-	binary.BigEndian.PutUint16(b[31:], t.remote.Port())
+	binary.BigEndian.PutUint16(b[29:], t.localPort)
+	binary.BigEndian.PutUint16(b[31:], t.remotePort)
 	sum := sha256.Sum256(b[:])
 	return binary.BigEndian.Uint32(sum[:])
 }
@@ -111,7 +111,7 @@ func (ln *Listener) sendCookie(now time.Time, s *segment) {
 		rcvBuf = ln.bufs.Receive
 	}
 	f := wire.TCPFields{
-		SourcePort: s.tuple.local.Port(), DestinationPort: s.tuple.remote.Port(),
+		SourcePort: s.tuple.localPort, DestinationPort: s.tuple.remotePort,
 		SeqNum: l.makeCookie(now, s.tuple, s.seq, idx), AckNum: s.seq.Add(1), Flags: wire.SYN | wire.ACK,
 		WindowSize: uint16(min(rcvBuf, 0xffff)),
 	}

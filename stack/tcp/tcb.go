@@ -163,10 +163,10 @@ func (c *Conn) SetNotify(n Notifier) { c.notify = n }
 func (c *Conn) State() State { return c.state }
 
 // LocalAddr returns the stack's address and port.
-func (c *Conn) LocalAddr() netip.AddrPort { return c.tuple.local }
+func (c *Conn) LocalAddr() netip.AddrPort { return c.tuple.local() }
 
 // RemoteAddr returns the peer's address and port.
-func (c *Conn) RemoteAddr() netip.AddrPort { return c.tuple.remote }
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.tuple.remote() }
 
 // Err returns why the connection failed (ErrConnReset, ErrConnRefused, ErrTimeout, ...), or nil.
 func (c *Conn) Err() error { return c.err }

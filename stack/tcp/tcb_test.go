@@ -35,7 +35,7 @@ func established(t *testing.T, wnd int) (*Conn, *fakeHost) {
 	h := &fakeHost{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg := Config{ReceiveBuffer: max(wnd, 1024)}.WithDefaults()
 	l := New(cfg, h, [16]byte{1})
-	c := l.newConn(fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40000")}, Established, BufferSizes{})
+	c := l.newConn(tupleOf(netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40000")), Established, BufferSizes{})
 	c.irs, c.rcvNxt = 1000, 1001
 	c.rcvAdv = c.rcvNxt.Add(uint32(wnd))
 	c.peerMSS = 1460
@@ -144,8 +144,8 @@ func TestTrimKeepsOnlyTheWindow(t *testing.T) {
 func TestISNsDifferPerTupleAndMoveWithTime(t *testing.T) {
 	c, h := established(t, 100)
 	l := c.layer
-	a := fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40001")}
-	b := fourTuple{netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40002")}
+	a := tupleOf(netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40001"))
+	b := tupleOf(netip.MustParseAddrPort("198.18.0.2:80"), netip.MustParseAddrPort("198.18.0.1:40002"))
 	ia, ib := l.isn(a), l.isn(b)
 	if d := ib.Sub(ia); d > -1<<20 && d < 1<<20 {
 		t.Errorf("ISNs of neighbouring tuples %d and %d are close (%d apart)", ia, ib, d)
@@ -203,7 +203,7 @@ func TestTimeWaitRestartsDoNotGrowTheQueue(t *testing.T) {
 	l := c.layer
 	c.rcvNxt = c.rcvNxt.Add(1) // the peer's FIN, taken
 	c.enterTimeWait(h.now)
-	k := keyOf(c.tuple)
+	k := c.tuple
 	e := l.tw.entries[k]
 	if e == nil || c.State() != TimeWait || l.Conns() != 0 {
 		t.Fatalf("entry %v, state %v, %d connections", e, c.State(), l.Conns())

@@ -16,23 +16,6 @@ import (
 // not count against MaxConnections; MaxTimeWait bounds them instead, and when it is reached the
 // oldest record goes first (Stats.TimeWaitEvicted), as Linux does past tcp_max_tw_buckets.
 
-// twKey is a four-tuple in 12 bytes.
-type twKey struct {
-	local, remote         [4]byte
-	localPort, remotePort uint16
-}
-
-func keyOf(t fourTuple) twKey {
-	return twKey{t.local.Addr().As4(), t.remote.Addr().As4(), t.local.Port(), t.remote.Port()}
-}
-
-func (k twKey) tuple() fourTuple {
-	return fourTuple{
-		netip.AddrPortFrom(netip.AddrFrom4(k.local), k.localPort),
-		netip.AddrPortFrom(netip.AddrFrom4(k.remote), k.remotePort),
-	}
-}
-
 // twEntry is one connection in TIME-WAIT.
 type twEntry struct {
 	sndNxt, rcvNxt     wire.Seq
@@ -51,14 +34,14 @@ type twEntry struct {
 // queue when it reaches the front, so a peer repeating its FIN cannot grow the queue. (A
 // restarted entry may so end a little after 2·MSL: never before.)
 type twRecord struct {
-	key  twKey
+	key  fourTuple
 	e    *twEntry
 	ends int64 // e.ends when the record was queued
 }
 
 // timeWait is the layer's table of TIME-WAIT entries.
 type timeWait struct {
-	entries map[twKey]*twEntry
+	entries map[fourTuple]*twEntry
 	order   []twRecord // in the order the entries are due; order[head:] is live
 	head    int
 }
@@ -70,10 +53,10 @@ func (l *Layer) TimeWaits() int { return len(l.tw.entries) }
 // the connection table (SYN-RECEIVED included) and the TIME-WAIT entries, in no set order.
 func (l *Layer) EachConn(f func(local, remote netip.AddrPort, s State)) {
 	for t, c := range l.conns {
-		f(t.local, t.remote, c.State())
+		f(t.local(), t.remote(), c.State())
 	}
 	for k := range l.tw.entries {
-		f(netip.AddrPortFrom(netip.AddrFrom4(k.local), k.localPort), netip.AddrPortFrom(netip.AddrFrom4(k.remote), k.remotePort), TimeWait)
+		f(k.local(), k.remote(), TimeWait)
 	}
 }
 
@@ -96,7 +79,7 @@ func (c *Conn) enterTimeWait(now time.Time) {
 	if len(l.tw.entries) >= l.cfg.MaxTimeWait {
 		l.evictTimeWait()
 	}
-	k := keyOf(c.tuple)
+	k := c.tuple
 	l.tw.entries[k] = e
 	l.restartTimeWait(now, e)
 	l.tw.order = append(l.tw.order, twRecord{k, e, e.ends})
@@ -162,7 +145,7 @@ func (l *Layer) compactTimeWait() {
 }
 
 // endTimeWait deletes an entry: the connection is CLOSED.
-func (l *Layer) endTimeWait(k twKey, e *twEntry) {
+func (l *Layer) endTimeWait(k fourTuple, e *twEntry) {
 	delete(l.tw.entries, k)
 	l.stats.ConnectionsClosed++
 	if c := e.conn.Value(); c != nil && c.state == TimeWait {
@@ -171,7 +154,7 @@ func (l *Layer) endTimeWait(k twKey, e *twEntry) {
 }
 
 // timeWaitArrives handles a segment for a connection in TIME-WAIT.
-func (l *Layer) timeWaitArrives(now time.Time, k twKey, e *twEntry, s *segment) {
+func (l *Layer) timeWaitArrives(now time.Time, k fourTuple, e *twEntry, s *segment) {
 	// A SYN may open a new incarnation of the connection (RFC 1122 4.2.2.13, RFC 6191): when
 	// both incarnations use timestamps, if its TSval is newer than TS.Recent; otherwise if its
 	// sequence number is beyond RCV.NXT. TIME-WAIT ends only if the listener takes the new
@@ -250,7 +233,7 @@ func (e *twEntry) ackedWithin(now time.Time) bool {
 }
 
 // timeWaitOOWAck sends the entry's ACK unless one went in the last 500 ms.
-func (l *Layer) timeWaitOOWAck(now time.Time, k twKey, e *twEntry) {
+func (l *Layer) timeWaitOOWAck(now time.Time, k fourTuple, e *twEntry) {
 	if e.ackedWithin(now) {
 		l.stats.OutOfWindowACKs++
 		return
@@ -260,7 +243,7 @@ func (l *Layer) timeWaitOOWAck(now time.Time, k twKey, e *twEntry) {
 
 // timeWaitReset ends the entry with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>: RFC 793 3.9's
 // answer to a SYN in the window (Config.SYNChallenge off).
-func (l *Layer) timeWaitReset(k twKey, e *twEntry) {
+func (l *Layer) timeWaitReset(k fourTuple, e *twEntry) {
 	f := wire.TCPFields{
 		SourcePort: k.localPort, DestinationPort: k.remotePort,
 		SeqNum: e.sndNxt, AckNum: e.rcvNxt, Flags: wire.RST | wire.ACK,
@@ -269,12 +252,12 @@ func (l *Layer) timeWaitReset(k twKey, e *twEntry) {
 		f.Options.HasTimestamp, f.Options.TSVal, f.Options.TSEcr = true, uint32(l.now().UnixMilli())+e.tsOffset, e.tsRecent
 	}
 	l.stats.ResetsOut++
-	l.send(k.tuple(), &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
+	l.send(k, &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
 	l.endTimeWait(k, e)
 }
 
 // timeWaitAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with the window last advertised.
-func (l *Layer) timeWaitAck(now time.Time, k twKey, e *twEntry) {
+func (l *Layer) timeWaitAck(now time.Time, k fourTuple, e *twEntry) {
 	e.lastAck = now.UnixNano()
 	f := wire.TCPFields{
 		SourcePort: k.localPort, DestinationPort: k.remotePort,
@@ -283,5 +266,5 @@ func (l *Layer) timeWaitAck(now time.Time, k twKey, e *twEntry) {
 	if e.tsOK {
 		f.Options.HasTimestamp, f.Options.TSVal, f.Options.TSEcr = true, uint32(now.UnixMilli())+e.tsOffset, e.tsRecent
 	}
-	l.send(k.tuple(), &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
+	l.send(k, &f, nil, ipv4.SendOptions{DontFragment: l.cfg.PMTUD == On})
 }
