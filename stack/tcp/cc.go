@@ -183,7 +183,7 @@ func (c *Conn) lossDetected(now time.Time) {
 	cc.highRxt = c.sndUna
 	cc.inRecovery = true
 	c.layer.stats.FastRetransmits++
-	c.timers().Stop(&c.probeTimer)
+	c.stop(probeTimer)
 	if i := c.nextLost(); i >= 0 {
 		c.retransmit(now, i)
 	}

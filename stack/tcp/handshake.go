@@ -134,7 +134,7 @@ func (c *Conn) synWindow() uint16 { return uint16(min(c.rcvBufSize, 0xffff)) }
 // the timestamp echoed (RFC 7323 4.1) or, without timestamps, unless the SYN was sent again
 // (Karn), and a fresh RTO.
 func (c *Conn) ackedSyn(now time.Time, s *segment) {
-	c.timers().Stop(&c.rtxTimer)
+	c.stop(rtxTimer)
 	if r, ok := c.tsRTT(now, s); ok {
 		c.rttSample(r, 1)
 	} else if c.rtt.timing && c.rtt.backoffs == 0 {
@@ -178,7 +178,7 @@ func (c *Conn) synSentArrives(now time.Time, s *segment) {
 		c.sndWnd = uint32(s.wnd)
 		c.sndWl1, c.sndWl2 = s.seq, s.ack
 		c.setState(SynReceived)
-		c.timers().Stop(&c.rtxTimer)
+		c.stop(rtxTimer)
 		c.rtt.backoffs = 0
 		c.sendSyn(now)
 		return

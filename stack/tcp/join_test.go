@@ -267,8 +267,8 @@ func TestJoinZeroWindowPersist(t *testing.T) {
 	}
 	p.sendJoined(joinRcv, joinSnd, 250, nil, wire.TCPOptions{}) // 1000 bytes, scaled
 	expectSegment(t, "released data", p.recvOne(), joinSnd, joinRcv, wire.ACK|wire.PSH, wnd, string(make([]byte, 100)))
-	if c.persistTimer.Armed() || c.Info().SndWnd != 1000 {
-		t.Fatalf("after the window update: persist timer armed %v, SND.WND %d; want stopped, 1000", c.persistTimer.Armed(), c.Info().SndWnd)
+	if c.armed(persistTimer) || c.Info().SndWnd != 1000 {
+		t.Fatalf("after the window update: persist timer armed %v, SND.WND %d; want stopped, 1000", c.armed(persistTimer), c.Info().SndWnd)
 	}
 	p.sendJoined(joinRcv, joinSnd.Add(100), 250, nil, wire.TCPOptions{})
 	if c.Buffered() != 0 || c.Info().SndUna != joinSnd.Add(100) {

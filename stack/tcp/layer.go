@@ -403,6 +403,7 @@ type Layer struct {
 	listeners map[uint16]*Listener
 	tw        timeWait
 	twTimer   timer.Timer
+	epoch     time.Time // the connections' timers count from here (connTimers)
 	nextPort  uint16
 	challenge struct {
 		second       time.Time

@@ -151,9 +151,9 @@ func (c *Conn) detectLoss(now time.Time) bool {
 		marked = true
 	}
 	if timeout > 0 {
-		c.timers().Arm(&c.reoTimer, now.Add(timeout))
+		c.arm(reoTimer, now.Add(timeout))
 	} else {
-		c.timers().Stop(&c.reoTimer)
+		c.stop(reoTimer)
 	}
 	return marked
 }
@@ -176,7 +176,7 @@ func (c *Conn) reorderFired(now time.Time) {
 func (c *Conn) schedulePTO(now time.Time) {
 	if !c.rackOn() || c.cc.inRecovery || c.sndUna.LessThan(c.cc.recover) || c.sent.len() == 0 ||
 		c.sent.nSack > 0 || c.rack.tlpOutstanding || !c.state.synchronized() {
-		c.timers().Stop(&c.probeTimer)
+		c.stop(probeTimer)
 		return
 	}
 	pto := time.Second
@@ -189,11 +189,11 @@ func (c *Conn) schedulePTO(now time.Time) {
 		}
 	}
 	deadline := now.Add(pto)
-	if c.rtxTimer.Armed() && deadline.After(c.rtxTimer.Deadline()) {
-		c.timers().Stop(&c.probeTimer) // the RTO comes first: it does the probe's work
+	if c.armed(rtxTimer) && deadline.After(c.deadline(rtxTimer)) {
+		c.stop(probeTimer) // the RTO comes first: it does the probe's work
 		return
 	}
-	c.timers().Arm(&c.probeTimer, deadline)
+	c.arm(probeTimer, deadline)
 }
 
 // probeFired is RFC 8985 7.3: send one new segment if there is one and the peer's window
@@ -225,7 +225,7 @@ func (c *Conn) probeFired(now time.Time) {
 	}
 	r.tlpEnd, r.tlpOutstanding, r.tlpDSACKCovered = c.sndNxt, true, false
 	c.layer.stats.TailLossProbes++
-	c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
+	c.arm(rtxTimer, now.Add(c.rtt.rto))
 }
 
 // tlpAck is RFC 8985 7.4: the ACK of a probe says whether it repaired a loss. If it did, the

@@ -250,7 +250,7 @@ func (c *Conn) processAck(now time.Time, s *segment, segSeq wire.Seq) bool {
 		c.sndWl1, c.sndWl2 = s.seq, s.ack
 		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
 		if c.sndWnd > 0 { // output arms the persist timer again if the window is still too small
-			c.timers().Stop(&c.persistTimer)
+			c.stop(persistTimer)
 			c.persistBackoff = 0
 		}
 	}
@@ -325,11 +325,11 @@ func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 	// Karn (RFC 6298 5.5, RFC 9293 3.8.1): a backed-off RTO stays until a new sample replaces it.
 	c.rtt.backoffs = 0
 	if c.sent.len() == 0 {
-		c.timers().Stop(&c.rtxTimer)
-		c.timers().Stop(&c.probeTimer)
-		c.timers().Stop(&c.reoTimer)
+		c.stop(rtxTimer)
+		c.stop(probeTimer)
+		c.stop(reoTimer)
 	} else {
-		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto)) // a partial ACK restarts the timer
+		c.arm(rtxTimer, now.Add(c.rtt.rto)) // a partial ACK restarts the timer
 	}
 }
 
@@ -415,8 +415,8 @@ func (c *Conn) receiveData(now time.Time, s *segment) {
 		c.ooo.fin = false
 		c.receiveFin(now)
 	}
-	if !c.ackNow && !c.delackTimer.Armed() {
-		c.timers().Arm(&c.delackTimer, now.Add(c.layer.cfg.DelayedACK))
+	if !c.ackNow && !c.armed(delackTimer) {
+		c.arm(delackTimer, now.Add(c.layer.cfg.DelayedACK))
 	}
 	c.wake()
 }

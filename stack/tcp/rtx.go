@@ -95,8 +95,8 @@ func (c *Conn) startTiming(now time.Time, seq wire.Seq) {
 
 // armRTO starts the retransmission timer if it is not running (RFC 6298 5.1).
 func (c *Conn) armRTO(now time.Time) {
-	if !c.rtxTimer.Armed() {
-		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
+	if !c.armed(rtxTimer) {
+		c.arm(rtxTimer, now.Add(c.rtt.rto))
 	}
 }
 
@@ -123,7 +123,7 @@ func (c *Conn) rtxFired(now time.Time) {
 		if c.state == Closed { // unsendable
 			return
 		}
-		c.timers().Arm(&c.rtxTimer, now.Add(c.rtt.rto))
+		c.arm(rtxTimer, now.Add(c.rtt.rto))
 		return
 	}
 	if c.sent.len() == 0 {
@@ -148,12 +148,12 @@ func (c *Conn) rtxFired(now time.Time) {
 		c.sent.clearFlag(i, segRxtInFlight)
 	}
 	c.rack.tlpOutstanding = false
-	c.timers().Stop(&c.probeTimer)
-	c.timers().Stop(&c.reoTimer)
+	c.stop(probeTimer)
+	c.stop(reoTimer)
 	next := now.Add(c.rtt.rto)
 	if end := c.progressAt.Add(c.userTimeout); c.userTimeout > 0 && end.Before(next) {
 		next = end // RFC 5482: the user timeout ends the wait, not the next backoff
 	}
-	c.timers().Arm(&c.rtxTimer, next)
+	c.arm(rtxTimer, next)
 	c.output(now)
 }

@@ -92,7 +92,7 @@ func (c *Conn) windowOpened() {
 		return
 	}
 	remaining := int(c.rcvWnd())
-	if remaining < c.swsThreshold() || (!c.delackTimer.Armed() && grow >= remaining) {
+	if remaining < c.swsThreshold() || (!c.armed(delackTimer) && grow >= remaining) {
 		c.ackNow = true
 		c.output(c.layer.now())
 	}
@@ -153,7 +153,7 @@ func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, dat
 	}
 	c.ts.lastAckSent = c.rcvNxt
 	c.ackNow, c.unackedSeg = false, 0
-	c.timers().Stop(&c.delackTimer)
+	c.stop(delackTimer)
 }
 
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> now.
@@ -318,13 +318,13 @@ func (c *Conn) mayTransmit(n, unsent int) bool {
 // for silly-window avoidance is used when the timer fires (RFC 9293 3.8.6.2.1's override).
 func (c *Conn) armPersist(now time.Time) {
 	unsent := c.unsent()
-	if c.sndNxt != c.sndUna || unsent <= 0 || c.persistTimer.Armed() || !c.state.synchronized() {
+	if c.sndNxt != c.sndUna || unsent <= 0 || c.armed(persistTimer) || !c.state.synchronized() {
 		return
 	}
 	if int(c.sndWnd) >= min(unsent, c.smss()) {
 		return // the window is not what holds the data back
 	}
-	c.timers().Arm(&c.persistTimer, now.Add(c.persistInterval()))
+	c.arm(persistTimer, now.Add(c.persistInterval()))
 }
 
 // transmitNew sends n new bytes (and the FIN) at SND.NXT, records the segment in the

@@ -57,10 +57,7 @@ type Conn struct {
 	quickAcks  int       // segments still to be acknowledged one by one (enterQuickAck)
 	lastOOWAck time.Time // last ACK for an unacceptable segment (rate-limited)
 
-	rtxTimer, delackTimer, persistTimer, keepTimer, probeTimer, reoTimer timer.Timer
-	// waitTimer bounds how long the connection may wait in a state: the handshake of an
-	// active open (the connect timeout), FIN-WAIT-2 after Close (Config.FinTimeout).
-	waitTimer      timer.Timer
+	tm             connTimers
 	persistBackoff int
 	probesOut      int // zero-window probes sent since the last ACK
 	keepProbes     int
@@ -106,13 +103,7 @@ func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
 	if bufs.Receive > 0 {
 		c.rcvBufSize = bufs.Receive
 	}
-	c.rtxTimer.Init(c.rtxFired)
-	c.delackTimer.Init(c.delackFired)
-	c.persistTimer.Init(c.persistFired)
-	c.keepTimer.Init(c.keepFired)
-	c.waitTimer.Init(c.waitFired)
-	c.probeTimer.Init(c.probeFired)
-	c.reoTimer.Init(c.reorderFired)
+	c.tm.entry.Init(c.timersFired)
 	c.iss = l.isn(t)
 	c.sndUna, c.sndNxt, c.cc.recover = c.iss, c.iss, c.iss
 	c.sndBufSeq = c.iss.Add(1)
@@ -136,7 +127,7 @@ func (c *Conn) setState(s State) {
 		c.layer.stats.Established++
 	}
 	if s.synchronized() && !c.state.synchronized() {
-		c.timers().Stop(&c.waitTimer) // the handshake is done: no connect timeout
+		c.stop(waitTimer) // the handshake is done: no connect timeout
 	}
 	c.state = s
 	if s == FinWait2 {
@@ -479,10 +470,7 @@ func (c *Conn) abort(err error) {
 
 // release stops the connection's timers and frees what it holds to send and to reassemble.
 func (c *Conn) release() {
-	h := c.timers()
-	for _, t := range []*timer.Timer{&c.rtxTimer, &c.delackTimer, &c.persistTimer, &c.keepTimer, &c.waitTimer, &c.probeTimer, &c.reoTimer} {
-		h.Stop(t)
-	}
+	c.stopTimers()
 	c.sndBuf.Release()
 	c.sent.release()
 	c.ooo.release()

@@ -53,15 +53,15 @@ func (c *Conn) persistFired(now time.Time) {
 	if end := c.lastAckAt.Add(c.userTimeout); c.userTimeout > 0 && end.After(now) && end.Before(next) {
 		next = end // RFC 5482: the user timeout ends the wait, not the next probe
 	}
-	c.timers().Arm(&c.persistTimer, next)
+	c.arm(persistTimer, next)
 }
 
 func (c *Conn) armKeepAlive(now time.Time) {
 	if !c.keepAlive || !c.state.synchronized() || c.state == TimeWait {
-		c.timers().Stop(&c.keepTimer)
+		c.stop(keepTimer)
 		return
 	}
-	c.timers().Arm(&c.keepTimer, now.Add(c.keepIdle))
+	c.arm(keepTimer, now.Add(c.keepIdle))
 }
 
 // keepFired sends a keepalive probe (RFC 1122 4.2.3.6): SEG.SEQ = SND.NXT-1, no data. The
@@ -76,7 +76,7 @@ func (c *Conn) keepFired(now time.Time) {
 	}
 	c.keepProbes++
 	c.sendSegment(now, c.sndNxt.Add(^uint32(0)), 0, nil, controlSegment)
-	c.timers().Arm(&c.keepTimer, now.Add(c.keepIntvl))
+	c.arm(keepTimer, now.Add(c.keepIntvl))
 }
 
 // userTimedOut reports whether the user timeout (RFC 5482, SetUserTimeout) has passed since the
@@ -105,10 +105,10 @@ func (c *Conn) SetConnectTimeout(d time.Duration) {
 		return
 	}
 	if c.connectTimeout == 0 {
-		c.timers().Stop(&c.waitTimer)
+		c.stop(waitTimer)
 		return
 	}
-	c.timers().Arm(&c.waitTimer, c.layer.now().Add(c.connectTimeout))
+	c.arm(waitTimer, c.layer.now().Add(c.connectTimeout))
 }
 
 // ConnectTimeout returns the connect timeout; 0 when the SYN retries decide.
@@ -140,8 +140,8 @@ func (c *Conn) connectTimedOut() {
 // Config.FinTimeout. A half-closed connection (CloseWrite) still open for reading waits as
 // long as the peer likes (RFC 9293 3.6).
 func (c *Conn) armFinWait2(now time.Time) {
-	if c.state == FinWait2 && c.appClosed && !c.waitTimer.Armed() {
-		c.timers().Arm(&c.waitTimer, now.Add(c.layer.cfg.FinTimeout))
+	if c.state == FinWait2 && c.appClosed && !c.armed(waitTimer) {
+		c.arm(waitTimer, now.Add(c.layer.cfg.FinTimeout))
 	}
 }
 
