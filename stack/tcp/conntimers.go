@@ -41,7 +41,7 @@ var timerFuncs = [numTimers]func(*Conn, time.Time){
 // due at the same instant fire in the order they were armed, as the heap's own timers do.
 type connTimers struct {
 	entry timer.Timer
-	due   [numTimers]int64  // nanoseconds after the layer's epoch
+	due   [numTimers]instant
 	seq   [numTimers]uint32 // arming order, for timers due at the same instant
 	next  uint32            // the next arming's seq
 	armed uint8             // bit k: timer k is armed
@@ -50,8 +50,7 @@ type connTimers struct {
 // arm (re-)arms timer k for at.
 func (c *Conn) arm(k timerKind, at time.Time) {
 	t := &c.tm
-	d := c.layer.sinceEpoch(at)
-	t.due[k], t.seq[k] = d, t.next
+	t.due[k], t.seq[k] = c.layer.instant(at), t.next
 	t.next++
 	t.armed |= 1 << k
 	if !t.entry.Armed() || at.Before(t.entry.Deadline()) {
@@ -78,7 +77,7 @@ func (c *Conn) stopTimers() {
 func (c *Conn) armed(k timerKind) bool { return c.tm.armed&(1<<k) != 0 }
 
 // deadline returns when an armed timer k fires.
-func (c *Conn) deadline(k timerKind) time.Time { return c.layer.atEpoch(c.tm.due[k]) }
+func (c *Conn) deadline(k timerKind) time.Time { return c.layer.timeAt(c.tm.due[k]) }
 
 // earliest returns the armed timer that fires first (ties: the one armed first); t.armed is
 // not 0.
@@ -99,31 +98,46 @@ func (t *connTimers) earliest() timerKind {
 // entry's deadline), including any they arm for now, then re-arms the entry for the next.
 func (c *Conn) timersFired(now time.Time) {
 	t := &c.tm
-	limit := c.layer.sinceEpoch(now)
+	limit := c.layer.instant(now)
 	for t.armed != 0 {
 		k := t.earliest()
 		if t.due[k] > limit {
 			break
 		}
 		t.armed &^= 1 << k
-		timerFuncs[k](c, c.layer.atEpoch(t.due[k]))
+		timerFuncs[k](c, c.layer.timeAt(t.due[k]))
 	}
 	if t.armed == 0 {
 		c.timers().Stop(&t.entry)
 		return
 	}
-	if at := c.layer.atEpoch(t.due[t.earliest()]); !t.entry.Armed() || !at.Equal(t.entry.Deadline()) {
+	if at := c.layer.timeAt(t.due[t.earliest()]); !t.entry.Armed() || !at.Equal(t.entry.Deadline()) {
 		c.timers().Arm(&t.entry, at)
 	}
 }
 
-// sinceEpoch returns t as nanoseconds after the layer's epoch, its first reading of the clock.
-func (l *Layer) sinceEpoch(t time.Time) int64 {
+// instant is a time kept by a connection: nanoseconds after the layer's epoch, in 8 bytes
+// where a time.Time takes 24, on the clock's monotonic reading when it has one. The epoch is a
+// second before the layer's first reading of the clock, so that 0 can mean never.
+type instant int64
+
+// instant returns t as an instant.
+func (l *Layer) instant(t time.Time) instant {
 	if l.epoch.IsZero() {
-		l.epoch = l.now()
+		l.epoch = l.now().Add(-time.Second)
 	}
-	return int64(t.Sub(l.epoch))
+	return instant(t.Sub(l.epoch))
 }
 
-// atEpoch is sinceEpoch's inverse.
-func (l *Layer) atEpoch(d int64) time.Time { return l.epoch.Add(time.Duration(d)) }
+// timeAt is instant's inverse; the zero time for never.
+func (l *Layer) timeAt(i instant) time.Time {
+	if i == 0 {
+		return time.Time{}
+	}
+	return l.epoch.Add(time.Duration(i))
+}
+
+// since returns how long before now i was.
+func (l *Layer) since(now time.Time, i instant) time.Duration {
+	return time.Duration(l.instant(now) - i)
+}

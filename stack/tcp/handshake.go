@@ -64,7 +64,7 @@ func (c *Conn) negotiate(now time.Time, s *segment) {
 	}
 	c.tsOK = offer && cfg.Timestamps == On && o.HasTimestamp // RFC 7323 3.2
 	if c.tsOK {
-		c.ts.recent, c.ts.recentAge = o.TSVal, now
+		c.ts.recent, c.ts.recentAge = o.TSVal, c.layer.instant(now)
 	}
 	c.sackOK = offer && cfg.SACK == On && o.SACKPermitted // RFC 2018 2
 	c.initCongestion()
@@ -122,7 +122,7 @@ func (c *Conn) sendSyn(now time.Time) {
 	}
 	c.armRTO(now)
 	if c.rtt.backoffs == 0 && !c.rtt.timing {
-		c.rtt.timing, c.rtt.timedSeq, c.rtt.timedAt = true, c.iss, now
+		c.rtt.timing, c.rtt.timedSeq, c.rtt.timedAt = true, c.iss, c.layer.instant(now)
 	}
 }
 
@@ -138,7 +138,7 @@ func (c *Conn) ackedSyn(now time.Time, s *segment) {
 	if r, ok := c.tsRTT(now, s); ok {
 		c.rttSample(r, 1)
 	} else if c.rtt.timing && c.rtt.backoffs == 0 {
-		c.rttSample(now.Sub(c.rtt.timedAt), 1)
+		c.rttSample(c.layer.since(now, c.rtt.timedAt), 1)
 	}
 	c.rtt.timing, c.rtt.backoffs = false, 0
 }

@@ -119,7 +119,7 @@ func (l *Layer) Join(j JoinState) (*Conn, error) {
 	}
 	c.tsOK, c.sackOK = j.Timestamps, j.SACK
 	if c.tsOK {
-		c.ts.recent, c.ts.recentAge = j.TSRecent, now
+		c.ts.recent, c.ts.recentAge = j.TSRecent, c.layer.instant(now)
 	}
 	c.ts.lastAckSent = c.rcvNxt // as if our last ACK said RCV.NXT: the next segment there moves TS.Recent
 

@@ -11,7 +11,7 @@ import (
 
 // rack is RFC 8985 6.1's RACK and 7's TLP state.
 type rack struct {
-	xmit            time.Time     // RACK.xmit_ts: sent time of the latest segment delivered
+	xmit            instant       // RACK.xmit_ts: sent time of the latest segment delivered
 	endSeq          wire.Seq      // RACK.end_seq
 	rtt             time.Duration // RACK.rtt
 	minRTT          time.Duration // RACK.min_RTT (the least of all samples)
@@ -43,8 +43,8 @@ const ptoSlack = 4 * time.Millisecond
 func (c *Conn) rackOn() bool { return c.sackOK && c.layer.cfg.RACK == On }
 
 // sentAfter is RFC 8985's RACK_sent_after: segment (t1, seq1) was sent after (t2, seq2).
-func sentAfter(t1 time.Time, seq1 wire.Seq, t2 time.Time, seq2 wire.Seq) bool {
-	return t1.After(t2) || t1.Equal(t2) && seq1.GreaterThan(seq2)
+func sentAfter(t1 instant, seq1 wire.Seq, t2 instant, seq2 wire.Seq) bool {
+	return t1 > t2 || t1 == t2 && seq1.GreaterThan(seq2)
 }
 
 // delivered is RFC 8985 6.2 steps 2 and 3 for one segment newly acknowledged, cumulatively or
@@ -65,9 +65,9 @@ func (r *rack) delivered(c *Conn, now time.Time, seg *txSeg, s *segment) {
 	// Step 2: the most recently sent segment delivered, and its RTT. The ACK of a
 	// retransmitted segment may be for the original: believe it only when the timestamp
 	// echoed is that of the retransmission, or the RTT is not implausibly short.
-	rtt := now.Sub(seg.xmit)
+	rtt := c.layer.since(now, seg.xmit)
 	if seg.is(segRetransmitted) {
-		if c.tsOK && s.opts.HasTimestamp && s.opts.TSEcr != 0 && int32(s.opts.TSEcr-c.tsAt(seg.xmit)) < 0 {
+		if c.tsOK && s.opts.HasTimestamp && s.opts.TSEcr != 0 && int32(s.opts.TSEcr-c.tsAt(c.layer.timeAt(seg.xmit))) < 0 {
 			return
 		}
 		if rtt < r.minRTT {
@@ -124,7 +124,7 @@ func (r *rack) recoveryEnded() {
 // timer. It reports whether it marked a segment lost.
 func (c *Conn) detectLoss(now time.Time) bool {
 	r := &c.rack
-	if r.xmit.IsZero() {
+	if r.xmit == 0 {
 		return false
 	}
 	reo := r.reoWnd(c)
@@ -141,7 +141,7 @@ func (c *Conn) detectLoss(now time.Time) bool {
 			}
 			continue
 		}
-		if remaining := seg.xmit.Add(r.rtt + reo).Sub(now); remaining > 0 {
+		if remaining := r.rtt + reo - c.layer.since(now, seg.xmit); remaining > 0 {
 			timeout = max(timeout, remaining)
 			continue
 		}

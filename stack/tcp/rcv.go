@@ -183,12 +183,12 @@ func (c *Conn) trim(s *segment) {
 // connection (shared with the ACKs for unacceptable segments, as Linux's
 // tcp_invalid_ratelimit), then the layer's randomised budget (allowChallenge).
 func (c *Conn) challengeAck(now time.Time) {
-	if !c.lastOOWAck.IsZero() && now.Sub(c.lastOOWAck) < oowInterval {
+	if c.lastOOWAck != 0 && c.layer.since(now, c.lastOOWAck) < oowInterval {
 		c.layer.stats.ChallengeLimited++
 		return
 	}
 	if c.layer.allowChallenge(now) {
-		c.lastOOWAck = now
+		c.lastOOWAck = c.layer.instant(now)
 		c.sendSegment(now, c.sndNxt, 0, nil, challengeSegment)
 	}
 }
@@ -210,7 +210,7 @@ func (c *Conn) processAck(now time.Time, s *segment, segSeq wire.Seq) bool {
 	// leaves TS.Recent alone (as Linux), or one with a far-future TSval would make PAWS drop
 	// every segment after it.
 	c.updateTSRecent(now, s, segSeq)
-	c.lastAckAt, c.probesOut = now, 0 // the peer is there: zero-window probes start counting again
+	c.lastAckAt, c.probesOut = c.layer.instant(now), 0 // the peer is there: zero-window probes start counting again
 	flight := c.flightSize()
 	acked := int(s.ack.Sub(c.sndUna))
 	c.rack.dsackThisAck = false
@@ -292,7 +292,7 @@ func (c *Conn) isDupAck(s *segment, newlySacked bool) bool {
 func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 	// The RTT sample is the oldest segment's this ACK covers, as a timestamp echo would say
 	// (RFC 7323 4.3: a delayed ACK echoes the earliest segment), if it went only once.
-	var clean time.Time
+	var clean instant
 	first := true
 	for c.sent.len() > 0 {
 		seg := c.sent.at(0)
@@ -314,7 +314,7 @@ func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 	}
 	c.counts.bytesAcked += uint64(s.ack.Sub(c.sndUna))
 	c.sndUna = s.ack
-	c.progressAt = now
+	c.progressAt = c.layer.instant(now)
 	data := min(int(c.sndUna.Sub(c.sndBufSeq)), c.sndBuf.Len())
 	if data > 0 {
 		c.sndBuf.Discard(data)

@@ -16,7 +16,7 @@ type rttState struct {
 	backoffs          int // RTO expirations since the last new ACK
 	timing            bool
 	timedSeq          wire.Seq // the timed segment's first sequence number
-	timedAt           time.Time
+	timedAt           instant
 }
 
 // rttSample takes a measurement r (RFC 6298 2.2, 2.3). With timestamps an ACK can carry a
@@ -65,11 +65,11 @@ func (c *Conn) computeRTO() time.Duration {
 // (a retransmission is no ambiguity with timestamps). Without them, from the timed segment if
 // the ACK covers it and it was never sent again (Karn, RFC 6298 3). clean is zero when the
 // oldest segment acknowledged was sent again.
-func (c *Conn) sampleOnAck(now time.Time, s *segment, flight int, clean time.Time) {
+func (c *Conn) sampleOnAck(now time.Time, s *segment, flight int, clean instant) {
 	if c.tsOK {
 		expected := (flight + 2*c.smss() - 1) / (2 * c.smss())
-		if !clean.IsZero() {
-			c.rttSample(now.Sub(clean), expected)
+		if clean != 0 {
+			c.rttSample(c.layer.since(now, clean), expected)
 			return
 		}
 		if r, ok := c.tsRTT(now, s); ok {
@@ -80,7 +80,7 @@ func (c *Conn) sampleOnAck(now time.Time, s *segment, flight int, clean time.Tim
 	if c.rtt.timing && c.rtt.timedSeq.LessThan(s.ack) {
 		c.rtt.timing = false
 		if c.rtt.backoffs == 0 {
-			c.rttSample(now.Sub(c.rtt.timedAt), 1)
+			c.rttSample(c.layer.since(now, c.rtt.timedAt), 1)
 		}
 	}
 }
@@ -89,7 +89,7 @@ func (c *Conn) sampleOnAck(now time.Time, s *segment, flight int, clean time.Tim
 // only segments sent once are timed; after a backoff, only new data).
 func (c *Conn) startTiming(now time.Time, seq wire.Seq) {
 	if !c.rtt.timing && c.rtt.backoffs == 0 && !c.tsOK {
-		c.rtt.timing, c.rtt.timedSeq, c.rtt.timedAt = true, seq, now
+		c.rtt.timing, c.rtt.timedSeq, c.rtt.timedAt = true, seq, c.layer.instant(now)
 	}
 }
 
@@ -151,7 +151,7 @@ func (c *Conn) rtxFired(now time.Time) {
 	c.stop(probeTimer)
 	c.stop(reoTimer)
 	next := now.Add(c.rtt.rto)
-	if end := c.progressAt.Add(c.userTimeout); c.userTimeout > 0 && end.Before(next) {
+	if end := c.layer.timeAt(c.progressAt).Add(c.userTimeout); c.userTimeout > 0 && end.Before(next) {
 		next = end // RFC 5482: the user timeout ends the wait, not the next backoff
 	}
 	c.arm(rtxTimer, next)

@@ -1,8 +1,6 @@
 package tcp
 
 import (
-	"time"
-
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
 
@@ -12,7 +10,7 @@ type txSeg struct {
 	seq   wire.Seq
 	len   uint32 // sequence space: the data, plus one for a FIN
 	fin   bool
-	xmit  time.Time // the last transmission (RFC 8985: Segment.xmit_ts)
+	xmit  instant // the last transmission (RFC 8985: Segment.xmit_ts)
 	flags txFlags
 }
 

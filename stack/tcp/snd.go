@@ -190,11 +190,11 @@ func (c *Conn) oowAck(now time.Time, s *segment, always bool) {
 		c.sendAck()
 		return
 	}
-	if !c.lastOOWAck.IsZero() && now.Sub(c.lastOOWAck) < oowInterval {
+	if c.lastOOWAck != 0 && c.layer.since(now, c.lastOOWAck) < oowInterval {
 		c.layer.stats.OutOfWindowACKs++
 		return
 	}
-	c.lastOOWAck = now
+	c.lastOOWAck = c.layer.instant(now)
 	c.sendAck()
 }
 
@@ -347,9 +347,9 @@ func (c *Conn) transmitNew(now time.Time, n int, fin bool) {
 	if n > 0 {
 		c.counts.lastDataSent = now.UnixNano()
 	}
-	seg := txSeg{seq: seq, len: uint32(n), fin: fin, xmit: now}
+	seg := txSeg{seq: seq, len: uint32(n), fin: fin, xmit: c.layer.instant(now)}
 	if c.sent.len() == 0 {
-		c.progressAt = now
+		c.progressAt = c.layer.instant(now)
 	}
 	if fin {
 		seg.len++
@@ -386,7 +386,7 @@ func (c *Conn) retransmit(now time.Time, i int) {
 		flags |= wire.FIN
 	}
 	c.sendSegment(now, s.seq, flags, c.sndBuf.Bytes()[off:off+n], retransmitSegment)
-	s.xmit = now
+	s.xmit = c.layer.instant(now)
 	if s.end().GreaterThan(c.cc.highRxt) {
 		c.cc.highRxt = s.end() // RFC 6675's HighRxt
 	}

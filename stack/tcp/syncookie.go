@@ -191,7 +191,7 @@ func (ln *Listener) cookieAck(now time.Time, s *segment) bool {
 	}
 	c.tsOK, c.sackOK, c.ecnOK = tsOK, sackOK, ecnOK
 	if tsOK {
-		c.ts.recent, c.ts.recentAge = s.opts.TSVal, now
+		c.ts.recent, c.ts.recentAge = s.opts.TSVal, c.layer.instant(now)
 	}
 	c.ts.lastAckSent = c.rcvNxt
 	c.rcvAdv = c.rcvNxt.Add(uint32(c.synWindow()))

@@ -53,17 +53,17 @@ type Conn struct {
 
 	// ACK policy (RFC 1122 4.2.3.2).
 	ackNow     bool
-	unackedSeg int       // full-sized segments received since the last ACK
-	quickAcks  int       // segments still to be acknowledged one by one (enterQuickAck)
-	lastOOWAck time.Time // last ACK for an unacceptable segment (rate-limited)
+	unackedSeg int     // full-sized segments received since the last ACK
+	quickAcks  int     // segments still to be acknowledged one by one (enterQuickAck)
+	lastOOWAck instant // last ACK for an unacceptable segment (rate-limited)
 
 	tm             connTimers
 	persistBackoff int
 	probesOut      int // zero-window probes sent since the last ACK
 	keepProbes     int
 	userTimeout    time.Duration
-	progressAt     time.Time // data in flight last made progress: first sent, or SND.UNA moved
-	lastAckAt      time.Time // the last acceptable ACK arrived
+	progressAt     instant // data in flight last made progress: first sent, or SND.UNA moved
+	lastAckAt      instant // the last acceptable ACK arrived
 
 	sndBufSize, rcvBufSize int // bytes; from Config or BufferSizes
 
@@ -580,7 +580,7 @@ func (c *Conn) Info() Info {
 		BytesAcked: c.counts.bytesAcked, BytesReceived: c.counts.bytesReceived,
 		SegsOut: c.counts.segsOut, SegsIn: c.counts.segsIn, DataSegsOut: c.counts.dataSegsOut, DataSegsIn: c.counts.dataSegsIn,
 		Delivered: c.counts.delivered, LastDataSent: sinceNanos(c.counts.lastDataSent), LastDataRecv: sinceNanos(c.counts.lastDataRecv),
-		LastAckRecv: since(c.lastAckAt),
+		LastAckRecv: since(c.layer.timeAt(c.lastAckAt)),
 	}
 	// The queue keeps byte counts; segment counts are for Info alone, so they are counted here.
 	for i := range c.sent.len() {

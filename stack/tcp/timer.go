@@ -50,7 +50,7 @@ func (c *Conn) persistFired(now time.Time) {
 	c.sendSegment(now, c.sndUna.Add(^uint32(0)), 0, nil, controlSegment)
 	c.persistBackoff++
 	next := now.Add(c.persistInterval())
-	if end := c.lastAckAt.Add(c.userTimeout); c.userTimeout > 0 && end.After(now) && end.Before(next) {
+	if end := c.layer.timeAt(c.lastAckAt).Add(c.userTimeout); c.userTimeout > 0 && end.After(now) && end.Before(next) {
 		next = end // RFC 5482: the user timeout ends the wait, not the next probe
 	}
 	c.arm(persistTimer, next)
@@ -82,8 +82,8 @@ func (c *Conn) keepFired(now time.Time) {
 // userTimedOut reports whether the user timeout (RFC 5482, SetUserTimeout) has passed since the
 // time given: the last forward progress for data in flight, or the last ACK for zero-window
 // probes.
-func (c *Conn) userTimedOut(now, since time.Time) bool {
-	return c.userTimeout > 0 && !since.IsZero() && now.Sub(since) >= c.userTimeout
+func (c *Conn) userTimedOut(now time.Time, since instant) bool {
+	return c.userTimeout > 0 && since != 0 && c.layer.since(now, since) >= c.userTimeout
 }
 
 // SetUserTimeout sets how long data may stay unacknowledged, or wait behind a zero window with

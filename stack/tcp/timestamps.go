@@ -10,10 +10,10 @@ import (
 
 // timestamps is a connection's RFC 7323 state.
 type timestamps struct {
-	offset      uint32    // added to the clock: keyed per connection (RFC 7323 7.1)
-	recent      uint32    // TS.Recent: the TSval to echo (RFC 7323 4.3)
-	recentAge   time.Time // when TS.Recent was last set (RFC 7323 5.5)
-	lastAckSent wire.Seq  // Last.ACK.sent: the ACK field of the last segment sent (RFC 7323 4.3)
+	offset      uint32   // added to the clock: keyed per connection (RFC 7323 7.1)
+	recent      uint32   // TS.Recent: the TSval to echo (RFC 7323 4.3)
+	recentAge   instant  // when TS.Recent was last set (RFC 7323 5.5)
+	lastAckSent wire.Seq // Last.ACK.sent: the ACK field of the last segment sent (RFC 7323 4.3)
 }
 
 // pawsIdle is RFC 7323 5.5's limit: a TS.Recent older than 24 days is no longer trusted, since
@@ -26,7 +26,9 @@ const pawsIdle = 24 * 24 * time.Hour
 func (c *Conn) tsAt(t time.Time) uint32 { return uint32(t.UnixMilli()) + c.ts.offset }
 
 // tsRecentValid reports whether TS.Recent may still be used at now (RFC 7323 5.5).
-func (c *Conn) tsRecentValid(now time.Time) bool { return now.Sub(c.ts.recentAge) <= pawsIdle }
+func (c *Conn) tsRecentValid(now time.Time) bool {
+	return c.ts.recentAge != 0 && c.layer.since(now, c.ts.recentAge) <= pawsIdle
+}
 
 // pawsRejects is RFC 7323 5.3 R1: on a connection with timestamps, a non-RST segment whose
 // TSval is older than TS.Recent is an old duplicate, to be acknowledged and dropped.
@@ -48,7 +50,7 @@ func (c *Conn) updateTSRecent(now time.Time, s *segment, segSeq wire.Seq) {
 	}
 	newer := int32(s.opts.TSVal-c.ts.recent) >= 0 || !c.tsRecentValid(now)
 	if newer && segSeq.LessThanEq(c.ts.lastAckSent) {
-		c.ts.recent, c.ts.recentAge = s.opts.TSVal, now
+		c.ts.recent, c.ts.recentAge = s.opts.TSVal, c.layer.instant(now)
 	}
 }
 
