@@ -150,15 +150,15 @@ func TestJoinOutOfWindow(t *testing.T) {
 	for i, seq := range []wire.Seq{joinRcv.Add(DefaultBuffer), joinRcv - 100} { // just past the right edge; wholly old
 		p.sendJoined(seq, joinSnd, 65535, data, wire.TCPOptions{})
 		expectSegment(t, "ACK for an unacceptable segment", p.recvOne(), joinSnd, joinRcv, wire.ACK, DefaultBuffer>>7, "")
-		if st := p.l.Stats(); st.Unacceptable != uint64(i+1) || st.ChallengeACKs != 0 || st.OutOfOrder != 0 || c.Unread() != 0 || c.ooo.bytes != 0 {
+		if st := p.l.Stats(); st.Unacceptable != uint64(i+1) || st.ChallengeACKs != 0 || st.OutOfOrder != 0 || c.Unread() != 0 || c.oooBytes() != 0 {
 			t.Fatalf("segment at %d: %d unacceptable, %d challenge ACKs, %d out of order, %d unread, %d held; want %d, 0, 0, 0, 0",
-				seq, st.Unacceptable, st.ChallengeACKs, st.OutOfOrder, c.Unread(), c.ooo.bytes, i+1)
+				seq, st.Unacceptable, st.ChallengeACKs, st.OutOfOrder, c.Unread(), c.oooBytes(), i+1)
 		}
 	}
 	p.sendJoined(joinRcv.Add(DefaultBuffer-10), joinSnd, 65535, data, wire.TCPOptions{})
 	expectSegment(t, "ACK for out-of-order data", p.recvOne(), joinSnd, joinRcv, wire.ACK, DefaultBuffer>>7, "")
-	if st := p.l.Stats(); st.Unacceptable != 2 || st.OutOfOrder != 1 || c.ooo.bytes != 10 {
-		t.Fatalf("at the window's last bytes: %d unacceptable, %d out of order, %d held; want 2, 1, 10", st.Unacceptable, st.OutOfOrder, c.ooo.bytes)
+	if st := p.l.Stats(); st.Unacceptable != 2 || st.OutOfOrder != 1 || c.oooBytes() != 10 {
+		t.Fatalf("at the window's last bytes: %d unacceptable, %d out of order, %d held; want 2, 1, 10", st.Unacceptable, st.OutOfOrder, c.oooBytes())
 	}
 }
 

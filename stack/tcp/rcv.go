@@ -365,7 +365,7 @@ func (c *Conn) receiveText(now time.Time, s *segment) {
 		// in sequence once the gap fills; meanwhile it is answered like out-of-order data, at
 		// once (RFC 5681 4.2).
 		if c.state == Established || c.state == FinWait1 || c.state == FinWait2 {
-			c.ooo.setFin(at)
+			c.outOfOrder().q.setFin(at)
 			c.ackNow = true
 		}
 	}
@@ -376,7 +376,7 @@ func (c *Conn) receiveText(now time.Time, s *segment) {
 func (c *Conn) receiveData(now time.Time, s *segment) {
 	if s.seq != c.rcvNxt {
 		c.layer.stats.OutOfOrder++
-		dup, hasDup, pruned := c.ooo.insert(s.seq, s.data)
+		dup, hasDup, pruned := c.outOfOrder().q.insert(s.seq, s.data)
 		if hasDup {
 			c.noteDuplicate(dup.Left, dup.Right)
 		}
@@ -388,9 +388,12 @@ func (c *Conn) receiveData(now time.Time, s *segment) {
 		c.enterQuickAck()
 		return
 	}
-	hole := c.ooo.bytes > 0 || c.ooo.fin
+	hole := c.ooo != nil && (c.ooo.q.bytes > 0 || c.ooo.q.fin)
 	c.rcvBuf.Write(s.data)
-	next := c.ooo.pull(c.rcvNxt.Add(uint32(len(s.data))), &c.rcvBuf)
+	next := c.rcvNxt.Add(uint32(len(s.data)))
+	if hole {
+		next = c.ooo.q.pull(next, &c.rcvBuf)
+	}
 	c.counts.bytesReceived += uint64(next.Sub(c.rcvNxt))
 	c.counts.lastDataRecv = now.UnixNano()
 	c.rcvNxt = next
@@ -411,8 +414,8 @@ func (c *Conn) receiveData(now time.Time, s *segment) {
 			c.ackNow = true
 		}
 	}
-	if c.ooo.fin && c.ooo.finSeq == c.rcvNxt {
-		c.ooo.fin = false
+	if hole && c.ooo.q.fin && c.ooo.q.finSeq == c.rcvNxt {
+		c.ooo.q.fin = false
 		c.receiveFin(now)
 	}
 	if !c.ackNow && !c.armed(delackTimer) {

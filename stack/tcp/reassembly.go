@@ -215,9 +215,6 @@ func (r *reassembly) blockAt(seq wire.Seq) (wire.SACKBlock, bool) {
 	return wire.SACKBlock{Left: r.ranges[i].start, Right: r.ranges[i].end}, true
 }
 
-// release drops everything.
-func (r *reassembly) release() { *r = reassembly{} }
-
 func seqMin(a, b wire.Seq) wire.Seq {
 	if a.LessThan(b) {
 		return a

@@ -8,6 +8,30 @@ import (
 
 // The receiving side of SACK (RFC 2018 4, RFC 2883).
 
+// oooState is what a connection keeps once data arrives out of order or twice: the
+// reassembly queue and the SACK blocks to report. It is made for the first such segment: most
+// connections never need it.
+type oooState struct {
+	q      reassembly
+	report sackReport
+}
+
+// outOfOrder returns the connection's oooState, made if it has none.
+func (c *Conn) outOfOrder() *oooState {
+	if c.ooo == nil {
+		c.ooo = new(oooState)
+	}
+	return c.ooo
+}
+
+// oooBytes is how much data is held out of order.
+func (c *Conn) oooBytes() int {
+	if c.ooo == nil {
+		return 0
+	}
+	return c.ooo.q.bytes
+}
+
 // sackReport is what this end reports in its SACK options: the blocks of out-of-order data it
 // holds, the one that changed last first, and a duplicate block to report once.
 type sackReport struct {
@@ -25,11 +49,12 @@ func (c *Conn) noteOutOfOrder(seq wire.Seq) {
 	if !c.sackOK {
 		return
 	}
-	b, ok := c.ooo.blockAt(seq)
+	o := c.outOfOrder()
+	b, ok := o.q.blockAt(seq)
 	if !ok {
 		return
 	}
-	c.report.promote(b)
+	o.report.promote(b)
 }
 
 // promote puts b first, dropping the blocks it covers.
@@ -52,9 +77,10 @@ func (c *Conn) noteDuplicate(left, right wire.Seq) {
 	if !c.sackOK || !left.LessThan(right) {
 		return
 	}
-	c.report.dsack, c.report.hasDSACK = wire.SACKBlock{Left: left, Right: right}, true
-	if b, ok := c.ooo.blockAt(left); ok {
-		c.report.promote(b)
+	o := c.outOfOrder()
+	o.report.dsack, o.report.hasDSACK = wire.SACKBlock{Left: left, Right: right}, true
+	if b, ok := o.q.blockAt(left); ok {
+		o.report.promote(b)
 	}
 	c.ackNow = true // the sender learns at once that it sent something twice
 }
@@ -63,20 +89,20 @@ func (c *Conn) noteDuplicate(left, right wire.Seq) {
 // data held out of order, refreshed (a block that grew is reported whole, one delivered in
 // order is dropped), as many as fit beside the other options (RFC 2018 3).
 func (c *Conn) sackBlocks() (blocks [4]wire.SACKBlock, n int) {
-	if !c.sackOK {
+	if !c.sackOK || c.ooo == nil {
 		return blocks, 0
 	}
 	room := 4
 	if c.tsOK {
 		room = 3 // 40 bytes of options: 12 of timestamps, 2 + 8 per block
 	}
-	if c.report.hasDSACK {
-		blocks[0], n = c.report.dsack, 1
+	r := &c.ooo.report
+	if r.hasDSACK {
+		blocks[0], n = r.dsack, 1
 	}
-	r := &c.report
 	kept := 0
 	for _, b := range r.blocks[:r.n] {
-		cur, ok := c.ooo.blockAt(b.Left)
+		cur, ok := c.ooo.q.blockAt(b.Left)
 		if !ok || cur.Right.LessThanEq(c.rcvNxt) {
 			continue
 		}
@@ -106,7 +132,7 @@ func (c *Conn) sackBlocks() (blocks [4]wire.SACKBlock, n int) {
 // sackOptionLen is how many option bytes the next segment's SACK blocks take (RFC 6691: the
 // data shrinks by as much).
 func (c *Conn) sackOptionLen() int {
-	if !c.sackOK || (c.report.n == 0 && !c.report.hasDSACK) {
+	if !c.sackOK || c.ooo == nil || (c.ooo.report.n == 0 && !c.ooo.report.hasDSACK) {
 		return 0
 	}
 	_, n := c.sackBlocks()

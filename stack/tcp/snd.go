@@ -127,8 +127,8 @@ func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, dat
 	}
 	if c.sackOK {
 		f.Options.SACKBlocks, f.Options.NumSACKBlocks = c.sackBlocks()
-		if c.report.hasDSACK {
-			c.report.hasDSACK = false // reported once (RFC 2883 4)
+		if c.ooo != nil && c.ooo.report.hasDSACK {
+			c.ooo.report.hasDSACK = false // reported once (RFC 2883 4)
 			c.layer.stats.DSACKsOut++
 		}
 	}

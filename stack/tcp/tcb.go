@@ -38,18 +38,17 @@ type Conn struct {
 	irs, rcvNxt wire.Seq
 	rcvAdv      wire.Seq // right edge of the window last advertised
 	rcvBuf      buffer
-	ooo         reassembly // out-of-order data and FIN
-	finRcvd     bool       // the peer's FIN was received in order: EOF after rcvBuf
+	ooo         *oooState // out-of-order data and FIN, SACK blocks to report; nil until needed
+	finRcvd     bool      // the peer's FIN was received in order: EOF after rcvBuf
 
 	// Options both SYNs agreed on.
 	tsOK, sackOK, ecnOK bool
 
-	ts     timestamps // RFC 7323
-	report sackReport // the SACK blocks this end reports (RFC 2018, RFC 2883)
-	rtt    rttState   // RFC 6298, RFC 7323 4
-	cc     congestion // RFC 5681, RFC 6582, RFC 6675
-	rack   rack       // RFC 8985
-	ecn    ecnState   // RFC 3168
+	ts   timestamps // RFC 7323
+	rtt  rttState   // RFC 6298, RFC 7323 4
+	cc   congestion // RFC 5681, RFC 6582, RFC 6675
+	rack rack       // RFC 8985
+	ecn  ecnState   // RFC 3168
 
 	// ACK policy (RFC 1122 4.2.3.2).
 	ackNow     bool
@@ -327,7 +326,7 @@ func (c *Conn) Close() error {
 	case c.state == SynSent:
 		c.abort(ErrClosed)
 		return nil
-	case c.lingerZero || c.rcvBuf.Len() > 0 || c.ooo.bytes > 0,
+	case c.lingerZero || c.rcvBuf.Len() > 0 || c.oooBytes() > 0,
 		c.state == SynReceived && c.listener == nil:
 		c.Abort()
 		return nil
@@ -473,7 +472,7 @@ func (c *Conn) release() {
 	c.stopTimers()
 	c.sndBuf.Release()
 	c.sent.release()
-	c.ooo.release()
+	c.ooo = nil
 }
 
 // closeNormally ends a connection whose close handshake completed (or whose TIME-WAIT ended).
@@ -575,7 +574,7 @@ func (c *Conn) Info() Info {
 		Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, Backoffs: c.rtt.backoffs, DupAcks: c.cc.dupAcks, Reordering: dupThresh,
 		InRecovery: c.cc.inRecovery, InFlight: c.pipe(), Sacked: int(c.sent.sacked), Lost: int(c.sent.lost),
 		UnackedSegs: c.sent.len(), SackedSegs: c.sent.nSack,
-		SendQueued: c.sndBuf.Len(), RecvQueued: c.rcvBuf.Len(), OOO: c.ooo.bytes, NotSent: c.Unsent(),
+		SendQueued: c.sndBuf.Len(), RecvQueued: c.rcvBuf.Len(), OOO: c.oooBytes(), NotSent: c.Unsent(),
 		TotalRetrans: c.counts.retransmits, BytesSent: c.counts.bytesSent, BytesRetrans: c.counts.bytesRetrans,
 		BytesAcked: c.counts.bytesAcked, BytesReceived: c.counts.bytesReceived,
 		SegsOut: c.counts.segsOut, SegsIn: c.counts.segsIn, DataSegsOut: c.counts.dataSegsOut, DataSegsIn: c.counts.dataSegsIn,

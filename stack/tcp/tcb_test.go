@@ -76,8 +76,8 @@ func TestOutOfOrderSegmentsReassembleExactly(t *testing.T) {
 		if got := c.rcvBuf.Bytes(); !bytes.Equal(got, stream) {
 			t.Fatalf("round %d: reassembled %d bytes, want %d; first difference at %d", round, len(got), len(stream), firstDiff(got, stream))
 		}
-		if c.ooo.bytes != 0 || len(c.ooo.ranges) != 0 {
-			t.Fatalf("round %d: %d bytes left out of order", round, c.ooo.bytes)
+		if c.oooBytes() != 0 || c.ooo != nil && len(c.ooo.q.ranges) != 0 {
+			t.Fatalf("round %d: %d bytes left out of order", round, c.oooBytes())
 		}
 	}
 }
