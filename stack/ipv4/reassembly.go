@@ -214,7 +214,7 @@ func (r *Reassembler) evictOldest(keep *datagram) bool {
 			continue
 		}
 		if oldest == nil || d.started.Before(oldest.started) ||
-			d.started.Equal(oldest.started) && d.timer.Deadline().Before(oldest.timer.Deadline()) {
+			d.started.Equal(oldest.started) && r.timers.Deadline(&d.timer).Before(r.timers.Deadline(&oldest.timer)) {
 			oldest = d
 		}
 	}

@@ -19,10 +19,10 @@ type congestion struct {
 	flightAtDup    int // FlightSize at the first duplicate ACK, before limited transmit sent anything
 	lastAdvance    int // bytes the last new ACK covered (RFC 6582 3.2 step 2's heuristic)
 	inRecovery     bool
-	recover        wire.Seq // RFC 6582's recover, RFC 6675's RecoveryPoint: SND.NXT when recovery began
-	event          CAState  // what set recover: CARecovery, CACWR or CALoss (for Info's CAState)
-	highRxt        wire.Seq // RFC 6675's HighRxt: past the highest segment sent again
-	cubic          cubicState
+	recover        wire.Seq    // RFC 6582's recover, RFC 6675's RecoveryPoint: SND.NXT when recovery began
+	event          CAState     // what set recover: CARecovery, CACWR or CALoss (for Info's CAState)
+	highRxt        wire.Seq    // RFC 6675's HighRxt: past the highest segment sent again
+	cubic          *cubicState // RFC 9438; made at the first congestion event or avoidance step
 }
 
 // dupThresh is RFC 5681's DupThresh.
@@ -89,7 +89,9 @@ func (c *Conn) newAck(now time.Time, acked int, flight int, ece bool) {
 	if cc.inRecovery {
 		if c.sndUna.GreaterThanEq(cc.recover) { // the recovery is over (RFC 6582 3.2 step 3, RFC 6675 5)
 			cc.inRecovery = false
-			c.rack.recoveryEnded()
+			if c.rack != nil {
+				c.rack.recoveryEnded()
+			}
 			if !c.sackOK {
 				// RFC 6582 3.2 step 3, option 1: min(ssthresh, max(FlightSize, SMSS) + SMSS),
 				// FlightSize being what is still outstanding after this ACK.

@@ -53,7 +53,7 @@ func (c *Conn) arm(k timerKind, at time.Time) {
 	t.due[k], t.seq[k] = c.layer.instant(at), t.next
 	t.next++
 	t.armed |= 1 << k
-	if !t.entry.Armed() || at.Before(t.entry.Deadline()) {
+	if !t.entry.Armed() || at.Before(c.timers().Deadline(&t.entry)) {
 		c.timers().Arm(&t.entry, at)
 	}
 }
@@ -111,7 +111,7 @@ func (c *Conn) timersFired(now time.Time) {
 		c.timers().Stop(&t.entry)
 		return
 	}
-	if at := c.layer.timeAt(t.due[t.earliest()]); !t.entry.Armed() || !at.Equal(t.entry.Deadline()) {
+	if at := c.layer.timeAt(t.due[t.earliest()]); !t.entry.Armed() || !at.Equal(c.timers().Deadline(&t.entry)) {
 		c.timers().Arm(&t.entry, at)
 	}
 }

@@ -22,33 +22,42 @@ const (
 
 // cubicState is RFC 9438's per-connection state.
 type cubicState struct {
-	wMax  float64   // W_max: the window, in segments, when the last congestion event came
-	k     float64   // K: seconds from the epoch's start until W_cubic reaches W_max again
-	epoch time.Time // t_epoch: when the current congestion avoidance stage began; zero before
-	wEst  float64   // W_est, in segments
+	wMax  float64 // W_max: the window, in segments, when the last congestion event came
+	k     float64 // K: seconds from the epoch's start until W_cubic reaches W_max again
+	epoch instant // t_epoch: when the current congestion avoidance stage began; 0 before
+	wEst  float64 // W_est, in segments
+}
+
+// cubicState returns the connection's CUBIC state, made if it has none: a connection that
+// never leaves slow start never needs it.
+func (c *Conn) cubicState() *cubicState {
+	if c.cc.cubic == nil {
+		c.cc.cubic = new(cubicState)
+	}
+	return c.cc.cubic
 }
 
 // cubicCongestion records a congestion event (RFC 9438 4.6, 4.7): W_max is the window before
 // it, lowered further with fast convergence when it is below the previous one, and the next
 // congestion avoidance stage starts a new epoch.
 func (c *Conn) cubicCongestion() {
-	s := &c.cc.cubic
+	s := c.cubicState()
 	w := float64(c.cc.cwnd) / float64(c.smss())
 	if w < s.wMax { // fast convergence: release bandwidth to newer flows
 		s.wMax = w * (1 + cubicBeta) / 2
 	} else {
 		s.wMax = w
 	}
-	s.epoch = time.Time{}
+	s.epoch = 0
 }
 
 // cubicIncrease is the congestion avoidance growth for an ACK of acked bytes (RFC 9438 4.2-4.5).
 func (c *Conn) cubicIncrease(now time.Time, acked int) int {
-	s := &c.cc.cubic
+	s := c.cubicState()
 	mss := float64(c.smss())
 	cwnd := float64(c.cc.cwnd) / mss
-	if s.epoch.IsZero() { // the first ACK of this congestion avoidance stage
-		s.epoch, s.wEst = now, cwnd
+	if s.epoch == 0 { // the first ACK of this congestion avoidance stage
+		s.epoch, s.wEst = c.layer.instant(now), cwnd
 		if s.wMax <= cwnd {
 			s.k, s.wMax = 0, cwnd
 		} else {
@@ -56,7 +65,7 @@ func (c *Conn) cubicIncrease(now time.Time, acked int) int {
 		}
 	}
 	rtt := c.rtt.srtt
-	t := now.Sub(s.epoch).Seconds()
+	t := c.layer.since(now, s.epoch).Seconds()
 	target := s.wCubic(t + rtt.Seconds())
 	target = min(max(target, cwnd), 1.5*cwnd) // 4.4: at most 1.5 times cwnd per RTT
 	// 4.3: the Reno-friendly estimate, α_cubic per RTT until it passes W_max, then Reno's 1.

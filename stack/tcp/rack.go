@@ -14,7 +14,6 @@ type rack struct {
 	xmit            instant       // RACK.xmit_ts: sent time of the latest segment delivered
 	endSeq          wire.Seq      // RACK.end_seq
 	rtt             time.Duration // RACK.rtt
-	minRTT          time.Duration // RACK.min_RTT (the least of all samples)
 	fack            wire.Seq      // RACK.fack: the highest sequence delivered
 	hasFack         bool
 	reorderingSeen  bool     // RACK.reordering_seen
@@ -47,12 +46,21 @@ func sentAfter(t1 instant, seq1 wire.Seq, t2 instant, seq2 wire.Seq) bool {
 	return t1 > t2 || t1 == t2 && seq1.GreaterThan(seq2)
 }
 
-// delivered is RFC 8985 6.2 steps 2 and 3 for one segment newly acknowledged, cumulatively or
-// selectively, by ACK s.
-func (r *rack) delivered(c *Conn, now time.Time, seg *txSeg, s *segment) {
+// rackState returns the connection's RACK-TLP state, made if it has none.
+func (c *Conn) rackState() *rack {
+	if c.rack == nil {
+		c.rack = new(rack)
+	}
+	return c.rack
+}
+
+// rackDelivered is RFC 8985 6.2 steps 2 and 3 for one segment newly acknowledged, cumulatively
+// or selectively, by ACK s. (RACK.min_RTT is the connection's, c.rtt.minRTT.)
+func (c *Conn) rackDelivered(now time.Time, seg *txSeg, s *segment) {
 	if !c.rackOn() {
 		return
 	}
+	r := c.rackState()
 	// Step 3: reordering. An original transmission delivered below the highest sequence
 	// delivered so far came out of order.
 	end := seg.end()
@@ -70,12 +78,12 @@ func (r *rack) delivered(c *Conn, now time.Time, seg *txSeg, s *segment) {
 		if c.tsOK && s.opts.HasTimestamp && s.opts.TSEcr != 0 && int32(s.opts.TSEcr-c.tsAt(c.layer.timeAt(seg.xmit))) < 0 {
 			return
 		}
-		if rtt < r.minRTT {
+		if rtt < c.rtt.minRTT {
 			return
 		}
 	}
-	if r.minRTT == 0 || rtt < r.minRTT {
-		r.minRTT = rtt
+	if c.rtt.minRTT == 0 || rtt < c.rtt.minRTT {
+		c.rtt.minRTT = rtt
 	}
 	if sentAfter(seg.xmit, end, r.xmit, r.endSeq) {
 		r.xmit, r.endSeq, r.rtt = seg.xmit, end, rtt
@@ -84,7 +92,7 @@ func (r *rack) delivered(c *Conn, now time.Time, seg *txSeg, s *segment) {
 
 // sawDSACK notes a D-SACK block b: it widens the reordering window (RFC 8985 6.2 step 4) and
 // may show that a tail loss probe was not needed (7.4.1).
-func (r *rack) sawDSACK(c *Conn, b wire.SACKBlock) {
+func (r *rack) sawDSACK(b wire.SACKBlock) {
 	r.dsackThisAck = true
 	if r.tlpOutstanding && r.tlpRetransmit && b.Right == r.tlpEnd {
 		r.tlpDSACKCovered = true
@@ -107,7 +115,7 @@ func (r *rack) reoWnd(c *Conn) time.Duration {
 	if !r.reorderingSeen && (c.cc.inRecovery || c.sent.nSack >= 3) {
 		return 0
 	}
-	return min(time.Duration(r.reoWndMult)*r.minRTT/4, c.rtt.srtt)
+	return min(time.Duration(r.reoWndMult)*c.rtt.minRTT/4, c.rtt.srtt)
 }
 
 // recoveryEnded counts a recovery without D-SACK towards resetting the reordering window
@@ -123,8 +131,8 @@ func (r *rack) recoveryEnded() {
 // more than RACK.rtt plus the reordering window, is lost. For the others it arms the reorder
 // timer. It reports whether it marked a segment lost.
 func (c *Conn) detectLoss(now time.Time) bool {
-	r := &c.rack
-	if r.xmit == 0 {
+	r := c.rack
+	if r == nil || r.xmit == 0 {
 		return false
 	}
 	reo := r.reoWnd(c)
@@ -175,7 +183,7 @@ func (c *Conn) reorderFired(now time.Time) {
 // flight (the receiver may be delaying its ACK) or ptoSlack with more.
 func (c *Conn) schedulePTO(now time.Time) {
 	if !c.rackOn() || c.cc.inRecovery || c.sndUna.LessThan(c.cc.recover) || c.sent.len() == 0 ||
-		c.sent.nSack > 0 || c.rack.tlpOutstanding || !c.state.synchronized() {
+		c.sent.nSack > 0 || c.rack != nil && c.rack.tlpOutstanding || !c.state.synchronized() {
 		c.stop(probeTimer)
 		return
 	}
@@ -207,7 +215,7 @@ func (c *Conn) probeFired(now time.Time) {
 	if !c.state.synchronized() || c.sent.len() == 0 || c.cc.inRecovery {
 		return
 	}
-	r := &c.rack
+	r := c.rackState()
 	unsent := c.unsent()
 	rwnd := int(c.sndUna.Add(c.sndWnd).Sub(c.sndNxt))
 	switch {
@@ -232,8 +240,8 @@ func (c *Conn) probeFired(now time.Time) {
 // congestion window comes down as for any loss; if a D-SACK says the probe was a duplicate,
 // nothing was lost. advanced tells whether the ACK moved SND.UNA.
 func (c *Conn) tlpAck(now time.Time, s *segment, advanced bool) {
-	r := &c.rack
-	if !r.tlpOutstanding || s.ack.LessThan(r.tlpEnd) {
+	r := c.rack
+	if r == nil || !r.tlpOutstanding || s.ack.LessThan(r.tlpEnd) {
 		return
 	}
 	switch {

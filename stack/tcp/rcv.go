@@ -213,7 +213,9 @@ func (c *Conn) processAck(now time.Time, s *segment, segSeq wire.Seq) bool {
 	c.lastAckAt, c.probesOut = c.layer.instant(now), 0 // the peer is there: zero-window probes start counting again
 	flight := c.flightSize()
 	acked := int(s.ack.Sub(c.sndUna))
-	c.rack.dsackThisAck = false
+	if c.rack != nil {
+		c.rack.dsackThisAck = false
+	}
 	if acked > 0 {
 		c.takeAck(now, s, flight)
 	}
@@ -304,7 +306,7 @@ func (c *Conn) takeAck(now time.Time, s *segment, flight int) {
 		}
 		if !seg.is(segSacked) {
 			c.counts.delivered++
-			c.rack.delivered(c, now, seg, s)
+			c.rackDelivered(now, seg, s)
 			if first && !seg.is(segRetransmitted) {
 				clean = seg.xmit
 			}
@@ -405,7 +407,7 @@ func (c *Conn) receiveData(now time.Time, s *segment) {
 		c.ackNow = true
 	case c.layer.cfg.DelayedACKSegments > 0: // every n-th segment, whatever its size
 		c.unackedSeg++
-		if c.unackedSeg >= c.layer.cfg.DelayedACKSegments {
+		if int(c.unackedSeg) >= c.layer.cfg.DelayedACKSegments {
 			c.ackNow = true
 		}
 	case len(s.data) >= c.smss():
@@ -455,7 +457,7 @@ func (c *Conn) enterQuickAck() {
 	if c.layer.cfg.QuickACK != On {
 		return
 	}
-	c.quickAcks = min(maxQuickAcks, c.rcvBufSize/(2*c.layer.mss()))
+	c.quickAcks = int32(min(maxQuickAcks, c.rcvBufSize/(2*c.layer.mss())))
 }
 
 const maxQuickAcks = 16

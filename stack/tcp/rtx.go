@@ -12,11 +12,12 @@ import (
 // rttState is RFC 6298's SRTT, RTTVAR and RTO, with the timed segment of Karn's rule.
 type rttState struct {
 	srtt, rttvar, rto time.Duration
-	hasSample         bool
-	backoffs          int // RTO expirations since the last new ACK
-	timing            bool
-	timedSeq          wire.Seq // the timed segment's first sequence number
+	minRTT            time.Duration // the least of all samples (RACK.min_RTT, RFC 8985 6.1)
+	backoffs          int           // RTO expirations since the last new ACK
 	timedAt           instant
+	timedSeq          wire.Seq // the timed segment's first sequence number
+	hasSample         bool
+	timing            bool
 }
 
 // rttSample takes a measurement r (RFC 6298 2.2, 2.3). With timestamps an ACK can carry a
@@ -36,8 +37,8 @@ func (c *Conn) rttSample(r time.Duration, expected int) {
 		t.rttvar += (d - t.rttvar) / time.Duration(4*expected)
 		t.srtt += (r - t.srtt) / time.Duration(8*expected)
 	}
-	if c.rack.minRTT == 0 || r < c.rack.minRTT {
-		c.rack.minRTT = r
+	if c.rtt.minRTT == 0 || r < c.rtt.minRTT {
+		c.rtt.minRTT = r
 	}
 	t.rto = c.computeRTO()
 }
@@ -147,7 +148,9 @@ func (c *Conn) rtxFired(now time.Time) {
 		c.sent.setFlag(i, segLost)
 		c.sent.clearFlag(i, segRxtInFlight)
 	}
-	c.rack.tlpOutstanding = false
+	if c.rack != nil {
+		c.rack.tlpOutstanding = false
+	}
 	c.stop(probeTimer)
 	c.stop(reoTimer)
 	next := now.Add(c.rtt.rto)

@@ -164,7 +164,7 @@ func (c *Conn) takeSACK(now time.Time, s *segment) (newlySacked, dsack bool) {
 			o.NumSACKBlocks > 1 && o.SACKBlocks[1].Left.LessThanEq(b.Left) && b.Right.LessThanEq(o.SACKBlocks[1].Right)) {
 			dsack = true
 			c.layer.stats.DSACKsIn++
-			c.rack.sawDSACK(c, b)
+			c.rackState().sawDSACK(b)
 			continue
 		}
 		if b.Left.LessThan(c.sndUna) || b.Right.GreaterThan(c.sndNxt) {
@@ -187,7 +187,7 @@ func (c *Conn) takeSACK(now time.Time, s *segment) (newlySacked, dsack bool) {
 			}
 			c.sent.sack(i)
 			c.counts.delivered++
-			c.rack.delivered(c, now, c.sent.at(i), s)
+			c.rackDelivered(now, c.sent.at(i), s)
 			newlySacked = true
 		}
 	}

@@ -204,7 +204,6 @@ func (ln *Listener) cookieAck(now time.Time, s *segment) bool {
 	// The handshake gave no RTT sample: the TSval the ACK echoes was rounded down for the
 	// options it carries, so the time since it overstates the round trip by up to 63 ms.
 	c.rtt = rttState{rto: l.cfg.RTOInitial}
-	c.rack.minRTT = 0
 	return true
 }
 

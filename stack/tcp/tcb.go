@@ -3,6 +3,7 @@ package tcp
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -27,8 +28,6 @@ type Conn struct {
 	sndWl1, sndWl2       wire.Seq
 	sndWScale, rcvWScale uint8
 	wsOK                 bool     // both SYNs carried window scale
-	peerMSS              int      // the MSS the peer announced (536 without the option, RFC 9293 3.7.1)
-	pmtu                 int      // the path MTU (RFC 1191): the interface's, lowered by ICMP
 	sndBuf               buffer   // data from sndBufSeq on, sent or not
 	sndBufSeq            wire.Seq // sequence number of sndBuf's first byte
 	finQueued            bool     // CloseWrite or Close: a FIN follows the data
@@ -47,32 +46,34 @@ type Conn struct {
 	ts   timestamps // RFC 7323
 	rtt  rttState   // RFC 6298, RFC 7323 4
 	cc   congestion // RFC 5681, RFC 6582, RFC 6675
-	rack rack       // RFC 8985
+	rack *rack      // RFC 8985; made when data is first delivered with RACK on
 	ecn  ecnState   // RFC 3168
 
 	// ACK policy (RFC 1122 4.2.3.2).
 	ackNow     bool
-	unackedSeg int     // full-sized segments received since the last ACK
-	quickAcks  int     // segments still to be acknowledged one by one (enterQuickAck)
+	unackedSeg int32   // full-sized segments received since the last ACK
+	quickAcks  int32   // segments still to be acknowledged one by one (enterQuickAck)
 	lastOOWAck instant // last ACK for an unacceptable segment (rate-limited)
 
 	tm             connTimers
-	persistBackoff int
-	probesOut      int // zero-window probes sent since the last ACK
-	keepProbes     int
+	persistBackoff int32
+	probesOut      int32 // zero-window probes sent since the last ACK
+	keepProbes     int32
+	keepCount      int32
 	userTimeout    time.Duration
 	progressAt     instant // data in flight last made progress: first sent, or SND.UNA moved
 	lastAckAt      instant // the last acceptable ACK arrived
 
+	peerMSS                int // the MSS the peer announced (536 without the option, RFC 9293 3.7.1)
+	pmtu                   int // the path MTU (RFC 1191): the interface's, lowered by ICMP
 	sndBufSize, rcvBufSize int // bytes; from Config or BufferSizes
 
 	noDelay, keepAlive, lingerZero bool
 	noOpt                          bool   // TCP_NOOPT: no option in our SYN or SYN-ACK, so none agreed
+	appClosed                      bool   // Close was called: the application reads no more
 	userMSS                        uint16 // TCP_MAXSEG: a cap on the MSS announced and sent (0: none)
 	keepIdle, keepIntvl            time.Duration
-	keepCount                      int
 	connectTimeout                 time.Duration
-	appClosed                      bool // Close was called: the application reads no more
 	err                            error
 	softErr                        error
 	notify                         Notifier
@@ -93,7 +94,7 @@ type connCounts struct {
 
 func (l *Layer) newConn(t fourTuple, state State, bufs BufferSizes) *Conn {
 	c := &Conn{layer: l, tuple: t, state: state, peerMSS: 536, pmtu: l.host.MTU(),
-		keepIdle: l.cfg.KeepAliveIdle, keepIntvl: l.cfg.KeepAliveInterval, keepCount: l.cfg.KeepAliveProbes}
+		keepIdle: l.cfg.KeepAliveIdle, keepIntvl: l.cfg.KeepAliveInterval, keepCount: int32(l.cfg.KeepAliveProbes)}
 	c.rtt.rto = l.cfg.RTOInitial
 	c.sndBufSize, c.rcvBufSize = l.cfg.SendBuffer, l.cfg.ReceiveBuffer
 	if bufs.Send > 0 {
@@ -427,7 +428,7 @@ func (c *Conn) SetKeepAliveInterval(d time.Duration) {
 // n <= 0 leaves it.
 func (c *Conn) SetKeepAliveCount(n int) {
 	if n > 0 {
-		c.keepCount = n
+		c.keepCount = int32(min(n, math.MaxInt32))
 	}
 }
 
@@ -441,7 +442,7 @@ func (c *Conn) KeepAliveIdle() time.Duration { return c.keepIdle }
 func (c *Conn) KeepAliveInterval() time.Duration { return c.keepIntvl }
 
 // KeepAliveCount returns how many probes go unanswered before ErrTimeout.
-func (c *Conn) KeepAliveCount() int { return c.keepCount }
+func (c *Conn) KeepAliveCount() int { return int(c.keepCount) }
 
 // NoOptions reports whether the connection's SYN (or SYN-ACK) went without options
 // (TCP_NOOPT: DialOptions.NoOptions, Listener.SetNoOptions).
@@ -570,7 +571,7 @@ func (c *Conn) Info() Info {
 		State: c.state, CAState: c.caState(), ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndWnd: c.sndWnd,
 		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(), SndMSS: c.smss(), AdvMSS: c.advMSS(), PMTU: c.pmtu,
 		SndWScale: c.sndWScale, RcvWScale: c.rcvWScale, Timestamps: c.tsOK, SACK: c.sackOK, ECN: c.ecnOK, WindowScale: c.wsOK,
-		RTO: c.rtt.rto, SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, MinRTT: c.rack.minRTT, ATO: c.layer.cfg.DelayedACK,
+		RTO: c.rtt.rto, SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, MinRTT: c.rtt.minRTT, ATO: c.layer.cfg.DelayedACK,
 		Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, Backoffs: c.rtt.backoffs, DupAcks: c.cc.dupAcks, Reordering: dupThresh,
 		InRecovery: c.cc.inRecovery, InFlight: c.pipe(), Sacked: int(c.sent.sacked), Lost: int(c.sent.lost),
 		UnackedSegs: c.sent.len(), SackedSegs: c.sent.nSack,

@@ -41,7 +41,7 @@ func (c *Conn) persistFired(now time.Time) {
 		c.transmitNew(now, n, c.finQueued && n == unsent)
 		return
 	}
-	if c.probesOut >= c.layer.cfg.Retries || c.userTimedOut(now, c.lastAckAt) {
+	if int(c.probesOut) >= c.layer.cfg.Retries || c.userTimedOut(now, c.lastAckAt) {
 		c.layer.stats.PersistTimeouts++
 		c.abort(ErrTimeout)
 		return

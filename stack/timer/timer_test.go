@@ -130,3 +130,26 @@ func TestArmStopDoNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocs per run, want 0", allocs)
 	}
 }
+
+// Deadlines are kept as offsets from the first one armed, and come back exact: before that
+// first deadline, long after it, and on a clock with a monotonic reading.
+func TestDeadlinesRoundTrip(t *testing.T) {
+	var h Heap
+	mono := time.Now()
+	for _, base := range []time.Time{t0, mono} {
+		h = Heap{}
+		var timers [4]Timer
+		deadlines := []time.Time{base, base.Add(-time.Hour), base.Add(1234567 * time.Nanosecond), base.Add(90 * 24 * time.Hour)}
+		for i, d := range deadlines {
+			h.Arm(&timers[i], d)
+		}
+		for i, d := range deadlines {
+			if got := h.Deadline(&timers[i]); !got.Equal(d) {
+				t.Errorf("timer %d: deadline %v, want %v", i, got, d)
+			}
+		}
+		if next, _ := h.Next(); !next.Equal(deadlines[1]) {
+			t.Errorf("next %v, want %v", next, deadlines[1])
+		}
+	}
+}
