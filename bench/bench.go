@@ -218,7 +218,14 @@ func run(c config, w, progress io.Writer) ([]workloadResult, error) {
 			var pairOK [2]sample
 			for i, k := range kinds {
 				res := [2]*stackResult{&cr.MTCP, &cr.GVisor}[i]
+				stopProfile, err := startCPUProfile(i == 0)
+				if err != nil {
+					return nil, err
+				}
 				s := bc.run(k)
+				if err := stopProfile(); err != nil {
+					return nil, err
+				}
 				if s.err == nil && (s.units <= 0 || s.elapsed <= 0) {
 					s.err = fmt.Errorf("no work done")
 				}

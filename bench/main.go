@@ -42,12 +42,13 @@ func parseFlags(args []string) (config, error) {
 	idle := fs.String("idle", "", "W4: idle connection counts (default 1000,10000,50000)")
 	faultMiB := fs.Int64("fault-mib", 0, "W5: MiB sent through the fault link (default 256)")
 	losses := fs.String("loss", "", "W5: loss rates in percent (default 1,5)")
-	dup := fs.Float64("dup", -1, "W5: duplication rate in percent (default 1)")
-	reorder := fs.Float64("reorder", -1, "W5: reordering rate in percent (default 1)")
+	dup := fs.Float64("dup", 1, "W5: duplication rate in percent")
+	reorder := fs.Float64("reorder", 1, "W5: reordering rate in percent")
 	seed := fs.Uint64("seed", 1, "W5: seed of the fault injector")
 	rts := fs.Int("rt", 0, "W6: round trips (default 100000)")
 	maxConns := fs.Int("mtcp-max-conns", 0, fmt.Sprintf("NON-DEFAULT: mtcp's tcp.Config.MaxConnections (default: mtcp's own, %d)", tcp.DefaultMaxConnections))
 	fs.StringVar(&heapProfile, "memprofile", "", "W4: write a heap profile of mtcp's idle connections to FILE (go tool pprof -sample_index=inuse_space FILE)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the first mtcp run (the whole process, set-up included) to FILE (go tool pprof -top FILE)")
 	timeout := fs.Duration("timeout", 0, "limit on one run of one case on one stack (default 10m; 20s with -short)")
 	jsonOut := fs.Bool("json", false, "print a JSON array instead of the table")
 	if err := fs.Parse(args); err != nil {
@@ -105,11 +106,20 @@ func parseFlags(args []string) (config, error) {
 			c.losses = append(c.losses, v/100)
 		}
 	}
-	if *dup >= 0 {
-		c.dup = *dup / 100
-	}
-	if *reorder >= 0 {
-		c.reorder = *reorder / 100
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, r := range []struct {
+		name string
+		v    float64
+		dst  *float64
+	}{{"dup", *dup, &c.dup}, {"reorder", *reorder, &c.reorder}} {
+		if !set[r.name] {
+			continue
+		}
+		if r.v < 0 || r.v > 100 {
+			return c, fmt.Errorf("-%s: bad rate %v", r.name, r.v)
+		}
+		*r.dst = r.v / 100
 	}
 	c.seed = *seed
 	if *timeout > 0 {

@@ -421,6 +421,30 @@ func roundTrips(k kind, n int, limit time.Duration) (s sample) {
 // they are all established (the last run's is kept).
 var heapProfile string
 
+// cpuProfile is -cpuprofile: where the first mtcp run's CPU profile goes.
+var cpuProfile string
+
+// startCPUProfile starts the CPU profile for the run about to start if it is the first mtcp
+// run and -cpuprofile asks for one; the function it returns stops it and writes the file.
+func startCPUProfile(mtcp bool) (stop func() error, err error) {
+	if cpuProfile == "" || !mtcp {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	cpuProfile = ""
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
 func writeHeapProfile(path string) error {
 	f, err := os.Create(path)
 	if err != nil {

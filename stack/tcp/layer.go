@@ -475,18 +475,15 @@ func (l *Layer) timers() *timer.Heap { return l.host.Timers() }
 // keyedHash is SHA-256 over the layer's secret, a label that keeps the uses apart, and the
 // connection's addresses and ports: RFC 6528 3's F() and RFC 7323 7.1's timestamp offset.
 func (l *Layer) keyedHash(label string, t fourTuple) uint32 {
-	h := sha256.New()
-	h.Write(l.key[:])
-	h.Write([]byte(label))
-	la, ra := t.localIP, t.remoteIP
-	var ports [4]byte
-	binary.BigEndian.PutUint16(ports[0:], t.localPort)
-	binary.BigEndian.PutUint16(ports[2:], t.remotePort)
-	h.Write(la[:])
-	h.Write(ra[:])
-	h.Write(ports[:])
-	var sum [32]byte
-	return binary.BigEndian.Uint32(h.Sum(sum[:0]))
+	var buf [64]byte
+	b := append(buf[:0], l.key[:]...)
+	b = append(b, label...)
+	b = append(b, t.localIP[:]...)
+	b = append(b, t.remoteIP[:]...)
+	b = binary.BigEndian.AppendUint16(b, t.localPort)
+	b = binary.BigEndian.AppendUint16(b, t.remotePort)
+	sum := sha256.Sum256(b)
+	return binary.BigEndian.Uint32(sum[:])
 }
 
 // isn returns an initial sequence number for the tuple (RFC 6528 3): a 4 µs clock plus a keyed

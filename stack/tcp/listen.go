@@ -12,7 +12,11 @@ type Listener struct {
 	layer   *Layer
 	port    uint16
 	backlog int
-	queue   []*Conn // established, not yet accepted
+	// queue[head:] are established, not yet accepted; the array is reused from its start
+	// once they are all taken, so a listener accepting as fast as connections come
+	// allocates nothing for its queue.
+	queue []*Conn
+	head  int
 	// halfOpen counts the listener's connections in SYN-RECEIVED; maxHalfOpen bounds them.
 	halfOpen, maxHalfOpen int
 	cookieSentAt          time.Time // when the last SYN cookie went out
@@ -62,7 +66,7 @@ func (ln *Listener) Port() uint16 { return ln.port }
 func (ln *Listener) SetNotify(f func()) { ln.notify = f }
 
 // Pending returns the established connections waiting for Accept.
-func (ln *Listener) Pending() int { return len(ln.queue) }
+func (ln *Listener) Pending() int { return len(ln.queue) - ln.head }
 
 // HalfOpen returns the listener's connections in SYN-RECEIVED.
 func (ln *Listener) HalfOpen() int { return ln.halfOpen }
@@ -82,12 +86,15 @@ func (ln *Listener) Accept() (*Conn, error) {
 	if ln.closed {
 		return nil, ErrClosed
 	}
-	if len(ln.queue) == 0 {
+	if ln.Pending() == 0 {
 		return nil, ErrWouldBlock
 	}
-	c := ln.queue[0]
-	ln.queue[0] = nil // the queue's array must not keep an accepted connection alive
-	ln.queue = ln.queue[1:]
+	c := ln.queue[ln.head]
+	ln.queue[ln.head] = nil // the queue's array must not keep an accepted connection alive
+	ln.head++
+	if ln.head == len(ln.queue) {
+		ln.queue, ln.head = ln.queue[:0], 0
+	}
 	c.listener = nil
 	return c, nil
 }
@@ -101,11 +108,11 @@ func (ln *Listener) Close() {
 	if ln.layer.listeners[ln.port] == ln {
 		delete(ln.layer.listeners, ln.port)
 	}
-	for _, c := range ln.queue {
+	for _, c := range ln.queue[ln.head:] {
 		c.listener = nil
 		c.Abort()
 	}
-	ln.queue = nil
+	ln.queue, ln.head = nil, 0
 	for _, c := range ln.layer.conns {
 		if c.listener == ln {
 			c.Abort()
@@ -166,7 +173,7 @@ func (ln *Listener) synAdmitted(now time.Time, s *segment) {
 // so does a full connection table (TIME-WAIT is not in it).
 func (ln *Listener) admit() bool {
 	l := ln.layer
-	if len(ln.queue) >= ln.backlog {
+	if ln.Pending() >= ln.backlog {
 		l.stats.ListenOverflow++
 		return false
 	}
