@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/mtcp-go/mtcp/stack"
+	"github.com/mtcp-go/mtcp/stack/link/fault"
+	"github.com/mtcp-go/mtcp/stack/link/pipe"
 	"github.com/mtcp-go/mtcp/stack/tcp"
 )
 
@@ -20,8 +22,36 @@ import (
 // throughput, the process CPU time per GiB moved (both stacks) and the heap allocations per
 // segment (data and ACKs, both directions).
 func BenchmarkBulk(b *testing.B) {
-	const chunk = 64 << 10
 	client, server := pair(b, tcp.Config{})
+	bulk(b, client, server)
+}
+
+// BenchmarkBulkLossy is BenchmarkBulk through the bench's W5 link: the client's side of the
+// pipe drops 1 % of the frames, duplicates 1 % and reorders 1 %, both directions (seed 1). The
+// stacks run at their defaults.
+func BenchmarkBulkLossy(b *testing.B) {
+	a, p := pipe.New(1500)
+	inj, err := fault.New(a, fault.Config{Seed: 1, Drop: 0.01, Duplicate: 0.01, Reorder: 0.01})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := stack.New(stack.Config{Link: inj, Addr: clientPrefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	server, err := stack.New(stack.Config{Link: p, Addr: serverPrefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer server.Close()
+	bulk(b, client, server)
+}
+
+// bulk sends b.N chunks of 64 KiB from client to server over one connection and reports the
+// figures of BenchmarkBulk.
+func bulk(b *testing.B, client, server *stack.Stack) {
+	const chunk = 64 << 10
 	cc, sc := connected(b, client, server, 80)
 	buf := make([]byte, chunk)
 	total := int64(b.N) * chunk

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/mtcp-go/mtcp/stack/wire"
 )
@@ -24,6 +25,20 @@ type reassembly struct {
 	bytes  int
 	fin    bool     // a FIN arrived out of order
 	finSeq wire.Seq // its sequence number: where the data ends
+}
+
+// pages are the reassembly pages no connection holds, for the next out-of-order data: under
+// loss every hole holds up to a window of pages, and taking them anew each time would cost
+// the allocation, the zeroing and the collector's work. A page is written before it is read,
+// so a reused page needs no clearing; the pool lets go of pages nobody asked for.
+var pages = sync.Pool{New: func() any { return new([pageSize]byte) }}
+
+// recycle returns every page to the pool; r holds nothing after.
+func (r *reassembly) recycle() {
+	for _, p := range r.pages {
+		pages.Put(p)
+	}
+	*r = reassembly{}
 }
 
 // seqRange is a stretch of held bytes, [start, end).
@@ -114,7 +129,7 @@ func (r *reassembly) write(seq wire.Seq, data []byte) {
 		key, off := uint32(seq)>>pageShift, uint32(seq)&(pageSize-1)
 		p := r.pages[key]
 		if p == nil {
-			p = new([pageSize]byte)
+			p = pages.Get().(*[pageSize]byte)
 			r.pages[key] = p
 		}
 		n := copy(p[off:], data)
@@ -142,7 +157,10 @@ func (r *reassembly) free(from, to wire.Seq) {
 	span := (uint32(to.Add(^uint32(0)))>>pageShift - first) % keys
 	for k := range span + 1 {
 		if key := (first + k) % keys; !r.pageInUse(key) {
-			delete(r.pages, key)
+			if p := r.pages[key]; p != nil {
+				pages.Put(p)
+				delete(r.pages, key)
+			}
 		}
 	}
 }

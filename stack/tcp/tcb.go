@@ -473,7 +473,10 @@ func (c *Conn) release() {
 	c.stopTimers()
 	c.sndBuf.Release()
 	c.sent.release()
-	c.ooo = nil
+	if c.ooo != nil {
+		c.ooo.q.recycle()
+		c.ooo = nil
+	}
 }
 
 // closeNormally ends a connection whose close handshake completed (or whose TIME-WAIT ended).

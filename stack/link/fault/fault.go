@@ -199,7 +199,7 @@ func (j *Injector) WriteFrame(frame []byte) error {
 	if !j.disturbs(Outbound) {
 		return j.inner.WriteFrame(frame)
 	}
-	return j.process(&j.out, frame, j.send, j.sendLate)
+	return j.process(&j.out, frame, Outbound)
 }
 
 // Attach sets the receiver of incoming frames; nil detaches it. The Injector attaches itself to
@@ -256,7 +256,7 @@ func (j *Injector) deliverInbound(frame []byte) {
 		j.deliver(frame)
 		return
 	}
-	_ = j.process(&j.in, frame, func(f []byte) error { j.deliver(f); return nil }, j.deliverLate)
+	_ = j.process(&j.in, frame, Inbound)
 }
 
 // deliver hands an inbound frame to the current receiver.
@@ -276,7 +276,24 @@ func (j *Injector) deliverLate(frame []byte) {
 	}
 }
 
-func (j *Injector) send(frame []byte) error { return j.inner.WriteFrame(frame) }
+// pass passes a frame on in direction d at once: written to the wrapped endpoint (its error
+// returned), or delivered to the receiver.
+func (j *Injector) pass(d Direction, frame []byte) error {
+	if d == Outbound {
+		return j.inner.WriteFrame(frame)
+	}
+	j.deliver(frame)
+	return nil
+}
+
+// passLate passes on a frame that was held or delayed.
+func (j *Injector) passLate(d Direction, frame []byte) {
+	if d == Outbound {
+		j.sendLate(frame)
+	} else {
+		j.deliverLate(frame)
+	}
+}
 
 // sendLate writes a held or delayed outbound frame; its error has no caller, so it is counted.
 func (j *Injector) sendLate(frame []byte) {
@@ -307,10 +324,11 @@ func (j *Injector) decide(rng *rand.Rand) verdict {
 	}
 }
 
-// process applies the faults to one frame. now passes a frame on at once and returns the
-// wrapped endpoint's error; late passes on a frame (a copy) that was held or delayed. A frame
-// held by Reorder is released after the next frame in the direction, whatever happened to it.
-func (j *Injector) process(s *stream, frame []byte, now func([]byte) error, late func([]byte)) error {
+// process applies the faults to one frame going in direction d, whose state is s: a frame
+// passed on at once returns the wrapped endpoint's error (pass), one held or delayed is passed
+// on later as a copy (passLate). A frame held by Reorder is released after the next frame in
+// the direction, whatever happened to it. Nothing is allocated for a frame passed on at once.
+func (j *Injector) process(s *stream, frame []byte, d Direction) error {
 	s.mu.Lock()
 	v := j.decide(s.rng)
 	s.counters.Frames++
@@ -338,7 +356,7 @@ func (j *Injector) process(s *stream, frame []byte, now func([]byte) error, late
 			s.counters.Reordered++
 			s.mu.Unlock()
 			if copies == 2 {
-				err = now(frame) // the duplicate goes ahead, the original waits
+				err = j.pass(d, frame) // the duplicate goes ahead, the original waits
 			}
 		case v.delay:
 			s.counters.Delayed++
@@ -346,20 +364,20 @@ func (j *Injector) process(s *stream, frame []byte, now func([]byte) error, late
 			delayed := own(frame, v.corrupt)
 			j.cfg.Scheduler.AfterFunc(j.cfg.DelayBy, func() {
 				for range copies {
-					late(delayed)
+					j.passLate(d, delayed)
 				}
 			})
 		default:
 			s.mu.Unlock()
 			for range copies {
-				if e := now(frame); err == nil {
+				if e := j.pass(d, frame); err == nil {
 					err = e
 				}
 			}
 		}
 	}
 	if released != nil {
-		late(released)
+		j.passLate(d, released)
 	}
 	return err
 }
