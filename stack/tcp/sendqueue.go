@@ -7,10 +7,11 @@ import (
 // txSeg is one segment sent and not yet acknowledged: its place in sequence space, when it
 // was last sent, and what the scoreboard knows of it (RFC 6675 2, RFC 8985 5.2).
 type txSeg struct {
+	xmit  instant // the last transmission (RFC 8985: Segment.xmit_ts)
 	seq   wire.Seq
 	len   uint32 // sequence space: the data, plus one for a FIN
+	order uint32 // the last transmission's number in the connection's order of sending
 	fin   bool
-	xmit  instant // the last transmission (RFC 8985: Segment.xmit_ts)
 	flags txFlags
 }
 
@@ -47,7 +48,8 @@ type sendQueue struct {
 	lost   uint32 // bytes of segments thought lost and not SACKed
 	rxt    uint32 // bytes of segments with a retransmission in flight, not SACKed
 	resend uint32 // bytes of segments thought lost, not SACKed, with no retransmission in flight
-	nSack  int    // SACKed segments (RFC 8985: RACK.segs_sacked)
+	nSack  int32  // SACKed segments (RFC 8985: RACK.segs_sacked)
+	sends  uint32 // transmissions so far: the next one's order is sends+1
 }
 
 // len returns the number of segments in flight.

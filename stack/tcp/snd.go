@@ -347,7 +347,8 @@ func (c *Conn) transmitNew(now time.Time, n int, fin bool) {
 	if n > 0 {
 		c.counts.lastDataSent = now.UnixNano()
 	}
-	seg := txSeg{seq: seq, len: uint32(n), fin: fin, xmit: c.layer.instant(now)}
+	seg := txSeg{seq: seq, len: uint32(n), fin: fin}
+	c.stampXmit(now, &seg)
 	if c.sent.len() == 0 {
 		c.progressAt = c.layer.instant(now)
 	}
@@ -386,7 +387,7 @@ func (c *Conn) retransmit(now time.Time, i int) {
 		flags |= wire.FIN
 	}
 	c.sendSegment(now, s.seq, flags, c.sndBuf.Bytes()[off:off+n], retransmitSegment)
-	s.xmit = c.layer.instant(now)
+	c.stampXmit(now, s)
 	if s.end().GreaterThan(c.cc.highRxt) {
 		c.cc.highRxt = s.end() // RFC 6675's HighRxt
 	}

@@ -577,7 +577,7 @@ func (c *Conn) Info() Info {
 		RTO: c.rtt.rto, SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, MinRTT: c.rtt.minRTT, ATO: c.layer.cfg.DelayedACK,
 		Cwnd: c.cc.cwnd, Ssthresh: c.cc.ssthresh, Backoffs: c.rtt.backoffs, DupAcks: c.cc.dupAcks, Reordering: dupThresh,
 		InRecovery: c.cc.inRecovery, InFlight: c.pipe(), Sacked: int(c.sent.sacked), Lost: int(c.sent.lost),
-		UnackedSegs: c.sent.len(), SackedSegs: c.sent.nSack,
+		UnackedSegs: c.sent.len(), SackedSegs: int(c.sent.nSack),
 		SendQueued: c.sndBuf.Len(), RecvQueued: c.rcvBuf.Len(), OOO: c.oooBytes(), NotSent: c.Unsent(),
 		TotalRetrans: c.counts.retransmits, BytesSent: c.counts.bytesSent, BytesRetrans: c.counts.bytesRetrans,
 		BytesAcked: c.counts.bytesAcked, BytesReceived: c.counts.bytesReceived,
