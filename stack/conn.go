@@ -245,7 +245,7 @@ func (c *Conn) Close() error {
 	if s.closed {
 		s.mu.Unlock()
 	} else {
-		s.core.Advance(time.Now())
+		s.core.Advance(s.now())
 		_ = c.tc.Close() // errors here are the connection's earlier failure, already reported
 		s.unlockCore()
 	}
