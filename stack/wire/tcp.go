@@ -222,6 +222,11 @@ func (o *TCPOptions) add(kind uint8, data []byte) {
 
 // EncodedLen returns the length of the encoded options, a multiple of 4.
 func (o *TCPOptions) EncodedLen() int {
+	return o.encodedLen(min(o.NumSACKBlocks, len(o.SACKBlocks)))
+}
+
+// encodedLen is EncodedLen with k SACK blocks.
+func (o *TCPOptions) encodedLen(k int) int {
 	n := 0
 	if o.MSS != 0 {
 		n += 4
@@ -234,7 +239,7 @@ func (o *TCPOptions) EncodedLen() int {
 	if o.HasWindowScale {
 		n += 4
 	}
-	if k := min(o.NumSACKBlocks, len(o.SACKBlocks)); k > 0 {
+	if k > 0 {
 		n += 4 + 8*k
 	}
 	return n
@@ -246,6 +251,11 @@ func (o *TCPOptions) EncodedLen() int {
 // SACK-permitted alone); NOP and window scale; NOP, NOP and the SACK blocks. It returns the
 // number of bytes written (EncodedLen). b must be long enough.
 func (o *TCPOptions) Encode(b []byte) int {
+	return o.encode(b, min(o.NumSACKBlocks, len(o.SACKBlocks)))
+}
+
+// encode is Encode with the first k SACK blocks.
+func (o *TCPOptions) encode(b []byte, k int) int {
 	i := 0
 	if o.MSS != 0 {
 		b[i], b[i+1] = TCPOptionMSS, 4
@@ -270,7 +280,7 @@ func (o *TCPOptions) Encode(b []byte) int {
 		b[i], b[i+1], b[i+2], b[i+3] = TCPOptionNOP, TCPOptionWindowScale, 3, o.WindowScale
 		i += 4
 	}
-	if k := min(o.NumSACKBlocks, len(o.SACKBlocks)); k > 0 {
+	if k > 0 {
 		b[i], b[i+1], b[i+2], b[i+3] = TCPOptionNOP, TCPOptionNOP, TCPOptionSACK, byte(2+8*k)
 		i += 4
 		for _, s := range o.SACKBlocks[:k] {
@@ -305,18 +315,17 @@ func (f *TCPFields) HeaderLen() int {
 	if f.RawOptions != nil {
 		return min(TCPMinHeaderLen+(len(f.RawOptions)+3)&^3, TCPMaxHeaderLen)
 	}
-	o := f.fittedOptions()
-	return TCPMinHeaderLen + o.EncodedLen()
+	return TCPMinHeaderLen + f.Options.encodedLen(f.fittedSACKBlocks())
 }
 
-// fittedOptions returns Options with as many SACK blocks as fit in 40 bytes.
-func (f *TCPFields) fittedOptions() TCPOptions {
-	o := f.Options
-	o.NumSACKBlocks = min(o.NumSACKBlocks, len(o.SACKBlocks))
-	for o.EncodedLen() > TCPMaxHeaderLen-TCPMinHeaderLen && o.NumSACKBlocks > 0 {
-		o.NumSACKBlocks--
+// fittedSACKBlocks returns how many of the SACK blocks fit in 40 bytes beside the other options.
+func (f *TCPFields) fittedSACKBlocks() int {
+	o := &f.Options
+	k := min(o.NumSACKBlocks, len(o.SACKBlocks))
+	for k > 0 && o.encodedLen(k) > TCPMaxHeaderLen-TCPMinHeaderLen {
+		k--
 	}
-	return o
+	return k
 }
 
 // Encode writes the header into b[:f.HeaderLen()] and the checksum over the pseudo-header
@@ -338,8 +347,8 @@ func (f *TCPFields) Encode(b []byte, src, dst netip.Addr) {
 	n := 0
 	if f.RawOptions != nil {
 		n = copy(opts, f.RawOptions)
-	} else if o := f.fittedOptions(); o.EncodedLen() <= len(opts) {
-		n = o.Encode(opts)
+	} else if k := f.fittedSACKBlocks(); f.Options.encodedLen(k) <= len(opts) {
+		n = f.Options.encode(opts, k)
 	}
 	clear(opts[n:])
 	binary.BigEndian.PutUint16(b[16:], Fold(Sum(b, PseudoHeaderSum(src, dst, ProtocolTCP, len(b)))))
