@@ -233,14 +233,18 @@ func (s *Stack) growRx() {
 // deadlines, until Close.
 func (s *Stack) drive() {
 	defer close(s.driverEnd)
+	// The timer is reset only when the core's next deadline moves, not at every pass: most
+	// passes (a frame in, a frame out) leave it where it was.
 	wake := time.NewTimer(time.Hour)
 	defer wake.Stop()
+	var armed time.Time // the deadline wake is set for
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-s.kick:
 		case <-wake.C:
+			armed = time.Time{}
 		}
 		s.mu.Lock()
 		// The clock is read for each frame. A reading shared by a batch (the previous way)
@@ -253,12 +257,19 @@ func (s *Stack) drive() {
 		s.core.Advance(now)
 		s.drainShutReads()
 		next, ok := s.core.NextDeadline()
-		if !ok {
+		switch {
+		case ok:
+		case !armed.IsZero():
+			next = armed // nothing due: an early wake-up, if any, finds nothing and waits on
+		default:
 			next = now.Add(time.Hour)
 		}
 		s.wakeAt = next
 		s.mu.Unlock()
-		wake.Reset(max(next.Sub(now), 0))
+		if !next.Equal(armed) {
+			wake.Reset(max(next.Sub(now), 0))
+			armed = next
+		}
 	}
 }
 
