@@ -19,8 +19,8 @@ type Conn struct {
 	tc *tcp.Conn
 
 	readMu, writeMu sync.Mutex // serialize Reads, and Writes
-	// rd and wr are made when a deadline is first set or a call first blocks: most
-	// connections never need them.
+	// rd and wr are made when a deadline is first set: most connections never need them.
+	// Setting one wakes a blocked call, so that it sleeps on the deadline's channel too.
 	rd, wr atomic.Pointer[deadline]
 
 	// Guarded by s.mu.
@@ -176,7 +176,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if err == tcp.ErrWouldBlock {
 			ready := c.readWait()
 			s.unlockCore()
-			s.sleep(ready, deadlineOf(&c.rd).wait())
+			s.sleep(ready, c.rd.Load().wait())
 			continue
 		}
 		s.unlockCore()
@@ -214,7 +214,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		if err == nil || err == tcp.ErrWouldBlock {
 			ready := c.writeWait()
 			s.unlockCore()
-			s.sleep(ready, deadlineOf(&c.wr).wait())
+			s.sleep(ready, c.wr.Load().wait())
 			continue
 		}
 		s.unlockCore()
@@ -339,7 +339,16 @@ func (c *Conn) RemoteAddr() net.Addr { return net.TCPAddrFromAddrPort(c.tc.Remot
 func (c *Conn) SetDeadline(t time.Time) error {
 	deadlineOf(&c.rd).set(t)
 	deadlineOf(&c.wr).set(t)
+	c.wakeForDeadline()
 	return nil
+}
+
+// wakeForDeadline wakes the calls blocked on c, so that they look at their deadlines again: a
+// call that blocked before its direction had a deadline sleeps without one.
+func (c *Conn) wakeForDeadline() {
+	c.s.mu.Lock()
+	c.wakeAll()
+	c.s.mu.Unlock()
 }
 
 // SetReadDeadline sets when blocked and future Reads fail with os.ErrDeadlineExceeded; a time
@@ -347,6 +356,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // Read is blocked, to make it return sooner or later.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	deadlineOf(&c.rd).set(t)
+	c.wakeForDeadline()
 	return nil
 }
 
@@ -354,6 +364,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // of its data; it returns how much.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	deadlineOf(&c.wr).set(t)
+	c.wakeForDeadline()
 	return nil
 }
 
@@ -436,10 +447,14 @@ func (d *deadline) fire() {
 	d.passed = true
 }
 
-// wait returns the channel to sleep on, closed if the deadline has passed. The channel is
-// made here if no deadline has made it yet, so that a deadline set later, while the caller
-// sleeps, closes the very channel it sleeps on.
+// wait returns the channel to sleep on, closed if the deadline has passed; nil (no wake-up)
+// for a nil deadline. The channel is made here if setting the deadline has not made it yet,
+// so that the deadline moved later, while the caller sleeps, closes the very channel it
+// sleeps on.
 func (d *deadline) wait() <-chan struct{} {
+	if d == nil {
+		return nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ch == nil {

@@ -304,16 +304,25 @@ func TestDeadlineMovedWhileReadBlocks(t *testing.T) {
 	client, server := pair(t, tcp.Config{})
 	cc, sc := connected(t, client, server, 80)
 
+	// A connection that never had a deadline: its blocked Read sleeps without one, and a
+	// deadline set then wakes it to look.
+	fresh, _ := connected(t, client, server, 81)
+	read := goDo(func() (int, error) { return fresh.Read(make([]byte, 1)) })
+	<-time.After(20 * time.Millisecond) // only to let the Read block; either order passes
+	_ = fresh.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	_, err := await(t, read)
+	wantOpError(t, err, "read", os.ErrDeadlineExceeded)
+
 	// A far deadline brought into the past wakes the blocked Read.
 	_ = cc.SetReadDeadline(time.Now().Add(time.Hour))
-	read := goDo(func() (int, error) { return cc.Read(make([]byte, 1)) })
+	read = goDo(func() (int, error) { return cc.Read(make([]byte, 1)) })
 	select {
 	case r := <-read:
 		t.Fatalf("Read returned %d, %v before any data or deadline", r.v, r.err)
 	case <-time.After(20 * time.Millisecond): // only to let the Read block; either order passes
 	}
 	_ = cc.SetReadDeadline(time.Now().Add(-time.Second))
-	_, err := await(t, read)
+	_, err = await(t, read)
 	wantOpError(t, err, "read", os.ErrDeadlineExceeded)
 
 	// A near deadline set while blocked fires by its timer, also for a Read that began with

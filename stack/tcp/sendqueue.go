@@ -72,6 +72,9 @@ func (q *sendQueue) push(s txSeg) {
 		n := copy(q.segs, q.segs[q.head:])
 		q.segs, q.head = q.segs[:n], 0
 	}
+	if q.segs == nil {
+		q.segs = make([]txSeg, 0, 8) // not 1, 2, 4: a short exchange allocates once
+	}
 	q.segs = append(q.segs, s)
 }
 
