@@ -151,7 +151,12 @@ type Notifier interface{ Notify() }
 func (c *Conn) SetNotify(n Notifier) { c.notify = n }
 
 // State returns the connection state.
-func (c *Conn) State() State { return c.state }
+func (c *Conn) State() State {
+	if c.state == TimeWait && !c.layer.inTimeWait(c) {
+		return Closed // TIME-WAIT ended: the layer let go of c (see twEntry)
+	}
+	return c.state
+}
 
 // LocalAddr returns the stack's address and port.
 func (c *Conn) LocalAddr() netip.AddrPort { return c.tuple.local() }
@@ -339,7 +344,7 @@ func (c *Conn) Close() error {
 // connection to reset (SYN-RECEIVED or synchronized, not TIME-WAIT), and the connection is
 // gone.
 func (c *Conn) Abort() {
-	switch c.state {
+	switch c.State() {
 	case Closed:
 		return
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
@@ -571,7 +576,7 @@ func (c *Conn) Info() Info {
 		return time.Duration(now.UnixNano() - ns)
 	}
 	in := Info{
-		State: c.state, CAState: c.caState(), ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndWnd: c.sndWnd,
+		State: c.State(), CAState: c.caState(), ISS: c.iss, SndUna: c.sndUna, SndNxt: c.sndNxt, SndWnd: c.sndWnd,
 		IRS: c.irs, RcvNxt: c.rcvNxt, RcvWnd: c.rcvWnd(), SndMSS: c.smss(), AdvMSS: c.advMSS(), PMTU: c.pmtu,
 		SndWScale: c.sndWScale, RcvWScale: c.rcvWScale, Timestamps: c.tsOK, SACK: c.sackOK, ECN: c.ecnOK, WindowScale: c.wsOK,
 		RTO: c.rtt.rto, SRTT: c.rtt.srtt, RTTVar: c.rtt.rttvar, MinRTT: c.rtt.minRTT, ATO: c.layer.cfg.DelayedACK,

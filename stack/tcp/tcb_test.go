@@ -229,3 +229,32 @@ func TestTimeWaitRestartsDoNotGrowTheQueue(t *testing.T) {
 		t.Fatalf("2·MSL after the last FIN: state %v, %d entries, %d records", c.State(), l.TimeWaits(), len(l.tw.order))
 	}
 }
+
+// A connection in TIME-WAIT says so while its entry lasts and CLOSED once 2·MSL has passed,
+// although the entry does not point back to it; a new incarnation's entry on the same tuple
+// is not taken for its own.
+func TestTimeWaitEndsInClosed(t *testing.T) {
+	c, h := established(t, 1<<16)
+	l := c.layer
+	c.rcvNxt = c.rcvNxt.Add(1) // the peer's FIN, taken
+	c.enterTimeWait(h.now)
+	if got := c.State(); got != TimeWait {
+		t.Fatalf("after entering TIME-WAIT: %v", got)
+	}
+	h.now = h.now.Add(2*l.cfg.MSL - time.Millisecond)
+	h.timers.Fire(h.now)
+	if got := c.Info().State; got != TimeWait {
+		t.Fatalf("1 ms before 2·MSL: %v, want TIME-WAIT", got)
+	}
+	h.now = h.now.Add(2 * time.Millisecond)
+	h.timers.Fire(h.now)
+	if got, info := c.State(), c.Info().State; got != Closed || info != Closed {
+		t.Fatalf("after 2·MSL: State %v, Info %v; want CLOSED", got, info)
+	}
+	// Another connection's entry under the same tuple.
+	other := &twEntry{sndNxt: c.sndNxt.Add(12345), rcvNxt: c.rcvNxt}
+	l.tw.entries[c.tuple] = other
+	if got := c.State(); got != Closed {
+		t.Fatalf("with another incarnation's entry: %v, want CLOSED", got)
+	}
+}

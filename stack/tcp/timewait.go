@@ -3,7 +3,6 @@ package tcp
 import (
 	"net/netip"
 	"time"
-	"weak"
 
 	"github.com/mtcp-go/mtcp/stack/ipv4"
 	"github.com/mtcp-go/mtcp/stack/wire"
@@ -24,9 +23,6 @@ type twEntry struct {
 	wnd                uint16 // the window field last sent
 	wscale             uint8  // our window scale
 	tsOK               bool
-	// conn is the connection the application may still hold, to say CLOSED when TIME-WAIT
-	// ends; weak, so a connection nobody holds is freed at once.
-	conn weak.Pointer[Conn]
 }
 
 // twRecord queues an entry for the end of its 2·MSL. Each entry has one record: a restart
@@ -69,7 +65,7 @@ func (c *Conn) enterTimeWait(now time.Time) {
 	l := c.layer
 	e := &twEntry{
 		sndNxt: c.sndNxt, rcvNxt: c.rcvNxt, tsOffset: c.ts.offset, tsRecent: c.ts.recent,
-		wnd: c.windowField(), wscale: c.rcvWScale, tsOK: c.tsOK, conn: weak.Make(c),
+		wnd: c.windowField(), wscale: c.rcvWScale, tsOK: c.tsOK,
 	}
 	c.release()
 	c.setState(TimeWait)
@@ -148,9 +144,15 @@ func (l *Layer) compactTimeWait() {
 func (l *Layer) endTimeWait(k fourTuple, e *twEntry) {
 	delete(l.tw.entries, k)
 	l.stats.ConnectionsClosed++
-	if c := e.conn.Value(); c != nil && c.state == TimeWait {
-		c.setState(Closed)
-	}
+}
+
+// inTimeWait reports whether c, which entered TIME-WAIT, is there still: whether its entry,
+// same tuple and same sequence numbers, is in the table. The entry does not point back to
+// the connection (which the application may hold or drop, and which is freed as soon as it
+// drops it): Conn.State asks here instead, and says CLOSED once the entry is gone.
+func (l *Layer) inTimeWait(c *Conn) bool {
+	e := l.tw.entries[c.tuple]
+	return e != nil && e.sndNxt == c.sndNxt && e.rcvNxt == c.rcvNxt
 }
 
 // timeWaitArrives handles a segment for a connection in TIME-WAIT.
