@@ -42,6 +42,7 @@ var _ net.Conn = (*Conn)(nil)
 func (s *Stack) adopt(tc *tcp.Conn) *Conn {
 	c := &Conn{s: s, tc: tc}
 	tc.SetNotify((*notifier)(c))
+	tc.SetNoDelay(true) // as Go's own TCP connections: see SetNoDelay
 	c.notified() // the connection may have changed before it had a hook
 	return c
 }
@@ -299,7 +300,11 @@ func (c *Conn) set(f func(tc *tcp.Conn)) error {
 }
 
 // SetNoDelay turns Nagle's algorithm (RFC 896) off when noDelay is true, so that small writes
-// go out at once; it is on by default.
+// go out at once. As with Go's *net.TCPConn, the default is true (no delay): a server that
+// writes a response's header and body in two Writes, as net/http does, would otherwise wait
+// for the ACK of the first, which a peer delaying its ACKs holds back up to 40 ms (Linux) or
+// 200 ms. SetNoDelay(false) turns Nagle's algorithm on. (The TCP core's sockets, and so the
+// conformance scripts, keep Nagle on, as Linux's do.)
 func (c *Conn) SetNoDelay(noDelay bool) error {
 	return c.set(func(tc *tcp.Conn) { tc.SetNoDelay(noDelay) })
 }
