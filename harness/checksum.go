@@ -6,18 +6,26 @@ import "encoding/binary"
 // stack it judges. The script runner and the replay engine build and patch frames with them.
 
 // onesSum is the one's-complement sum of b added to acc, folded to 16 bits (not complemented).
+// It adds 32-bit words into 64 bits, eight bytes a step, and folds at the end: 2^16 is 1
+// modulo 2^16-1, so the fold of the 32-bit words' sum is the sum of the 16-bit ones (RFC 1071
+// 2(B)); a 64 KiB datagram adds at most 2^14 words, far from overflow.
 func onesSum(b []byte, acc uint32) uint16 {
+	sum := uint64(acc)
+	for len(b) >= 8 {
+		sum += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		b = b[8:]
+	}
 	for len(b) >= 2 {
-		acc += uint32(binary.BigEndian.Uint16(b))
+		sum += uint64(binary.BigEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		acc += uint32(b[0]) << 8
+		sum += uint64(b[0]) << 8
 	}
-	for acc>>16 != 0 {
-		acc = acc&0xffff + acc>>16
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
 	}
-	return uint16(acc)
+	return uint16(sum)
 }
 
 // tcpPseudo is the sum of the TCP pseudo-header of seg, carried in the datagram whose IPv4

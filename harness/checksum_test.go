@@ -1,7 +1,9 @@
 package harness
 
 import (
+	"bytes"
 	"encoding/binary"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -57,5 +59,40 @@ func TestUDPChecksum(t *testing.T) {
 	SetUDPChecksum(hdr, d)
 	if got := binary.BigEndian.Uint16(d[6:]); got != want || got == 0 {
 		t.Errorf("UDP checksum 0x%04x, gopacket's 0x%04x", got, want)
+	}
+}
+
+// onesSum adds eight bytes a step; it must give what adding 16-bit words one by one gives,
+// for every length and alignment, odd lengths included, and whatever the sum carried in.
+func TestOnesSumMatchesWordByWord(t *testing.T) {
+	ref := func(b []byte, acc uint32) uint16 {
+		for len(b) >= 2 {
+			acc += uint32(b[0])<<8 | uint32(b[1])
+			b = b[2:]
+		}
+		if len(b) == 1 {
+			acc += uint32(b[0]) << 8
+		}
+		for acc>>16 != 0 {
+			acc = acc&0xffff + acc>>16
+		}
+		return uint16(acc)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 1600)
+	for i := range buf {
+		buf[i] = byte(r.Uint32())
+	}
+	ones := bytes.Repeat([]byte{0xff}, 65535)
+	for n := range 200 {
+		for _, acc := range []uint32{0, 0x1fffe, r.Uint32() >> 8} {
+			b := buf[r.IntN(8):][:n]
+			if got, want := onesSum(b, acc), ref(b, acc); got != want {
+				t.Fatalf("%d bytes, acc %#x: %#04x, want %#04x", n, acc, got, want)
+			}
+		}
+	}
+	if got, want := onesSum(ones, 0x12345), ref(ones, 0x12345); got != want {
+		t.Fatalf("64 KiB of 0xff: %#04x, want %#04x", got, want)
 	}
 }
