@@ -8,6 +8,7 @@
 //	mtcp-replay -o replay.pcapng c.pcap         the replay's own capture, commented frame by frame
 //	mtcp-replay --compare window,options c.pcap compare those too (also rst-ack)
 //	mtcp-replay --absolute c.pcap               sequence numbers as sent, not relative
+//	mtcp-replay --cpuprofile cpu.prof c.pcap    where the replay's time goes (go tool pprof cpu.prof)
 //
 // The report lists the differences (capture frame, what the recorded host sent, what the
 // stack sent), with sequence numbers relative to each side's ISN unless --absolute; its last

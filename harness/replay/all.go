@@ -123,8 +123,10 @@ func ends(path string) (servers, clients []netip.Addr, records int, err error) {
 	seenS, seenC := map[netip.Addr]bool{}, map[netip.Addr]bool{}
 	fr := &framer{}
 	d := newDecoded()
+	pr := prefetch(r) // reading on a core of its own
+	defer pr.Close()
 	for {
-		rec, err := r.Next()
+		rec, err := pr.Next()
 		if err == io.EOF {
 			break
 		}

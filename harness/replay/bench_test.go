@@ -80,9 +80,10 @@ func writeLargeCapture(tb testing.TB, path string, frames int) {
 	}
 }
 
-// BenchmarkReplay replays a capture of 1,000,000 frames (frames per second of wall time).
-// MTCP_BENCH_CAPTURE=path keeps the capture there, to compare with `tshark -r path` and with
-// the mtcp-replay command (peak memory: /usr/bin/time -v).
+// BenchmarkReplay replays a capture of 1,000,000 frames (frames per second of wall time), in
+// process: the one to profile (-cpuprofile). MTCP_BENCH_CAPTURE=path keeps the capture there, to
+// compare with `tshark -r path` and with the mtcp-replay command (peak memory: /usr/bin/time
+// -v); BenchmarkReplayVsTshark makes that comparison.
 func BenchmarkReplay(b *testing.B) {
 	path := os.Getenv("MTCP_BENCH_CAPTURE")
 	if path == "" {

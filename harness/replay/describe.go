@@ -158,7 +158,7 @@ func (e *engine) peerSYN() {
 	if !t.SYN {
 		return
 	}
-	c := e.convs[convKey{uint16(t.DstPort), netip.AddrPortFrom(e.d.srcIP(), uint16(t.SrcPort))}]
+	c := e.convOf(convKey{uint16(t.DstPort), netip.AddrPortFrom(e.d.srcIP(), uint16(t.SrcPort))})
 	if c != nil {
 		noteSYN(&c.cmp.peerSYNSeen, &c.cmp.peerWS, t)
 	}

@@ -210,7 +210,7 @@ func TestStackDataMessages(t *testing.T) {
 	c := testConv(Options{})
 	c.stackISN, c.stackOK = 5000, true
 	c.peerISN, c.peerISNOK = 9000, true
-	c.written = []byte("hello world")
+	c.written.append([]byte("hello world"))
 	seg := func(seq uint32, p string) *layers.TCP {
 		return &layers.TCP{Seq: 5000 + seq, Ack: 9001, ACK: true, PSH: true, Window: 100, BaseLayer: layers.BaseLayer{Payload: []byte(p)}}
 	}

@@ -5,7 +5,9 @@
 // each TCP conversation keeps a small state, and the bytes written until it is judged): a
 // first pass picks the host the stack plays, learns its address and MAC and the ports it
 // answered SYNs on, and the MACs of the others; the second replays. Capture records are read by
-// the package capture, which reports a broken file with its record number and byte offset.
+// the package capture, which reports a broken file with its record number and byte offset, in
+// a goroutine of their own a few batches ahead of each pass (prefetch.go), so that reading the
+// file takes another core than the replay.
 //
 // # Link types
 //

@@ -103,7 +103,9 @@ func Replay(path string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := e.run(r); err != nil {
+	pr := prefetch(r)
+	defer pr.Close()
+	if err := e.run(pr); err != nil {
 		e.out.abandon()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -145,8 +147,20 @@ type engine struct {
 	convs     map[convKey]*conv          // by the recorded host's port and the peer
 	byStack   map[convKey]*conv          // by the stack's port and the peer
 	order     []*conv
-	fromStack [][]byte         // frames the stack sent during the last call into it
-	began     map[convKey]bool // conversations that began before the capture, reported once
+	// lastConvKey and lastConv are convOf's cache: the conversation found last, nil when
+	// convs changed since.
+	lastConvKey convKey
+	lastConv    *conv
+	// live are the conversations of order that step and expire look at, in the same order:
+	// all but those finished and judged (conv.quiet), which would do nothing there, so that
+	// a capture of many conversations does not cost each frame a look at every one of them.
+	// A conversation a segment concerns again is put back (conv.wake).
+	live      []*conv
+	fromStack [][]byte // frames the stack sent during the last call into it
+	spare     [][]byte // buffers of frames of fromStack taken (stackSent keeps none), to copy the next ones into
+	// spareSlabs are slabs of finished conversations, for the next ones (conv.keep).
+	spareSlabs [][]byte
+	began      map[convKey]bool // conversations that began before the capture, reported once
 
 	arpExp  []*expItem // the recorded host's ARP replies and ICMP messages awaiting the stack's
 	icmpExp []*expItem
@@ -238,7 +252,13 @@ func newEngineOn(dut harness.DUT, sc *scan, opts Options, like string) (*engine,
 		return nil, err
 	}
 	e.sched, e.stepFn = &schedule{DUT: dut, later: &e.later}, e.stepAt
-	e.dut.SetOutput(func(f []byte) { e.fromStack = append(e.fromStack, append([]byte(nil), f...)) })
+	e.dut.SetOutput(func(f []byte) {
+		var b []byte
+		if n := len(e.spare); n > 0 {
+			b, e.spare = e.spare[n-1], e.spare[:n-1]
+		}
+		e.fromStack = append(e.fromStack, append(b[:0], f...))
+	})
 	e.dut.Advance(e.now)
 	if opts.Client && opts.Host.IsValid() {
 		e.rep.Why += "; with --client, only the conversations it began"
@@ -275,7 +295,7 @@ func (e *engine) listen(port uint16) error {
 }
 
 // run replays every record.
-func (e *engine) run(r *capture.Reader) error {
+func (e *engine) run(r recordReader) error {
 	last := e.now
 	for {
 		if e.rep.Replayed%256 == 0 && stopped(e.opts.Stop) { // looked at now and then: it costs a select
@@ -394,7 +414,7 @@ func (s *schedule) NextDeadline() (time.Time, bool) {
 func (e *engine) step() {
 	for range 64 {
 		acted := false
-		for _, c := range e.order {
+		for _, c := range e.live {
 			if c.app() {
 				acted = true
 			}
@@ -404,8 +424,12 @@ func (e *engine) step() {
 		}
 		for len(e.fromStack) > 0 {
 			f := e.fromStack[0]
+			e.fromStack[0] = nil
 			e.fromStack = e.fromStack[1:]
 			e.stackSent(f)
+			if len(e.spare) < 64 {
+				e.spare = append(e.spare, f) // stackSent keeps nothing of it: the output copies
+			}
 		}
 	}
 }
@@ -417,11 +441,13 @@ func (e *engine) inject(f []byte, comments ...string) {
 		copy(f, e.sc.stackMAC) // the host's MAC could not be the stack's: it has one of its own
 	}
 	e.rep.Injected++
-	stamp := e.out.captureTime(e.now)
-	if e.inRecord {
-		stamp = e.recTime // the record's own timestamp, even where the capture's clock stepped back
+	if e.out.w != nil {
+		stamp := e.out.captureTime(e.now)
+		if e.inRecord {
+			stamp = e.recTime // the record's own timestamp, even where the capture's clock stepped back
+		}
+		e.out.add(e.now, stamp, pcapng.Inbound, f, comments...)
 	}
-	e.out.add(e.now, stamp, pcapng.Inbound, f, comments...)
 	e.dut.Deliver(e.now, f)
 	e.changed++
 	if len(e.listening) > 0 {
@@ -970,8 +996,22 @@ func (e *engine) expire(now time.Time, all bool) {
 		e.diff(Difference{At: s.at.Sub(clock.Epoch), Stack: s.desc, What: "the stack sent this, the recorded host did not"}, s.out)
 	}
 	e.stackIC = stack
-	for _, c := range e.order {
-		c.expire(now, all)
+	if all {
+		for _, c := range e.order {
+			c.expire(now, all)
+		}
+	} else {
+		live := e.live[:0]
+		for _, c := range e.live {
+			c.expire(now, all)
+			if c.quiet() {
+				c.isLive = false // done and judged: nothing for step or expire until woken
+				continue
+			}
+			live = append(live, c)
+		}
+		clear(e.live[len(live):])
+		e.live = live
 	}
 	e.out.flushBefore(now.Add(-2 * h))
 }

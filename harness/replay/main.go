@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,6 +57,7 @@ Flags:
                         the differences, and ladder diagrams of the recorded host's frames and
                         the stack's side by side (without -o, the replay's pcapng is written
                         next to it, FILE with .pcapng for .html)
+  --cpuprofile FILE     write a CPU profile of the replay to FILE (go tool pprof reads it)
   -q                    no progress on stderr (by default a bar on a terminal, otherwise a
                         line every 5 s: "replaying: 42% (266240/632771 frames), 12 s left")
 
@@ -98,6 +100,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.StrictInput, "strict-input", false, "damaged frames are bad input")
 	var all bool
 	fs.BoolVar(&all, "all", false, "every conversation in both roles")
+	var cpuProfile string
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "CPU profile")
 	// Flags may follow the capture: "mtcp-replay c.pcap -o out.pcapng".
 	paths, err := cli.Parse(fs, args)
 	switch {
@@ -162,6 +166,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "mtcp-replay: --compare takes window, options and rst-ack, not %q\n", c)
 			return 2
 		}
+	}
+	if cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "mtcp-replay: --cpuprofile %s: %v\n", cpuProfile, err)
+			return 2
+		}
+		defer stop()
 	}
 	var prog *progress
 	if !quiet {
@@ -268,6 +280,22 @@ wait:
 		return int(o)
 	}
 	return signalStatus(sig)
+}
+
+// startCPUProfile starts writing a CPU profile to path; stop ends it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // reportHTML says where the HTML report is, or why it could not be written.

@@ -94,8 +94,10 @@ func scanCapture(open func() (io.ReadCloser, error), opts Options) (*scan, error
 	var fallbackWhy string
 	var firstMAC net.HardwareAddr
 	d := newDecoded()
+	pr := prefetch(r) // reading on a core of its own
+	defer pr.Close()
 	for {
-		rec, err := r.Next()
+		rec, err := pr.Next()
 		if err == io.EOF {
 			break
 		}

@@ -1,12 +1,13 @@
 package replay
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 // with the recorded host's.
 type conv struct {
 	e         *engine
+	index     int  // in engine.order
+	isLive    bool // in engine.live
 	name      string
 	peer      netip.AddrPort
 	hostPort  uint16     // the recorded host's port
@@ -59,7 +62,9 @@ type conv struct {
 	sentEnd       uint32    // the stack's stream: bytes sent (offset past the highest)
 	maxAck        uint32    // the highest (relative) ack the stack sent
 	hasAck        bool
-	written       []byte // bytes the application wrote, from offset writtenBase, for checking payloads
+	written       writtenLog // bytes the application wrote, from offset writtenBase, for checking payloads
+	slab          []byte     // where the application's writes are copied to (keep)
+	slabs         [][]byte   // the full-sized slabs among them, for use again (freeSlabs)
 	writtenBase   uint32
 	deferred      []deferredAck
 	ctlSeen       map[uint64]bool // the host's control segments so far (flags<<32 | seq)
@@ -170,10 +175,46 @@ func (e *engine) newConv(hostPort uint16, peer netip.AddrPort, client bool) *con
 		c.name = fmt.Sprintf("%v -> %v:%d", peer, e.sc.host, hostPort)
 	}
 	e.convs[convKey{hostPort, peer}] = c
+	e.lastConv = nil // convOf's cache
 	if !client {
 		e.byStack[convKey{hostPort, peer}] = c
 	}
+	c.index = len(e.order)
 	e.order = append(e.order, c)
+	c.isLive = true
+	e.live = append(e.live, c) // the newest: last in order
+	return c
+}
+
+// quiet reports whether the conversation is finished and judged: its application done, and
+// nothing of either side waiting for its counterpart or for the horizon. Until a segment of it
+// comes again (wake), step and expire have nothing to do with it.
+func (c *conv) quiet() bool {
+	return c.done && len(c.exps) == 0 && len(c.stackCtl) == 0 && c.written.Len() == 0
+}
+
+// wake puts the conversation back among those step and expire look at (engine.live), in its
+// place in engine.order, if it left them.
+func (c *conv) wake() {
+	if c.isLive {
+		return
+	}
+	c.isLive = true
+	e := c.e
+	i := sort.Search(len(e.live), func(i int) bool { return e.live[i].index > c.index })
+	e.live = slices.Insert(e.live, i, c)
+}
+
+// convOf returns e.convs[key], the last one found straight away: most records are of the
+// conversation of the record before (a map lookup hashes the key's address, every record).
+func (e *engine) convOf(key convKey) *conv {
+	if e.lastConv != nil && e.lastConvKey == key {
+		return e.lastConv
+	}
+	c := e.convs[key]
+	if c != nil {
+		e.lastConvKey, e.lastConv = key, c
+	}
 	return c
 }
 
@@ -192,7 +233,7 @@ func (e *engine) tcpToHost(data []byte) {
 	t := &d.tcp
 	peer := netip.AddrPortFrom(d.srcIP(), uint16(t.SrcPort))
 	key := convKey{uint16(t.DstPort), peer}
-	c := e.convs[key]
+	c := e.convOf(key)
 	syn := t.SYN && !t.ACK
 	if syn && (c == nil || (!c.client && ((c.peerISNOK && c.peerISN != t.Seq) || c.ended()))) {
 		if e.opts.HostPort != 0 && uint16(t.DstPort) != e.opts.HostPort {
@@ -201,6 +242,7 @@ func (e *engine) tcpToHost(data []byte) {
 		}
 		if c != nil {
 			delete(e.convs, key) // a new conversation on the same ports
+			e.lastConv = nil
 			delete(e.byStack, key)
 		}
 		c = e.newConv(uint16(t.DstPort), peer, false)
@@ -224,6 +266,7 @@ func (e *engine) tcpToHost(data []byte) {
 		}
 		return
 	}
+	c.wake()
 	if c.joining != nil {
 		c.joining.peerSaw(t)
 		if !c.joinPending(t) {
@@ -258,8 +301,21 @@ func (e *engine) tcpToHost(data []byte) {
 		e.inject(data, e.note(), "damaged: injected as captured")
 		return
 	}
-	notes := []string{e.note()}
-	sumOK := harness.TCPChecksumOK(ipHdr, seg) // before the rewriting below
+	var notes []string // the output's comments on it: none without an output (-o)
+	if e.out.w != nil {
+		notes = []string{e.note()}
+	}
+	// The segment's right checksum, before the rewriting below, tells whether the captured one
+	// is right (as harness.TCPChecksumOK does: 0x0000 and 0xffff alike); the checksum of the
+	// rewritten segment is then worked out from it and the header's words that changed
+	// (checksumUpdate), not from a second pass over the payload.
+	captured := binary.BigEndian.Uint16(seg[16:])
+	harness.SetTCPChecksum(ipHdr, seg)
+	right := binary.BigEndian.Uint16(seg[16:])
+	sumOK := captured == right || (right == 0 && captured == 0xffff)
+	var before [60]byte
+	hdr := seg[:int(seg[12]>>4)*4]
+	copy(before[:], hdr)
 	if c.client {
 		binary.BigEndian.PutUint16(seg[2:], c.stackPort)
 	}
@@ -298,10 +354,10 @@ func (e *engine) tcpToHost(data []byte) {
 			e.rep.ChecksumsFixed++
 			notes = append(notes, "checksum corrected (wrong in the capture)")
 		}
-		harness.SetTCPChecksum(ipHdr, seg)
+		binary.BigEndian.PutUint16(seg[16:], checksumUpdate(right, before[:len(hdr)], hdr))
 	} else {
 		// The rewritten fields need a new checksum; one that was wrong stays wrong.
-		harness.SetTCPChecksum(ipHdr, seg)
+		binary.BigEndian.PutUint16(seg[16:], checksumUpdate(right, before[:len(hdr)], hdr))
 		if !sumOK {
 			seg[16] ^= 0xff
 		}
@@ -446,7 +502,7 @@ func (e *engine) tcpFromHost(data []byte) {
 	t := &d.tcp
 	peer := netip.AddrPortFrom(d.dstIP(), uint16(t.DstPort))
 	key := convKey{uint16(t.SrcPort), peer}
-	c := e.convs[key]
+	c := e.convOf(key)
 	if t.SYN && t.ACK && c == nil && (e.opts.HostPort == 0 || uint16(t.SrcPort) == e.opts.HostPort) {
 		// The host's SYN-ACK before the peer's SYN (the capture reordered them).
 		c = e.newConv(uint16(t.SrcPort), peer, false)
@@ -472,6 +528,7 @@ func (e *engine) tcpFromHost(data []byte) {
 		e.skip("segments of conversations that began before the capture")
 		return
 	}
+	c.wake()
 	c.noteEnd(t, hostFin)
 	if t.SYN {
 		c.hostISN, c.hostISNOK = t.Seq, true
@@ -532,7 +589,7 @@ func (e *engine) tcpFromHost(data []byte) {
 				skip = c.hostNext - start
 				c.hostRetrans++
 			}
-			c.writes = append(c.writes, appWrite{after: x.ack - 1, at: e.now, data: append([]byte(nil), t.Payload[skip:]...), frame: e.frame})
+			c.writes = append(c.writes, appWrite{after: x.ack - 1, at: e.now, data: c.keep(t.Payload[skip:]), frame: e.frame})
 			c.hostNext = start + uint32(n)
 		} else {
 			c.hostRetrans++
@@ -679,7 +736,7 @@ func (c *conv) app() bool {
 		n, err := socks.Write(c.fd, w.data)
 		if n > 0 {
 			acted = true
-			c.written = append(c.written, w.data[:n]...)
+			c.written.append(w.data[:n])
 			w.data = w.data[n:]
 		}
 		if err != nil && !errors.Is(err, linuxabi.EAGAIN) {
@@ -689,6 +746,7 @@ func (c *conv) app() bool {
 		if len(w.data) > 0 {
 			return acted
 		}
+		c.writes[0] = appWrite{} // its data, in a slab (keep), is the written log's now
 		c.writes = c.writes[1:]
 	}
 	if len(c.writes) > 0 {
@@ -716,6 +774,7 @@ func (c *conv) app() bool {
 // stackSegment takes a segment the stack sent in this conversation.
 func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 	e := c.e
+	c.wake()
 	flags := tcpFlags(t)
 	if t.SYN && !c.stackOK {
 		c.stackISN, c.stackOK = t.Seq, true
@@ -812,7 +871,7 @@ func (c *conv) stackSegment(t *layers.TCP, of *outFrame) {
 // checkPayload compares bytes the stack sent with those the application wrote.
 func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc func() string) {
 	off := int(int32(start - c.writtenBase))
-	if off+len(p) > len(c.written) {
+	if off+len(p) > c.written.Len() {
 		c.difference(Difference{Stack: desc(), What: fmt.Sprintf("the stack sent %d:%d, which the application never wrote",
 			c.stackByte(start), c.stackByte(start+uint32(len(p))))}, of)
 		return
@@ -820,17 +879,13 @@ func (c *conv) checkPayload(start uint32, p []byte, of *outFrame, desc func() st
 	if off < 0 {
 		return // before what is kept (a retransmission of long ago): nothing to compare
 	}
-	if w := c.written[off : off+len(p)]; !bytes.Equal(w, p) {
-		i := 0
-		for w[i] == p[i] {
-			i++
-		}
+	if i := c.written.mismatch(off, p); i >= 0 {
 		c.difference(Difference{Stack: desc(), What: fmt.Sprintf("the stack's payload differs from what the application wrote from %d on",
 			c.stackByte(start+uint32(i)))}, of)
 	}
 	// Keep the last 4 MiB written, for retransmissions: flat memory.
-	if drop := len(c.written) - 4<<20; drop > 0 {
-		c.written = c.written[drop:]
+	if drop := c.written.Len() - 4<<20; drop > 0 {
+		c.written.drop(drop)
 		c.writtenBase += uint32(drop)
 	}
 }
@@ -1010,10 +1065,11 @@ func (c *conv) expire(now time.Time, all bool) {
 		c.difference(Difference{At: s.at.Sub(clock.Epoch), Stack: s.desc, What: "the stack sent this, the recorded host did not"}, s.out)
 	}
 	c.stackCtl = c.stackCtl[n:]
-	if c.done && len(c.exps) == 0 && len(c.stackCtl) == 0 && len(c.written) > 0 {
+	if c.done && len(c.exps) == 0 && len(c.stackCtl) == 0 && c.written.Len() > 0 {
 		// Finished and judged: what the application wrote is no longer needed.
-		c.writtenBase += uint32(len(c.written))
-		c.written = nil
+		c.writtenBase += uint32(c.written.Len())
+		c.written.reset()
+		c.freeSlabs()
 	}
 	if all && len(c.deferred) > 0 {
 		d := c.deferred[0]
@@ -1135,22 +1191,41 @@ func optionKinds(opts string) string {
 	return strings.Join(kinds, ",")
 }
 
-// optionString renders TCP options as packetdrill does.
+// optionString renders TCP options as packetdrill does. It is called for every segment of
+// the recorded host's: the text is built in a buffer on the stack, and the usual ones are
+// returned as constants, so that most segments cost no allocation.
 func optionString(opts []layers.TCPOption) string {
-	var parts []string
+	var arr [128]byte
+	b := arr[:0]
+	part := func() {
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+	}
 	for _, o := range opts {
 		switch o.OptionType {
 		case layers.TCPOptionKindMSS:
 			if len(o.OptionData) == 2 {
-				parts = append(parts, fmt.Sprintf("mss %d", binary.BigEndian.Uint16(o.OptionData)))
+				part()
+				b = strconv.AppendUint(append(b, "mss "...), uint64(binary.BigEndian.Uint16(o.OptionData)), 10)
 			}
 		case layers.TCPOptionKindWindowScale:
 			if len(o.OptionData) == 1 {
-				parts = append(parts, fmt.Sprintf("wscale %d", o.OptionData[0]))
+				part()
+				b = strconv.AppendUint(append(b, "wscale "...), uint64(o.OptionData[0]), 10)
 			}
 		default:
-			parts = append(parts, optionName(byte(o.OptionType)))
+			part()
+			b = append(b, optionName(byte(o.OptionType))...)
 		}
 	}
-	return strings.Join(parts, ",")
+	for _, s := range commonOptions {
+		if string(b) == s {
+			return s
+		}
+	}
+	return string(b)
 }
+
+// commonOptions are the renderings of the options most segments carry.
+var commonOptions = [...]string{"", "nop,nop,TS", "nop,nop,sack", "nop,nop,TS,nop,nop,sack"}

@@ -47,6 +47,10 @@ import (
 // error: it is almost always a corrupt length field.
 const MaxCapLen = 256 << 10
 
+// bufSize is the size of the reader's buffer: a pcap record's data up to it are returned
+// from the buffer itself (peek), not copied.
+const bufSize = 256 << 10
+
 // maxBlockLen is the largest pcapng block the reader parses (Enhanced, Simple
 // and Packet Blocks, section and interface headers). Blocks it skips may be
 // any length.
@@ -153,14 +157,14 @@ func (r *Reader) Format() string {
 // either byte order) or pcapng (0a0d0d0a). Anything else is an *Error naming
 // the magic. r is read through a buffer; the Reader owns it from then on.
 func Open(r io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, bufSize)
 	rd := &Reader{in: br}
 	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, &Error{Msg: "reading the gzip header: " + err.Error(), Err: err}
 		}
-		rd.in = bufio.NewReaderSize(gzipStream{zr}, 64<<10)
+		rd.in = bufio.NewReaderSize(gzipStream{zr}, bufSize)
 		rd.gzip = true
 	}
 	n, err := rd.read(rd.hdr[:4])
@@ -241,6 +245,22 @@ func (r *Reader) readBuf(n int) (int, error) {
 		}
 	}
 	return got, nil
+}
+
+// peek returns the next n bytes where the buffered input holds them, and consumes them: no
+// copy. They are valid until the next read, that is, until the next call to Next. It returns
+// false, having consumed nothing, when they are not all there (more than the buffer holds, or
+// the stream ends or fails first): readBuf then reads them, and says what went wrong.
+func (r *Reader) peek(n int) ([]byte, bool) {
+	b, err := r.in.Peek(n)
+	if err != nil {
+		return nil, false
+	}
+	if _, err := r.in.Discard(n); err != nil {
+		return nil, false // cannot happen: Peek had them
+	}
+	r.off += int64(n)
+	return b[:n:n], true
 }
 
 // skip discards n bytes and returns how many it could.

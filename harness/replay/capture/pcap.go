@@ -57,14 +57,18 @@ func (r *Reader) nextPcap() error {
 	case capLen > origLen:
 		return fail(num, start, "captured length %d is more than the original length %d", capLen, origLen)
 	}
-	r.buf = r.buf[:0]
-	if n, err := r.readBuf(int(capLen)); err != nil {
-		if cut, why := ended(err); cut {
-			e := fail(num, start, "record cut off: header says %d bytes, %d left%s", capLen, n, why)
-			e.Err = io.ErrUnexpectedEOF
-			return e
+	data, ok := r.peek(int(capLen))
+	if !ok {
+		r.buf = r.buf[:0]
+		if n, err := r.readBuf(int(capLen)); err != nil {
+			if cut, why := ended(err); cut {
+				e := fail(num, start, "record cut off: header says %d bytes, %d left%s", capLen, n, why)
+				e.Err = io.ErrUnexpectedEOF
+				return e
+			}
+			return r.ioError(num, start, err, "record data", int(capLen), n)
 		}
-		return r.ioError(num, start, err, "record data", int(capLen), n)
+		data = r.buf
 	}
 	nsec := int64(frac)
 	if !r.nanos {
@@ -78,7 +82,7 @@ func (r *Reader) nextPcap() error {
 		LinkType: r.link,
 		CapLen:   int(capLen),
 		OrigLen:  int(origLen),
-		Data:     r.buf,
+		Data:     data,
 	}
 	return nil
 }
