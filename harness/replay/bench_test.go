@@ -19,15 +19,8 @@ import (
 // sends 100-byte segments, the server acknowledges every second one, 1 ms apart.
 func writeLargeCapture(tb testing.TB, path string, frames int) {
 	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriter(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		tb.Fatal(err)
-	}
+	w, done := createPcap(tb, path, false)
+	defer done()
 	cMAC, sMAC := []byte{2, 0, 0, 0, 0, 1}, []byte{2, 0, 0, 0, 0, 2}
 	cIP, sIP := []byte{198, 18, 0, 1}, []byte{198, 18, 0, 2}
 	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -72,11 +65,31 @@ func writeLargeCapture(tb testing.TB, path string, frames int) {
 	write(true, 17, cSeq, sSeq, nil)
 	write(false, 17, sSeq, cSeq+1, nil)
 	write(true, 16, cSeq+1, sSeq+1, nil)
-	if err := bw.Flush(); err != nil {
+}
+
+// createPcap creates an Ethernet pcap at path (nanosecond timestamps if nanos) and returns its
+// writer and the function that flushes and closes it.
+func createPcap(tb testing.TB, path string, nanos bool) (w *pcapgo.Writer, done func()) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := f.Close(); err != nil {
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w = pcapgo.NewWriter(bw)
+	if nanos {
+		w = pcapgo.NewWriterNanos(bw)
+	}
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		tb.Fatal(err)
+	}
+	return w, func() {
+		if err := bw.Flush(); err != nil {
+			tb.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 

@@ -1,10 +1,8 @@
 package replay_test
 
 import (
-	"bufio"
 	"encoding/binary"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/mtcp-go/mtcp/harness/replay"
@@ -56,15 +53,8 @@ func bulkFrames(downloads int) int {
 // downloads: a million frames take a few seconds.
 func writeBulkCapture(tb testing.TB, path string, downloads int) {
 	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriterNanos(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		tb.Fatal(err)
-	}
+	w, done := createPcap(tb, path, true)
+	defer done()
 	rng := rand.New(rand.NewPCG(1, 2))
 	resp := make([]byte, 0, len(bulkHeader)+bulkBody)
 	resp = append(resp, bulkHeader...)
@@ -142,12 +132,6 @@ func writeBulkCapture(tb testing.TB, path string, downloads int) {
 		g.frame(true, &c, flFIN|flACK, nil, 0)
 		g.frame(false, &c, flACK, nil, 0)
 		g.after(bulkIdle)
-	}
-	if err := bw.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
 	}
 	if want := bulkFrames(downloads); g.n != want {
 		tb.Fatalf("wrote %d frames, want %d", g.n, want)
