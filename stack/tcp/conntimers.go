@@ -121,12 +121,19 @@ func (c *Conn) timersFired(now time.Time) {
 // second before the layer's first reading of the clock, so that 0 can mean never.
 type instant int64
 
-// instant returns t as an instant.
+// instant returns t as an instant. The last conversion is kept: the calls for one segment
+// (its timers, its transmission times, its RTT) mostly convert the same now, and time.Time's
+// Sub, monotonic or not, costs more than comparing three words.
 func (l *Layer) instant(t time.Time) instant {
+	if t == l.lastTime {
+		return l.lastInstant
+	}
 	if l.epoch.IsZero() {
 		l.epoch = l.now().Add(-time.Second)
 	}
-	return instant(t.Sub(l.epoch))
+	i := instant(t.Sub(l.epoch))
+	l.lastTime, l.lastInstant = t, i
+	return i
 }
 
 // timeAt is instant's inverse; the zero time for never.

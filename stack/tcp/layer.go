@@ -403,9 +403,12 @@ type Layer struct {
 	listeners map[uint16]*Listener
 	tw        timeWait
 	twTimer   timer.Timer
-	epoch     time.Time // the connections' timers count from here (connTimers)
-	nextPort  uint16
-	challenge struct {
+	epoch     time.Time // the connections' instants count from here
+	// lastTime and lastInstant are the last conversion to an instant (Layer.instant).
+	lastTime    time.Time
+	lastInstant instant
+	nextPort    uint16
+	challenge   struct {
 		second       time.Time
 		sent, budget int
 		rng          *rand.ChaCha8 // keyed by the secret: the budget is unpredictable from outside
