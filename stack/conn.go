@@ -43,7 +43,7 @@ func (s *Stack) adopt(tc *tcp.Conn) *Conn {
 	c := &Conn{s: s, tc: tc}
 	tc.SetNotify((*notifier)(c))
 	tc.SetNoDelay(true) // as Go's own TCP connections: see SetNoDelay
-	c.notified() // the connection may have changed before it had a hook
+	c.notified()        // the connection may have changed before it had a hook
 	return c
 }
 
