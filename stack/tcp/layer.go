@@ -133,7 +133,7 @@ type Config struct {
 	MaxConnections     int           // connections in the table, any state but TIME-WAIT (default 65536)
 	Backlog            int           // established connections waiting for Accept, per listener (default 4096, Linux's somaxconn)
 	MaxHalfOpen        int           // SYN-RECEIVED connections per listener, before SYN cookies (default 256)
-	SendBuffer         int           // bytes per connection (default 256 KiB)
+	SendBuffer         int           // bytes per connection (default 256 KiB, at most 1 GiB)
 	ReceiveBuffer      int           // bytes per connection (default 256 KiB)
 	MSL                time.Duration // maximum segment lifetime; TIME-WAIT lasts 2·MSL (default 30 s)
 	RTOMin             time.Duration // RFC 6298 2.4's floor, lowered as RFC 8961 allows and Linux does (default 200 ms)
@@ -270,6 +270,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("tcp: ReceiveBuffer %d < %d bytes", c.ReceiveBuffer, MinBuffer)
 	case c.ReceiveBuffer > 1<<30:
 		return fmt.Errorf("tcp: ReceiveBuffer %d > 1 GiB (RFC 7323 window scale limit)", c.ReceiveBuffer)
+	case c.SendBuffer > 1<<30:
+		return fmt.Errorf("tcp: SendBuffer %d > 1 GiB", c.SendBuffer)
 	case c.MSL <= 0:
 		return fmt.Errorf("tcp: MSL %v <= 0", c.MSL)
 	case c.RTOMin <= 0:
@@ -619,6 +621,12 @@ func (l *Layer) sendReset(t fourTuple, seq, ack wire.Seq, flags wire.TCPFlags) {
 // send builds a segment in the core's payload buffer and sends it. The error says why the
 // datagram could not even be queued (no route); a segment lost later is retransmitted.
 func (l *Layer) send(t fourTuple, f *wire.TCPFields, data []byte, opts ipv4.SendOptions) error {
+	return l.sendParts(t, f, data, nil, opts)
+}
+
+// sendParts is send with the data in two parts, the second following the first (the send
+// buffer's bytes where they wrap).
+func (l *Layer) sendParts(t fourTuple, f *wire.TCPFields, data, more []byte, opts ipv4.SendOptions) error {
 	buf := l.host.PayloadBuffer()
 	// On a link whose MTU leaves less room than the longest header (an MTU under 80), SACK
 	// blocks go first: the segment is still right without them.
@@ -630,6 +638,7 @@ func (l *Layer) send(t fourTuple, f *wire.TCPFields, data []byte, opts ipv4.Send
 		return ipv4.ErrTooBig
 	}
 	n := hl + copy(buf[hl:], data)
+	n += copy(buf[n:], more)
 	f.Encode(buf[:n], t.local().Addr(), t.remote().Addr())
 	l.stats.SegmentsOut++
 	return l.host.SendIPv4(t.remote().Addr(), wire.ProtocolTCP, buf[:n], opts)

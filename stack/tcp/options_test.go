@@ -103,6 +103,8 @@ func TestKnobDefaultsAndValidation(t *testing.T) {
 		"SYNChallenge":   {SYNChallenge: Off + 1},
 		"WindowScale":    {WindowScale: Off + 1},
 		"ConnectTimeout": {ConnectTimeout: -time.Second},
+		"SendBuffer":     {SendBuffer: 1<<30 + 1},
+		"ReceiveBuffer":  {ReceiveBuffer: 1<<30 + 1},
 	} {
 		if err := c.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s out of range: Validate says %v", name, err)

@@ -189,7 +189,7 @@ func (c *Conn) challengeAck(now time.Time) {
 	}
 	if c.layer.allowChallenge(now) {
 		c.lastOOWAck = c.layer.instant(now)
-		c.sendSegment(now, c.sndNxt, 0, nil, challengeSegment)
+		c.sendSegment(now, c.sndNxt, 0, nil, nil, challengeSegment)
 	}
 }
 

@@ -88,7 +88,7 @@ func TestReassemblyDuplicate(t *testing.T) {
 	// The first copy of a byte stands: "abcd" was held before "xxabcdef" repeated it.
 	var buf buffer
 	r.pull(98, &buf)
-	if got := string(buf.Bytes()); got != "xxabcdef" {
+	if got := string(bytesOf(&buf)); got != "xxabcdef" {
 		t.Fatalf("pulled %q", got)
 	}
 }

@@ -112,7 +112,7 @@ const (
 // timestamp option (RFC 7323 3.2: on every segment once negotiated), the SACK blocks held
 // (RFC 2018 4) and the ECN bits (RFC 3168 6.1). With Config.FINWithACK, an ACK sent while our
 // FIN is unacknowledged carries the FIN again, at its sequence number.
-func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, data []byte, kind segmentKind) {
+func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, data, more []byte, kind segmentKind) {
 	if kind == controlSegment && seq == c.sndNxt && c.layer.cfg.FINWithACK == On {
 		if last := c.sent.last(); last != nil && last.fin { // our FIN is unacknowledged: send it again
 			seq, flags = seq.Add(^uint32(0)), flags|wire.FIN
@@ -145,11 +145,11 @@ func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, dat
 			}
 		}
 	}
-	c.layer.send(c.tuple, &f, data, opts)
+	c.layer.sendParts(c.tuple, &f, data, more, opts)
 	c.counts.segsOut++
-	if len(data) > 0 {
+	if n := len(data) + len(more); n > 0 {
 		c.counts.dataSegsOut++
-		c.counts.bytesSent += uint64(len(data))
+		c.counts.bytesSent += uint64(n)
 	}
 	c.ts.lastAckSent = c.rcvNxt
 	c.ackNow, c.unackedSeg = false, 0
@@ -157,7 +157,7 @@ func (c *Conn) sendSegment(now time.Time, seq wire.Seq, flags wire.TCPFlags, dat
 }
 
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> now.
-func (c *Conn) sendAck() { c.sendSegment(c.layer.now(), c.sndNxt, 0, nil, controlSegment) }
+func (c *Conn) sendAck() { c.sendSegment(c.layer.now(), c.sndNxt, 0, nil, nil, controlSegment) }
 
 // sendReset sends the connection's <SEQ=SND.NXT><CTL=RST> (RFC 9293 3.10.5), or with flags
 // RST|ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, with the timestamp option when negotiated
@@ -343,7 +343,8 @@ func (c *Conn) transmitNew(now time.Time, n int, fin bool) {
 	if n == 0 {
 		kind = controlSegment
 	}
-	c.sendSegment(now, seq, flags, c.sndBuf.Bytes()[off:off+n], kind)
+	data, more := c.sndBuf.Peek(off, n)
+	c.sendSegment(now, seq, flags, data, more, kind)
 	if n > 0 {
 		c.counts.lastDataSent = now.UnixNano()
 	}
@@ -386,7 +387,8 @@ func (c *Conn) retransmit(now time.Time, i int) {
 	if s.fin {
 		flags |= wire.FIN
 	}
-	c.sendSegment(now, s.seq, flags, c.sndBuf.Bytes()[off:off+n], retransmitSegment)
+	data, more := c.sndBuf.Peek(off, n)
+	c.sendSegment(now, s.seq, flags, data, more, retransmitSegment)
 	c.stampXmit(now, s)
 	if s.end().GreaterThan(c.cc.highRxt) {
 		c.cc.highRxt = s.end() // RFC 6675's HighRxt

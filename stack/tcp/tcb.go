@@ -212,7 +212,7 @@ func (c *Conn) Peek(p []byte) (int, error) {
 		return 0, ErrClosed
 	}
 	if c.rcvBuf.Len() > 0 {
-		return copy(p, c.rcvBuf.Bytes()), nil
+		return c.rcvBuf.copyTo(p), nil
 	}
 	return 0, c.noData(len(p))
 }
@@ -370,7 +370,7 @@ const MinBuffer = 1024
 
 func (b BufferSizes) clamp() BufferSizes {
 	if b.Send > 0 {
-		b.Send = max(b.Send, MinBuffer)
+		b.Send = min(max(b.Send, MinBuffer), 1<<30)
 	}
 	if b.Receive > 0 {
 		b.Receive = min(max(b.Receive, MinBuffer), 1<<30)

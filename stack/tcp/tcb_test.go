@@ -73,7 +73,7 @@ func TestOutOfOrderSegmentsReassembleExactly(t *testing.T) {
 				c.receiveData(c.layer.now(), s)
 			}
 		}
-		if got := c.rcvBuf.Bytes(); !bytes.Equal(got, stream) {
+		if got := bytesOf(&c.rcvBuf); !bytes.Equal(got, stream) {
 			t.Fatalf("round %d: reassembled %d bytes, want %d; first difference at %d", round, len(got), len(stream), firstDiff(got, stream))
 		}
 		if c.oooBytes() != 0 || c.ooo != nil && len(c.ooo.q.ranges) != 0 {

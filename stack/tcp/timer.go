@@ -47,7 +47,7 @@ func (c *Conn) persistFired(now time.Time) {
 		return
 	}
 	c.probesOut++
-	c.sendSegment(now, c.sndUna.Add(^uint32(0)), 0, nil, controlSegment)
+	c.sendSegment(now, c.sndUna.Add(^uint32(0)), 0, nil, nil, controlSegment)
 	c.persistBackoff++
 	next := now.Add(c.persistInterval())
 	if end := c.layer.timeAt(c.lastAckAt).Add(c.userTimeout); c.userTimeout > 0 && end.After(now) && end.Before(next) {
@@ -75,7 +75,7 @@ func (c *Conn) keepFired(now time.Time) {
 		return
 	}
 	c.keepProbes++
-	c.sendSegment(now, c.sndNxt.Add(^uint32(0)), 0, nil, controlSegment)
+	c.sendSegment(now, c.sndNxt.Add(^uint32(0)), 0, nil, nil, controlSegment)
 	c.arm(keepTimer, now.Add(c.keepIntvl))
 }
 
