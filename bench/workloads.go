@@ -54,6 +54,21 @@ func (w *watchdog) stop(err error) error {
 	return err
 }
 
+// guardedPair makes a pair of stacks under a watchdog of limit. finish, deferred by the run,
+// disarms the watchdog, closes the pair and returns the run's error, or the watchdog's.
+func guardedPair(k kind, wrap func(link.Endpoint) (link.Endpoint, error), limit time.Duration) (p *pair, finish func(error) error, err error) {
+	p, err = newPair(k, wrap)
+	if err != nil {
+		return nil, nil, err
+	}
+	wd := newWatchdog(limit, p.Close)
+	return p, func(err error) error {
+		err = wd.stop(err)
+		p.Close()
+		return err
+	}, nil
+}
+
 // serverAt returns the server's address at port.
 func serverAt(port uint16) netip.AddrPort { return netip.AddrPortFrom(serverAddr.Addr(), port) }
 
@@ -68,13 +83,11 @@ func dial(s netStack, addr netip.AddrPort) (net.Conn, error) {
 // writes, from client to server. The clock runs from the first write to the last byte read.
 // Work units are GiB; wrap, if set, puts the client's link through a fault injector.
 func bulk(k kind, total int64, conns int, wrap func(link.Endpoint) (link.Endpoint, error), limit time.Duration) (s sample) {
-	p, err := newPair(k, wrap)
+	p, finish, err := guardedPair(k, wrap, limit)
 	if err != nil {
 		return sample{err: err}
 	}
-	defer p.Close()
-	wd := newWatchdog(limit, p.Close)
-	defer func() { s.err = wd.stop(s.err) }()
+	defer func() { s.err = finish(s.err) }()
 
 	ln, err := p.server.Listen(80)
 	if err != nil {
@@ -171,13 +184,11 @@ func faulty(seed uint64, loss, dup, reorder float64) func(link.Endpoint) (link.E
 // and closes. The server closes first, so TIME-WAIT piles up on its side. Work units are
 // connections.
 func handshakes(k kind, n int, limit time.Duration) (s sample) {
-	p, err := newPair(k, nil)
+	p, finish, err := guardedPair(k, nil, limit)
 	if err != nil {
 		return sample{err: err}
 	}
-	defer p.Close()
-	wd := newWatchdog(limit, p.Close)
-	defer func() { s.err = wd.stop(s.err) }()
+	defer func() { s.err = finish(s.err) }()
 
 	ln, err := p.server.Listen(80)
 	if err != nil {
@@ -244,13 +255,11 @@ func handshakes(k kind, n int, limit time.Duration) (s sample) {
 // for one destination before its tables fill. Work units are connections established.
 func idle(k kind, n int, limit time.Duration) (s sample) {
 	const ports = 8
-	p, err := newPair(k, nil)
+	p, finish, err := guardedPair(k, nil, limit)
 	if err != nil {
 		return sample{err: err}
 	}
-	defer p.Close()
-	wd := newWatchdog(limit, p.Close)
-	defer func() { s.err = wd.stop(s.err) }()
+	defer func() { s.err = finish(s.err) }()
 
 	var (
 		lns    []net.Listener
@@ -355,13 +364,11 @@ func echoes(k kind, n, window int, limit time.Duration) (s sample) {
 // answer, and the server echoes them. Work units are round trips; p50 and p99 are in µs.
 func roundTrips(k kind, n int, limit time.Duration) (s sample) {
 	const size = 64
-	p, err := newPair(k, nil)
+	p, finish, err := guardedPair(k, nil, limit)
 	if err != nil {
 		return sample{err: err}
 	}
-	defer p.Close()
-	wd := newWatchdog(limit, p.Close)
-	defer func() { s.err = wd.stop(s.err) }()
+	defer func() { s.err = finish(s.err) }()
 
 	ln, err := p.server.Listen(80)
 	if err != nil {
