@@ -12,6 +12,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/mtcp-go/mtcp/harness"
 	"github.com/mtcp-go/mtcp/harness/replay"
 )
 
@@ -62,11 +63,7 @@ func writeBulkCapture(tb testing.TB, path string, downloads int) {
 		resp = binary.BigEndian.AppendUint64(resp, rng.Uint64())
 	}
 	resp = resp[:len(bulkHeader)+bulkBody]
-	var segSum []uint32 // the payload's share of each segment's checksum
-	for off := 0; off < len(resp); off += bulkMSS {
-		segSum = append(segSum, sum16(resp[off:min(off+bulkMSS, len(resp))]))
-	}
-	reqSum := sum16(bulkRequest)
+	segs := (len(resp) + bulkMSS - 1) / bulkMSS
 
 	g := &bulkGen{w: w, tb: tb, t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	g.cTS, g.sTS = rng.Uint32(), rng.Uint32()
@@ -75,13 +72,13 @@ func writeBulkCapture(tb testing.TB, path string, downloads int) {
 		c := bulkConn{port: uint16(40000 + i), cSeq: rng.Uint32(), sSeq: rng.Uint32()}
 		// Handshake: the client's SYN, the server's SYN-ACK at once, the client's ACK and GET
 		// a round trip later.
-		g.frame(true, &c, flSYN, nil, 0)
+		g.frame(true, &c, flSYN, nil)
 		g.after(bulkFrameGap)
-		g.frame(false, &c, flSYN|flACK, nil, 0)
+		g.frame(false, &c, flSYN|flACK, nil)
 		g.after(bulkRTT)
-		g.frame(true, &c, flACK, nil, 0)
+		g.frame(true, &c, flACK, nil)
 		g.after(bulkFrameGap / 8)
-		g.frame(true, &c, flPSH|flACK, bulkRequest, reqSum)
+		g.frame(true, &c, flPSH|flACK, bulkRequest)
 		g.after(bulkThink)
 
 		// The response: sent while the window allows, at the link's pace; acks come back a
@@ -93,7 +90,6 @@ func writeBulkCapture(tb testing.TB, path string, downloads int) {
 		var acks []ack
 		cwnd, sent, acked := bulkIW, 0, 0
 		nextSend := g.t
-		segs := len(segSum)
 		for acked < segs {
 			canSend := sent < segs && sent-acked < cwnd
 			if canSend && (len(acks) == 0 || !acks[0].at.Before(nextSend)) {
@@ -104,7 +100,7 @@ func writeBulkCapture(tb testing.TB, path string, downloads int) {
 				if sent == segs-1 {
 					fl |= flPSH
 				}
-				g.frame(false, &c, fl, data, segSum[sent])
+				g.frame(false, &c, fl, data)
 				sent++
 				nextSend = g.t.Add(bulkFrameGap)
 				if sent%2 == 0 || sent == segs {
@@ -115,7 +111,7 @@ func writeBulkCapture(tb testing.TB, path string, downloads int) {
 			a := acks[0]
 			acks = acks[1:]
 			g.t = a.at
-			g.frame(true, &c, flACK, nil, 0, a.seq)
+			g.frame(true, &c, flACK, nil, a.seq)
 			n := (int(a.seq) + bulkMSS - 1) / bulkMSS
 			cwnd += n - acked // slow start: a segment more for each one acknowledged
 			acked = n
@@ -125,12 +121,12 @@ func writeBulkCapture(tb testing.TB, path string, downloads int) {
 		}
 		// The server closes; the client acknowledges the FIN and closes too.
 		g.after(bulkFrameGap)
-		g.frame(false, &c, flFIN|flACK, nil, 0)
+		g.frame(false, &c, flFIN|flACK, nil)
 		g.after(bulkRTT)
-		g.frame(true, &c, flACK, nil, 0)
+		g.frame(true, &c, flACK, nil)
 		g.after(bulkFrameGap)
-		g.frame(true, &c, flFIN|flACK, nil, 0)
-		g.frame(false, &c, flACK, nil, 0)
+		g.frame(true, &c, flFIN|flACK, nil)
+		g.frame(false, &c, flACK, nil)
 		g.after(bulkIdle)
 	}
 	if want := bulkFrames(downloads); g.n != want {
@@ -176,9 +172,9 @@ var (
 )
 
 // frame writes one segment of c: from the client or the server, with control bits fl and
-// payload data (whose checksum share is dataSum); ackTo, for the client's ACKs, is what it
-// acknowledges, relative to the server's ISN (by default all it has received).
-func (g *bulkGen) frame(fromClient bool, c *bulkConn, fl uint8, data []byte, dataSum uint32, ackTo ...uint32) {
+// payload data; ackTo, for the client's ACKs, is what it acknowledges, relative to the server's
+// ISN (by default all it has received).
+func (g *bulkGen) frame(fromClient bool, c *bulkConn, fl uint8, data []byte, ackTo ...uint32) {
 	b := g.buf[:]
 	srcMAC, dstMAC, srcIP, dstIP := bulkServerMAC, bulkClientMAC, bulkServerIP, bulkClientIP
 	sport, dport := uint16(80), c.port
@@ -271,46 +267,14 @@ func (g *bulkGen) frame(fromClient bool, c *bulkConn, fl uint8, data []byte, dat
 	ip[10], ip[11] = 0, 0
 	copy(ip[12:], srcIP)
 	copy(ip[16:], dstIP)
-	binary.BigEndian.PutUint16(ip[10:], ^fold(sum16(ip)))
-
-	// TCP checksum: the pseudo-header, the header, the payload's share (computed once).
-	s := sum16(ip[12:20]) + 6 + uint32(segLen) + sum16(tcp[:hl]) + dataSum
-	binary.BigEndian.PutUint16(tcp[16:], ^fold(s))
+	harness.SetIPv4Checksum(ip)
+	harness.SetTCPChecksum(ip, tcp[:segLen])
 
 	frame := b[:34+segLen]
 	if err := g.w.WritePacket(gopacket.CaptureInfo{Timestamp: g.t, CaptureLength: len(frame), Length: len(frame)}, frame); err != nil {
 		g.tb.Fatal(err)
 	}
 	g.n++
-}
-
-// sum16 adds b as big-endian 16-bit words (an odd last byte padded with zero), unfolded.
-func sum16(b []byte) uint32 {
-	var s uint64
-	for len(b) >= 8 {
-		v := binary.BigEndian.Uint64(b)
-		s += v>>48 + v>>32&0xffff + v>>16&0xffff + v&0xffff
-		b = b[8:]
-	}
-	for len(b) >= 2 {
-		s += uint64(binary.BigEndian.Uint16(b))
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		s += uint64(b[0]) << 8
-	}
-	for s>>32 != 0 {
-		s = s&0xffffffff + s>>32
-	}
-	return uint32(s)
-}
-
-// fold folds a sum of 16-bit words into 16 bits (ones' complement addition).
-func fold(s uint32) uint16 {
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
 }
 
 // The bulk capture is what a correct server does: the stack in its place is equivalent, on
