@@ -630,10 +630,11 @@ func (l *Layer) sendParts(t fourTuple, f *wire.TCPFields, data, more []byte, opt
 	buf := l.host.PayloadBuffer()
 	// On a link whose MTU leaves less room than the longest header (an MTU under 80), SACK
 	// blocks go first: the segment is still right without them.
-	for f.HeaderLen() > len(buf) && f.Options.NumSACKBlocks > 0 {
-		f.Options.NumSACKBlocks--
-	}
 	hl := f.HeaderLen()
+	for hl > len(buf) && f.Options.NumSACKBlocks > 0 {
+		f.Options.NumSACKBlocks--
+		hl = f.HeaderLen()
+	}
 	if hl > len(buf) {
 		return ipv4.ErrTooBig
 	}
