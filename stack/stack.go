@@ -89,7 +89,8 @@ type Stack struct {
 	core *core.Core
 
 	closed     bool                   // Close has begun: every socket call fails
-	wakeAt     time.Time              // when the driver will next run the core by itself
+	wake       *time.Timer            // kicks the driver at the core's next deadline
+	wakeAt     time.Time              // when wake fires, at the latest (never: not armed)
 	listeners  map[*Listener]struct{} // open listeners
 	shutReads  []*Conn                // connections after CloseRead with data to discard
 	scratch    []byte                 // where discarded data is read to
@@ -164,6 +165,7 @@ func New(cfg Config) (*Stack, error) {
 	s.mu.Lock()
 	now := s.now()
 	c.Advance(now)
+	s.wake = time.AfterFunc(time.Hour, s.poke)
 	s.wakeAt = now.Add(time.Hour)
 	s.mu.Unlock()
 	go s.drive()
@@ -218,10 +220,15 @@ func (s *Stack) DeliverFrame(frame []byte) {
 	idle := !s.rxBusy
 	s.rxMu.Unlock()
 	if idle {
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.poke()
+	}
+}
+
+// poke makes the driver run a pass, if it is not already due to.
+func (s *Stack) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -239,45 +246,54 @@ func (s *Stack) growRx() {
 // deadlines, until Close.
 func (s *Stack) drive() {
 	defer close(s.driverEnd)
-	// The timer is reset only when the core's next deadline moves, not at every pass: most
-	// passes (a frame in, a frame out) leave it where it was.
-	wake := time.NewTimer(time.Hour)
-	defer wake.Stop()
-	var armed time.Time // the deadline wake is set for
+	defer s.wake.Stop()
 	for {
-		select {
-		case <-s.done:
-			return
-		case <-s.kick:
-		case <-wake.C:
-			armed = time.Time{}
-		}
+		// One channel for frames, timers and Close: a plain receive costs less than a select
+		// over three, and the driver wakes for each frame on a quiet link.
+		<-s.kick
 		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
 		// The clock is read for each frame. A reading shared by a batch (the previous way)
 		// gave the ACKs of segments sent while the batch was handled an RTT of 0 (the pipe and
 		// a fast peer answer within the batch): min_RTT 0 and a reordering window of 0 made
 		// RACK take every reordered segment for lost.
 		for s.handleQueued(s.now()) {
 		}
-		now := s.now()
-		s.core.Advance(now)
-		s.drainShutReads()
-		next, ok := s.core.NextDeadline()
-		switch {
-		case ok:
-		case !armed.IsZero():
-			next = armed // nothing due: an early wake-up, if any, finds nothing and waits on
-		default:
-			next = now.Add(time.Hour)
-		}
-		s.wakeAt = next
+		s.settle(s.now())
 		s.mu.Unlock()
-		if !next.Equal(armed) {
-			wake.Reset(max(next.Sub(now), 0))
-			armed = next
-		}
 	}
 }
+
+// settle ends a pass over the core at now: it fires due timers, discards data for connections
+// whose reading side is shut and sets the wake timer for the core's next deadline; s.mu is
+// held. The timer is reset only when that deadline moves, not at every pass: most passes (a
+// frame in, a frame out) leave it where it was.
+func (s *Stack) settle(now time.Time) {
+	s.core.Advance(now)
+	s.drainShutReads()
+	s.rearm(now)
+}
+
+// rearm sets the wake timer for the core's next deadline if that moved; s.mu is held. With no
+// deadline, a timer still set fires once for nothing (cheaper than stopping it), and one that
+// has fired is marked unarmed, so that the next deadline sets it.
+func (s *Stack) rearm(now time.Time) {
+	next, ok := s.core.NextDeadline()
+	switch {
+	case ok && !next.Equal(s.wakeAt):
+		// A firing already under way when it is reset makes one pass for nothing.
+		s.wake.Reset(max(next.Sub(now), 0))
+		s.wakeAt = next
+	case !ok && !s.wakeAt.After(now):
+		s.wakeAt = never
+	}
+}
+
+// never is a wakeAt that no deadline reaches.
+var never = time.Unix(1<<62, 0)
 
 // handleQueued passes the oldest queued frame to the core at now; s.mu is held. The slot stays owned
 // by the driver until it is released, so the link never overwrites a frame being processed.
@@ -301,13 +317,13 @@ func (s *Stack) handleQueued(now time.Time) bool {
 	return true
 }
 
-// lockCore takes s.mu and brings the core's clock to now, as every socket call must before it
-// calls into the core: the TCP core times its timers from the core's clock. It returns false,
-// with s.mu released, if the stack is closed.
 // now reads the clock: the monotonic clock only (one read, where time.Now makes two), as an
 // offset from the time the stack was made.
 func (s *Stack) now() time.Time { return s.start.Add(time.Since(s.start)) }
 
+// lockCore takes s.mu and brings the core's clock to now, as every socket call must before it
+// calls into the core: the TCP core times its timers from the core's clock. It returns false,
+// with s.mu released, if the stack is closed.
 func (s *Stack) lockCore() bool {
 	s.mu.Lock()
 	if s.closed {
@@ -319,19 +335,14 @@ func (s *Stack) lockCore() bool {
 }
 
 // unlockCore ends a section that called into the core: it discards data for connections whose
-// reading side is shut, releases s.mu and, if the call armed a timer that is due before the
-// driver's next run, wakes the driver to reschedule.
+// reading side is shut, moves the wake timer earlier if the call armed a core timer due before
+// it, and releases s.mu. The driver is not woken for that.
 func (s *Stack) unlockCore() {
 	s.drainShutReads()
-	next, ok := s.core.NextDeadline()
-	kick := ok && next.Before(s.wakeAt)
-	s.mu.Unlock()
-	if kick {
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+	if next, ok := s.core.NextDeadline(); ok && next.Before(s.wakeAt) {
+		s.rearm(s.core.Now())
 	}
+	s.mu.Unlock()
 }
 
 // drainShutReads reads and drops what arrived on connections after CloseRead, so that their
@@ -370,6 +381,7 @@ func (s *Stack) Close() error {
 		s.closed = true
 		s.mu.Unlock()
 		close(s.done)
+		s.poke()
 		<-s.driverEnd
 		s.link.Attach(link.ReceiverFunc(func([]byte) {}))
 		s.closeErr = s.link.Close()
