@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/mtcp-go/mtcp/stack/link"
 )
 
@@ -23,10 +25,16 @@ import (
 const MinMTU = link.MinMTU
 
 // End is one end of a pipe. It is safe for concurrent use.
+//
+// The ends are written by different goroutines, on different cores, at every frame: each has
+// cache lines of its own (padding), and so has the closed flag they share. Without it, one
+// end's lock and the other end's counters shared a line, and the line moved between cores
+// at every frame.
 type End struct {
+	_      cpu.CacheLinePad
 	mtu    int
 	peer   *End
-	closed *atomic.Bool // shared by both ends
+	closed *atomic.Bool // shared by both ends, in a padded flag
 
 	mu         sync.Mutex
 	receiver   link.Receiver
@@ -35,6 +43,14 @@ type End struct {
 
 	delivered atomic.Uint64
 	dropped   atomic.Uint64
+	_         cpu.CacheLinePad
+}
+
+// flag is the closed flag of a pipe, alone on its cache line.
+type flag struct {
+	_      cpu.CacheLinePad
+	closed atomic.Bool
+	_      cpu.CacheLinePad
 }
 
 var _ link.Endpoint = (*End)(nil)
@@ -53,7 +69,7 @@ func New(mtu int) (a, b *End) {
 	if mtu < MinMTU {
 		panic(fmt.Sprintf("pipe: MTU %d < %d", mtu, MinMTU))
 	}
-	closed := new(atomic.Bool)
+	closed := &new(flag).closed
 	a = &End{mtu: mtu, closed: closed}
 	b = &End{mtu: mtu, closed: closed}
 	a.peer, b.peer = b, a

@@ -296,3 +296,27 @@ func BenchmarkWriteFrame(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWriteFrameBothWays writes on both ends at once, from two goroutines, as two stacks
+// joined by a pipe do: each end's lock and counters are then touched by both cores.
+func BenchmarkWriteFrameBothWays(b *testing.B) {
+	x, y := pipe.New(link.DefaultMTU)
+	x.Attach(link.ReceiverFunc(func([]byte) {}))
+	y.Attach(link.ReceiverFunc(func([]byte) {}))
+	f := make([]byte, 64)
+	b.ReportAllocs()
+	b.SetParallelism(1)
+	var which atomic.Int32
+	b.RunParallel(func(pb *testing.PB) {
+		end := x
+		if which.Add(1)%2 == 0 {
+			end = y
+		}
+		for pb.Next() {
+			if err := end.WriteFrame(f); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
