@@ -143,6 +143,7 @@ type Table struct {
 	timers      *timer.Heap
 	unreachable UnreachableFunc
 	entries     map[netip.Addr]*entry
+	last        *entry   // the entry Send found last, while it is in entries: no map lookup per frame
 	free        [][]byte // recycled frame buffers
 	stats       Stats
 	buf         [wire.EthernetMinFrame]byte
@@ -262,7 +263,11 @@ func (t *Table) write(f []byte) {
 // Send sends an Ethernet frame to the next hop nextHop, filling in the destination MAC. When
 // nextHop is not resolved the frame is copied and waits while a request goes out.
 func (t *Table) Send(now time.Time, nextHop netip.Addr, frame []byte) error {
-	e := t.entries[nextHop]
+	e := t.last
+	if e == nil || e.addr != nextHop {
+		e = t.entries[nextHop]
+		t.last = e
+	}
 	if e != nil && e.state != incomplete {
 		wire.Ethernet(frame).SetDestination(e.mac)
 		err := t.link.WriteFrame(frame)
@@ -326,7 +331,7 @@ func (t *Table) retry(now time.Time, e *entry) {
 		t.poll(now, e)
 		return
 	}
-	delete(t.entries, e.addr)
+	t.remove(e)
 	if e.state == probing {
 		t.stats.Expired++
 		return
@@ -340,6 +345,14 @@ func (t *Table) retry(now time.Time, e *entry) {
 			t.unreachable(now, f)
 		}
 		t.recycle(f)
+	}
+}
+
+// remove takes e out of the cache.
+func (t *Table) remove(e *entry) {
+	delete(t.entries, e.addr)
+	if t.last == e {
+		t.last = nil
 	}
 }
 
@@ -358,7 +371,7 @@ func (t *Table) insert(now time.Time, addr netip.Addr) *entry {
 			return nil
 		}
 		t.timers.Stop(&oldest.timer)
-		delete(t.entries, oldest.addr)
+		t.remove(oldest)
 		t.stats.Evicted++
 	}
 	e := &entry{addr: addr, confirmed: now}

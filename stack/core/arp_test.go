@@ -219,6 +219,31 @@ func TestA7StaleEntryWithoutAnswerIsRemoved(t *testing.T) {
 	}
 }
 
+// Send keeps the entry it used last, to skip the map lookup per frame; an entry removed from the
+// cache (here by failed revalidation) must not be used again through it.
+func TestA7RemovedEntryIsNotUsedByTheNextSend(t *testing.T) {
+	b := newBench(t)
+	b.learnPeer()
+	b.advance(arp.DefaultLifetime)
+	echo := serialize(t, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 1, Seq: 1})
+	if err := b.core.SendIPv4(peerIP, wire.ProtocolICMP, echo, ipv4.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if eth := layer[*layers.Ethernet](t, b.next()); !bytes.Equal(eth.DstMAC, peerMAC) {
+		t.Fatalf("first send went to %v, want the cached %v", eth.DstMAC, peerMAC)
+	}
+	for range arp.DefaultMaxRetries {
+		expectARP(t, b, layers.ARPRequest, peerMAC)
+		b.advance(time.Second)
+	}
+	if err := b.core.SendIPv4(peerIP, wire.ProtocolICMP, echo, ipv4.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Positive control above: the same call was sent straight to the peer's MAC.
+	expectARP(t, b, layers.ARPRequest, bcastMAC)
+	b.expectNothing()
+}
+
 func TestA8ForeignUnicastAndUnknownEtherTypeAreIgnored(t *testing.T) {
 	b := newBench(t)
 	f := ipFrame(icmpProto(), echoRequest(1, 1, nil)...)
