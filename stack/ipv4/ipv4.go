@@ -59,15 +59,20 @@ func (i Interface) IsBroadcast(a netip.Addr) bool {
 	if !a.Is4() {
 		return false
 	}
-	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	b := a.As4()
+	v := binary.BigEndian.Uint32(b[:])
+	if v == 0xffffffff {
 		return true
 	}
-	if !i.Addr.Contains(a) {
+	own, bits := i.Addr.Addr(), i.Addr.Bits()
+	if bits < 0 || !own.Is4() {
 		return false
 	}
-	host := ^uint32(0) >> i.Addr.Bits()
-	b := a.As4()
-	return binary.BigEndian.Uint32(b[:])&host == host
+	// On the subnet (the bits of the prefix are ours) with every host bit set. Sent and
+	// received datagrams ask this, so it is 32-bit arithmetic rather than Prefix.Contains.
+	o := own.As4()
+	host := ^uint32(0) >> bits
+	return v&^host == binary.BigEndian.Uint32(o[:])&^host && v&host == host
 }
 
 // IsValidSource reports whether a may be the source of a datagram from the wire: not

@@ -83,3 +83,22 @@ func TestIDsAreUniquePerDestinationAndKeyed(t *testing.T) {
 		t.Fatal("the same secret does not reproduce the sequence")
 	}
 }
+
+// IsBroadcast is 32-bit arithmetic; it must agree with its definition in netip terms for every
+// prefix length and for addresses on, next to and off the subnet.
+func TestIsBroadcastAgreesWithPrefixContains(t *testing.T) {
+	for bits := 0; bits <= 32; bits++ {
+		ifc := Interface{Addr: netip.PrefixFrom(netip.MustParseAddr("198.18.37.130"), bits)}
+		for _, v := range []uint32{0, 1, 0xc612257f, 0xc6122580, 0xc61225ff, 0xc6122582, 0xc613ffff, 0xc612ffff, 0xffffffff, 0xfffffffe, 0x7fffffff} {
+			a := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+			host := ^uint32(0) >> bits
+			want := v == 0xffffffff || ifc.Addr.Contains(a) && v&host == host
+			if got := ifc.IsBroadcast(a); got != want {
+				t.Errorf("/%d IsBroadcast(%v) = %v, want %v", bits, a, got, want)
+			}
+		}
+	}
+	if (Interface{}).IsBroadcast(netip.MustParseAddr("198.18.0.255")) {
+		t.Error("a zero Interface has a directed broadcast")
+	}
+}
