@@ -223,8 +223,6 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 }
 
-// Close closes the connection. Data written is still sent, followed by a FIN, and the
-// connection finishes in the background; but if received data was left unread, or after
 // SetUserTimeout sets how long written data may stay unacknowledged, or wait behind a zero
 // window with its probes unanswered, before the connection is aborted with a timeout (RFC
 // 5482, Linux's TCP_USER_TIMEOUT); 0 leaves it to the retry counts.
@@ -232,6 +230,8 @@ func (c *Conn) SetUserTimeout(d time.Duration) error {
 	return c.set(func(tc *tcp.Conn) { tc.SetUserTimeout(d) })
 }
 
+// Close closes the connection. Data written is still sent, followed by a FIN, and the
+// connection finishes in the background; but if received data was left unread, or after
 // SetLinger(0), the connection is aborted with a RST (RFC 1122 4.2.2.13). Blocked calls
 // return net.ErrClosed. A second Close returns an error wrapping net.ErrClosed.
 func (c *Conn) Close() error {
