@@ -50,10 +50,10 @@ type connTimers struct {
 // arm (re-)arms timer k for at.
 func (c *Conn) arm(k timerKind, at time.Time) {
 	t := &c.tm
-	t.due[k], t.seq[k] = c.layer.instant(at), t.next
+	t.due[k], t.seq[k] = c.layer.instantOf(at), t.next
 	t.next++
 	t.armed |= 1 << k
-	if !t.entry.Armed() || at.Before(c.timers().Deadline(&t.entry)) {
+	if !t.entry.Armed() || c.timers().Before(&t.entry, at) {
 		c.timers().Arm(&t.entry, at)
 	}
 }
@@ -142,6 +142,15 @@ func (l *Layer) timeAt(i instant) time.Time {
 		return time.Time{}
 	}
 	return l.epoch.Add(time.Duration(i))
+}
+
+// instantOf returns a deadline as an instant. Unlike instant, it leaves the kept conversion
+// alone: that is now's, which the calls around an arming convert again.
+func (l *Layer) instantOf(t time.Time) instant {
+	if l.epoch.IsZero() {
+		l.epoch = l.now().Add(-time.Second)
+	}
+	return instant(t.Sub(l.epoch))
 }
 
 // since returns how long before now i was.

@@ -34,6 +34,12 @@ type Heap struct {
 // Deadline returns when an armed timer t fires.
 func (h *Heap) Deadline(t *Timer) time.Time { return h.epoch.Add(time.Duration(t.at)) }
 
+// Before reports whether deadline is before an armed timer t's deadline: Deadline(t) and
+// Time.Before in one subtraction.
+func (h *Heap) Before(t *Timer, deadline time.Time) bool {
+	return deadline.Sub(h.epoch) < time.Duration(t.at)
+}
+
 // Len returns the number of armed timers.
 func (h *Heap) Len() int { return len(h.timers) }
 

@@ -151,5 +151,13 @@ func TestDeadlinesRoundTrip(t *testing.T) {
 		if next, _ := h.Next(); !next.Equal(deadlines[1]) {
 			t.Errorf("next %v, want %v", next, deadlines[1])
 		}
+		// Before agrees with Deadline and Time.Before, either side of each deadline and on it.
+		for i, d := range deadlines {
+			for _, at := range []time.Time{d.Add(-time.Nanosecond), d, d.Add(time.Nanosecond)} {
+				if got, want := h.Before(&timers[i], at), at.Before(h.Deadline(&timers[i])); got != want {
+					t.Errorf("timer %d: Before(%v) = %v, want %v", i, at, got, want)
+				}
+			}
+		}
 	}
 }
