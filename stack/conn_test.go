@@ -432,6 +432,36 @@ func TestDialUnansweredTimesOut(t *testing.T) {
 	}
 }
 
+// A timer armed by a socket call, with no frame arriving after it, still fires: the call
+// moves the driver's wake timer itself. Here the host's address is cached before the dial, so
+// Dial sends the SYN and arms its retransmission timer, and no ARP reply comes to wake the
+// driver afterwards (as it does in TestDialUnansweredTimesOut). Were the wake timer left at
+// its earlier setting, the dial would hang until the test's limit.
+func TestTimerArmedByACallFiresWithoutTraffic(t *testing.T) {
+	a, b := pipe.New(1500)
+	h := &host{end: b, ip: clientPrefix.Addr(), out: make(chan []byte, 1024)}
+	b.Attach(link.ReceiverFunc(func(f []byte) { h.out <- append([]byte(nil), f...) }))
+	s, err := stack.New(stack.Config{Link: a, Addr: serverPrefix,
+		TCP: tcp.Config{RTOMin: 10 * time.Millisecond, RTOInitial: 10 * time.Millisecond, SynRetries: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := b.WriteFrame(h.arpRequest(s)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.out: // the stack's ARP reply: the host is in its cache
+	case <-time.After(hang):
+		t.Fatal("no ARP reply")
+	}
+	_, err = dial(s, netip.AddrPortFrom(h.ip, 9))
+	wantOpError(t, err, "dial", stack.ErrTimeout)
+	if st := s.Stats(); st.TCP.Retransmits != 2 || st.ARP.RequestsOut != 0 {
+		t.Fatalf("%d SYN retransmissions, %d ARP requests; want 2, 0", st.TCP.Retransmits, st.ARP.RequestsOut)
+	}
+}
+
 func TestDialToClosedPortIsRefused(t *testing.T) {
 	client, _ := pair(t, tcp.Config{})
 	start := time.Now()
