@@ -99,7 +99,7 @@ type Stack struct {
 	rxMu     sync.Mutex // guards the receive ring and its counters
 	rx       [][]byte   // slots: a frame's buffer while it waits, nil when free
 	rxFree   [][]byte   // buffers of frames handled, for the next frames
-	rxBusy   bool       // the driver is handling queued frames and will look for more
+	rxBusy   bool       // the driver is kicked or handling queued frames, and will look for more
 	rxHead   int        // next slot to process
 	rxLen    int        // frames waiting
 	rxMax    int        // Config.RxQueueMax
@@ -217,8 +217,12 @@ func (s *Stack) DeliverFrame(frame []byte) {
 		s.rxLen++
 	}
 	// A driver handling frames finds this one before it stops (handleQueued): only an idle
-	// one needs the kick, a channel operation saved per frame of a burst.
+	// one needs the kick, and only once. The kicked driver counts as busy from the kick on,
+	// so the frames that arrive while it wakes do not kick it again: they were a channel
+	// operation each (a million per GiB of bulk transfer, against tens of thousands of
+	// passes of the driver), on a channel the driver's core was receiving from.
 	idle := !s.rxBusy
+	s.rxBusy = true
 	s.rxMu.Unlock()
 	if idle {
 		s.poke()
