@@ -87,6 +87,11 @@ func (g *gvisorStack) DeliverFrame(frame []byte) {
 	pkt.DecRef()
 }
 
+// ConcurrentDelivery marks the stack as a link.ConcurrentReceiver, as mtcp's stack is: the
+// NIC takes frames from several goroutines at once (gVisor's own fdbased link has one per
+// queue), so the pipe hands them over without serializing, as it does to mtcp.
+func (g *gvisorStack) ConcurrentDelivery() {}
+
 // pump moves the frames the stack sends from the channel to the link until Close.
 func (g *gvisorStack) pump(ctx context.Context) {
 	defer close(g.pumpDone)

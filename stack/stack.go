@@ -237,6 +237,12 @@ func (s *Stack) poke() {
 	}
 }
 
+// ConcurrentDelivery marks the stack as a link.ConcurrentReceiver: DeliverFrame may be called
+// from several goroutines at once, and it never writes to the link.
+func (s *Stack) ConcurrentDelivery() {}
+
+var _ link.ConcurrentReceiver = (*Stack)(nil)
+
 // growRx doubles the receive ring (up to rxMax), its frames in order from slot 0; s.rxMu is
 // held. The frames the driver may be processing are at the head: they move to slot 0 with
 // rxHead, so the driver's step past them (handleQueued) stays right.

@@ -48,6 +48,16 @@ type Receiver interface {
 	DeliverFrame(frame []byte)
 }
 
+// ConcurrentReceiver is a Receiver whose DeliverFrame may run on several goroutines at once and
+// never writes to a link: it takes the frame and returns (a stack.Stack copies it into the
+// queue its driver works from). A link that delivers synchronously (pipe) calls one directly,
+// without serializing its deliveries or queueing frames that arrive during one.
+type ConcurrentReceiver interface {
+	Receiver
+	// ConcurrentDelivery does nothing; it marks the type.
+	ConcurrentDelivery()
+}
+
 // ReceiverFunc adapts a function to a Receiver.
 type ReceiverFunc func(frame []byte)
 

@@ -320,3 +320,79 @@ func BenchmarkWriteFrameBothWays(b *testing.B) {
 		}
 	})
 }
+
+// blocker is a receiver whose first delivery waits for release; it reports each frame's
+// first byte on got as the frame arrives.
+type blocker struct {
+	got     chan byte
+	release chan struct{}
+	first   atomic.Bool
+}
+
+func (b *blocker) DeliverFrame(f []byte) {
+	b.got <- f[0]
+	if b.first.CompareAndSwap(false, true) {
+		<-b.release
+	}
+}
+
+type concurrentBlocker struct{ *blocker }
+
+func (concurrentBlocker) ConcurrentDelivery() {}
+
+// A link.ConcurrentReceiver is called by a second writer while a first delivery is still
+// running; any other receiver gets the second frame only after the first delivery returns.
+func TestConcurrentReceiverIsNotSerialized(t *testing.T) {
+	for _, concurrent := range []bool{false, true} {
+		x, y := pipe.New(link.DefaultMTU)
+		b := &blocker{got: make(chan byte, 2), release: make(chan struct{})}
+		if concurrent {
+			y.Attach(concurrentBlocker{b})
+		} else {
+			y.Attach(b)
+		}
+		done := make(chan error, 1)
+		go func() { done <- x.WriteFrame(frameOf(1)) }()
+		if got := <-b.got; got != 1 {
+			t.Fatalf("first frame %d, want 1", got)
+		}
+		second := make(chan error, 1)
+		go func() { second <- x.WriteFrame(frameOf(2)) }()
+		if concurrent {
+			// Delivered at once, the first delivery still blocked.
+			if got := <-b.got; got != 2 {
+				t.Fatalf("concurrent: second frame %d, want 2", got)
+			}
+		} else {
+			// Queued: WriteFrame returns with the frame not yet delivered.
+			if err := <-second; err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case got := <-b.got:
+				t.Fatalf("serialized: frame %d delivered during the first delivery", got)
+			default:
+			}
+		}
+		close(b.release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if !concurrent {
+			if got := <-b.got; got != 2 { // delivered when the first delivery returned
+				t.Fatalf("serialized: second frame %d, want 2", got)
+			}
+		} else if err := <-second; err != nil {
+			t.Fatal(err)
+		}
+		if n := y.Stats().Delivered; n != 2 {
+			t.Errorf("concurrent %v: %d delivered, want 2", concurrent, n)
+		}
+	}
+}
+
+func frameOf(b byte) []byte {
+	f := make([]byte, 60)
+	f[0] = b
+	return f
+}
