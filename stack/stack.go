@@ -313,9 +313,20 @@ var never = time.Unix(1<<62, 0)
 // spinning, and half of that went away with batches.
 const rxBatch = 64
 
-// handleQueued passes the oldest queued frames, up to rxBatch, to the core, reading the clock
-// for each; s.mu is held. Their slots stay owned by the driver until they are released, so the
-// link never overwrites a frame being processed. It returns false if the queue was empty.
+// handleQueued passes the oldest queued frames, up to rxBatch, to the core; s.mu is held. Their
+// slots stay owned by the driver until they are released, so the link never overwrites a frame
+// being processed. It returns false if the queue was empty.
+//
+// The clock is read once per batch, once the batch is taken: every frame of it had arrived by
+// then, so the reading is no earlier than any frame's arrival, and an ACK in the batch is timed
+// after the segment it acknowledges was sent, which was before the batch was taken. An RTT
+// sample is never 0 and never short: it is long by at most the time the segment's own batch
+// took. (A reading shared by every frame of a pass, frames that arrived during the pass
+// included, once timed such ACKs before their segments: an RTT of 0, min_RTT 0 and a
+// reordering window of 0 made RACK take every reordered segment for lost.) Reading the clock
+// per frame instead cost 10 % of the CPU of a bulk transfer (BenchmarkBulk: 0.83-1.10 CPU-s per
+// GiB, against 0.79-0.92), for no fewer retransmissions on a link that drops, duplicates and
+// reorders 1 % (485-671 per 64 MiB either way, 5 runs each).
 func (s *Stack) handleQueued() bool {
 	s.rxMu.Lock()
 	n := min(s.rxLen, rxBatch)
@@ -329,8 +340,9 @@ func (s *Stack) handleQueued() bool {
 		s.batch[i] = s.rx[(s.rxHead+i)%len(s.rx)]
 	}
 	s.rxMu.Unlock()
+	now := s.now()
 	for _, f := range s.batch[:n] {
-		s.core.HandleFrame(s.now(), f)
+		s.core.HandleFrame(now, f)
 	}
 	s.rxMu.Lock()
 	for i := range n {
