@@ -411,21 +411,28 @@ func TestDialDeadlineReturnsDeadlineExceeded(t *testing.T) {
 	}
 }
 
-func TestDialUnansweredTimesOut(t *testing.T) {
+// silentHost is a stack on a pipe whose other end is a host that never answers TCP, with fast
+// timers so that the SYN retries run out in milliseconds: 10 + 20 + 40 ms.
+func silentHost(t *testing.T) (*stack.Stack, *host) {
+	t.Helper()
 	a, b := pipe.New(1500)
 	h := &host{end: b, ip: clientPrefix.Addr(), out: make(chan []byte, 1024)}
 	b.Attach(link.ReceiverFunc(func(f []byte) { h.out <- append([]byte(nil), f...) }))
-	// Fast timers so that the SYN retries run out in milliseconds: 10 + 20 + 40 ms.
 	s, err := stack.New(stack.Config{Link: a, Addr: serverPrefix,
 		TCP: tcp.Config{RTOMin: 10 * time.Millisecond, RTOInitial: 10 * time.Millisecond, SynRetries: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { _ = s.Close() })
+	return s, h
+}
+
+func TestDialUnansweredTimesOut(t *testing.T) {
+	s, h := silentHost(t)
 	stop := make(chan struct{})
 	defer close(stop)
 	go h.serveARP(s, stop)
-	_, err = dial(s, netip.AddrPortFrom(h.ip, 9))
+	_, err := dial(s, netip.AddrPortFrom(h.ip, 9))
 	wantOpError(t, err, "dial", stack.ErrTimeout)
 	if st := s.Stats().TCP; st.Retransmits != 2 || st.ActiveOpens != 1 {
 		t.Fatalf("%d SYN retransmissions, want 2", st.Retransmits)
@@ -438,16 +445,8 @@ func TestDialUnansweredTimesOut(t *testing.T) {
 // driver afterwards (as it does in TestDialUnansweredTimesOut). Were the wake timer left at
 // its earlier setting, the dial would hang until the test's limit.
 func TestTimerArmedByACallFiresWithoutTraffic(t *testing.T) {
-	a, b := pipe.New(1500)
-	h := &host{end: b, ip: clientPrefix.Addr(), out: make(chan []byte, 1024)}
-	b.Attach(link.ReceiverFunc(func(f []byte) { h.out <- append([]byte(nil), f...) }))
-	s, err := stack.New(stack.Config{Link: a, Addr: serverPrefix,
-		TCP: tcp.Config{RTOMin: 10 * time.Millisecond, RTOInitial: 10 * time.Millisecond, SynRetries: 2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := b.WriteFrame(h.arpRequest(s)); err != nil {
+	s, h := silentHost(t)
+	if err := h.end.WriteFrame(h.arpRequest(s)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -455,7 +454,7 @@ func TestTimerArmedByACallFiresWithoutTraffic(t *testing.T) {
 	case <-time.After(hang):
 		t.Fatal("no ARP reply")
 	}
-	_, err = dial(s, netip.AddrPortFrom(h.ip, 9))
+	_, err := dial(s, netip.AddrPortFrom(h.ip, 9))
 	wantOpError(t, err, "dial", stack.ErrTimeout)
 	if st := s.Stats(); st.TCP.Retransmits != 2 || st.ARP.RequestsOut != 0 {
 		t.Fatalf("%d SYN retransmissions, %d ARP requests; want 2, 0", st.TCP.Retransmits, st.ARP.RequestsOut)
