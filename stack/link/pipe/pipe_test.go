@@ -396,3 +396,29 @@ func frameOf(b byte) []byte {
 	f[0] = b
 	return f
 }
+
+type nopConcurrent struct{}
+
+func (nopConcurrent) DeliverFrame([]byte) {}
+func (nopConcurrent) ConcurrentDelivery() {}
+
+// BenchmarkWriteFrameConcurrent writes on one end from two goroutines at once to a
+// link.ConcurrentReceiver, as a stack's driver and a writer of it do.
+func BenchmarkWriteFrameConcurrent(b *testing.B) {
+	x, y := pipe.New(link.DefaultMTU)
+	y.Attach(nopConcurrent{})
+	f := make([]byte, 64)
+	b.ReportAllocs()
+	b.SetParallelism(1)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := x.WriteFrame(f); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if got := y.Stats().Delivered; got != uint64(b.N) {
+		b.Fatalf("%d delivered, want %d", got, b.N)
+	}
+}
