@@ -267,11 +267,7 @@ func (s *Stack) drive() {
 			s.mu.Unlock()
 			return
 		}
-		// The clock is read for each frame. A reading shared by a batch (the previous way)
-		// gave the ACKs of segments sent while the batch was handled an RTT of 0 (the pipe and
-		// a fast peer answer within the batch): min_RTT 0 and a reordering window of 0 made
-		// RACK take every reordered segment for lost.
-		for s.handleQueued() {
+		for s.handleQueued() { // the clock: see handleQueued
 		}
 		s.settle(s.now())
 		s.mu.Unlock()
