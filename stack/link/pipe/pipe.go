@@ -32,7 +32,7 @@ const MinMTU = link.MinMTU
 // cache lines of its own (padding), and so has the closed flag they share. Without it, one
 // end's lock and the other end's counters shared a line, and the line moved between cores
 // at every frame. Within an end, what a writer on the other end only reads (the fields set
-// once, and the receiver) is on other lines than what a delivery writes.
+// once, and the direct receiver) is on other lines than what a delivery writes.
 type End struct {
 	_      cpu.CacheLinePad
 	mtu    int
@@ -56,7 +56,7 @@ type End struct {
 // lines of their own: a goroutine adds to the shard that its stack's address picks, so two
 // long-lived goroutines (a stack's driver and a writer) seldom write the same line. One atomic
 // counter, written per frame by two stacks' goroutines on both cores, moved between them at
-// every frame: 8 % of the CPU of a W1p run with 4 connections, in pipe's deliver.
+// every frame: 8 % of the CPU of a slow W1p run with 4 connections, in pipe's deliver.
 type counter struct {
 	shards [counterShards]struct {
 		n atomic.Uint64
@@ -68,8 +68,8 @@ const counterShards = 8
 
 func (c *counter) add() {
 	var here byte
-	// The pointer becomes a number, never a pointer again (unsafe.Pointer's rule 2); goroutine
-	// stacks are at least 2 KiB apart, so bits from 11 up tell them apart.
+	// The pointer becomes a number, never a pointer again (unsafe.Pointer's rule 2). Goroutine
+	// stacks are at least 2 KiB apart, so bits 11 to 13 spread goroutines over the shards.
 	i := (uintptr(unsafe.Pointer(&here)) >> 11) % counterShards
 	c.shards[i].n.Add(1)
 }
