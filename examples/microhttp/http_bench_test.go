@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -146,7 +145,8 @@ func BenchmarkLiveHTTP(b *testing.B) {
 					mtcpBefore, cliBefore, srvBefore := liveHTTPCounters(b, exe, mtcpNS), liveHTTPCounters(b, exe, cliNS), liveHTTPCounters(b, exe, srvNS)
 					srv := demotest.Start(b, mtcpNS, bin, "--netns", mtcpNS.Name(), "--tap", "mtcp0",
 						"--addr", "198.18.0.2/24", "--host-addr", "198.18.0.1/24", "--port", "80", "--dir", www)
-					kernel := startLiveHTTPServer(b, exe, srvNS, "198.18.4.1:80", www)
+					kernel := demotest.StartEnv(b, srvNS, []string{liveHTTPRoleEnv + "=server", liveHTTPNetNSEnv + "=" + srvNS.Name()},
+						exe, "-addr", "198.18.4.1:80", "-dir", www, "-cc", os.Getenv("MTCP_LINUX_CC"))
 					var onMTCP, onLinux []liveHTTPResult
 					var ratios []float64
 					for i := range b.N {
@@ -168,7 +168,7 @@ func BenchmarkLiveHTTP(b *testing.B) {
 					tapStats := liveHTTPTAPStats(b, exe, ip, mtcpNS, "mtcp0")
 					b.Logf("mtcp: %s\n%s; TAP device: %s; the client's kernel: %s", liveHTTPRuns(onMTCP), srv.Stop(), tapStats,
 						liveHTTPDelta(mtcpBefore, liveHTTPCounters(b, exe, mtcpNS), liveHTTPClientCounters))
-					b.Logf("linux: %s\nserver %s; %s; the server's kernel: %s; the client's kernel: %s", liveHTTPRuns(onLinux), kernel.stop(), settings,
+					b.Logf("linux: %s\nserver %s; %s; the server's kernel: %s; the client's kernel: %s", liveHTTPRuns(onLinux), kernel.Stop(), settings,
 						liveHTTPDelta(srvBefore, liveHTTPCounters(b, exe, srvNS), liveHTTPServerCounters),
 						liveHTTPDelta(cliBefore, liveHTTPCounters(b, exe, cliNS), liveHTTPClientCounters))
 					b.ReportMetric(0, "ns/op") // the time of fixed-length runs: not a figure
@@ -295,65 +295,6 @@ func liveHTTPTAPStats(b *testing.B, exe, ip string, ns *netnstest.NS, dev string
 	s := links[0].Stats64
 	return fmt.Sprintf("from the stack %d frames, %d errors, %d dropped; to the stack %d frames, %d errors, %d dropped",
 		s.RX.Packets, s.RX.Errors, s.RX.Dropped, s.TX.Packets, s.TX.Errors, s.TX.Dropped)
-}
-
-// liveHTTPServer is the kernel's server, started by startLiveHTTPServer.
-type liveHTTPServer struct {
-	b      *testing.B
-	cmd    *exec.Cmd
-	stderr *strings.Builder
-}
-
-// startLiveHTTPServer starts the kernel's server inside ns, serving dir on addr, and waits for
-// it to listen.
-func startLiveHTTPServer(b *testing.B, exe string, ns *netnstest.NS, addr, dir string) *liveHTTPServer {
-	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background()) // not b.Context(): stop must end it
-	b.Cleanup(cancel)
-	s := &liveHTTPServer{b: b, stderr: &strings.Builder{}}
-	s.cmd = ns.Exec(ctx, exe, "-addr", addr, "-dir", dir, "-cc", os.Getenv("MTCP_LINUX_CC"))
-	s.cmd.Env = append(os.Environ(), liveHTTPRoleEnv+"=server", liveHTTPNetNSEnv+"="+ns.Name())
-	s.cmd.Stderr = s.stderr
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		ready <- line
-	}()
-	select {
-	case line := <-ready:
-		if !strings.Contains(line, "ready") {
-			b.Fatalf("kernel server printed %q; stderr %q", line, s.stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		b.Fatalf("kernel server not ready after 30 s; stderr %q", s.stderr.String())
-	}
-	return s
-}
-
-// stop sends SIGTERM, checks that the server exits 0 and returns its summary.
-func (s *liveHTTPServer) stop() string {
-	s.b.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		s.b.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.cmd.Wait() }()
-	select {
-	case err := <-errc:
-		if err != nil {
-			s.b.Fatalf("kernel server: %v; stderr %q", err, s.stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		s.b.Fatalf("kernel server did not stop within 30 s of SIGTERM; stderr %q", s.stderr.String())
-	}
-	return strings.TrimSpace(s.stderr.String())
 }
 
 // liveHTTPClient runs the client inside ns for liveHTTPDuration against url, whose body must

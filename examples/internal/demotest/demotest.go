@@ -65,9 +65,18 @@ type Running struct {
 // Start runs bin with args inside ns and waits (at most 30 s) for its ready line.
 func Start(t testing.TB, ns *netnstest.NS, bin string, args ...string) *Running {
 	t.Helper()
+	return StartEnv(t, ns, nil, bin, args...)
+}
+
+// StartEnv is Start with env (NAME=value) added to the process's environment.
+func StartEnv(t testing.TB, ns *netnstest.NS, env []string, bin string, args ...string) *Running {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	r := &Running{t: t, cancel: cancel, stderr: &strings.Builder{}}
 	r.cmd = ns.Exec(ctx, append([]string{bin}, args...)...)
+	if env != nil {
+		r.cmd.Env = append(os.Environ(), env...)
+	}
 	stdout, err := r.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
