@@ -281,14 +281,14 @@ func (s *Stack) drive() {
 func (s *Stack) settle(now time.Time) {
 	s.core.Advance(now)
 	s.drainShutReads()
-	s.rearm(now)
+	next, ok := s.core.NextDeadline()
+	s.rearm(now, next, ok)
 }
 
-// rearm sets the wake timer for the core's next deadline if that moved; s.mu is held. With no
-// deadline, a timer still set fires once for nothing (cheaper than stopping it), and one that
-// has fired is marked unarmed, so that the next deadline sets it.
-func (s *Stack) rearm(now time.Time) {
-	next, ok := s.core.NextDeadline()
+// rearm sets the wake timer for the core's next deadline (next, if ok) if that moved; s.mu is
+// held. With no deadline, a timer still set fires once for nothing (cheaper than stopping it),
+// and one that has fired is marked unarmed, so that the next deadline sets it.
+func (s *Stack) rearm(now, next time.Time, ok bool) {
 	switch {
 	case ok && !next.Equal(s.wakeAt):
 		// A firing already under way when it is reset makes one pass for nothing.
@@ -375,7 +375,7 @@ func (s *Stack) lockCore() bool {
 func (s *Stack) unlockCore() {
 	s.drainShutReads()
 	if next, ok := s.core.NextDeadline(); ok && next.Before(s.wakeAt) {
-		s.rearm(s.core.Now())
+		s.rearm(s.core.Now(), next, ok)
 	}
 	s.mu.Unlock()
 }
